@@ -1,0 +1,229 @@
+// Package cli is apkit's command tree. Each verb lives in its own file with
+// an options struct, a newXCmd constructor and a runX function; Main runs the
+// tree and owns exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/apkit-dev/apkit/internal/config"
+	"github.com/apkit-dev/apkit/internal/term"
+)
+
+// Exit codes, documented in the root command's help.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitVerify      = 3
+	ExitInterrupted = 130
+)
+
+// App holds the dependencies every verb uses. Its funcs are lazy so that
+// verbs which need no configuration (version, help) never read it.
+type App struct {
+	IO         *term.Streams
+	Config     func() (*config.Config, error)
+	HTTPClient func() (*http.Client, error)
+	Now        func() time.Time
+
+	// Getenv looks up environment variables (os.Getenv outside tests).
+	Getenv func(string) string
+
+	global globalOptions
+}
+
+type globalOptions struct {
+	configFile string
+	chdir      string
+	verbose    bool
+	quiet      bool
+	color      string
+}
+
+// NewApp returns an App over the given streams, reading the process environment.
+func NewApp(io *term.Streams) *App {
+	app := &App{IO: io, Now: time.Now, Getenv: os.Getenv}
+	var (
+		once sync.Once
+		cfg  *config.Config
+		err  error
+	)
+	app.Config = func() (*config.Config, error) {
+		once.Do(func() {
+			cfg, err = config.Load(config.Options{
+				File:       app.global.configFile,
+				Getenv:     app.Getenv,
+				AbuildConf: abuildConfReader,
+			})
+		})
+		return cfg, err
+	}
+	app.HTTPClient = func() (*http.Client, error) {
+		return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, nil
+	}
+	return app
+}
+
+// usageError marks an error in how apkit was called (exit code 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usageErrorf returns an error that makes Main exit with code 2 and print the usage.
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// verifyError marks a verification or signature failure (exit code 3).
+type verifyError struct{ err error }
+
+func (e *verifyError) Error() string { return e.err.Error() }
+func (e *verifyError) Unwrap() error { return e.err }
+
+// verifyFailed wraps err so that Main exits with code 3.
+func verifyFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &verifyError{err}
+}
+
+// silentError carries an exit code for a failure already reported on the
+// streams (for example one line per bad file), so Main prints nothing more.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+const rootLong = `apkit builds, signs, indexes, uploads and serves Alpine Linux packages.
+
+It reads real APKBUILD recipes, builds them in a bubblewrap sandbox, writes
+.apk v2 packages and APKINDEX.tar.gz indexes that Alpine's apk accepts with
+signature checking on, and runs a repository server that takes uploads
+authenticated with GitLab CI id_tokens.
+
+Settings come from, highest first: flags, APKIT_* environment variables, the
+config file (--config, APKIT_CONFIG, or ~/.config/apkit/config.yaml), an
+existing abuild.conf, and defaults. "apkit config" shows where each came from.
+
+Exit codes:
+  0    success
+  1    failure
+  2    usage error (bad flags or arguments)
+  3    verification or signature failure
+  130  interrupted`
+
+// newRootCmd builds the command tree.
+func newRootCmd(app *App) *cobra.Command {
+	g := &app.global
+	cmd := &cobra.Command{
+		Use:           "apkit",
+		Short:         "Build, sign, index, upload and serve Alpine packages",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch term.ColorMode(g.color) {
+			case term.ColorAuto, term.ColorAlways, term.ColorNever:
+				app.IO.SetColorMode(term.ColorMode(g.color))
+			default:
+				return usageErrorf("--color: %q is not one of auto, always, never", g.color)
+			}
+			if g.quiet && g.verbose {
+				return usageErrorf("-q and -v cannot be used together")
+			}
+			app.IO.SetQuiet(g.quiet)
+			app.IO.SetVerbose(g.verbose)
+			if g.chdir != "" {
+				if err := os.Chdir(g.chdir); err != nil {
+					return fmt.Errorf("-C: %w", err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")
+	pf.StringVarP(&g.chdir, "directory", "C", "", "change to `dir` before doing anything")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more about what is done")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but results")
+	pf.StringVar(&g.color, "color", "auto", "colour output: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
+
+	cmd.AddCommand(
+		newVersionCmd(app),
+	)
+	return cmd
+}
+
+// Main runs apkit with the process's arguments and streams and returns the
+// exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, term.System(), os.Args[1:])
+}
+
+// Run runs apkit with args over the given streams and returns the exit code.
+func Run(ctx context.Context, io *term.Streams, args []string) int {
+	app := NewApp(io)
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	return reportError(ctx, io, cmd, err)
+}
+
+func reportError(ctx context.Context, io *term.Streams, cmd *cobra.Command, err error) int {
+	var (
+		silent *silentError
+		usage  *usageError
+		verify *verifyError
+	)
+	switch {
+	case errors.As(err, &silent):
+		return silent.code
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		fmt.Fprintln(io.ErrOut, "apkit: interrupted")
+		return ExitInterrupted
+	case errors.As(err, &usage) || isCobraUsageError(err):
+		fmt.Fprintf(io.ErrOut, "apkit: %v\n", err)
+		if cmd != nil {
+			fmt.Fprintf(io.ErrOut, "\n%s", cmd.UsageString())
+		}
+		return ExitUsage
+	case errors.As(err, &verify):
+		fmt.Fprintf(io.ErrOut, "apkit: %v\n", err)
+		return ExitVerify
+	default:
+		fmt.Fprintf(io.ErrOut, "apkit: %v\n", err)
+		return ExitFailure
+	}
+}
+
+// isCobraUsageError recognises the argument errors cobra itself returns.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
+		if len(msg) >= len(p) && msg[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,54 @@
+package cli_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/apkit-dev/apkit/internal/cli"
+)
+
+var update = flag.Bool("update", false, "rewrite testscript files and golden files")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"apkit": func() { os.Exit(cli.Main()) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, "home")
+			if err := os.MkdirAll(home, 0o755); err != nil {
+				return err
+			}
+			env.Setenv("HOME", home)
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+			env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+			env.Setenv("APKIT_CONFIG", filepath.Join(env.WorkDir, "apkit.yaml"))
+			env.Setenv("ABUILD_CONF", filepath.Join(env.WorkDir, "etc-abuild.conf"))
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("SHARED", sharedDir())
+			return nil
+		},
+	})
+}
+
+// sharedDir returns the shared test fixtures directory ("" when absent).
+func sharedDir() string {
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}

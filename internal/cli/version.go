@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at release time with -ldflags "-X github.com/apkit-dev/apkit/internal/cli.Version=v1.2.3".
+var Version = ""
+
+type versionOptions struct {
+	json bool
+}
+
+// versionInfo is the JSON form of `apkit version --json`.
+type versionInfo struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	GoVersion string `json:"go_version"`
+	Platform  string `json:"platform"`
+}
+
+func newVersionCmd(app *App) *cobra.Command {
+	opts := &versionOptions{}
+	cmd := &cobra.Command{
+		Use:     "version",
+		Short:   "Print apkit's version, commit and Go version",
+		Long:    "Print the version of apkit, the commit it was built from and the Go version that built it.",
+		Example: "  apkit version\n  apkit version --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVersion(cmd.Context(), app, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON")
+	return cmd
+}
+
+func buildVersion() versionInfo {
+	v := versionInfo{Version: Version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v.Version == "" {
+			v.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				v.Commit = s.Value
+			case "vcs.modified":
+				if s.Value == "true" && v.Commit != "" {
+					v.Commit += "-dirty"
+				}
+			}
+		}
+	}
+	if v.Version == "" || v.Version == "(devel)" {
+		v.Version = "devel"
+	}
+	if v.Commit == "" {
+		v.Commit = "unknown"
+	}
+	return v
+}
+
+func runVersion(_ context.Context, app *App, opts *versionOptions) error {
+	v := buildVersion()
+	if opts.json {
+		return json.NewEncoder(app.IO.Out).Encode(v)
+	}
+	_, err := fmt.Fprintf(app.IO.Out, "apkit %s (commit %s, %s, %s)\n", v.Version, v.Commit, v.GoVersion, v.Platform)
+	return err
+}

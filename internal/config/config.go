@@ -1,0 +1,311 @@
+// Package config resolves apkit's settings once, from (highest first) command
+// line flags, APKIT_* environment variables, apkit's config file, an existing
+// abuild configuration, and defaults. It is the only package that uses viper.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Source says where a setting's value came from.
+type Source string
+
+// The places a value can come from, in falling precedence.
+const (
+	SourceFlag    Source = "flag"
+	SourceEnv     Source = "env"
+	SourceFile    Source = "config"
+	SourceAbuild  Source = "abuild.conf"
+	SourceDefault Source = "default"
+)
+
+// Config is the resolved configuration. The zero value means "all defaults
+// unknown"; build one with [Load].
+type Config struct {
+	// Packager is "Name <email>", written to .PKGINFO and used to name keys.
+	Packager string
+	// SigningKey is the private key that signs packages and indexes.
+	SigningKey string
+	// Repodest is the root of local repositories (<repodest>/<repo>/<arch>).
+	Repodest string
+	// Srcdest is the source download cache.
+	Srcdest string
+	// Jobs is the build parallelism.
+	Jobs int
+	// Makeflags is passed to builds as MAKEFLAGS.
+	Makeflags string
+	// KeysDirs are extra directories of trusted public keys.
+	KeysDirs []string
+	// Arch is the Alpine architecture to build for (CARCH).
+	Arch string
+
+	// File is the config file that was read ("" when none).
+	File string
+	// Sources maps each setting's key to where its value came from.
+	Sources map[string]Source
+	// Origins maps each setting's key to the file or variable it came from,
+	// when that is more than its Source says.
+	Origins map[string]string
+
+	v *viper.Viper
+}
+
+// Setting describes one configuration key.
+type Setting struct {
+	Key    string // key in the config file and suffix of APKIT_<KEY>
+	Abuild string // name in abuild.conf, if abuild has it
+	Help   string
+}
+
+// Settings lists every key apkit's own config file accepts, in display order.
+var Settings = []Setting{
+	{Key: "packager", Abuild: "PACKAGER", Help: "packager identity, Name <email>"},
+	{Key: "signing_key", Abuild: "PACKAGER_PRIVKEY", Help: "private key that signs packages and indexes"},
+	{Key: "repodest", Abuild: "REPODEST", Help: "root of the local package repositories"},
+	{Key: "srcdest", Abuild: "SRCDEST", Help: "source download cache"},
+	{Key: "jobs", Abuild: "JOBS", Help: "build parallelism"},
+	{Key: "makeflags", Abuild: "MAKEFLAGS", Help: "MAKEFLAGS for builds"},
+	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
+	{Key: "arch", Help: "Alpine architecture to build for (CARCH)"},
+}
+
+// Options say where to look. Zero values mean the usual places.
+type Options struct {
+	// File is the config file from --config or APKIT_CONFIG. When set it must exist.
+	File string
+	// Flags are the command's flags; a changed flag whose name matches a
+	// setting key (with '-' for '_') wins over everything.
+	Flags *pflag.FlagSet
+	// Getenv looks up environment variables; nil means os.Getenv.
+	Getenv func(string) string
+	// Home is the user's home directory; "" means os.UserHomeDir.
+	Home string
+	// AbuildConf reads abuild configuration files (shell) into variables. nil
+	// means abuild configuration is not read.
+	AbuildConf func(path string, env map[string]string) (map[string]string, error)
+}
+
+// ConfigFile returns where apkit's config file is when --config is not
+// given: $APKIT_CONFIG, else $XDG_CONFIG_HOME/apkit/config.yaml, else
+// ~/.config/apkit/config.yaml.
+func ConfigFile(getenv func(string) string, home string) string {
+	if f := getenv("APKIT_CONFIG"); f != "" {
+		return f
+	}
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Join(x, "apkit", "config.yaml")
+	}
+	return filepath.Join(home, ".config", "apkit", "config.yaml")
+}
+
+// Load resolves the configuration.
+func Load(opts Options) (*Config, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	home := opts.Home
+	if home == "" {
+		home = getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+	}
+	v := viper.New()
+	v.SetConfigType("yaml")
+	c := &Config{Sources: map[string]Source{}, Origins: map[string]string{}, v: v}
+
+	// A --config file must exist; APKIT_CONFIG and the default location may
+	// name a file that is yet to be written (apkit keygen writes it).
+	file := opts.File
+	explicit := file != ""
+	if !explicit {
+		file = ConfigFile(getenv, home)
+	}
+	if f, err := os.Open(file); err == nil {
+		err = v.ReadConfig(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", file, err)
+		}
+		c.File = file
+	} else if explicit || !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+
+	abuild := map[string]string{}
+	abuildOrigin := map[string]string{}
+	if opts.AbuildConf != nil {
+		for _, p := range AbuildConfFiles(getenv, home) {
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+			vars, err := opts.AbuildConf(p, map[string]string{"HOME": home})
+			if err != nil {
+				return nil, fmt.Errorf("abuild configuration %s: %w", p, err)
+			}
+			for _, s := range Settings {
+				if s.Abuild == "" {
+					continue
+				}
+				if val, ok := vars[s.Abuild]; ok && val != "" {
+					abuild[s.Key] = val
+					abuildOrigin[s.Key] = p
+				}
+			}
+		}
+	}
+
+	raw := map[string]string{}
+	for _, s := range Settings {
+		flagName := strings.ReplaceAll(s.Key, "_", "-")
+		envName := "APKIT_" + strings.ToUpper(s.Key)
+		switch {
+		case opts.Flags != nil && opts.Flags.Lookup(flagName) != nil && opts.Flags.Changed(flagName):
+			raw[s.Key] = opts.Flags.Lookup(flagName).Value.String()
+			c.Sources[s.Key] = SourceFlag
+			c.Origins[s.Key] = "--" + flagName
+		case getenv(envName) != "":
+			raw[s.Key] = getenv(envName)
+			c.Sources[s.Key] = SourceEnv
+			c.Origins[s.Key] = envName
+		case v.IsSet(s.Key):
+			if list := v.GetStringSlice(s.Key); s.Key == "keys_dirs" && len(list) > 0 {
+				raw[s.Key] = strings.Join(list, ":")
+			} else {
+				raw[s.Key] = v.GetString(s.Key)
+			}
+			c.Sources[s.Key] = SourceFile
+			c.Origins[s.Key] = file
+		case abuild[s.Key] != "":
+			raw[s.Key] = abuild[s.Key]
+			c.Sources[s.Key] = SourceAbuild
+			c.Origins[s.Key] = abuildOrigin[s.Key]
+		default:
+			raw[s.Key] = defaultValue(s.Key, getenv, home)
+			c.Sources[s.Key] = SourceDefault
+		}
+	}
+
+	c.Packager = raw["packager"]
+	c.SigningKey = expandHome(raw["signing_key"], home)
+	c.Repodest = expandHome(raw["repodest"], home)
+	c.Srcdest = expandHome(raw["srcdest"], home)
+	c.Makeflags = raw["makeflags"]
+	c.Arch = raw["arch"]
+	if raw["keys_dirs"] != "" {
+		for _, d := range filepath.SplitList(raw["keys_dirs"]) {
+			c.KeysDirs = append(c.KeysDirs, expandHome(d, home))
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("config: jobs (from %s): %q is not a positive whole number", c.Sources["jobs"], raw["jobs"])
+	}
+	c.Jobs = n
+	if c.Sources["makeflags"] == SourceDefault {
+		c.Makeflags = "-j" + strconv.Itoa(c.Jobs)
+	}
+	return c, nil
+}
+
+// AbuildConfFiles lists the abuild configuration files in the order abuild
+// reads them (later ones override earlier ones).
+func AbuildConfFiles(getenv func(string) string, home string) []string {
+	sys := getenv("ABUILD_CONF")
+	if sys == "" {
+		sys = "/etc/abuild.conf"
+	}
+	user := getenv("ABUILD_USERCONF")
+	if user == "" {
+		dir := getenv("ABUILD_USERDIR")
+		if dir == "" {
+			xdg := getenv("XDG_CONFIG_HOME")
+			if xdg == "" {
+				xdg = filepath.Join(home, ".config")
+			}
+			dir = filepath.Join(xdg, "abuild")
+			legacy := filepath.Join(home, ".abuild")
+			if _, err := os.Stat(dir); err != nil {
+				if _, err := os.Stat(legacy); err == nil {
+					dir = legacy
+				}
+			}
+		}
+		user = filepath.Join(dir, "abuild.conf")
+	}
+	return []string{sys, user}
+}
+
+func defaultValue(key string, getenv func(string) string, home string) string {
+	switch key {
+	case "repodest":
+		return filepath.Join(home, "packages")
+	case "srcdest":
+		if x := getenv("XDG_CACHE_HOME"); x != "" {
+			return filepath.Join(x, "apkit", "distfiles")
+		}
+		return filepath.Join(home, ".cache", "apkit", "distfiles")
+	case "jobs":
+		return strconv.Itoa(numCPU())
+	case "keys_dirs":
+		return ""
+	case "arch":
+		return HostArch()
+	}
+	return ""
+}
+
+func expandHome(p, home string) string {
+	if p == "~" {
+		return home
+	}
+	if strings.HasPrefix(p, "~/") {
+		return filepath.Join(home, p[2:])
+	}
+	return p
+}
+
+// Keys returns the setting keys in display order.
+func (c *Config) Keys() []string {
+	keys := make([]string, 0, len(Settings))
+	for _, s := range Settings {
+		keys = append(keys, s.Key)
+	}
+	return keys
+}
+
+// Value returns the resolved value of key as text.
+func (c *Config) Value(key string) string {
+	switch key {
+	case "packager":
+		return c.Packager
+	case "signing_key":
+		return c.SigningKey
+	case "repodest":
+		return c.Repodest
+	case "srcdest":
+		return c.Srcdest
+	case "jobs":
+		return strconv.Itoa(c.Jobs)
+	case "makeflags":
+		return c.Makeflags
+	case "keys_dirs":
+		d := append([]string(nil), c.KeysDirs...)
+		sort.Strings(d)
+		return strings.Join(d, string(filepath.ListSeparator))
+	case "arch":
+		return c.Arch
+	}
+	return ""
+}
