@@ -375,13 +375,13 @@ func within(dir, path string) bool {
 
 type tickFile struct{ w io.Writer }
 
-func (t tickFile) Read([]byte) (int, error)      { return 0, io.EOF }
+func (t tickFile) Read([]byte) (int, error)    { return 0, io.EOF }
 func (t tickFile) Write(p []byte) (int, error) { return t.w.Write(p) }
 func (t tickFile) Close() error                { return nil }
 
 type nullFile struct{}
 
-func (nullFile) Read([]byte) (int, error)      { return 0, io.EOF }
+func (nullFile) Read([]byte) (int, error)    { return 0, io.EOF }
 func (nullFile) Write(p []byte) (int, error) { return len(p), nil }
 func (nullFile) Close() error                { return nil }
 
