@@ -30,9 +30,11 @@ const (
 	DefaultMaxMemory = 64 << 20
 	// MaxFileSize is the largest recipe or shell file read.
 	MaxFileSize = 4 << 20
-	// maxCalls bounds the function and command calls of one evaluation,
+	// maxCalls bounds the commands one evaluation runs.
+	maxCalls = 100000
+	// maxFuncCalls bounds the shell function calls of one evaluation,
 	// which also bounds recursion depth.
-	maxCalls = 20000
+	maxFuncCalls = 2000
 	// maxWidth bounds printf field widths and precisions.
 	maxWidth = 4096
 )
@@ -195,6 +197,7 @@ type guard struct {
 	dir      string
 	maxMem   int64
 	calls    atomic.Int64
+	fcalls   atomic.Int64
 	cancel   context.CancelFunc
 
 	mu  sync.Mutex
@@ -261,7 +264,12 @@ func (g *guard) checkMemory(hc interp.HandlerContext, weight int) error {
 func (g *guard) call(ctx context.Context, args []string) ([]string, error) {
 	hc := interp.HandlerCtx(ctx)
 	if g.calls.Add(1) > maxCalls {
-		return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d command and function calls", maxCalls))
+		return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d command calls", maxCalls))
+	}
+	if _, ok := commands[args[0]]; !ok && !interp.IsBuiltin(args[0]) {
+		if g.fcalls.Add(1) > maxFuncCalls {
+			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d function calls", maxFuncCalls))
+		}
 	}
 	if err := g.checkMemory(hc, len(args)); err != nil {
 		return nil, err
@@ -345,13 +353,33 @@ func (g *guard) open(ctx context.Context, path string, flag int, perm os.FileMod
 	return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "reading %s is not allowed while reading a recipe", path))
 }
 
-// readDir serves globs, only inside the recipe directory.
+// readDir serves globs, only inside the recipe directory. A directory on
+// the way to it lists just the next directory of that way, so that globs
+// with absolute paths ("$startdir"/*.patch) work without revealing the
+// rest of the host.
 func (g *guard) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
-	if !within(g.dir, path) {
-		return nil, fs.ErrPermission
+	if within(g.dir, path) {
+		return os.ReadDir(path)
 	}
-	return os.ReadDir(path)
+	if g.dir != "" && filepath.IsAbs(path) {
+		rel, err := filepath.Rel(path, g.dir)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			next, _, _ := strings.Cut(rel, "/")
+			return []fs.DirEntry{fs.FileInfoToDirEntry(dirInfo(next))}, nil
+		}
+	}
+	return nil, fs.ErrPermission
 }
+
+// dirInfo is the fs.FileInfo of a directory known only by name.
+type dirInfo string
+
+func (d dirInfo) Name() string       { return string(d) }
+func (d dirInfo) Size() int64        { return 0 }
+func (d dirInfo) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (d dirInfo) ModTime() time.Time { return time.Time{} }
+func (d dirInfo) IsDir() bool        { return true }
+func (d dirInfo) Sys() any           { return nil }
 
 // stat serves test operators such as [ -e file ], only inside the recipe
 // directory; elsewhere nothing exists.

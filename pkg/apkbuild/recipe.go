@@ -1,7 +1,6 @@
 package apkbuild
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -368,23 +367,59 @@ func (r *Recipe) AssignLine(name string) int {
 	return l
 }
 
-// lineOf returns the line within the value of variable name on which word
-// appears, or the assignment's line.
-func (r *Recipe) lineOf(name, word string) int {
-	line, _ := r.assignPos(name)
-	if line == 0 {
-		return 0
+// assignNode returns the last top-level assignment to name.
+func (r *Recipe) assignNode(name string) *syntax.Assign {
+	var last *syntax.Assign
+	if r.file == nil {
+		return nil
 	}
-	lines := bytes.Split(r.Src, []byte("\n"))
-	for i := line - 1; i < len(lines) && i < line+400; i++ {
-		if bytes.Contains(lines[i], []byte(word)) {
-			return i + 1
+	syntax.Walk(r.file, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.FuncDecl:
+			return false
+		case *syntax.Assign:
+			if n.Name != nil && n.Name.Value == name {
+				last = n
+			}
 		}
-		if i > line-1 && bytes.Contains(lines[i], []byte("\"")) {
-			break
+		return true
+	})
+	return last
+}
+
+// fieldLines returns, for the list variable name with n fields, the line
+// each field is written on. When the written text does not split into the
+// same number of fields (a variable expanded to several words), every
+// field gets the assignment's line.
+func (r *Recipe) fieldLines(name string, n int) []int {
+	lines := make([]int, n)
+	a := r.assignNode(name)
+	if a == nil {
+		return lines
+	}
+	first := int(a.Pos().Line())
+	for i := range lines {
+		lines[i] = first
+	}
+	if a.Value == nil {
+		return lines
+	}
+	start, end := int(a.Value.Pos().Offset()), int(a.Value.End().Offset())
+	if start > end || end > len(r.Src) {
+		return lines
+	}
+	var raw []int
+	for i, l := range strings.Split(string(r.Src[start:end]), "\n") {
+		for _, f := range strings.Fields(l) {
+			if strings.Trim(f, "\"'") != "" {
+				raw = append(raw, int(a.Value.Pos().Line())+i)
+			}
 		}
 	}
-	return line
+	if len(raw) == n {
+		return raw
+	}
+	return lines
 }
 
 // build fills the structured views from Vars.
@@ -564,8 +599,10 @@ func remote(s string) bool {
 func (r *Recipe) parseSources() ([]Source, error) {
 	var srcs []Source
 	var errs []error
-	for _, entry := range strings.Fields(r.Vars["source"]) {
-		s := Source{Line: r.lineOf("source", entry)}
+	entries := strings.Fields(r.Vars["source"])
+	lines := r.fieldLines("source", len(entries))
+	for i, entry := range entries {
+		s := Source{Line: lines[i]}
 		name, url, renamed := strings.Cut(entry, "::")
 		switch {
 		case renamed && remote(url):
