@@ -163,6 +163,9 @@ func newRootCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(app),
+		newShowCmd(app),
+		newLintCmd(app),
+		newConfigCmd(app),
 	)
 	return cmd
 }
