@@ -4,12 +4,13 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // The names of the entries of an index tar.
@@ -167,7 +168,7 @@ func drainZeros(r io.Reader) error {
 // The records are written in the order given. A signed index is a signature
 // member (pkg/sign) followed by exactly these bytes.
 func Write(w io.Writer, ix *Index) error {
-	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	zw, err := gzip.NewWriterLevel(w, compressionLevel)
 	if err != nil {
 		return err
 	}
@@ -200,6 +201,11 @@ func WriteTar(w io.Writer, ix *Index) error {
 }
 
 const blockSize = 512
+
+// compressionLevel is the deflate level of written indexes: within 2% of
+// gzip -9's size at a fraction of its time (an index is rewritten on every
+// change to a repository).
+const compressionLevel = 7
 
 // writeEntry writes one regular file entry the way apk's tar writer does:
 // GNU magic, mode 0644, owner root/root (0/0), size and mtime as 12 octal
