@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/apkit-dev/apkit/pkg/sandbox"
 )
@@ -24,10 +25,19 @@ func DriverScript() string { return driverScript }
 // user's abuild and apkit configuration.
 func (b *builder) hidden() []string {
 	h := append([]string(nil), b.opts.Hide...)
-	if b.opts.Key != "" {
-		h = append(h, b.opts.Key)
+	if b.opts.Key == "" {
+		return h
 	}
-	return h
+	// The key itself, and its directory (where the public key and often
+	// other keys live) unless the build needs to see that directory.
+	h = append(h, b.opts.Key)
+	dir := filepath.Dir(b.opts.Key)
+	for _, need := range []string{b.d.startdir, b.opts.Srcdest, b.opts.Repodest} {
+		if need != "" && (need == dir || strings.HasPrefix(need, dir+string(filepath.Separator)) || dir == "/") {
+			return h
+		}
+	}
+	return append(h, dir)
 }
 
 // runDriver runs the driver with args (phase and its arguments) in the
