@@ -139,8 +139,8 @@ type Progress interface {
 
 type noProgress struct{}
 
-func (noProgress) Start(Group, int, int64)            {}
-func (noProgress) Sent(int64)                         {}
+func (noProgress) Start(Group, int, int64)           {}
+func (noProgress) Sent(int64)                        {}
 func (noProgress) Retry(Group, error, time.Duration) {}
 
 // Client posts groups of packages to a server. Its zero value is not
