@@ -163,6 +163,8 @@ func newRootCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(app),
+		newServeCmd(app),
+		newUploadCmd(app),
 	)
 	return cmd
 }
