@@ -374,11 +374,6 @@ func TestMethodNotAllowed(t *testing.T) {
 	}
 }
 
-// slowBody is a request body the test feeds piece by piece.
-type slowBody struct {
-	r *io.PipeReader
-}
-
 func TestGracefulShutdownFinishesUploads(t *testing.T) {
 	e := newEnv(t, func(o *server.Options) { o.Verifier = nil })
 	l, err := net.Listen("tcp", "127.0.0.1:0")
