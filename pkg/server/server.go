@@ -195,6 +195,11 @@ func (s *Server) Serve(ctx context.Context, listeners []net.Listener, tlsConfig 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if err != nil {
+		// Out of patience: drop the connections. Index updates already
+		// under way still run to their end before Serve returns.
+		hs.Close()
+	}
 	s.inflight.Wait()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
