@@ -165,6 +165,8 @@ func newRootCmd(app *App) *cobra.Command {
 		newVersionCmd(app),
 		newBuildCmd(app),
 		newCleanCmd(app),
+		newServeCmd(app),
+		newUploadCmd(app),
 	)
 	return cmd
 }
