@@ -163,7 +163,10 @@ func newRootCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(app),
+		newCompletionCmd(app),
+		newGenDocsCmd(app),
 	)
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
