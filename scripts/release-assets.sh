@@ -5,8 +5,9 @@
 # OUTDIR (default .release):
 #   completions/apkit.bash, completions/_apkit, completions/apkit.fish
 #   man/apkit*.1.gz                         one man page per command
-#   apkit-VERSION.tar.gz                    the source with vendored modules,
-#                                           which builds with no network
+#   apkit-VERSION.tar.gz                    the source with vendored modules
+#                                           and a COMMIT file, which builds
+#                                           with no network
 # Needs git, go, gzip and tar; works offline once the module cache holds
 # apkit's dependencies (for example after "go test ./...").
 set -eu
@@ -39,6 +40,8 @@ gzip -n -9 "$out"/man/*.1
 name=apkit-$version
 git archive --format=tar --prefix="$name/" HEAD | tar -x -C "$tmp"
 (cd "$tmp/$name" && go mod vendor)
+# The commit, for builds from the tarball: -X ...internal/cli.Commit=$(cat COMMIT)
+git rev-parse HEAD >"$tmp/$name/COMMIT"
 tar -C "$tmp" --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
 	-cf - "$name" | gzip -n -9 >"$out/$name.tar.gz"
 echo "$out"
