@@ -167,7 +167,10 @@ func newRootCmd(app *App) *cobra.Command {
 		newCleanCmd(app),
 		newServeCmd(app),
 		newUploadCmd(app),
+		newCompletionCmd(app),
+		newGenDocsCmd(app),
 	)
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
