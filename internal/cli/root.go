@@ -163,10 +163,17 @@ func newRootCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(app),
+		newBuildCmd(app),
+		newCleanCmd(app),
+		newServeCmd(app),
+		newUploadCmd(app),
+		newCompletionCmd(app),
+		newGenDocsCmd(app),
 		newShowCmd(app),
 		newLintCmd(app),
 		newConfigCmd(app),
 	)
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
