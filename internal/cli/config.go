@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -69,7 +68,7 @@ func runConfig(_ context.Context, app *App, opts *configOptions) error {
 		})
 	}
 	if opts.json {
-		return json.NewEncoder(app.IO.Out).Encode(info)
+		return writeJSONLine(app.IO.Out, info)
 	}
 	tw := tabwriter.NewWriter(app.IO.Out, 0, 4, 2, ' ', 0)
 	for _, s := range info.Settings {

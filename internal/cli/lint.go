@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -28,8 +27,8 @@ warnings. Lint exits with status 0 when there is no error-level finding and
 1 otherwise. PATH is a directory holding an APKBUILD, or the file; the
 default is the current directory.`
 
-const lintExample = `  apkit lint examples/hello
-  apkit lint --json examples/hello`
+const lintExample = `  apkit lint examples/main/greet
+  apkit lint --json examples/main/*/`
 
 func newLintCmd(app *App) *cobra.Command {
 	opts := &lintOptions{}
@@ -71,17 +70,16 @@ func runLint(ctx context.Context, app *App, opts *lintOptions) error {
 		if res.recipe != nil {
 			res.recipe.Name = name
 			findings = append(findings, apkbuild.Lint(res.recipe)...)
+			apkbuild.SortFindings(findings)
 		}
 		if apkbuild.HasErrors(findings) {
 			failed = true
 		}
 		for _, f := range findings {
 			if opts.json {
-				b, err := json.Marshal(f)
-				if err != nil {
+				if err := writeJSONLine(app.IO.Out, f); err != nil {
 					return err
 				}
-				fmt.Fprintf(app.IO.Out, "%s\n", b)
 				continue
 			}
 			fmt.Fprintln(app.IO.Out, f.String())

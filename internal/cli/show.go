@@ -67,9 +67,9 @@ per recipe, one per line.
 
 Reading a recipe never runs a host program and never touches the network.`
 
-const showExample = `  apkit show examples/hello
-  apkit show --field pkgver examples/hello
-  apkit show --json --arch aarch64 examples/hello`
+const showExample = `  apkit show examples/main/greet
+  apkit show --field pkgver examples/main/greet
+  apkit show --json --arch aarch64 examples/main/greet examples/main/hello-sh`
 
 func newShowCmd(app *App) *cobra.Command {
 	opts := &showOptions{}
@@ -172,11 +172,9 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		case opts.field != "":
 			fmt.Fprintln(app.IO.Out, fieldValue(r, opts.field))
 		case opts.json:
-			b, err := json.Marshal(showJSON(res.path, r))
-			if err != nil {
+			if err := writeJSONLine(app.IO.Out, showJSON(res.path, r)); err != nil {
 				return err
 			}
-			fmt.Fprintf(app.IO.Out, "%s\n", b)
 		default:
 			if len(recipes) > 1 {
 				fmt.Fprintf(app.IO.Out, "%s:\n", recipeName(res.path))
@@ -188,6 +186,13 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		return &silentError{code: ExitFailure}
 	}
 	return nil
+}
+
+// writeJSONLine writes v as one line of JSON, without HTML escaping.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // isArchivePath reports whether p is a package or index file rather than

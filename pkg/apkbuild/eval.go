@@ -348,9 +348,9 @@ func (g *guard) open(ctx context.Context, path string, flag int, perm os.FileMod
 		return nullFile{}, nil
 	}
 	if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
-		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "writing to %s is not allowed while reading a recipe", path))
+		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "writing to %s is not allowed when evaluating shell", path))
 	}
-	return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "reading %s is not allowed while reading a recipe", path))
+	return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "reading %s is not allowed when evaluating shell", path))
 }
 
 // readDir serves globs, only inside the recipe directory. A directory on

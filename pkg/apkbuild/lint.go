@@ -54,14 +54,14 @@ func ErrorFindings(file string, err error) []Finding {
 			out = append(out, Finding{File: file, Line: 1, Col: 1, Rule: "read", Severity: SeverityError, Message: err.Error()})
 			return
 		}
-		rule := "evaluate"
+		rule, msg := "evaluate", pe.Msg
 		switch {
-		case strings.HasPrefix(pe.Msg, "syntax error"):
-			rule = "syntax"
+		case strings.HasPrefix(pe.Msg, "syntax error: "):
+			rule, msg = "syntax", strings.TrimPrefix(pe.Msg, "syntax error: ")
 		case errors.Is(pe, ErrInvalid) && !strings.Contains(pe.Msg, "exited with status"):
 			rule = "validate"
 		}
-		out = append(out, Finding{File: file, Line: max(pe.Line, 1), Col: max(pe.Col, 1), Rule: rule, Severity: SeverityError, Message: pe.Msg})
+		out = append(out, Finding{File: file, Line: max(pe.Line, 1), Col: max(pe.Col, 1), Rule: rule, Severity: SeverityError, Message: msg})
 	}
 	walk(err)
 	return out
@@ -91,7 +91,16 @@ func Lint(r *Recipe) []Finding {
 	l := &linter{r: r, lines: strings.Split(string(r.Src), "\n")}
 	l.validate()
 	l.style()
-	slices.SortStableFunc(l.out, func(a, b Finding) int {
+	SortFindings(l.out)
+	return l.out
+}
+
+// SortFindings sorts findings by file, line, column and rule.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if a.File != b.File {
+			return strings.Compare(a.File, b.File)
+		}
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}
@@ -100,7 +109,6 @@ func Lint(r *Recipe) []Finding {
 		}
 		return strings.Compare(a.Rule, b.Rule)
 	})
-	return l.out
 }
 
 var (
@@ -220,7 +228,7 @@ func (l *linter) checkFile(varName, name, rule string) {
 		return
 	}
 	if _, err := os.Stat(filepath.Join(l.r.Dir, name)); err != nil {
-		l.atVar(SeverityError, varName, rule, "%s does not exist in %s", name, l.r.Dir)
+		l.atVar(SeverityError, varName, rule, "%s does not exist in the recipe directory", name)
 	}
 }
 
