@@ -247,8 +247,8 @@ type guard struct {
 
 	// funcs are the file's function declarations, instrumented on their
 	// first call (under mu).
-	funcs map[string][]*syntax.FuncDecl
-	cancel   context.CancelFunc
+	funcs  map[string][]*syntax.FuncDecl
+	cancel context.CancelFunc
 
 	mu  sync.Mutex
 	err error

@@ -279,12 +279,12 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 		return nil, err
 	}
 	r := &Recipe{
-		Path:  abs,
-		Dir:   filepath.Dir(abs),
-		Name:  filename,
-		Src:   src,
-		Env:   env,
-		Carch: env["CARCH"],
+		Path:   abs,
+		Dir:    filepath.Dir(abs),
+		Name:   filename,
+		Src:    src,
+		Env:    env,
+		Carch:  env["CARCH"],
 		parsed: p,
 	}
 	r.Shell = make(map[string]string, len(res.vars))
