@@ -19,7 +19,7 @@ var repoRoot = filepath.Join("..", "..")
 // command exists. Empty once every documented command has landed.
 var pendingVerbs = map[string]bool{
 	"show": true, "lint": true, "config": true,
-	"keygen": true, "sign": true, "verify": true, "index": true,
+	"index": true,
 	"fetch": true, "checksum": true, "bump": true,
 	"build": true, "clean": true,
 	"serve": true, "upload": true,

@@ -169,6 +169,9 @@ func newRootCmd(app *App) *cobra.Command {
 		newUploadCmd(app),
 		newCompletionCmd(app),
 		newGenDocsCmd(app),
+		newKeygenCmd(app),
+		newSignCmd(app),
+		newVerifyCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
