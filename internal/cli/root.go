@@ -172,6 +172,9 @@ func newRootCmd(app *App) *cobra.Command {
 		newShowCmd(app),
 		newLintCmd(app),
 		newConfigCmd(app),
+		newKeygenCmd(app),
+		newSignCmd(app),
+		newVerifyCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
