@@ -163,6 +163,8 @@ func newRootCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(app),
+		newBuildCmd(app),
+		newCleanCmd(app),
 	)
 	return cmd
 }
