@@ -68,7 +68,14 @@ func Read(r io.Reader) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
-	lr := &io.LimitedReader{R: zr, N: maxStream + 1}
+	return readTar(zr, true)
+}
+
+// readTar reads the decompressed tar of an index: signature entries (when
+// sigs is true; otherwise they are not expected), DESCRIPTION and APKINDEX,
+// then the rest of r, which must be zeros.
+func readTar(r io.Reader, sigs bool) (*Index, error) {
+	lr := &io.LimitedReader{R: r, N: maxStream + 1}
 	tr := tar.NewReader(lr)
 	ix := &Index{}
 	var (
@@ -84,7 +91,7 @@ func Read(r io.Reader) (*Index, error) {
 			return nil, fmt.Errorf("read index: %w", limitErr(lr, err))
 		}
 		switch {
-		case strings.HasPrefix(h.Name, SignaturePrefix):
+		case sigs && strings.HasPrefix(h.Name, SignaturePrefix):
 			ix.Signatures = append(ix.Signatures, h.Name)
 		case h.Name == DescriptionName:
 			b, err := readEntry(tr, h, MaxDescriptionSize)
@@ -112,6 +119,7 @@ func Read(r io.Reader) (*Index, error) {
 	if !hasText {
 		return nil, ErrNoText
 	}
+	var err error
 	ix.Records, err = ParseText(text)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
