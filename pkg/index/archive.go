@@ -213,7 +213,7 @@ const blockSize = 512
 // compressionLevel is the deflate level of written indexes: within 2% of
 // gzip -9's size at a fraction of its time (an index is rewritten on every
 // change to a repository).
-const compressionLevel = 7
+const compressionLevel = 6
 
 // writeEntry writes one regular file entry the way apk's tar writer does:
 // GNU magic, mode 0644, owner root/root (0/0), size and mtime as 12 octal
