@@ -618,6 +618,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(helperEnv); spec != "" {
 		os.Exit(helperAdd(spec))
 	}
+	if spec := os.Getenv(crashEnv); spec != "" {
+		os.Exit(crashHelper(spec))
+	}
 	os.Exit(m.Run())
 }
 
