@@ -32,6 +32,7 @@ type indexOptions struct {
 	old            string
 	keysDirs       []string
 	allowUntrusted bool
+	noWarnings     bool
 	json           bool
 	args           []string
 }
@@ -65,7 +66,8 @@ Without -o, files are indexed to standard output (unless it is a terminal).
 Every package read is verified: its structure, datahash, file checksums and
 its signature, by a key in /etc/apk/keys, the configured keys_dirs, a
 --keys-dir, or the public half of the signing key; --allow-untrusted
-accepts packages signed by no trusted key.
+accepts packages signed by no trusted key. Dependencies that no indexed
+package provides are listed in a warning (--no-warnings to silence it).
 
 The index is signed with --key, else the configured signing_key (RSA over
 SHA-256; --sha1 for apk older than 2.7); --no-sign writes it unsigned. An
@@ -100,6 +102,7 @@ func newIndexCmd(app *App) *cobra.Command {
 	f.StringVarP(&opts.old, "index", "x", "", "reuse the entries of the old index `file` for unchanged packages")
 	f.StringArrayVar(&opts.keysDirs, "keys-dir", nil, "also trust the public keys in `dir` (repeatable)")
 	f.BoolVar(&opts.allowUntrusted, "allow-untrusted", false, "accept packages that no trusted key signed")
+	f.BoolVar(&opts.noWarnings, "no-warnings", false, "do not warn about dependencies no indexed package provides")
 	f.BoolVar(&opts.json, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -210,6 +213,9 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	result := indexResult{Output: out, Packages: len(res.Records), Read: res.Read, Reused: res.Reused, Description: desc}
 	if key != nil {
 		result.SignedBy = key.Name
+	}
+	if missing := index.Unsatisfied(res.Records); len(missing) > 0 && !opts.noWarnings {
+		app.IO.Warnf("no provider in the index for %d dependencies: %s", len(missing), strings.Join(missing, " "))
 	}
 	app.IO.Infof("Index has %d packages (of which %d are new)", result.Packages, result.Read)
 	switch {

@@ -179,3 +179,43 @@ func lower(c byte) byte {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// Unsatisfied returns, sorted, the dependency names (D: items other than
+// conflicts) that no record provides, by its name or a p: item: what apk
+// index warns about ("No provider for the dependencies"). Versions are not
+// compared. An item that does not parse is returned whole.
+func Unsatisfied(recs []*Record) []string {
+	provided := map[string]bool{}
+	for _, r := range recs {
+		provided[r.Name] = true
+		for _, p := range r.Provides {
+			provided[depName(p)] = true
+		}
+	}
+	missing := map[string]bool{}
+	for _, r := range recs {
+		for _, d := range r.Depends {
+			if strings.HasPrefix(d, "!") {
+				continue
+			}
+			if n := depName(d); !provided[n] {
+				missing[n] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(missing))
+	for n := range missing {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// depName returns the name of a dependency or provides item.
+func depName(item string) string {
+	d, err := version.ParseDependency(item)
+	if err != nil {
+		return item
+	}
+	return d.Name
+}
