@@ -113,6 +113,7 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 		return err
 	}
 	out, old := opts.output, opts.old
+	implicitOld := false
 	if out == "" {
 		if dir == "" {
 			out = "-"
@@ -120,7 +121,7 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 			out = filepath.Join(dir, repo.IndexName)
 			if old == "" {
 				if _, err := os.Stat(out); err == nil {
-					old = out
+					old, implicitOld = out, true
 				}
 			}
 		}
@@ -177,10 +178,14 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	}
 	if old != "" {
 		ix, mtime, err := readOldIndex(old)
-		if err != nil {
+		switch {
+		case err == nil:
+			iopts.Old, iopts.OldModTime = ix, mtime
+		case implicitOld:
+			app.IO.Warnf("%v: reading every package", err)
+		default:
 			return err
 		}
-		iopts.Old, iopts.OldModTime = ix, mtime
 	}
 	res, err := repo.IndexFiles(ctx, files, iopts)
 	if err != nil {

@@ -146,7 +146,7 @@ func (r *Repo) IndexPath() string { return filepath.Join(r.dir, IndexName) }
 // Index returns the repository's current index, or an empty one when the
 // repository has no index yet. It takes no lock: the index file is always
 // complete. The result is the caller's to modify.
-func (r *Repo) Index(ctx context.Context) (*index.Index, error) {
+func (r *Repo) Index() (*index.Index, error) {
 	ix, _, err := r.current()
 	if err != nil {
 		return nil, err

@@ -86,7 +86,7 @@ func openFake(t testing.TB, dir string, opts Options) *Repo {
 // names lists the index's packages as name-version.
 func names(t testing.TB, r *Repo) []string {
 	t.Helper()
-	ix, err := r.Index(context.Background())
+	ix, err := r.Index()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,7 +603,7 @@ func TestOpen(t *testing.T) {
 	if r.Arch() != "aarch64" {
 		t.Errorf("Arch = %q", r.Arch())
 	}
-	ix, err := r.Index(context.Background())
+	ix, err := r.Index()
 	if err != nil || len(ix.Records) != 0 {
 		t.Errorf("empty repository: %v, %v", ix, err)
 	}
