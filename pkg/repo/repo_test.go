@@ -450,6 +450,9 @@ func TestReindex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.Read != 2 || res.Reused != 1 {
+		t.Errorf("read %d, reused %d; want 2, 1", res.Read, res.Reused)
+	}
 	if diff := cmp.Diff([]string{"b-1-r0.apk", "d-1-r0.apk"}, prog.read); diff != "" {
 		t.Errorf("read (-want +got):\n%s", diff)
 	}
