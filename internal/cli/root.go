@@ -167,6 +167,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newCleanCmd(app),
 		newServeCmd(app),
 		newUploadCmd(app),
+		newIndexCmd(app),
 		newCompletionCmd(app),
 		newGenDocsCmd(app),
 		newShowCmd(app),
