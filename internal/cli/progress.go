@@ -147,17 +147,3 @@ func sizeOrUnknown(n int64) string {
 	}
 	return humanBytes(n)
 }
-
-// humanBytes formats n in binary units: 512 B, 1.5 KiB, 12.3 MiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

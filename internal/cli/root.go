@@ -163,7 +163,14 @@ func newRootCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(
 		newVersionCmd(app),
+		newBuildCmd(app),
+		newCleanCmd(app),
+		newServeCmd(app),
+		newUploadCmd(app),
+		newCompletionCmd(app),
+		newGenDocsCmd(app),
 	)
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/apkit-dev/apkit/internal/term"
+	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/sandbox"
+)
+
+type buildOptions struct {
+	paths    []string
+	repodest string
+	repo     string
+	key      string
+	noCheck  bool
+	noDeps   bool
+	keep     bool
+	jobs     int
+	offline  bool
+	sandbox  string
+	rootfs   string
+	phases   string
+	json     bool
+}
+
+// buildJSON is the JSON form of `apkit build --json`: one entry per recipe.
+type buildJSON struct {
+	Recipes []buildRecipeJSON `json:"recipes"`
+}
+
+type buildRecipeJSON struct {
+	Dir      string          `json:"dir"`
+	Pkgname  string          `json:"pkgname"`
+	Skipped  string          `json:"skipped,omitempty"`
+	Packages []build.Package `json:"packages"`
+	Log      string          `json:"log"`
+}
+
+func newBuildCmd(app *App) *cobra.Command {
+	opts := &buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build [PATH...]",
+		Short: "Build recipes into signed packages in a local repository",
+		Long: `Build each recipe directory (default: the current directory) the way
+"abuild -r" does: install build dependencies, fetch and verify sources,
+unpack, prepare, build, check, package and split into subpackages, then strip,
+check and trace every package, write signed .apk files and add them to
+REPODEST/<repo>/<arch>/ with the index updated and signed.
+
+The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
+for it and falls back, with a warning, to a plain process): the build root is
+read-only, only the recipe's src, pkg and tmp directories are writable, and
+there is no network unless the recipe's options contain "net".
+
+--phases runs only some phases, in pipeline order: deps, fetch, verify,
+unpack, prepare, build, check, package, index (or "all", "rootpkg").
+
+The recipe's output streams to stderr and is kept in build.log beside the
+recipe's work directories. A failed build leaves the repository untouched.`,
+		Example: `  apkit build
+  apkit build examples/main/greet --repodest ./packages
+  apkit build --no-check --keep ./my-recipe
+  apkit build --phases unpack,prepare ./my-recipe
+  apkit build --json main/*/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.paths = args
+			return runBuild(cmd.Context(), app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.repodest, "repodest", "", "root of the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
+	f.StringVar(&opts.repo, "repo", "", "repository `name` (default: the name of the recipe directory's parent)")
+	f.StringVar(&opts.key, "key", "", "private key `file` that signs packages and the index (default: the configured signing key)")
+	f.BoolVar(&opts.noCheck, "no-check", false, "do not run check()")
+	f.BoolVar(&opts.noDeps, "no-deps", false, "go on when build dependencies are missing")
+	f.BoolVarP(&opts.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
+	f.IntVarP(&opts.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
+	f.BoolVar(&opts.offline, "offline", false, "do not download: remote sources must be in the cache")
+	f.StringVar(&opts.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
+	f.StringVar(&opts.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
+	f.StringVar(&opts.phases, "phases", "", "run only these `phases` (comma-separated)")
+	f.BoolVar(&opts.json, "json", false, "print JSON")
+	return cmd
+}
+
+func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
+	mode, err := sandbox.ParseMode(opts.sandbox)
+	if err != nil {
+		return usageErrorf("--sandbox: %v", err)
+	}
+	phases, err := build.ParsePhases(opts.phases)
+	if err != nil {
+		return usageErrorf("--phases: %v", err)
+	}
+	if opts.jobs < 0 {
+		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return err
+	}
+	paths := opts.paths
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		app.IO.Warnf("%s", warning)
+	}
+	bo := build.Options{
+		Runner:    runner,
+		Arch:      cfg.Arch,
+		Repodest:  firstNonEmpty(opts.repodest, cfg.Repodest),
+		Repo:      opts.repo,
+		Srcdest:   cfg.Srcdest,
+		Key:       firstNonEmpty(opts.key, cfg.SigningKey),
+		Packager:  cfg.Packager,
+		Jobs:      cfg.Jobs,
+		Makeflags: cfg.Makeflags,
+		Phases:    phases,
+		NoCheck:   opts.noCheck,
+		NoDeps:    opts.noDeps,
+		Keep:      opts.keep,
+		Offline:   opts.offline,
+		RootFS:    opts.rootfs,
+		Progress:  &buildProgress{io: app.IO},
+		Hide:      privateHidden(app),
+	}
+	if opts.jobs > 0 {
+		bo.Jobs = opts.jobs
+		bo.Makeflags = fmt.Sprintf("-j%d", opts.jobs)
+	}
+	if !app.IO.Quiet() {
+		bo.Output = app.IO.ErrOut
+	}
+	var out buildJSON
+	for _, p := range paths {
+		res, err := build.Build(ctx, p, bo)
+		if err != nil {
+			return buildFailed(app, p, err)
+		}
+		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log}
+		if r.Packages == nil {
+			r.Packages = []build.Package{}
+		}
+		out.Recipes = append(out.Recipes, r)
+		if !opts.json {
+			for _, pkg := range res.Packages {
+				fmt.Fprintln(app.IO.Out, pkg.Path)
+			}
+		}
+	}
+	if opts.json {
+		enc := json.NewEncoder(app.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return nil
+}
+
+// buildFailed reports a failed build: the phase that failed and, when the
+// output was not already shown, its last lines.
+func buildFailed(app *App, path string, err error) error {
+	var pe *build.PhaseError
+	if errors.As(err, &pe) && app.IO.Quiet() && len(pe.Tail) > 0 {
+		fmt.Fprintf(app.IO.ErrOut, "last lines of %s:\n", pe.Log)
+		for _, l := range pe.Tail {
+			fmt.Fprintf(app.IO.ErrOut, "  %s\n", l)
+		}
+	}
+	if pe != nil {
+		return fmt.Errorf("build %s: phase %s", path, pe.Error())
+	}
+	return fmt.Errorf("build %s: %w", path, err)
+}
+
+// privateHidden lists the user's key and configuration directories, which
+// the sandbox hides.
+func privateHidden(app *App) []string {
+	home := app.Getenv("HOME")
+	var out []string
+	if home != "" {
+		out = append(out, filepath.Join(home, ".abuild"), filepath.Join(home, ".config", "abuild"), filepath.Join(home, ".config", "apkit"), filepath.Join(home, ".ssh"), filepath.Join(home, ".gnupg"))
+	}
+	if x := app.Getenv("XDG_CONFIG_HOME"); x != "" {
+		out = append(out, filepath.Join(x, "abuild"), filepath.Join(x, "apkit"))
+	}
+	var existing []string
+	for _, p := range out {
+		if _, err := os.Lstat(p); err == nil {
+			existing = append(existing, p)
+		}
+	}
+	return existing
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// buildProgress shows phases as sections (collapsible on GitLab CI).
+type buildProgress struct {
+	io *term.Streams
+}
+
+func (p *buildProgress) StartPhase(name, title string) func(error) {
+	sec := p.io.StartSection("apkit_"+sanitizeSection(name), title)
+	return func(err error) {
+		d := sec.End()
+		if err == nil {
+			p.io.Verbosef("%s done in %s", name, d.Round(time.Millisecond))
+		}
+	}
+}
+
+func (p *buildProgress) Warn(msg string) { p.io.Warnf("%s", msg) }
+func (p *buildProgress) Info(msg string) { p.io.Infof("%s", msg) }
+
+func sanitizeSection(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}

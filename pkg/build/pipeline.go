@@ -1,0 +1,627 @@
+package build
+
+import (
+	"context"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/scan"
+)
+
+// pkgBuild is one package of the build on its way to an .apk.
+type pkgBuild struct {
+	name    string
+	dir     string
+	arch    string
+	meta    map[string]string
+	tree    *scan.Tree
+	trace   *scan.Result
+	scripts []controlFile
+	info    *pkgInfo
+}
+
+// controlFile is an install script or trigger for the control segment.
+type controlFile struct {
+	Name string // ".post-install", ".trigger"
+	Path string // the file in the recipe directory
+}
+
+func (b *builder) run(ctx context.Context) (*Result, error) {
+	sde, commit, err := Reproducibility(ctx, b.d.startdir)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	if b.opts.SourceDateEpoch != 0 {
+		sde = b.opts.SourceDateEpoch
+	}
+	b.sde, b.commit = sde, commit
+	b.env = b.environment()
+
+	if err := b.step("validate", "Reading APKBUILD", func() error {
+		p, err := b.loadPlan(ctx)
+		b.plan = p
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	p := b.plan
+	res := &Result{Pkgname: p.pkgname}
+	if !archSupported(p.arch, b.opts.Arch) {
+		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
+		b.infof("%s", res.Skipped)
+		return res, nil
+	}
+	if b.want[PhaseDeps] {
+		if err := b.step("deps", "Checking build dependencies", func() error { return b.deps(ctx) }); err != nil {
+			return nil, err
+		}
+	}
+	// A full build starts from clean work directories, as abuild's does.
+	if b.want[PhaseFetch] && b.want[PhaseUnpack] && b.want[PhasePackage] {
+		if err := b.cleanWork(); err != nil {
+			return nil, err
+		}
+	}
+	var fetched []string
+	if b.want[PhaseFetch] || b.want[PhaseVerify] || b.want[PhaseUnpack] {
+		if err := b.step("fetch", "Fetching and verifying sources", func() error {
+			var err error
+			fetched, err = b.fetch(ctx, b.want[PhaseVerify] || b.want[PhaseUnpack])
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if b.want[PhaseUnpack] {
+		if err := b.step("unpack", "Unpacking sources", func() error { return b.unpack(ctx, fetched) }); err != nil {
+			return nil, err
+		}
+	}
+	net := b.recipeNet()
+	for _, ph := range []Phase{PhasePrepare, PhaseBuild, PhaseCheck} {
+		if !b.want[ph] {
+			continue
+		}
+		if ph == PhaseCheck {
+			if why := b.skipCheck(); why != "" {
+				b.infof("check skipped: %s", why)
+				continue
+			}
+		}
+		if err := b.step(string(ph), "Running "+string(ph)+"()", func() error { return b.runDriver(ctx, net, string(ph)) }); err != nil {
+			return nil, err
+		}
+	}
+	if !b.want[PhasePackage] {
+		return res, nil
+	}
+	var pkgs []*pkgBuild
+	if err := b.step("package", "Running package()", func() error {
+		var err error
+		pkgs, err = b.packageAndSplit(ctx, net)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := b.step("postprocess", "Checking, stripping and tracing packages", func() error { return b.postprocess(ctx, pkgs) }); err != nil {
+		return nil, err
+	}
+	for _, pb := range pkgs {
+		pb.info = b.composeInfo(pb)
+	}
+	if err := b.step("write", "Writing packages", func() error {
+		var err error
+		res.Packages, err = b.write(ctx, pkgs)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if !b.opts.Keep {
+		if err := b.cleanWork(); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// skipCheck says why check() does not run ("" when it runs).
+func (b *builder) skipCheck() string {
+	switch {
+	case b.opts.NoCheck:
+		return "--no-check"
+	case b.plan.hasPkgOption(b.plan.pkgname, "!check"):
+		return "the recipe's options contain !check"
+	case b.opts.Env["ABUILD_BOOTSTRAP"] != "":
+		return "ABUILD_BOOTSTRAP is set"
+	case b.opts.BuildArch != b.opts.Arch:
+		return "cross compiling"
+	}
+	return ""
+}
+
+// cleanWork removes srcdir, pkgbasedir and tmpdir.
+func (b *builder) cleanWork() error {
+	return Clean(b.d.startdir)
+}
+
+// Clean removes the work directories (src, pkg, tmp) of the recipe in
+// startdir, forcing write permission on read-only content first.
+func Clean(startdir string) error {
+	for _, d := range []string{"src", "pkg", "tmp"} {
+		if err := removeAll(filepath.Join(startdir, d)); err != nil {
+			return fmt.Errorf("clean: %w", err)
+		}
+	}
+	return nil
+}
+
+func removeAll(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	// Make read-only directories writable, then try again.
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.IsDir() && fi.Mode().Perm()&0o700 != 0o700 {
+			_ = os.Chmod(p, fi.Mode().Perm()|0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+// deps checks the build dependencies (§6.2).
+func (b *builder) deps(ctx context.Context) error {
+	p := b.plan
+	own := map[string]bool{p.pkgname: true}
+	for _, s := range p.subpackages {
+		own[s.Name] = true
+	}
+	var need []string
+	list := append(append([]string(nil), p.depends...), p.makedepends...)
+	if b.skipCheck() == "" {
+		list = append(list, p.checkdepends...)
+	}
+	seen := map[string]bool{}
+	for _, d := range list {
+		if own[depName(d)] || seen[d] {
+			continue
+		}
+		seen[d] = true
+		need = append(need, d)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if b.opts.NoDeps {
+		b.warnf("not installing build dependencies (--no-deps): %s", strings.Join(need, " "))
+		return nil
+	}
+	return b.installDeps(ctx, need)
+}
+
+func depName(item string) string {
+	item = strings.TrimPrefix(item, "!")
+	if i := strings.IndexAny(item, "<>=~"); i >= 0 {
+		return item[:i]
+	}
+	return item
+}
+
+// fetch makes every source available and, with verify, checks it.
+// TODO(build): use the source fetcher (cache, downloads) once available.
+func (b *builder) fetch(ctx context.Context, verify bool) ([]string, error) {
+	var paths []string
+	for _, s := range b.plan.sources {
+		if s.URL != "" {
+			cached := filepath.Join(b.opts.Srcdest, s.Name)
+			if _, err := os.Stat(cached); err != nil {
+				return nil, fmt.Errorf("%s: remote sources are not supported by this build of apkit yet", s.Name)
+			}
+			s.Local = cached
+		}
+		if verify {
+			if s.Sha512 == "" {
+				return nil, fmt.Errorf("%s: no sha512sums entry", s.Name)
+			}
+			got, err := sha512File(s.Local)
+			if err != nil {
+				return nil, err
+			}
+			if got != s.Sha512 {
+				return nil, fmt.Errorf("%s: sha512 checksum mismatch: want %s..., got %s...", s.Name, s.Sha512[:min(16, len(s.Sha512))], got[:16])
+			}
+		}
+		paths = append(paths, s.Local)
+	}
+	return paths, nil
+}
+
+func sha512File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha512.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// unpack links every source into srcdir and extracts archives there.
+// TODO(build): use the source package's safe unpacker once available.
+func (b *builder) unpack(ctx context.Context, paths []string) error {
+	if err := os.MkdirAll(b.d.srcdir, 0o755); err != nil {
+		return err
+	}
+	for i, s := range b.plan.sources {
+		link := filepath.Join(b.d.srcdir, s.Name)
+		_ = os.Remove(link)
+		if err := os.Symlink(paths[i], link); err != nil {
+			return err
+		}
+		if isArchive(s.Name) {
+			b.infof("Unpacking %s", s.Name)
+			if err := b.runTool(ctx, b.d.srcdir, "tar", "-xf", paths[i], "-C", b.d.srcdir, "--no-same-owner"); err != nil {
+				return fmt.Errorf("unpack %s: %w", s.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func isArchive(name string) bool {
+	for _, s := range []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.lz", ".tar.lzma", ".tar.zst"} {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// packageAndSplit runs package() and every split function, collecting each
+// package's metadata as its function left it.
+func (b *builder) packageAndSplit(ctx context.Context, net bool) ([]*pkgBuild, error) {
+	p := b.plan
+	if err := removeAll(b.d.pkgbasedir); err != nil {
+		return nil, err
+	}
+	if err := b.runDriver(ctx, net, "package"); err != nil {
+		return nil, err
+	}
+	mainDir := filepath.Join(b.d.pkgbasedir, p.pkgname)
+	if _, err := os.Stat(mainDir); err != nil {
+		return nil, fmt.Errorf("package() did not create $pkgdir")
+	}
+	meta, err := readMeta(filepath.Join(b.d.controldir, "meta"))
+	if err != nil {
+		return nil, err
+	}
+	pkgs := []*pkgBuild{{name: p.pkgname, dir: mainDir, arch: p.pkgarch, meta: meta}}
+	if p.hasSubpackage(p.pkgname + "-dbg") {
+		if err := b.listDbgFiles(); err != nil {
+			return nil, err
+		}
+	}
+	for _, sp := range p.subpackages {
+		end := b.progress.StartPhase("split-"+sp.Name, "Running split function "+sp.Func+"() for "+sp.Name)
+		fmt.Fprintf(b.log, ">>> split %s (%s)\n", sp.Name, sp.Func)
+		err := b.runDriver(ctx, net, "split", sp.Name, sp.Func, sp.Arch)
+		end(err)
+		if err != nil {
+			return nil, &PhaseError{Phase: "split " + sp.Name, Tail: b.tail.Lines(), Log: b.d.logFile, Err: err}
+		}
+		meta, err := readMeta(filepath.Join(b.d.controldir, "meta"))
+		if err != nil {
+			return nil, err
+		}
+		pkgs = append(pkgs, &pkgBuild{name: sp.Name, dir: filepath.Join(b.d.pkgbasedir, sp.Name), arch: sp.Arch, meta: meta})
+	}
+	return pkgs, nil
+}
+
+func (p *plan) hasSubpackage(name string) bool {
+	for _, s := range p.subpackages {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// listDbgFiles writes the shared objects of the main package for the
+// default dbg split function.
+func (b *builder) listDbgFiles() error {
+	t, err := scan.Scan(filepath.Join(b.d.pkgbasedir, b.plan.pkgname))
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, e := range t.ELF {
+		if e.Type == 3 /* ET_DYN */ && !strings.HasPrefix(e.Path, "usr/lib/debug/") {
+			lines = append(lines, filepath.Join(t.Root, filepath.FromSlash(e.Path)))
+		}
+	}
+	path := filepath.Join(b.d.controldir, "dbg-files")
+	b.env = append(b.env, "APKIT_DBG_FILES="+path)
+	return os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+// postprocess runs, per package, the tree checks, stripping and scanning,
+// then traces dependencies across all packages.
+func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
+	p := b.plan
+	if !p.hasOption("keepdirs") {
+		removeEmptyDirs(pkgs[0].dir)
+	}
+	var problems []error
+	for _, pb := range pkgs {
+		has := func(o string) bool { return p.hasPkgOption(pb.name, o) }
+		removed, err := removeLibtoolArchives(pb.dir, has("libtool"))
+		if err != nil {
+			return err
+		}
+		for _, r := range removed {
+			b.infof("%s: removed libtool archive %s", pb.name, r)
+		}
+		t, err := scan.Scan(pb.dir)
+		if err != nil {
+			return err
+		}
+		if pb.arch != "noarch" && !has("!strip") && b.opts.Env["DEBUG"] == "" {
+			if targets := t.StripTargets(); len(targets) > 0 {
+				b.infof("%s: stripping %d files", pb.name, len(targets))
+				if err := scan.Strip(ctx, pb.dir, targets, b.stripCommand(), b.d.controldir); err != nil {
+					return err
+				}
+				if t, err = scan.Scan(pb.dir); err != nil {
+					return err
+				}
+			}
+		}
+		pb.tree = t
+		for _, e := range t.Problems {
+			b.warnf("%s: %v", pb.name, e)
+		}
+		c := &treeCheck{name: pb.name, dir: pb.dir, arch: pb.arch, has: has, tree: t}
+		c.run()
+		for _, w := range c.warn {
+			b.warnf("%s: %s", pb.name, w)
+		}
+		if len(c.errs) > 0 {
+			for _, e := range c.errs {
+				fmt.Fprintf(b.out, ">>> ERROR: %s: %s\n", pb.name, e)
+			}
+			problems = append(problems, &TreeError{Package: pb.name, Problems: c.errs})
+		}
+		pb.scripts, err = b.controlFiles(pb.name)
+		if err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	var sp []*scan.Package
+	for _, pb := range pkgs {
+		if p.hasPkgOption(pb.name, "!tracedeps") {
+			sp = append(sp, &scan.Package{Name: pb.name, Version: p.version})
+			continue
+		}
+		sp = append(sp, &scan.Package{
+			Name:            pb.name,
+			Version:         p.version,
+			Tree:            pb.tree,
+			Noarch:          pb.arch == "noarch",
+			Depends:         fields(pb.meta["depends"]),
+			Ldpath:          strings.Split(pb.meta["ldpath"], ":"),
+			LdpathRecursive: p.hasPkgOption(pb.name, "ldpath-recursive"),
+			SoverNamecheck:  p.hasPkgOption(pb.name, "sover-namecheck"),
+			SonamePrefix:    pb.meta["sonameprefix"],
+			PCPrefix:        pb.meta["pcprefix"],
+			Somask:          fields(pb.meta["somask"]),
+		})
+	}
+	results, err := scan.Trace(sp, b.resolver())
+	if err != nil {
+		return err
+	}
+	for i, pb := range pkgs {
+		pb.trace = results[i]
+		for _, w := range results[i].Warnings {
+			b.warnf("%s", w)
+		}
+		if p.hasPkgOption(pb.name, "!tracedeps") && pb.tree != nil && pb.tree.HasPkgconfigDir && !hasItem(fields(pb.meta["depends"]), "pkgconfig") {
+			pb.trace.AutoDepends = []string{"pkgconfig"}
+		}
+	}
+	return nil
+}
+
+func hasItem(items []string, name string) bool {
+	for _, it := range items {
+		if depName(it) == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *builder) stripCommand() string {
+	if s := b.opts.Env["STRIP"]; s != "" {
+		return s
+	}
+	return "strip"
+}
+
+// resolver finds providers of needs outside the build.
+// TODO(build): look in the build root's installed database.
+func (b *builder) resolver() scan.Resolver { return scan.Resolver{} }
+
+// controlFiles lists the install scripts and trigger of package name, in
+// the order of $install then $triggers (§6.11.2, §8).
+func (b *builder) controlFiles(name string) ([]controlFile, error) {
+	var out []controlFile
+	for _, f := range b.plan.install {
+		pkg, action, ok := cutLast(f, ".")
+		if !ok || pkg != name {
+			continue
+		}
+		switch action {
+		case "pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-deinstall", "post-deinstall":
+		default:
+			return nil, fmt.Errorf("install script %s: unknown action %q", f, action)
+		}
+		path := filepath.Join(b.d.startdir, f)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("install script: %w", err)
+		}
+		out = append(out, controlFile{Name: "." + action, Path: path})
+	}
+	for _, t := range b.plan.triggers {
+		if t.Pkg != name {
+			continue
+		}
+		path := filepath.Join(b.d.startdir, t.File)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("trigger: %w", err)
+		}
+		out = append(out, controlFile{Name: ".trigger", Path: path})
+	}
+	return out, nil
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// pkgInfo is the .PKGINFO of one package (APK-FORMAT.md §7).
+// TODO(build): replace with the package writer's type once available.
+type pkgInfo struct {
+	Name, Version, Description, URL string
+	BuildDate                       int64
+	Packager                        string
+	Size                            uint64
+	Arch, Origin, Commit            string
+	Maintainer                      string
+	ReplacesPriority                uint64
+	ProviderPriority                uint64
+	License                         string
+	Replaces, Depends, Provides     []string
+	Triggers, InstallIf             []string
+	AutoProvides, AutoDepends       []string
+}
+
+// composeInfo fills .PKGINFO from the package's metadata (§6.11.2).
+func (b *builder) composeInfo(pb *pkgBuild) *pkgInfo {
+	m := pb.meta
+	info := &pkgInfo{
+		Name:        pb.name,
+		Version:     b.plan.version,
+		Description: m["pkgdesc"],
+		URL:         m["url"],
+		BuildDate:   b.sde,
+		Packager:    b.opts.Packager,
+		Arch:        pb.arch,
+		Origin:      b.plan.pkgname,
+		Commit:      b.commit,
+		Maintainer:  m["maintainer"],
+		License:     strings.Join(fields(m["license"]), " "),
+		Replaces:    fields(m["replaces"]),
+		Provides:    fields(m["provides"]),
+		InstallIf:   fields(m["install_if"]),
+	}
+	if info.Packager == "" {
+		info.Packager = "Unknown"
+	}
+	if v, err := strconv.ParseUint(m["replaces_priority"], 10, 64); err == nil {
+		info.ReplacesPriority = v
+	}
+	if v, err := strconv.ParseUint(m["provider_priority"], 10, 64); err == nil {
+		info.ProviderPriority = v
+	}
+	deps := fields(m["depends"])
+	hasSh := false
+	for _, d := range deps {
+		if d == pb.name {
+			continue
+		}
+		if depName(d) == "busybox" || d == "/bin/sh" {
+			hasSh = true
+		}
+		info.Depends = append(info.Depends, d)
+	}
+	if !hasSh && pb.name != "busybox" {
+		for _, s := range pb.scripts {
+			if shScript(s.Path) {
+				info.Depends = append(info.Depends, "/bin/sh")
+				break
+			}
+		}
+	}
+	for _, t := range b.plan.triggers {
+		if t.Pkg == pb.name {
+			info.Triggers = append(info.Triggers, t.Dirs...)
+		}
+	}
+	if pb.tree != nil {
+		info.Size = uint64(pb.tree.Size)
+		if info.Size == 0 && (len(pb.tree.Entries) > 0 || len(pb.scripts) > 0) {
+			info.Size = 1
+		}
+	} else if len(pb.scripts) > 0 {
+		info.Size = 1
+	}
+	if pb.trace != nil {
+		info.AutoProvides = pb.trace.Provides
+		auto := append(append([]string(nil), pb.trace.Depends...), pb.trace.AutoDepends...)
+		info.AutoDepends = auto
+	}
+	return info
+}
+
+// shScript reports whether the file's first line is "#!" blanks "/bin/sh".
+func shScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	n, _ := io.ReadFull(f, buf)
+	line, _, _ := strings.Cut(string(buf[:n]), "\n")
+	rest, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	return rest == "/bin/sh" || strings.HasPrefix(rest, "/bin/sh ") || strings.HasPrefix(rest, "/bin/sh\t")
+}
+
+// write turns the packages into signed .apk files and adds them to the
+// repository. It is a field so tests of the earlier steps can stop here.
+func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error) {
+	if writeHook != nil {
+		return writeHook(ctx, b, pkgs)
+	}
+	return nil, errors.New("writing .apk files is not available in this build of apkit yet")
+}
+
+// writeHook replaces write in tests.
+var writeHook func(ctx context.Context, b *builder, pkgs []*pkgBuild) ([]Package, error)
+
+var _ = sort.Strings

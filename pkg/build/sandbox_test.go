@@ -1,0 +1,197 @@
+package build_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/sandbox"
+)
+
+// requireBwrap returns a working bubblewrap runner; without one the test
+// is skipped, or fails when CI is set (CI installs bubblewrap).
+func requireBwrap(t *testing.T) *sandbox.Bwrap {
+	t.Helper()
+	b := &sandbox.Bwrap{}
+	if err := b.Probe(context.Background()); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("bubblewrap is required in CI: %v", err)
+		}
+		t.Skipf("bubblewrap is not usable here (install the bubblewrap package to run this test): %v", err)
+	}
+	return b
+}
+
+// writeRecipe writes an APKBUILD into a new <tmp>/aports/main/<name>.
+func writeRecipe(t *testing.T, name, body string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "aports", "main", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Sprintf(`pkgname=%s
+pkgver=1.0
+pkgrel=0
+pkgdesc="sandbox test"
+url="https://example.org"
+arch="noarch"
+license="MIT"
+source=""
+`, name)
+	if err := os.WriteFile(filepath.Join(dir, "APKBUILD"), []byte(head+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// fetcher returns a shell command that fetches url, or skips the test
+// when the host has no HTTP client for recipes to use.
+func fetcher(t *testing.T, url string) string {
+	t.Helper()
+	switch {
+	case lookPath("curl"):
+		return "curl -fsS --max-time 3 " + url
+	case lookPath("wget"):
+		return "wget -q -T 3 -t 1 -O - " + url
+	case lookPath("busybox"):
+		return "busybox wget -q -T 3 -O - " + url
+	}
+	t.Skip("no busybox, curl or wget for the recipe to reach the network with")
+	return ""
+}
+
+func lookPath(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
+
+func buildPhases(t *testing.T, r sandbox.Runner, dir string, opts build.Options) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	opts.Runner = r
+	opts.Arch = "x86_64"
+	opts.Output = &out
+	opts.Phases = []build.Phase{build.PhasePrepare, build.PhaseBuild}
+	_, err := build.Build(context.Background(), dir, opts)
+	return out.String(), err
+}
+
+// TestSandboxDeniesNetwork: a recipe cannot reach a server on the host
+// unless its options contain net.
+func TestSandboxDeniesNetwork(t *testing.T) {
+	r := requireBwrap(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "reached") }))
+	defer srv.Close()
+	get := fetcher(t, srv.URL+"/")
+	for _, tc := range []struct {
+		name, options string
+		ok            bool
+	}{
+		{"no net", "", false},
+		{"net option", `options="net"`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeRecipe(t, "nettest", tc.options+"\nbuild() {\n\t"+get+"\n}\npackage() {\n\tmkdir -p \"$pkgdir\"\n}\n")
+			out, err := buildPhases(t, r, dir, build.Options{})
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v\n%s", err, tc.ok, out)
+			}
+			if tc.ok && !strings.Contains(out, "reached") {
+				t.Errorf("output lacks the server's answer:\n%s", out)
+			}
+			var pe *build.PhaseError
+			if !tc.ok && (!errors.As(err, &pe) || pe.Phase != "build") {
+				t.Errorf("err = %v, want a build phase error", err)
+			}
+		})
+	}
+}
+
+// TestSandboxDeniesWrites: a recipe cannot write to its own recipe
+// directory or the build root, only to its work directories.
+func TestSandboxDeniesWrites(t *testing.T) {
+	r := requireBwrap(t)
+	marker := fmt.Sprintf("apkit-sandbox-test-%d", os.Getpid())
+	for _, tc := range []struct {
+		name, target string
+	}{
+		{"recipe dir", `"$startdir"/` + marker},
+		{"build root", "/etc/" + marker},
+		{"usr", "/usr/" + marker},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeRecipe(t, "writetest", "build() {\n\techo ok > \"$srcdir\"/allowed\n\techo evil > "+tc.target+"\n}\npackage() {\n\tmkdir -p \"$pkgdir\"\n}\n")
+			out, err := buildPhases(t, r, dir, build.Options{})
+			if err == nil {
+				t.Fatalf("build wrote to %s\n%s", tc.target, out)
+			}
+			for _, p := range []string{filepath.Join(dir, marker), "/etc/" + marker, "/usr/" + marker} {
+				if _, err := os.Stat(p); err == nil {
+					os.Remove(p)
+					t.Errorf("%s exists on the host", p)
+				}
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "src", "allowed")); err != nil || string(b) != "ok\n" {
+				t.Errorf("write to srcdir: %q, %v", b, err)
+			}
+		})
+	}
+}
+
+// TestSandboxHidesPrivateKey: the signing key is invisible to the recipe,
+// even when it lies next to the APKBUILD or in the user's home.
+func TestSandboxHidesPrivateKey(t *testing.T) {
+	r := requireBwrap(t)
+	home := t.TempDir()
+	keyDir := filepath.Join(home, ".abuild")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	homeKey := filepath.Join(keyDir, "me-1234.rsa")
+	secret := "-----BEGIN PRIVATE KEY----- secret"
+	for _, tc := range []struct {
+		name string
+		key  func(dir string) string
+	}{
+		{"key in home", func(string) string { return homeKey }},
+		{"key beside the recipe", func(dir string) string { return filepath.Join(dir, "signing.rsa") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeRecipe(t, "keytest", "")
+			key := tc.key(dir)
+			if err := os.WriteFile(key, []byte(secret), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			body := "build() {\n\tcat " + key + " > \"$srcdir\"/stolen || true\n\tgrep -q PRIVATE " + key + "\n}\npackage() {\n\tmkdir -p \"$pkgdir\"\n}\n"
+			if err := os.WriteFile(filepath.Join(dir, "APKBUILD"), append(mustRead(t, filepath.Join(dir, "APKBUILD")), body...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := buildPhases(t, r, dir, build.Options{Key: key})
+			if err == nil {
+				t.Fatalf("recipe read the private key\n%s", out)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "src", "stolen")); bytes.Contains(b, []byte("PRIVATE")) {
+				t.Errorf("key content leaked into srcdir")
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+

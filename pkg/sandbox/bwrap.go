@@ -1,0 +1,214 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Bwrap runs processes under bubblewrap. The zero value uses "bwrap" from
+// the process's PATH and the host's root directory.
+type Bwrap struct {
+	// Path is the bwrap executable ("" means "bwrap" from PATH).
+	Path string
+	// RootFS is the directory mounted read-only as / ("" means the host's /).
+	RootFS string
+	// Hostname is the sandbox's host name ("" means "apkit-build").
+	Hostname string
+}
+
+// Name returns "bwrap".
+func (b *Bwrap) Name() string { return string(ModeBwrap) }
+
+func (b *Bwrap) path() string {
+	if b.Path != "" {
+		return b.Path
+	}
+	return "bwrap"
+}
+
+// hostSecrets are directories hidden when the host's root is the build
+// root: other users' homes and runtime sockets.
+var hostSecrets = []string{"/home", "/root", "/run", "/var/tmp"}
+
+// Args returns the bwrap arguments that run s (without the bwrap
+// executable itself).
+func (b *Bwrap) Args(s *Spec) []string {
+	root := b.RootFS
+	if root == "" {
+		root = "/"
+	}
+	host := b.Hostname
+	if host == "" {
+		host = "apkit-build"
+	}
+	a := []string{
+		"--unshare-all", "--die-with-parent", "--new-session",
+		"--hostname", host,
+		"--ro-bind", root, "/",
+		"--dev", "/dev",
+		"--proc", "/proc",
+		"--tmpfs", "/tmp",
+	}
+	if s.Net {
+		a = append(a, "--share-net")
+		if b.RootFS != "" {
+			a = append(a, "--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf")
+		}
+	}
+	hide := append([]string(nil), s.Hide...)
+	if b.RootFS == "" {
+		hide = append(hide, hostSecrets...)
+	}
+	var ms []mount
+	for _, h := range hide {
+		switch filepath.Clean(h) {
+		case "/", "/tmp", "/dev", "/proc":
+			continue
+		}
+		if fi, err := os.Stat(h); err != nil {
+			continue
+		} else if fi.IsDir() {
+			ms = append(ms, mount{h, mountHide})
+		} else {
+			ms = append(ms, mount{h, mountHideFile})
+		}
+	}
+	if s.Net && b.RootFS == "" {
+		// resolv.conf often points into /run, hidden above.
+		if t, err := filepath.EvalSymlinks("/etc/resolv.conf"); err == nil && t != "/etc/resolv.conf" {
+			ms = append(ms, mount{t, mountRO})
+		}
+	}
+	for _, p := range s.ReadOnly {
+		ms = append(ms, mount{p, mountRO})
+	}
+	for _, p := range s.Writable {
+		ms = append(ms, mount{p, mountRW})
+	}
+	for _, m := range orderMounts(ms) {
+		switch m.kind {
+		case mountHide:
+			a = append(a, "--tmpfs", m.path)
+		case mountHideFile:
+			a = append(a, "--ro-bind", "/dev/null", m.path)
+		case mountRO:
+			a = append(a, "--ro-bind", m.path, m.path)
+		case mountRW:
+			a = append(a, "--bind", m.path, m.path)
+		}
+	}
+	a = append(a, "--clearenv")
+	for _, kv := range s.Env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			continue
+		}
+		a = append(a, "--setenv", k, v)
+	}
+	dir := s.Dir
+	if dir == "" && len(s.Writable) > 0 {
+		dir = s.Writable[0]
+	}
+	if dir != "" {
+		a = append(a, "--chdir", dir)
+	}
+	a = append(a, "--")
+	return append(a, s.Args...)
+}
+
+// Run runs s under bubblewrap.
+func (b *Bwrap) Run(ctx context.Context, s *Spec) error {
+	if len(s.Args) == 0 {
+		return errors.New("sandbox: empty command")
+	}
+	path, err := exec.LookPath(b.path())
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return startAndWait(ctx, path, b.Args(s), s, nil, "")
+}
+
+// Probe checks that bubblewrap is installed and can create its namespaces
+// here by running "true" in a sandbox. The error says why not.
+func (b *Bwrap) Probe(ctx context.Context) error {
+	path, err := exec.LookPath(b.path())
+	if err != nil {
+		return fmt.Errorf("bwrap is not installed: %w", err)
+	}
+	var stderr bytes.Buffer
+	s := &Spec{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}, Stderr: &stderr}
+	if err := startAndWait(ctx, path, b.Args(s), s, nil, ""); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return fmt.Errorf("bwrap cannot create a sandbox here: %s", msg)
+	}
+	return nil
+}
+
+// Options configure [Select].
+type Options struct {
+	// Mode chooses the runner; "" means [ModeAuto].
+	Mode Mode
+	// BwrapPath is the bubblewrap executable ("" means "bwrap" from PATH).
+	BwrapPath string
+	// RootFS is the read-only build root for bubblewrap ("" means /).
+	RootFS string
+}
+
+var (
+	probeMu    sync.Mutex
+	probeCache = map[string]error{}
+)
+
+// Select returns the runner for opts.Mode. For [ModeAuto] it probes
+// bubblewrap once per process (per executable and root) and falls back to
+// [Plain]; the returned warning, empty otherwise, says why and how to get
+// isolation. [ModeBwrap] fails when bubblewrap does not work.
+func Select(ctx context.Context, opts Options) (r Runner, warning string, err error) {
+	b := &Bwrap{Path: opts.BwrapPath, RootFS: opts.RootFS}
+	switch opts.Mode {
+	case ModeNone:
+		if opts.RootFS != "" {
+			return nil, "", errors.New("sandbox none: a build root (rootfs) needs bwrap")
+		}
+		return Plain{}, "", nil
+	case ModeBwrap:
+		if err := probeOnce(ctx, b); err != nil {
+			return nil, "", fmt.Errorf("sandbox bwrap: %w", err)
+		}
+		return b, "", nil
+	case ModeAuto, "":
+		if err := probeOnce(ctx, b); err != nil {
+			if opts.RootFS != "" {
+				return nil, "", fmt.Errorf("sandbox: a build root (rootfs) needs bwrap: %w", err)
+			}
+			return Plain{}, fmt.Sprintf("building without isolation: %v; install bubblewrap and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or docker --privileged) to build in a sandbox, or pass --sandbox none to silence this", err), nil
+		}
+		return b, "", nil
+	}
+	return nil, "", fmt.Errorf("sandbox %q: not one of auto, bwrap, none", opts.Mode)
+}
+
+func probeOnce(ctx context.Context, b *Bwrap) error {
+	key := b.path() + "\x00" + b.RootFS
+	probeMu.Lock()
+	defer probeMu.Unlock()
+	if err, ok := probeCache[key]; ok {
+		return err
+	}
+	err := b.Probe(ctx)
+	if ctx.Err() != nil {
+		return err // not cached: the probe was interrupted
+	}
+	probeCache[key] = err
+	return err
+}
