@@ -169,6 +169,9 @@ func newRootCmd(app *App) *cobra.Command {
 		newUploadCmd(app),
 		newCompletionCmd(app),
 		newGenDocsCmd(app),
+		newFetchCmd(app),
+		newChecksumCmd(app),
+		newBumpCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
