@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -23,7 +25,11 @@ func newFetchProgress(ctx context.Context, io *term.Streams) (source.Progress, f
 	if !io.Animate() {
 		return &lineProgress{io: io, interval: 15 * time.Second}, func() {}
 	}
-	p := mpb.NewWithContext(ctx, mpb.WithOutput(io.ErrOut), mpb.ForceTTY(), mpb.WithWidth(32),
+	// ErrOut wraps the process's stderr, which Animate says is a terminal:
+	// draw with cursor movement and size the rows to that terminal.
+	cw := cupwriter.New(io.ErrOut, true)
+	cw.SetTermFd(int(os.Stderr.Fd()))
+	p := mpb.NewWithContext(ctx, mpb.WithConsoleWriter(cw), mpb.WithAutoRefresh(), mpb.WithWidth(32),
 		mpb.WithRefreshRate(150*time.Millisecond))
 	return &barProgress{io: io, p: p}, p.Wait
 }
@@ -36,7 +42,7 @@ type barProgress struct {
 func (b *barProgress) Start(it source.Item) source.Transfer {
 	bar := b.p.AddBar(0,
 		mpb.PrependDecorators(
-			decor.Name(it.Name, decor.WC{C: decor.DindentRight | decor.DextraSpace}),
+			decor.Name(it.Name, decor.WC{C: decor.DindentRight | decor.DextraSpace | decor.DSyncWidth}),
 			decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncWidth),
 		),
 		mpb.AppendDecorators(
