@@ -165,7 +165,12 @@ func newRootCmd(app *App) *cobra.Command {
 		newVersionCmd(app),
 		newBuildCmd(app),
 		newCleanCmd(app),
+		newServeCmd(app),
+		newUploadCmd(app),
+		newCompletionCmd(app),
+		newGenDocsCmd(app),
 	)
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

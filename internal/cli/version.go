@@ -11,7 +11,14 @@ import (
 )
 
 // Version is set at release time with -ldflags "-X github.com/apkit-dev/apkit/internal/cli.Version=v1.2.3".
+// When empty, the module version from the build info is used ("devel" in a
+// source tree).
 var Version = ""
+
+// Commit is set at release time with -ldflags "-X github.com/apkit-dev/apkit/internal/cli.Commit=<hash>",
+// for builds made without VCS information (from a source tarball, or with
+// -buildvcs=false). When empty, the vcs.revision of the build info is used.
+var Commit = ""
 
 type versionOptions struct {
 	json bool
@@ -42,7 +49,7 @@ func newVersionCmd(app *App) *cobra.Command {
 }
 
 func buildVersion() versionInfo {
-	v := versionInfo{Version: Version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	v := versionInfo{Version: Version, Commit: Commit, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v.Version == "" {
 			v.Version = bi.Main.Version
@@ -50,9 +57,11 @@ func buildVersion() versionInfo {
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				v.Commit = s.Value
+				if Commit == "" {
+					v.Commit = s.Value
+				}
 			case "vcs.modified":
-				if s.Value == "true" && v.Commit != "" {
+				if s.Value == "true" && Commit == "" && v.Commit != "" {
 					v.Commit += "-dirty"
 				}
 			}

@@ -112,9 +112,11 @@ func (s *Streams) InGitLabCI() bool { return s.env("GITLAB_CI") == "true" }
 // ErrOut: only on a terminal, outside CI, and not with -q.
 func (s *Streams) Animate() bool { return s.errTTY && !s.InCI() && !s.quiet }
 
-// ColorEnabled reports whether ErrOut/Out may carry ANSI colour. NO_COLOR
-// turns it off, FORCE_COLOR on; otherwise --color decides, and auto means
-// "when stderr is a terminal".
+// ColorEnabled reports whether ErrOut/Out may carry ANSI colour. --color
+// always and never decide outright. With auto, NO_COLOR turns colour off,
+// FORCE_COLOR (other than "0") turns it on, and otherwise colour is on when
+// stderr is a terminal (TERM not "dumb") or in a GitLab CI job, whose log
+// viewer renders the basic ANSI colours apkit uses.
 func (s *Streams) ColorEnabled() bool {
 	switch s.colorMode {
 	case ColorAlways:
@@ -126,6 +128,9 @@ func (s *Streams) ColorEnabled() bool {
 		return false
 	}
 	if v := s.env("FORCE_COLOR"); v != "" && v != "0" {
+		return true
+	}
+	if s.InGitLabCI() {
 		return true
 	}
 	return s.errTTY && s.env("TERM") != "dumb"

@@ -1,0 +1,293 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// repoRoot is the top of the source tree, seen from this package.
+var repoRoot = filepath.Join("..", "..")
+
+// pendingVerbs are verbs that documents and examples may name before the
+// command exists. Empty once every documented command has landed.
+var pendingVerbs = map[string]bool{
+	"show": true, "lint": true, "config": true,
+	"keygen": true, "sign": true, "verify": true, "index": true,
+	"fetch": true, "checksum": true, "bump": true,
+	"build": true, "clean": true,
+	"serve": true, "upload": true,
+}
+
+// checkInvocation reports what is wrong with one apkit command line from a
+// document or CI script: an unknown verb or flag. Words holding shell
+// expansions count as arguments.
+func checkInvocation(line string) string {
+	words := strings.Fields(line)
+	if len(words) == 0 || words[0] != "apkit" {
+		return ""
+	}
+	var args []string
+	for _, w := range words[1:] {
+		if w == "|" || w == "||" || w == "&&" || w == ";" || strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>") || w == ")" || w == "#" {
+			break
+		}
+		if strings.Contains(w, "$") {
+			w = "ARG"
+		}
+		args = append(args, strings.Trim(w, `"'`))
+	}
+	root := newRootCmd(NewApp(nil))
+	root.InitDefaultHelpCmd()
+	cmd, rest, err := root.Find(args)
+	if err != nil {
+		for _, a := range args {
+			if !strings.HasPrefix(a, "-") {
+				if pendingVerbs[a] {
+					return ""
+				}
+				break
+			}
+		}
+		return err.Error()
+	}
+	if cmd == root {
+		for _, a := range rest {
+			if !strings.HasPrefix(a, "-") {
+				if pendingVerbs[a] {
+					return ""
+				}
+				return "no verb " + a
+			}
+		}
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func TestCheckInvocation(t *testing.T) {
+	tests := []struct {
+		line string
+		ok   bool
+	}{
+		{"apkit version --json", true},
+		{"apkit -q --color never version", true},
+		{`apkit completion bash > "$dir/apkit"`, true},
+		{"apkit version --bogus", false},
+		{"apkit frobnicate", false},
+		{"apkit --nope version", false},
+		{"echo apkit frobnicate", true},
+	}
+	for _, tt := range tests {
+		if got := checkInvocation(tt.line); (got == "") != tt.ok {
+			t.Errorf("checkInvocation(%q) = %q, want ok=%v", tt.line, got, tt.ok)
+		}
+	}
+}
+
+// shellLines returns the lines of every script, before_script and
+// after_script in a GitLab CI file.
+func shellLines(t *testing.T, n *yaml.Node) []string {
+	t.Helper()
+	var lines []string
+	var walk func(n *yaml.Node, key string)
+	walk = func(n *yaml.Node, key string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, key)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], n.Content[i].Value)
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, key)
+			}
+		case yaml.ScalarNode:
+			if key == "script" || key == "before_script" || key == "after_script" || key == "install" || key == "signing-key" {
+				lines = append(lines, strings.Split(n.Value, "\n")...)
+			}
+		}
+	}
+	walk(n, "")
+	return lines
+}
+
+func loadYAML(t *testing.T, path string) (*yaml.Node, map[string]any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var m map[string]any
+	if err := n.Decode(&m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &n, m
+}
+
+func TestGitLabTemplates(t *testing.T) {
+	dir := filepath.Join(repoRoot, "examples", "gitlab")
+	tmplNode, tmpl := loadYAML(t, filepath.Join(dir, "apkit.gitlab-ci.yml"))
+	sampleNode, sample := loadYAML(t, filepath.Join(dir, "sample", ".gitlab-ci.yml"))
+
+	// Templates are hidden jobs, so including the file adds no job by itself.
+	for _, job := range []string{".apkit-build", ".apkit-check", ".apkit-upload"} {
+		if _, ok := tmpl[job].(map[string]any); !ok {
+			t.Errorf("template has no job %s", job)
+		}
+	}
+	for key := range tmpl {
+		if !strings.HasPrefix(key, ".") && key != "variables" {
+			t.Errorf("template defines %q: a visible job or key would run in every including project", key)
+		}
+	}
+
+	// The upload job: an ID token whose aud is the server, only on tags.
+	up, _ := tmpl[".apkit-upload"].(map[string]any)
+	tok, _ := up["id_tokens"].(map[string]any)["APKIT_TOKEN"].(map[string]any)
+	if aud, _ := tok["aud"].(string); aud != "$APKIT_UPLOAD_URL" {
+		t.Errorf(".apkit-upload: id_tokens.APKIT_TOKEN.aud = %q, want $APKIT_UPLOAD_URL", aud)
+	}
+	if rules := up["rules"]; !strings.Contains(stringOf(rules), "CI_COMMIT_TAG") {
+		t.Errorf(".apkit-upload: rules %v do not limit it to tags", rules)
+	}
+
+	// The build job caches the source cache and keeps the packages.
+	build, _ := tmpl[".apkit-build"].(map[string]any)
+	if !strings.Contains(stringOf(build["cache"]), ".apkit-cache/distfiles") {
+		t.Errorf(".apkit-build: cache %v does not hold the source cache", build["cache"])
+	}
+	if !strings.Contains(stringOf(build["artifacts"]), "packages/") {
+		t.Errorf(".apkit-build: artifacts %v do not hold packages/", build["artifacts"])
+	}
+	base, _ := tmpl[".apkit-base"].(map[string]any)
+	vars := stringOf(base["variables"])
+	for _, want := range []string{"APKIT_REPODEST", "APKIT_SRCDEST:$CI_PROJECT_DIR/.apkit-cache/distfiles"} {
+		if !strings.Contains(vars, want) {
+			t.Errorf(".apkit-base variables %s lack %s", vars, want)
+		}
+	}
+
+	// The sample includes the template file and extends jobs that exist.
+	if !strings.Contains(stringOf(sample["include"]), "/apkit.gitlab-ci.yml") {
+		t.Errorf("sample does not include apkit.gitlab-ci.yml: %v", sample["include"])
+	}
+	stages := stringOf(sample["stages"])
+	for name, v := range sample {
+		job, ok := v.(map[string]any)
+		if !ok || name == "variables" {
+			continue
+		}
+		ext, _ := job["extends"].(string)
+		tj, ok := tmpl[ext].(map[string]any)
+		if !ok {
+			t.Errorf("sample job %s extends %q, which the template lacks", name, ext)
+			continue
+		}
+		if st, _ := tj["stage"].(string); !strings.Contains(stages, st) {
+			t.Errorf("sample job %s runs in stage %q, not in the sample's stages %s", name, st, stages)
+		}
+	}
+
+	// Every apkit command line in the scripts is one apkit accepts.
+	for _, n := range []*yaml.Node{tmplNode, sampleNode} {
+		for _, line := range shellLines(t, n) {
+			line = strings.TrimSpace(line)
+			if msg := checkInvocation(line); msg != "" {
+				t.Errorf("CI script line %q: %s", line, msg)
+			}
+		}
+	}
+}
+
+func stringOf(v any) string {
+	var b bytes.Buffer
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				b.WriteString(k + ":")
+				walk(x)
+				b.WriteString(" ")
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+				b.WriteString(" ")
+			}
+		case string:
+			b.WriteString(v)
+		}
+	}
+	walk(v)
+	return b.String()
+}
+
+// fenceRE finds the start of a fenced code block and its info string.
+var fenceRE = regexp.MustCompile("^\\s*```\\s*(\\S*)")
+
+// TestDocsCommands checks every apkit command line in the shell blocks of
+// the documentation (docs/*.md, READMEs of examples) against the command
+// tree, so that the docs name only verbs and flags that exist.
+func TestDocsCommands(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"README.md", "docs/*.md", "examples/*/README.md", "examples/*/*/README.md"} {
+		m, err := filepath.Glob(filepath.Join(repoRoot, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		inShell, inBlock, lineNo := false, false, 0
+		cont := ""
+		for sc.Scan() {
+			lineNo++
+			line := sc.Text()
+			if m := fenceRE.FindStringSubmatch(line); m != nil {
+				if inBlock {
+					inBlock, inShell = false, false
+				} else {
+					inBlock = true
+					inShell = m[1] == "sh" || m[1] == "shell" || m[1] == "console" || m[1] == "bash"
+				}
+				continue
+			}
+			if !inShell {
+				continue
+			}
+			line = strings.TrimSpace(line)
+			line = strings.TrimPrefix(line, "$ ")
+			line = strings.TrimPrefix(line, "# ")
+			if strings.HasSuffix(line, "\\") {
+				cont += strings.TrimSuffix(line, "\\") + " "
+				continue
+			}
+			line, cont = cont+line, ""
+			if msg := checkInvocation(line); msg != "" {
+				t.Errorf("%s:%d: %q: %s", f, lineNo, line, msg)
+			}
+		}
+	}
+}

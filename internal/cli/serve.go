@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/apkit-dev/apkit/internal/config"
+	"github.com/apkit-dev/apkit/pkg/auth"
+	"github.com/apkit-dev/apkit/pkg/server"
+)
+
+type serveOptions struct {
+	listen []string
+	dir    string
+	dev    bool
+	grace  time.Duration
+
+	flags *pflag.FlagSet
+	// listeners, when set (by tests), are used instead of opening listen.
+	listeners []net.Listener
+	// ready, when set (by tests), is called with the server's addresses once it listens.
+	ready func(addrs []string)
+}
+
+const serveLong = `Serve a package repository tree <dir>/<version>/<repo>/<arch>/ to apk
+clients and take package uploads on POST /upload.
+
+Uploads carry a JSON Web Token (a GitLab CI id_token) as a bearer token. It
+is checked against the identity provider's JWKS (jwt.jwks), its issuer
+(jwt.issuer), audience (jwt.audience) and required claims (jwt.claims,
+each an exact value, a glob such as "group/*", or a list of them). Each
+uploaded package must parse, its checksums must hold, it must be signed by a
+key in upload_keys when that is set, and its arch and file name must match.
+Accepted packages are added to the repository and its index is re-signed
+with signing_key, atomically: readers never see a half-written index.
+
+The configuration is a YAML file (--config) with the keys of reposerve
+files (dir, tls.crt, tls.key, tls.redirect, tls.hsts, jwt.jwks, jwt.claims)
+and apkit's own (jwt.issuer, jwt.audience, signing_key, upload_keys,
+listen, max_upload_size, log_format, tls.acme.domains, tls.acme.cache).
+APKIT_<KEY> variables (APKIT_DIR, APKIT_JWT_JWKS, ...) and flags override it.
+
+Also served: /healthz, and Prometheus metrics at /metrics. SIGINT or
+SIGTERM stops the server after uploads in flight have finished.
+
+--dev turns authentication off, for trying things out on one machine: the
+server then only listens on loopback addresses.`
+
+func newServeCmd(app *App) *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a package repository and take authenticated uploads",
+		Long:  serveLong,
+		Example: `  apkit serve --config /etc/apkit/serve.yaml
+  apkit serve --dev --dir ./repo --listen 127.0.0.1:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.flags = cmd.Flags()
+			return runServe(cmd.Context(), app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&opts.listen, "listen", nil, "`address` to listen on, host:port (repeatable; default 0.0.0.0:8080, 0.0.0.0:8443 with TLS)")
+	f.StringVar(&opts.dir, "dir", "", "repository root `directory`")
+	f.BoolVar(&opts.dev, "dev", false, "no authentication, loopback addresses only (for trying things out)")
+	f.DurationVar(&opts.grace, "shutdown-timeout", time.Minute, "how long to wait for uploads in flight when stopping")
+	return cmd
+}
+
+func runServe(ctx context.Context, app *App, opts *serveOptions) error {
+	cfg, err := config.LoadServe(config.ServeOptions{
+		File:   app.global.configFile,
+		Flags:  opts.flags,
+		Getenv: app.Getenv,
+	})
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	log := newServerLogger(app, cfg.LogFormat)
+
+	var verifier server.TokenVerifier
+	if cfg.Dev {
+		app.IO.Warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %v can add packages", cfg.Listen)
+		log.Warn("dev mode: authentication is off", "listen", cfg.Listen)
+	} else {
+		rules := map[string]auth.Rule{}
+		for k, v := range cfg.JWT.Claims {
+			rules[k] = auth.Rule(v)
+		}
+		hc, err := app.HTTPClient()
+		if err != nil {
+			return err
+		}
+		v, err := auth.New(auth.Options{
+			JWKSURL:    cfg.JWT.JWKS,
+			Issuer:     cfg.JWT.Issuer,
+			Audience:   cfg.JWT.Audience,
+			Claims:     rules,
+			HTTPClient: hc,
+		})
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		if err := v.Refresh(ctx); err != nil {
+			log.Warn("token keys not fetched yet; will retry", "jwks", cfg.JWT.JWKS, "error", err.Error())
+		}
+		go v.Run(ctx)
+		verifier = v
+	}
+
+	validator, repository, err := serveBackend(app, cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Options{
+		Dir:           cfg.Dir,
+		Verifier:      verifier,
+		Validator:     validator,
+		Repository:    repository,
+		MaxUploadSize: cfg.MaxUploadSize,
+		HSTS:          cfg.TLS.HSTS.Header(),
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	tlsConfig, acme, err := serveTLS(cfg)
+	if err != nil {
+		return err
+	}
+	listeners := opts.listeners
+	if listeners == nil {
+		for _, addr := range cfg.Listen {
+			l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+			if err != nil {
+				closeAll(listeners)
+				return fmt.Errorf("listen: %w", err)
+			}
+			listeners = append(listeners, l)
+		}
+	}
+	if cfg.TLS.Enabled() {
+		stop, err := startRedirect(ctx, cfg, acme, log)
+		if err != nil {
+			closeAll(listeners)
+			return err
+		}
+		defer stop()
+	}
+	if opts.ready != nil {
+		addrs := make([]string, len(listeners))
+		for i, l := range listeners {
+			addrs[i] = l.Addr().String()
+		}
+		opts.ready(addrs)
+	}
+	return srv.Serve(ctx, listeners, tlsConfig, opts.grace)
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// newServerLogger logs to the error stream, as text or JSON; -v adds
+// debug lines (every request), -q keeps warnings and errors only.
+func newServerLogger(app *App, format string) *slog.Logger {
+	level := slog.LevelInfo
+	switch {
+	case app.IO.Verbose():
+		level = slog.LevelDebug
+	case app.IO.Quiet():
+		level = slog.LevelWarn
+	}
+	var w io.Writer = app.IO.ErrOut
+	hopts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// serveTLS returns the TLS configuration (nil for plain HTTP) and, with
+// ACME, the certificate manager.
+func serveTLS(cfg *config.ServeConfig) (*tls.Config, *autocert.Manager, error) {
+	switch {
+	case len(cfg.TLS.ACME.Domains) > 0:
+		m := &autocert.Manager{
+			Prompt:     autocert.AcceptTOS,
+			Cache:      autocert.DirCache(cfg.TLS.ACME.Cache),
+			HostPolicy: autocert.HostWhitelist(cfg.TLS.ACME.Domains...),
+			Email:      cfg.TLS.ACME.Email,
+		}
+		tc := m.TLSConfig()
+		tc.MinVersion = tls.VersionTLS12
+		return tc, m, nil
+	case cfg.TLS.Cert != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tls: %w", err)
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil, nil
+	}
+	return nil, nil, nil
+}
+
+// startRedirect starts the plain-HTTP listener that redirects to HTTPS
+// (and answers ACME HTTP-01 challenges), as tls.redirect asks.
+func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.Manager, log *slog.Logger) (func(), error) {
+	r := cfg.TLS.Redirect
+	if r.Port == 0 || r.Protocols == "none" {
+		return func() {}, nil
+	}
+	httpsPort := "443"
+	if _, p, err := net.SplitHostPort(cfg.Listen[0]); err == nil {
+		httpsPort = p
+	}
+	var h http.Handler = server.RedirectHandler(httpsPort)
+	if acme != nil {
+		h = acme.HTTPHandler(h)
+	}
+	port := strconv.Itoa(r.Port)
+	var nets [][2]string
+	switch r.Protocols {
+	case "ipv4":
+		nets = [][2]string{{"tcp4", "0.0.0.0:" + port}}
+	case "ipv6":
+		nets = [][2]string{{"tcp6", "[::]:" + port}}
+	default:
+		nets = [][2]string{{"tcp", ":" + port}}
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	for _, n := range nets {
+		l, err := (&net.ListenConfig{}).Listen(ctx, n[0], n[1])
+		if err != nil {
+			return nil, fmt.Errorf("redirect listener: %w", err)
+		}
+		log.Info("redirecting to https", "addr", l.Addr().String())
+		go func() {
+			if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("redirect listener", "error", err.Error())
+			}
+		}()
+	}
+	return func() { hs.Close() }, nil
+}

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/apkit-dev/apkit/internal/term"
+)
+
+// startServe runs `apkit serve args...` in-process on a loopback listener
+// and returns its base URL and a function that stops it and returns its
+// error and stderr.
+func startServe(t *testing.T, env map[string]string, args ...string) (string, func() (error, string)) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := term.Test()
+	app := NewApp(ts.Streams)
+	app.Getenv = func(k string) string { return env[k] }
+	root := newRootCmd(app)
+	serveCmd, _, err := root.Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hand the listener to the serve command through its options.
+	ready := make(chan struct{})
+	serveCmd.RunE = func(cmd *cobra.Command, a []string) error {
+		opts := &serveOptions{flags: cmd.Flags(), listeners: []net.Listener{l}, grace: 10 * time.Second, ready: func([]string) { close(ready) }}
+		return runServe(cmd.Context(), app, opts)
+	}
+	root.SetArgs(append([]string{"serve", "--listen", l.Addr().String()}, args...))
+	root.SetOut(ts.Out)
+	root.SetErr(ts.ErrOut)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited: %v\n%s", err, ts.ErrBuf.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	stop := func() (error, string) {
+		cancel()
+		err := <-done
+		return err, ts.ErrBuf.String()
+	}
+	t.Cleanup(func() { cancel() })
+	return "http://" + l.Addr().String(), stop
+}
+
+func TestServeDevModeStartsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"HOME": dir, "APKIT_CONFIG": filepath.Join(dir, "none.yaml")}
+	url, stop := startServe(t, env, "--dev", "--dir", filepath.Join(dir, "repo"))
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "ok") {
+		t.Fatalf("healthz: %d %s", resp.StatusCode, b)
+	}
+	err, stderr := stop()
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if !strings.Contains(stderr, "DEV MODE") {
+		t.Errorf("no loud dev-mode warning:\n%s", stderr)
+	}
+}
+
+func TestServeTLSWithHSTS(t *testing.T) {
+	dir := t.TempDir()
+	crt, key := selfSigned(t, dir)
+	cfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(cfg, []byte("dir: "+filepath.Join(dir, "repo")+"\ndev: true\ntls:\n  crt: "+crt+"\n  key: "+key+"\n  hsts:\n    duration: 1y\n    include_subdomains: true\n"), 0o644)
+	env := map[string]string{"HOME": dir, "APKIT_CONFIG": cfg}
+	url, stop := startServe(t, env)
+	url = strings.Replace(url, "http://", "https://", 1)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := c.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Errorf("HSTS = %q", got)
+	}
+	if err, stderr := stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+}
+
+func selfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalPKCS8PrivateKey(k)
+	crt, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	os.WriteFile(crt, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
+	return crt, key
+}

@@ -1,0 +1,457 @@
+package apk
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/sign"
+)
+
+// Limits on what a package may hold, so that a hostile file cannot make a
+// reader use unbounded memory.
+const (
+	maxPkgInfoSize = 1 << 20  // one .PKGINFO
+	maxScriptSize  = 1 << 20  // one control script
+	maxControlSize = 16 << 20 // all control entries together
+	maxPathLen     = 4086     // apk refuses longer paths and link targets
+	// DefaultMaxEntries is the number of data entries a reader accepts when
+	// ReadOptions.MaxEntries is 0.
+	DefaultMaxEntries = 1_000_000
+)
+
+// ChecksumKey is the PAX record that carries a file's SHA-1.
+const ChecksumKey = "APK-TOOLS.checksum.SHA1"
+
+// xattrPrefix starts PAX records that carry extended attributes.
+const xattrPrefix = "SCHILY.xattr."
+
+// ErrMalformed is wrapped by errors for packages whose structure apk
+// refuses ("BAD archive").
+var ErrMalformed = errors.New("BAD archive")
+
+// Kind is the kind of a data entry, its tar type flag.
+type Kind byte
+
+// The kinds of data entries apk installs.
+const (
+	KindRegular  Kind = tar.TypeReg
+	KindHardLink Kind = tar.TypeLink
+	KindSymlink  Kind = tar.TypeSymlink
+	KindChar     Kind = tar.TypeChar
+	KindBlock    Kind = tar.TypeBlock
+	KindDir      Kind = tar.TypeDir
+	KindFIFO     Kind = tar.TypeFifo
+)
+
+// String returns a short name of k ("file", "dir", ...).
+func (k Kind) String() string {
+	switch k {
+	case KindRegular:
+		return "file"
+	case KindHardLink:
+		return "hardlink"
+	case KindSymlink:
+		return "symlink"
+	case KindChar:
+		return "char"
+	case KindBlock:
+		return "block"
+	case KindDir:
+		return "dir"
+	case KindFIFO:
+		return "fifo"
+	}
+	return fmt.Sprintf("type %q", byte(k))
+}
+
+// File is one entry of a package's data segment.
+type File struct {
+	// Path is the entry's path relative to the root, without a trailing "/".
+	Path string
+	Kind Kind
+	// Mode holds the permission bits, including setuid, setgid and sticky.
+	Mode    uint32
+	Uname   string
+	Gname   string
+	Uid     int
+	Gid     int
+	Size    int64
+	ModTime int64
+	// Link is a symlink's target or, for a hard link, the path of the
+	// entry it links to.
+	Link               string
+	DevMajor, DevMinor int64
+	// Xattrs maps extended attribute names to raw values (nil when none).
+	Xattrs map[string]string
+	// Checksum is the recorded SHA-1 (lowercase hex) of a regular file's
+	// content or a symlink's target; "" when the entry has none.
+	Checksum string
+}
+
+// Script is a control entry other than .PKGINFO (.post-install, .trigger, ...).
+type Script struct {
+	Name string
+	Mode uint32
+	Data []byte
+}
+
+// Segment is the place of one gzip member in the package file.
+type Segment struct {
+	Offset, Length int64
+}
+
+// Package is what [Read] finds in a package.
+type Package struct {
+	Info       *PkgInfo
+	Signatures []sign.Signature
+	Scripts    []Script
+	// Files are the data entries in archive order (empty with ControlOnly).
+	Files []File
+	// ControlSHA1 is the SHA-1 of the control segment's stored bytes, the
+	// package identity an index records as C:Q1... (see [Package.ID]).
+	ControlSHA1 [sha1.Size]byte
+	// DataSHA256 is the SHA-256 of the data segment, which datahash must
+	// equal (zero with ControlOnly).
+	DataSHA256 [32]byte
+	// Size is the number of bytes read: the whole file unless ControlOnly.
+	Size int64
+	// Signature, Control and Data locate the segments. Signature covers
+	// every signature member (zero length when unsigned).
+	Signature, Control, Data Segment
+	// Mismatches lists data entries whose content does not match their
+	// recorded checksum.
+	Mismatches []string
+	// Unchecked lists regular files and symlinks without a checksum record.
+	Unchecked []string
+
+	// signed maps a hash to the digest of the signed bytes: the control
+	// segment, or control and data for legacy packages without datahash.
+	signed map[crypto.Hash][]byte
+}
+
+// ID returns the package identity as an index writes it: "Q1" and the
+// base64 SHA-1 of the control segment.
+func (p *Package) ID() string {
+	return "Q1" + base64.StdEncoding.EncodeToString(p.ControlSHA1[:])
+}
+
+// SignedDigest returns the digest with h of the bytes the signatures cover,
+// or nil when it was not computed (only the hashes of the signatures'
+// algorithms and SHA-1 are).
+func (p *Package) SignedDigest(h crypto.Hash) []byte { return p.signed[h] }
+
+// ReadOptions tune [Read]. The zero value reads everything.
+type ReadOptions struct {
+	// ControlOnly stops after the control segment: the data segment is
+	// neither read nor hashed (enough for an index entry).
+	ControlOnly bool
+	// Data, when set, is called for each data entry with its content (for
+	// regular files; empty for others). What it leaves unread is read.
+	Data func(f *File, content io.Reader) error
+	// MaxEntries bounds the number of data entries; 0 means
+	// [DefaultMaxEntries].
+	MaxEntries int
+}
+
+// Read reads a v2 package from r in one pass: signatures, control entries,
+// .PKGINFO and data entries, hashing each segment's stored bytes and each
+// file's content. It checks the archive's structure but not trust or
+// digests: that is [Verify]'s job, from what Read records. To read from an
+// io.ReaderAt, pass an io.NewSectionReader. Errors wrap [ErrMalformed] or,
+// for a file that ends too soon, io.ErrUnexpectedEOF.
+func Read(r io.Reader, opts *ReadOptions) (*Package, error) {
+	if opts == nil {
+		opts = &ReadOptions{}
+	}
+	sr, err := sign.NewSignedReader(r)
+	if err != nil {
+		return nil, classify(err)
+	}
+	m := sr.Members()
+	p := &Package{Signatures: sr.Signatures(), signed: map[crypto.Hash][]byte{}}
+	p.Signature = Segment{0, m.Start()}
+	if err := p.readControl(sr.Content()); err != nil {
+		return p, err
+	}
+	if _, err := m.Finish(); err != nil {
+		return p, classify(err)
+	}
+	p.Control = Segment{m.Start(), m.End() - m.Start()}
+	copy(p.ControlSHA1[:], m.Sum(crypto.SHA1))
+	legacy := p.Info.DataHash == ""
+	if !legacy {
+		for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA512} {
+			if d := m.Sum(h); d != nil {
+				p.signed[h] = d
+			}
+		}
+	}
+	p.Size = m.End()
+	if opts.ControlOnly {
+		return p, nil
+	}
+	var content io.Reader
+	if legacy {
+		// The signature covers control and data together.
+		content, err = m.Continue()
+	} else {
+		content, err = m.Next(crypto.SHA256)
+	}
+	if err == io.EOF {
+		return p, fmt.Errorf("%w: no data segment", ErrMalformed)
+	}
+	if err != nil {
+		return p, classify(err)
+	}
+	if err := p.readData(content, opts); err != nil {
+		return p, err
+	}
+	nonZero, err := m.Finish()
+	if err != nil {
+		return p, classify(err)
+	}
+	if nonZero {
+		return p, fmt.Errorf("%w: data segment: %v", ErrMalformed, sign.ErrTrailingData)
+	}
+	p.Data = Segment{m.Start(), m.End() - m.Start()}
+	if legacy {
+		copy(p.ControlSHA1[:], m.Sum(crypto.SHA1))
+		for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA512} {
+			if d := m.Sum(h); d != nil {
+				p.signed[h] = d
+			}
+		}
+	} else {
+		copy(p.DataSHA256[:], m.Sum(crypto.SHA256))
+	}
+	if _, err := m.Next(); err != io.EOF {
+		if err == nil {
+			return p, fmt.Errorf("%w: more than one data segment", ErrMalformed)
+		}
+		return p, classify(err)
+	}
+	p.Size = m.Offset()
+	return p, nil
+}
+
+// classify makes a read error wrap ErrMalformed unless it is a truncation.
+func classify(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrMalformed) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}
+
+func (p *Package) readControl(content io.Reader) error {
+	tr := tar.NewReader(content)
+	total := int64(0)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return classify(fmt.Errorf("control segment: %w", noEOF(err)))
+		}
+		name := hdr.Name
+		if !strings.HasPrefix(name, ".") || strings.Contains(name, "/") {
+			return fmt.Errorf("%w: control segment: %q is not a control entry (data in the control member)", ErrMalformed, name)
+		}
+		if strings.HasPrefix(name, sign.SignaturePrefix) {
+			return fmt.Errorf("%w: control segment: signature %q after the signature segment", ErrMalformed, name)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return fmt.Errorf("%w: control segment: %q is not a regular file", ErrMalformed, name)
+		}
+		limit := int64(maxScriptSize)
+		if name == ".PKGINFO" {
+			limit = maxPkgInfoSize
+		}
+		if hdr.Size > limit {
+			return fmt.Errorf("%w: control segment: %q is %d bytes, over the limit of %d", ErrMalformed, name, hdr.Size, limit)
+		}
+		if total += hdr.Size; total > maxControlSize {
+			return fmt.Errorf("%w: control segment is over %d bytes", ErrMalformed, maxControlSize)
+		}
+		data := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return classify(fmt.Errorf("control segment: %s: %w", name, noEOF(err)))
+		}
+		if name == ".PKGINFO" {
+			if p.Info != nil {
+				return fmt.Errorf("%w: control segment: two .PKGINFO entries", ErrMalformed)
+			}
+			p.Info, err = ParsePkgInfo(bytes.NewReader(data))
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrMalformed, err)
+			}
+			continue
+		}
+		p.Scripts = append(p.Scripts, Script{Name: name, Mode: uint32(hdr.Mode) & 0o7777, Data: data})
+	}
+	if p.Info == nil {
+		return fmt.Errorf("%w: control segment has no .PKGINFO", ErrMalformed)
+	}
+	return nil
+}
+
+func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
+	max := opts.MaxEntries
+	if max <= 0 {
+		max = DefaultMaxEntries
+	}
+	tr := tar.NewReader(content)
+	kinds := map[string]Kind{}
+	h := sha1.New()
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return classify(fmt.Errorf("data segment: %w", noEOF(err)))
+		}
+		if len(p.Files) >= max {
+			return fmt.Errorf("%w: data segment: more than %d entries", ErrMalformed, max)
+		}
+		f, err := fileOf(hdr)
+		if err != nil {
+			return err
+		}
+		if dir := path.Dir(f.Path); dir != "." && kinds[dir] != KindDir {
+			return fmt.Errorf("%w: data segment: %q comes before its directory", ErrMalformed, f.Path)
+		}
+		if _, dup := kinds[f.Path]; dup {
+			return fmt.Errorf("%w: data segment: %q appears twice", ErrMalformed, f.Path)
+		}
+		if f.Kind == KindHardLink && kinds[f.Link] != KindRegular {
+			return fmt.Errorf("%w: data segment: hard link %q to %q, which is not an earlier file", ErrMalformed, f.Path, f.Link)
+		}
+		kinds[f.Path] = f.Kind
+		var sum []byte
+		switch f.Kind {
+		case KindRegular:
+			h.Reset()
+			body := io.TeeReader(tr, h)
+			if opts.Data != nil {
+				if err := opts.Data(f, body); err != nil {
+					return fmt.Errorf("data segment: %s: %w", f.Path, err)
+				}
+			}
+			if _, err := io.Copy(io.Discard, body); err != nil {
+				return classify(fmt.Errorf("data segment: %s: %w", f.Path, noEOF(err)))
+			}
+			sum = h.Sum(nil)
+		case KindSymlink:
+			s := sha1.Sum([]byte(f.Link))
+			sum = s[:]
+			fallthrough
+		default:
+			if opts.Data != nil {
+				if err := opts.Data(f, bytes.NewReader(nil)); err != nil {
+					return fmt.Errorf("data segment: %s: %w", f.Path, err)
+				}
+			}
+		}
+		if sum != nil {
+			switch {
+			case f.Checksum == "":
+				p.Unchecked = append(p.Unchecked, f.Path)
+			case f.Checksum != hex.EncodeToString(sum):
+				p.Mismatches = append(p.Mismatches, f.Path)
+			}
+		}
+		p.Files = append(p.Files, *f)
+	}
+}
+
+// fileOf turns a data tar header into a File, refusing what apk refuses.
+func fileOf(hdr *tar.Header) (*File, error) {
+	name := strings.TrimSuffix(hdr.Name, "/")
+	if err := checkPath(name); err != nil {
+		return nil, fmt.Errorf("%w: data segment: %q: %v", ErrMalformed, hdr.Name, err)
+	}
+	f := &File{
+		Path:     name,
+		Kind:     Kind(hdr.Typeflag),
+		Mode:     uint32(hdr.Mode) & 0o7777,
+		Uname:    hdr.Uname,
+		Gname:    hdr.Gname,
+		Uid:      hdr.Uid,
+		Gid:      hdr.Gid,
+		ModTime:  hdr.ModTime.Unix(),
+		Link:     hdr.Linkname,
+		DevMajor: hdr.Devmajor,
+		DevMinor: hdr.Devminor,
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, '7':
+		f.Kind = KindRegular
+		f.Size = hdr.Size
+	case tar.TypeLink:
+		f.Link = strings.TrimSuffix(f.Link, "/")
+		if err := checkPath(f.Link); err != nil {
+			return nil, fmt.Errorf("%w: data segment: hard link %q to %q: %v", ErrMalformed, name, hdr.Linkname, err)
+		}
+	case tar.TypeSymlink:
+		if f.Link == "" || len(f.Link) >= maxPathLen {
+			return nil, fmt.Errorf("%w: data segment: symlink %q has a bad target", ErrMalformed, name)
+		}
+	case tar.TypeDir, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+	default:
+		return nil, fmt.Errorf("%w: data segment: %q has unsupported type %q", ErrMalformed, name, hdr.Typeflag)
+	}
+	for k, v := range hdr.PAXRecords {
+		switch {
+		case k == ChecksumKey:
+			f.Checksum = v
+		case strings.HasPrefix(k, xattrPrefix):
+			if f.Xattrs == nil {
+				f.Xattrs = map[string]string{}
+			}
+			f.Xattrs[strings.TrimPrefix(k, xattrPrefix)] = v
+		}
+	}
+	return f, nil
+}
+
+// checkPath refuses paths apk would treat as malicious or skip.
+func checkPath(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty path")
+	case len(name) >= maxPathLen:
+		return errors.New("path too long")
+	case strings.HasPrefix(name, "/"):
+		return errors.New("absolute path")
+	case strings.HasPrefix(name, "."):
+		return errors.New("path starts with a dot")
+	}
+	for _, c := range []byte(name) {
+		if c < 0x20 || c == 0x7f {
+			return errors.New("control character in path")
+		}
+	}
+	for _, el := range strings.Split(name, "/") {
+		if el == "" || el == "." || el == ".." {
+			return errors.New("empty, . or .. path element")
+		}
+	}
+	return nil
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -1,0 +1,314 @@
+package apk
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apkit-dev/apkit/pkg/sign"
+)
+
+// alpineDir returns the shared real Alpine fixtures, skipping the test when
+// they are absent outside CI.
+func alpineDir(t testing.TB) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "alpine"))
+	if err == nil {
+		if _, err = os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("shared Alpine fixtures are missing: %v", err)
+	}
+	t.Skip("shared Alpine fixtures are absent")
+	return ""
+}
+
+func alpineKeyring(t testing.TB) *sign.Keyring {
+	t.Helper()
+	kr, err := sign.LoadKeyring(filepath.Join(alpineDir(t), "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// splitMembers returns the raw gzip members of a package.
+func splitMembers(t testing.TB, data []byte) [][]byte {
+	t.Helper()
+	m := sign.NewMemberReader(bytes.NewReader(data))
+	var out [][]byte
+	for {
+		c, err := m.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data[m.Start():m.End()])
+	}
+}
+
+// rezip rewrites a member's decompressed content with edit.
+func rezip(t testing.TB, member []byte, edit func([]byte) []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(member))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zw.Write(edit(bytes.Clone(raw)))
+	zw.Close()
+	return b.Bytes()
+}
+
+var realPackages = []struct {
+	file, name, version, id, datahash, key string
+	size                                   int64
+	installed                              uint64
+	files                                  int
+	scripts                                []string
+}{
+	{
+		file: "test_alpine.apk", name: "apache2-ctl", version: "2.4.43-r0",
+		id:       "Q1MMRN4Hsck311jEm7UhXLcpcMVyg=",
+		datahash: "57eeeb3d7f989848d7021487fe831384a14c5cddd3a39a5d1722c685a2615e36",
+		key:      "alpine-devel@lists.alpinelinux.org-4a6a0840.rsa.pub",
+		size:     2874, installed: 16384, files: 3,
+	},
+	{
+		file: "alpine-baselayout-3.2.0-r23.apk", name: "alpine-baselayout", version: "3.2.0-r23",
+		id:       "Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=",
+		datahash: "1a3a8e47d2287da6d505d973412cee1ad64bcc17bc5995069e4e932055ecb0c4",
+		key:      "alpine-devel@lists.alpinelinux.org-616ae350.rsa.pub",
+		size:     11012, installed: 339968, files: 83,
+		scripts: []string{".pre-install", ".pre-upgrade", ".post-upgrade", ".post-install"},
+	},
+}
+
+func TestReadRealPackages(t *testing.T) {
+	dir := alpineDir(t)
+	kr := alpineKeyring(t)
+	for _, tt := range realPackages {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Read(bytes.NewReader(data), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var scripts []string
+			for _, s := range p.Scripts {
+				scripts = append(scripts, s.Name)
+			}
+			got := []any{p.Info.Name, p.Info.Version, p.ID(), p.Info.DataHash, p.Size, p.Info.Size, len(p.Files), scripts, len(p.Mismatches), len(p.Unchecked)}
+			want := []any{tt.name, tt.version, tt.id, tt.datahash, tt.size, tt.installed, tt.files, tt.scripts, 0, 0}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if p.Signature.Length+p.Control.Length+p.Data.Length != tt.size {
+				t.Errorf("segments %+v %+v %+v do not add up", p.Signature, p.Control, p.Data)
+			}
+
+			ctl, err := Read(bytes.NewReader(data), &ReadOptions{ControlOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ctl.ID() != tt.id || len(ctl.Files) != 0 {
+				t.Errorf("control only: id %s, %d files", ctl.ID(), len(ctl.Files))
+			}
+
+			res := Verify(bytes.NewReader(data), kr, nil)
+			if res.Problem != OK || res.Err != nil || res.Signature == nil || res.Signature.KeyName != tt.key {
+				t.Errorf("trusted: %v %v %v", res.Problem, res.Err, res.Signature)
+			}
+			if res := Verify(bytes.NewReader(data), nil, nil); res.Problem != Untrusted || !errors.Is(res.Err, sign.ErrUntrusted) {
+				t.Errorf("no keys: %v %v", res.Problem, res.Err)
+			}
+			if res := Verify(bytes.NewReader(data), nil, &VerifyOptions{AllowUntrusted: true}); res.Problem != OK {
+				t.Errorf("no keys, untrusted allowed: %v %v", res.Problem, res.Err)
+			}
+		})
+	}
+}
+
+func TestPkgInfoRoundTripReal(t *testing.T) {
+	dir := alpineDir(t)
+	for _, tt := range realPackages {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := tar.NewReader(zr)
+			var raw []byte
+			for {
+				hdr, err := tr.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hdr.Name == ".PKGINFO" {
+					raw, _ = io.ReadAll(tr)
+					break
+				}
+			}
+			info, err := ParsePkgInfo(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := info.MarshalText()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(raw), string(got)); diff != "" {
+				t.Errorf(".PKGINFO round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestVerifyTampered(t *testing.T) {
+	dir := alpineDir(t)
+	kr := alpineKeyring(t)
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	apache := read("test_alpine.apk")
+	base := read("alpine-baselayout-3.2.0-r23.apk")
+	am := splitMembers(t, apache)
+	bm := splitMembers(t, base)
+	join := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	flip := func(b []byte, i int) []byte {
+		b = bytes.Clone(b)
+		b[i] ^= 0x01
+		return b
+	}
+	// Flipping a byte of the gzip header's MTIME changes the stored bytes
+	// but not the content.
+	const mtimeByte = 5
+
+	other, err := sign.GenerateKey(nil, "other@example.com", 2048, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSig, _ := other.SignBytes(sign.RSA256, am[1])
+	var otherMember bytes.Buffer
+	sign.WriteSignatureMember(&otherMember, []sign.Signature{otherSig}, epoch)
+
+	tests := []struct {
+		name string
+		data []byte
+		want Problem
+		is   error
+	}{
+		{"intact", apache, OK, nil},
+		{"signature value flipped", join(rezip(t, am[0], func(b []byte) []byte { b[600] ^= 1; return b }), am[1], am[2]), BadSignature, sign.ErrBadSignature},
+		{"signature member byte flipped", join(flip(am[0], len(am[0])/2), am[1], am[2]), Malformed, ErrMalformed},
+		{"control member stored bytes changed", join(am[0], flip(am[1], mtimeByte), am[2]), BadSignature, sign.ErrBadSignature},
+		{"control member byte flipped", join(am[0], flip(am[1], len(am[1])/2), am[2]), Malformed, ErrMalformed},
+		{"data member stored bytes changed", join(am[0], am[1], flip(am[2], mtimeByte)), DataHashMismatch, ErrDataHashMismatch},
+		{"data member byte flipped", join(am[0], am[1], flip(am[2], len(am[2])/2)), Malformed, ErrMalformed},
+		{"data member swapped", join(am[0], am[1], bm[2]), DataHashMismatch, ErrDataHashMismatch},
+		{"PKGINFO edited", join(am[0], rezip(t, am[1], func(b []byte) []byte {
+			return bytes.Replace(b, []byte("depend = lynx"), []byte("depend = lynz"), 1)
+		}), am[2]), BadSignature, sign.ErrBadSignature},
+		{"unsigned", join(am[1], am[2]), Untrusted, sign.ErrUntrusted},
+		{"untrusted signature first", join(otherMember.Bytes(), am[0], am[1], am[2]), OK, nil},
+		{"truncated in data", apache[:len(apache)-10], Truncated, ErrTruncated},
+		{"truncated in control", apache[:len(am[0])+20], Truncated, ErrTruncated},
+		{"two data members", join(am[0], am[1], am[2], am[2]), Malformed, ErrMalformed},
+		{"trailing garbage", join(apache, []byte("junk after the end of it")), Malformed, ErrMalformed},
+		{"empty", nil, Truncated, ErrTruncated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := Verify(bytes.NewReader(tt.data), kr, nil)
+			if res.Problem != tt.want {
+				t.Fatalf("got %v (%v), want %v", res.Problem, res.Err, tt.want)
+			}
+			if tt.is != nil && !errors.Is(res.Err, tt.is) {
+				t.Errorf("error %v does not wrap %v", res.Err, tt.is)
+			}
+		})
+	}
+}
+
+func TestParsePkgInfo(t *testing.T) {
+	t.Parallel()
+	in := strings.Join([]string{
+		"# Generated by abuild 3.18.0_rc5",
+		"pkgname = hello",
+		"pkgver = 2.12.1-r0",
+		"garbage line",
+		"",
+		"commit = ",
+		"depend = a b",
+		"triggers = /x",
+		"triggers = /usr/share/* /y",
+		"weird = a = b",
+		"provider_priority = 10",
+		"# automatically detected:",
+		"provides = cmd:hello=2.12.1-r0",
+		"datahash = ab",
+	}, "\n") + "\n"
+	got, err := ParsePkgInfo(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &PkgInfo{
+		Header: []string{"Generated by abuild 3.18.0_rc5"},
+		Name:   "hello", Version: "2.12.1-r0",
+		Depends:          []string{"a", "b"},
+		Triggers:         []string{"/usr/share/*", "/y"},
+		Extra:            []Field{{"weird", "a = b"}},
+		ProviderPriority: 10,
+		AutoProvides:     []string{"cmd:hello=2.12.1-r0"},
+		DataHash:         "ab",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := ParsePkgInfo(strings.NewReader("size = many\n")); err == nil {
+		t.Error("bad size accepted")
+	}
+	bad := &PkgInfo{Name: "x\ny"}
+	if _, err := bad.MarshalText(); err == nil {
+		t.Error("newline in a value accepted")
+	}
+	_ = crypto.SHA1
+}
+
+var epoch = time.Unix(1700000000, 0)

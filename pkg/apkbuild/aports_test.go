@@ -1,0 +1,148 @@
+package apkbuild
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests compare the evaluator with busybox ash over a tree of real
+// recipes (an aports checkout). They run only when APKIT_APORTS names such
+// a tree:
+//
+//	APKIT_APORTS=/path/to/aports go test ./pkg/apkbuild -run Aports -v
+//	APKIT_APORTS=/path/to/aports go test ./pkg/apkbuild -run '^$' -bench Tree -benchtime 1x
+
+// findRecipes returns every APKBUILD under root, sorted.
+func findRecipes(tb testing.TB, root string) []string {
+	tb.Helper()
+	var paths []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != root {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && d.Name() == "APKBUILD" {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+// recipeTree returns the aports tree to test against, or skips.
+func recipeTree(tb testing.TB) string {
+	tb.Helper()
+	tree := os.Getenv("APKIT_APORTS")
+	if tree == "" {
+		tb.Skip("APKIT_APORTS is not set: no recipe tree to compare against")
+	}
+	return tree
+}
+
+// ashScript sources a recipe the way abuild does (after defining the same
+// helper functions the evaluator provides) and prints every specification
+// variable as name=value, NUL-terminated.
+var ashScript = "set -e\ncd \"$startdir\"\n" + preambleSrc + `
+. "$APKBUILD"
+builddir=${builddir:-"$srcdir/$pkgname-$pkgver"}
+for _apkit_v in ` + strings.Join(Variables, " ") + `; do
+	eval "printf '%s=%s\0' \"\$_apkit_v\" \"\${$_apkit_v}\""
+done
+`
+
+// ashVars evaluates a recipe with busybox ash.
+func ashVars(ctx context.Context, busybox, path string) (map[string]string, error) {
+	env := Environment(path, "x86_64", nil)
+	cmd := exec.CommandContext(ctx, busybox, "ash", "-c", ashScript)
+	cmd.Env = envList(env)
+	cmd.Dir = filepath.Dir(path)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("ash: %v: %s", err, lastLine(stderr.String()))
+	}
+	vars := map[string]string{}
+	for _, rec := range strings.Split(out.String(), "\x00") {
+		if name, val, ok := strings.Cut(rec, "="); ok {
+			vars[name] = val
+		}
+	}
+	return vars, nil
+}
+
+func TestAportsConformance(t *testing.T) {
+	tree := recipeTree(t)
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed")
+	}
+	paths := findRecipes(t, tree)
+	type miss struct{ path, what string }
+	var (
+		mu     sync.Mutex
+		misses []miss
+		wg     sync.WaitGroup
+	)
+	sem := make(chan struct{}, 2)
+	for _, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			want, werr := ashVars(ctx, busybox, p)
+			r, gerr := Load(p, Options{Arch: "x86_64"})
+			var pe *ParseError
+			if gerr != nil && errors.As(gerr, &pe) && errors.Is(gerr, ErrInvalid) && r != nil {
+				t.Logf("%s: %v", p, gerr)
+				gerr = nil // a validation finding; the variables are still read
+			}
+			var what []string
+			switch {
+			case werr != nil && gerr != nil:
+				// both refuse the recipe
+				t.Logf("%s: both refuse it: ash: %v; apkit: %v", p, werr, gerr)
+			case werr != nil:
+				what = append(what, "ash failed, apkit did not: "+werr.Error())
+			case gerr != nil:
+				what = append(what, "apkit failed, ash did not: "+gerr.Error())
+			default:
+				for _, name := range Variables {
+					if want[name] != r.Vars[name] {
+						what = append(what, fmt.Sprintf("%s: ash %q, apkit %q", name, want[name], r.Vars[name]))
+					}
+				}
+			}
+			if len(what) > 0 {
+				mu.Lock()
+				misses = append(misses, miss{p, strings.Join(what, "; ")})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(misses, func(a, b miss) int { return strings.Compare(a.path, b.path) })
+	for _, m := range misses {
+		t.Errorf("%s: %s", m.path, m.what)
+	}
+	t.Logf("%d of %d recipes equal", len(paths)-len(misses), len(paths))
+}

@@ -1,0 +1,552 @@
+package apkbuild
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Bounds that keep the evaluation of hostile input in check.
+const (
+	// DefaultTimeout bounds one evaluation when Options.Timeout is zero.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxMemory bounds the bytes held in shell variables and
+	// captured output when Options.MaxMemory is zero.
+	DefaultMaxMemory = 64 << 20
+	// MaxFileSize is the largest recipe or shell file read.
+	MaxFileSize = 4 << 20
+	// maxCalls bounds the commands one evaluation runs.
+	maxCalls = 100000
+	// maxFuncCalls bounds the shell function calls of one evaluation,
+	// which also bounds recursion depth.
+	maxFuncCalls = 2000
+	// maxWidth bounds printf field widths and precisions.
+	maxWidth = 4096
+)
+
+// tickPrefix names the pseudo file every statement redirects its standard
+// error through; opening it checks the memory bound before the statement
+// runs. The number after the prefix is the statement's expansion weight.
+const tickPrefix = "/dev/apkit-tick/"
+
+// shellEval is one evaluation of a shell file.
+type shellEval struct {
+	filename string // as shown in errors
+	dir      string // working directory (startdir)
+	env      []string
+	timeout  time.Duration
+	maxMem   int64
+	preamble bool // define abuild's helper functions first
+}
+
+// evalResult is what a file left behind.
+type evalResult struct {
+	file  *syntax.File
+	vars  map[string]expand.Variable
+	funcs map[string]*syntax.Stmt
+	// stderr holds what the file printed on standard error (bounded).
+	stderr string
+}
+
+// newParser returns a parser for the dialect busybox ash accepts: bash's
+// grammar covers ash's extensions (${v/p/r}, ${v:o:l}, local, $'..').
+func newParser() *syntax.Parser {
+	return syntax.NewParser(syntax.Variant(syntax.LangBash))
+}
+
+// parseShell parses and instruments src.
+func parseShell(src []byte, filename string) (*syntax.File, error) {
+	if len(src) > MaxFileSize {
+		return nil, &ParseError{File: filename, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize), Err: ErrLimit}
+	}
+	f, err := newParser().Parse(bytes.NewReader(src), filename)
+	if err != nil {
+		return nil, syntaxError(filename, err)
+	}
+	instrument(f)
+	return f, nil
+}
+
+// syntaxError turns a parser error into a *ParseError.
+func syntaxError(filename string, err error) error {
+	var pe syntax.ParseError
+	if errors.As(err, &pe) {
+		return &ParseError{File: filename, Line: int(pe.Pos.Line()), Col: int(pe.Pos.Col()), Msg: "syntax error: " + pe.Text, Err: err}
+	}
+	var le syntax.LangError
+	if errors.As(err, &le) {
+		return &ParseError{File: filename, Line: int(le.Pos.Line()), Col: int(le.Pos.Col()), Msg: le.Feature + " is not supported", Err: ErrUnsupported}
+	}
+	return &ParseError{File: filename, Msg: err.Error(), Err: err}
+}
+
+// instrument prepares a parsed file for bounded evaluation:
+//   - every statement redirects its standard error through a tick file, so
+//     the memory bound is checked before each statement runs;
+//   - '{' in unquoted literals is quoted, because ash has no brace expansion.
+func instrument(f *syntax.File) {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Stmt:
+			w := stmtWeight(n)
+			tick := &syntax.Redirect{
+				Op:   syntax.RdrOut,
+				N:    &syntax.Lit{Value: "2"},
+				Word: &syntax.Word{Parts: []syntax.WordPart{&syntax.Lit{Value: tickPrefix + strconv.Itoa(w)}}},
+			}
+			n.Redirs = append([]*syntax.Redirect{tick}, n.Redirs...)
+		case *syntax.Word:
+			quoteBraces(n)
+		}
+		return true
+	})
+}
+
+// quoteBraces rewrites unquoted '{' in a word's literal parts as a quoted
+// '{', which disables brace expansion for that word while keeping its value.
+func quoteBraces(w *syntax.Word) {
+	need := false
+	for _, p := range w.Parts {
+		if l, ok := p.(*syntax.Lit); ok && strings.Contains(l.Value, "{") {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return
+	}
+	parts := make([]syntax.WordPart, 0, len(w.Parts)+2)
+	for _, p := range w.Parts {
+		l, ok := p.(*syntax.Lit)
+		if !ok || !strings.Contains(l.Value, "{") {
+			parts = append(parts, p)
+			continue
+		}
+		rest := l.Value
+		for {
+			i := strings.IndexByte(rest, '{')
+			if i < 0 {
+				break
+			}
+			if i > 0 {
+				parts = append(parts, &syntax.Lit{ValuePos: l.ValuePos, ValueEnd: l.ValueEnd, Value: rest[:i]})
+			}
+			parts = append(parts, &syntax.SglQuoted{Left: l.ValuePos, Right: l.ValuePos, Value: "{"})
+			rest = rest[i+1:]
+		}
+		if rest != "" {
+			parts = append(parts, &syntax.Lit{ValuePos: l.ValuePos, ValueEnd: l.ValueEnd, Value: rest})
+		}
+	}
+	w.Parts = parts
+}
+
+// stmtWeight bounds how many times a statement's own words can copy the
+// largest variable: the count of parameter expansions it holds, not looking
+// into nested statements (they get their own check) or function bodies.
+// A ${v//pattern/$x} replacement can grow quadratically and weighs -1.
+func stmtWeight(st *syntax.Stmt) int {
+	w := 0
+	quad := false
+	syntax.Walk(st.Cmd, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Stmt, *syntax.FuncDecl:
+			return false
+		case *syntax.ParamExp:
+			w++
+			if n.Repl != nil && n.Repl.With != nil {
+				for _, p := range n.Repl.With.Parts {
+					if _, ok := p.(*syntax.Lit); !ok {
+						quad = true
+					}
+				}
+				if n.Repl.All {
+					w += len(n.Repl.With.Lit())
+				}
+			}
+		case *syntax.CmdSubst:
+			w++
+		}
+		return true
+	})
+	if quad {
+		return -1
+	}
+	return w
+}
+
+// guard holds the bounds of one evaluation. Its methods run on the
+// interpreter's goroutines (pipelines run concurrently).
+type guard struct {
+	filename string
+	dir      string
+	maxMem   int64
+	calls    atomic.Int64
+	fcalls   atomic.Int64
+	cancel   context.CancelFunc
+
+	mu  sync.Mutex
+	err error
+}
+
+// fail records the first fatal error and stops the evaluation.
+func (g *guard) fail(err error) error {
+	g.mu.Lock()
+	if g.err == nil {
+		g.err = err
+	}
+	g.mu.Unlock()
+	g.cancel()
+	return err
+}
+
+func (g *guard) errAt(pos syntax.Pos, cause error, format string, args ...any) error {
+	pe := &ParseError{File: g.filename, Msg: fmt.Sprintf(format, args...), Err: cause}
+	if pos.IsValid() {
+		pe.Line, pe.Col = int(pos.Line()), int(pos.Col())
+	}
+	return pe
+}
+
+// lenner is implemented by the buffers command substitutions write into.
+type lenner interface{ Len() int }
+
+// checkMemory fails when the variables plus weight copies of the largest
+// one, or captured output, would pass the memory bound.
+func (g *guard) checkMemory(hc interp.HandlerContext, weight int) error {
+	var total, largest int64
+	for name, v := range hc.Env.Each {
+		n := int64(len(name))
+		if v.Kind == expand.String {
+			n += int64(len(v.Str))
+			if int64(len(v.Str)) > largest {
+				largest = int64(len(v.Str))
+			}
+		} else {
+			for _, s := range v.List {
+				n += int64(len(s))
+			}
+		}
+		total += n
+	}
+	if l, ok := hc.Stdout.(lenner); ok {
+		total += int64(l.Len())
+	}
+	need := total
+	if weight < 0 {
+		need += largest * largest
+	} else {
+		need += int64(weight) * largest
+	}
+	if total > g.maxMem || need > g.maxMem {
+		return g.fail(g.errAt(hc.Pos, ErrLimit, "evaluation would use more than %d bytes of memory", g.maxMem))
+	}
+	return nil
+}
+
+// call runs before every command: it bounds calls and printf widths and
+// checks memory.
+func (g *guard) call(ctx context.Context, args []string) ([]string, error) {
+	hc := interp.HandlerCtx(ctx)
+	if g.calls.Add(1) > maxCalls {
+		return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d command calls", maxCalls))
+	}
+	if _, ok := commands[args[0]]; !ok && !interp.IsBuiltin(args[0]) {
+		if g.fcalls.Add(1) > maxFuncCalls {
+			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d function calls", maxFuncCalls))
+		}
+	}
+	if err := g.checkMemory(hc, len(args)); err != nil {
+		return nil, err
+	}
+	switch args[0] {
+	case "printf":
+		if len(args) > 1 && hugeWidth(args[1:]) {
+			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "printf field width above %d", maxWidth))
+		}
+	case "eval":
+		src, err := g.instrumentEval(hc, strings.Join(args[1:], " "))
+		if err != nil {
+			return nil, err
+		}
+		return []string{"eval", src}, nil
+	}
+	return args, nil
+}
+
+// instrumentEval rewrites the text eval runs so that it gets the same per
+// statement checks as the file itself: it is parsed, instrumented and
+// printed back.
+func (g *guard) instrumentEval(hc interp.HandlerContext, src string) (string, error) {
+	f, err := newParser().Parse(strings.NewReader(src), "")
+	if err != nil {
+		return src, nil // eval reports the syntax error itself
+	}
+	instrument(f)
+	var b strings.Builder
+	if err := syntax.NewPrinter().Print(&b, f); err != nil {
+		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %v", err))
+	}
+	return b.String(), nil
+}
+
+// hugeWidth reports whether a printf format or its arguments ask for a
+// field wider than maxWidth.
+func hugeWidth(args []string) bool {
+	f := args[0]
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		j := i + 1
+		for j < len(f) && strings.IndexByte("-+ #0", f[j]) >= 0 {
+			j++
+		}
+		start := j
+		for j < len(f) && (f[j] >= '0' && f[j] <= '9' || f[j] == '.' || f[j] == '*') {
+			if f[j] == '*' {
+				return true // widths from arguments: refuse rather than guess
+			}
+			j++
+		}
+		for _, num := range strings.Split(f[start:j], ".") {
+			if n, err := strconv.Atoi(num); err == nil && n > maxWidth || len(num) > 6 {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
+}
+
+// open handles redirections: the tick files, /dev/null, and nothing else.
+func (g *guard) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	hc := interp.HandlerCtx(ctx)
+	if rest, ok := strings.CutPrefix(path, tickPrefix); ok {
+		w, _ := strconv.Atoi(rest)
+		if err := g.checkMemory(hc, w); err != nil {
+			return nil, err
+		}
+		return tickFile{hc.Stderr}, nil
+	}
+	if path == "/dev/null" {
+		return nullFile{}, nil
+	}
+	if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "writing to %s is not allowed while reading a recipe", path))
+	}
+	return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "reading %s is not allowed while reading a recipe", path))
+}
+
+// readDir serves globs, only inside the recipe directory. A directory on
+// the way to it lists just the next directory of that way, so that globs
+// with absolute paths ("$startdir"/*.patch) work without revealing the
+// rest of the host.
+func (g *guard) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
+	if within(g.dir, path) {
+		return os.ReadDir(path)
+	}
+	if g.dir != "" && filepath.IsAbs(path) {
+		rel, err := filepath.Rel(path, g.dir)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			next, _, _ := strings.Cut(rel, "/")
+			return []fs.DirEntry{fs.FileInfoToDirEntry(dirInfo(next))}, nil
+		}
+	}
+	return nil, fs.ErrPermission
+}
+
+// dirInfo is the fs.FileInfo of a directory known only by name.
+type dirInfo string
+
+func (d dirInfo) Name() string       { return string(d) }
+func (d dirInfo) Size() int64        { return 0 }
+func (d dirInfo) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (d dirInfo) ModTime() time.Time { return time.Time{} }
+func (d dirInfo) IsDir() bool        { return true }
+func (d dirInfo) Sys() any           { return nil }
+
+// stat serves test operators such as [ -e file ], only inside the recipe
+// directory; elsewhere nothing exists.
+func (g *guard) stat(ctx context.Context, name string, follow bool) (fs.FileInfo, error) {
+	if !within(g.dir, name) {
+		return nil, fs.ErrNotExist
+	}
+	if follow {
+		return os.Stat(name)
+	}
+	return os.Lstat(name)
+}
+
+func within(dir, path string) bool {
+	if dir == "" {
+		return false
+	}
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+type tickFile struct{ w io.Writer }
+
+func (t tickFile) Read([]byte) (int, error)    { return 0, io.EOF }
+func (t tickFile) Write(p []byte) (int, error) { return t.w.Write(p) }
+func (t tickFile) Close() error                { return nil }
+
+type nullFile struct{}
+
+func (nullFile) Read([]byte) (int, error)    { return 0, io.EOF }
+func (nullFile) Write(p []byte) (int, error) { return len(p), nil }
+func (nullFile) Close() error                { return nil }
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// run evaluates a parsed file.
+func (e *shellEval) run(ctx context.Context, f *syntax.File) (*evalResult, error) {
+	timeout := e.timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	maxMem := e.maxMem
+	if maxMem <= 0 {
+		maxMem = DefaultMaxMemory
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel}
+	stderr := &limitedBuffer{max: 64 << 10}
+	stdout := &limitedBuffer{max: 0}
+	r, err := interp.New(
+		interp.Env(expand.ListEnviron(e.env...)),
+		interp.StdIO(nil, stdout, stderr),
+		interp.Params("-e"),
+		interp.CallHandler(g.call),
+		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return g.exec }),
+		interp.OpenHandler(g.open),
+		interp.ReadDirHandler2(g.readDir),
+		interp.StatHandler(g.stat),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.filename, err)
+	}
+	r.Dir = e.dir
+	if r.Dir == "" {
+		r.Dir = "/"
+	}
+	r.Reset()
+	if e.preamble {
+		r.Funcs = maps.Clone(preambleFuncs())
+	}
+	runErr := r.Run(ctx, f)
+	g.mu.Lock()
+	gerr := g.err
+	g.mu.Unlock()
+	switch {
+	case gerr != nil:
+		return nil, gerr
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, &ParseError{File: e.filename, Msg: fmt.Sprintf("evaluation took longer than %s", timeout), Err: ErrLimit}
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case runErr != nil:
+		var es interp.ExitStatus
+		if errors.As(runErr, &es) {
+			msg := fmt.Sprintf("top level exited with status %d", uint8(es))
+			if s := lastLine(stderr.String()); s != "" {
+				msg += ": " + s
+			}
+			return nil, &ParseError{File: e.filename, Msg: msg, Err: ErrInvalid}
+		}
+		return nil, &ParseError{File: e.filename, Msg: runErr.Error(), Err: runErr}
+	}
+	return &evalResult{file: f, vars: r.Vars, funcs: r.Funcs, stderr: stderr.String()}, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// EvalShellFile evaluates a shell configuration file such as abuild.conf
+// with the given environment and returns every variable it leaves set
+// (those of env included). Like recipes, the file runs no host program.
+func EvalShellFile(path string, env map[string]string) (map[string]string, error) {
+	src, err := readLimited(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseShell(src, path)
+	if err != nil {
+		return nil, err
+	}
+	e := &shellEval{filename: path, dir: filepath.Dir(path), env: envList(env)}
+	res, err := e.run(context.Background(), f)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(res.vars))
+	for name, v := range res.vars {
+		if v.IsSet() {
+			out[name] = v.String()
+		}
+	}
+	return out, nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	src, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return src, nil
+}
+
+func envList(env map[string]string) []string {
+	list := make([]string, 0, len(env))
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	return list
+}

@@ -1,0 +1,246 @@
+package index
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// The names of the entries of an index tar.
+const (
+	// TextName is the tar entry that holds the APKINDEX text.
+	TextName = "APKINDEX"
+	// DescriptionName is the tar entry that holds the repository description.
+	DescriptionName = "DESCRIPTION"
+	// SignaturePrefix starts the name of every signature entry.
+	SignaturePrefix = ".SIGN."
+)
+
+// Limits that bound the memory [Read] uses on hostile input.
+const (
+	// MaxTextSize is the largest APKINDEX entry Read accepts (Alpine's
+	// largest indexes are a few MB of text).
+	MaxTextSize = 128 << 20
+	// MaxDescriptionSize is the largest DESCRIPTION entry Read accepts.
+	MaxDescriptionSize = 64 << 10
+	// maxStream bounds all the decompressed bytes Read looks at.
+	maxStream = MaxTextSize + 16<<20
+)
+
+// Errors returned by [Read].
+var (
+	// ErrNoText means the archive has no APKINDEX entry.
+	ErrNoText = errors.New("index has no APKINDEX entry")
+	// ErrTooLarge means an entry or the whole stream exceeds Read's limits.
+	ErrTooLarge = errors.New("index too large")
+)
+
+// Index is the content of an APKINDEX.tar.gz: its description and records.
+// The zero value is an empty index.
+type Index struct {
+	// Description is the DESCRIPTION entry ("" means none is written).
+	// abuild writes "<repo> <git describe>"; apk 3 ignores it beyond 160 bytes.
+	Description string
+	// Records are the package entries, in file order.
+	Records []*Record
+	// ModTime is the mtime of the tar entries: read from the APKINDEX
+	// entry, written on every entry. Writers set it to SOURCE_DATE_EPOCH
+	// or the current time; the zero value writes 0.
+	ModTime time.Time
+	// Signatures lists the names of the signature entries Read found
+	// (".SIGN.RSA.<keyname>", ...) in order. Write ignores it: signing is
+	// done over the bytes Write produces (see pkg/sign).
+	Signatures []string
+}
+
+// Read reads an APKINDEX.tar.gz, signed or not, from r: every gzip member,
+// the signature entries' names, DESCRIPTION and the parsed APKINDEX text.
+// It checks neither signatures nor their keys (pkg/sign does). Memory is
+// bounded by [MaxTextSize]; a larger index gives [ErrTooLarge].
+func Read(r io.Reader) (*Index, error) {
+	zr, err := gzip.NewReader(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	lr := &io.LimitedReader{R: zr, N: maxStream + 1}
+	tr := tar.NewReader(lr)
+	ix := &Index{}
+	var (
+		text    []byte
+		hasText bool
+	)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read index: %w", limitErr(lr, err))
+		}
+		switch {
+		case strings.HasPrefix(h.Name, SignaturePrefix):
+			ix.Signatures = append(ix.Signatures, h.Name)
+		case h.Name == DescriptionName:
+			b, err := readEntry(tr, h, MaxDescriptionSize)
+			if err != nil {
+				return nil, fmt.Errorf("read index: %s: %w", h.Name, limitErr(lr, err))
+			}
+			ix.Description = string(b)
+		case h.Name == TextName:
+			if hasText {
+				return nil, fmt.Errorf("read index: two %s entries", TextName)
+			}
+			text, err = readEntry(tr, h, MaxTextSize)
+			if err != nil {
+				return nil, fmt.Errorf("read index: %s: %w", h.Name, limitErr(lr, err))
+			}
+			hasText = true
+			ix.ModTime = h.ModTime
+		}
+	}
+	// Read to the end of the stream so that every member's CRC is checked;
+	// apk wants nothing but zero blocks after the end of the archive.
+	if err := drainZeros(lr); err != nil {
+		return nil, fmt.Errorf("read index: %w", limitErr(lr, err))
+	}
+	if !hasText {
+		return nil, ErrNoText
+	}
+	ix.Records, err = ParseText(text)
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	return ix, nil
+}
+
+// limitErr turns an error caused by hitting the stream limit into ErrTooLarge.
+func limitErr(lr *io.LimitedReader, err error) error {
+	if lr.N <= 0 {
+		return ErrTooLarge
+	}
+	return err
+}
+
+// readEntry reads the data of the current tar entry, at most max bytes.
+func readEntry(tr *tar.Reader, h *tar.Header, max int64) ([]byte, error) {
+	if h.Size > max {
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, h.Size)
+	}
+	b := make([]byte, h.Size)
+	if _, err := io.ReadFull(tr, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// drainZeros reads r to its end and fails on a non-zero byte.
+func drainZeros(r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return errors.New("data after the end of the archive")
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Write writes the unsigned part of an APKINDEX.tar.gz to w: one gzip
+// member holding a tar of DESCRIPTION (when set) and APKINDEX, with the
+// headers apk index writes, then the end-of-archive blocks (spec §13.2).
+// The records are written in the order given. A signed index is a signature
+// member (pkg/sign) followed by exactly these bytes.
+func Write(w io.Writer, ix *Index) error {
+	zw, err := gzip.NewWriterLevel(w, compressionLevel)
+	if err != nil {
+		return err
+	}
+	if err := WriteTar(zw, ix); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// WriteTar writes the uncompressed tar of [Write]: what apk index writes
+// before compression, byte for byte.
+func WriteTar(w io.Writer, ix *Index) error {
+	text, err := AppendText(nil, ix.Records)
+	if err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	mtime := ix.ModTime.Unix()
+	if ix.ModTime.IsZero() || mtime < 0 {
+		mtime = 0
+	}
+	var buf bytes.Buffer
+	buf.Grow(3*blockSize + len(ix.Description) + len(text) + 2*blockSize)
+	if ix.Description != "" {
+		writeEntry(&buf, DescriptionName, []byte(ix.Description), mtime)
+	}
+	writeEntry(&buf, TextName, text, mtime)
+	buf.Write(make([]byte, 2*blockSize))
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+const blockSize = 512
+
+// compressionLevel is the deflate level of written indexes: within 2% of
+// gzip -9's size at a fraction of its time (an index is rewritten on every
+// change to a repository).
+const compressionLevel = 7
+
+// writeEntry writes one regular file entry the way apk's tar writer does:
+// GNU magic, mode 0644, owner root/root (0/0), size and mtime as 12 octal
+// digits, data padded to a whole block.
+func writeEntry(buf *bytes.Buffer, name string, data []byte, mtime int64) {
+	var h [blockSize]byte
+	copy(h[0:100], name)
+	copy(h[100:108], "0000644\x00")
+	copy(h[108:116], "0000000\x00")
+	copy(h[116:124], "0000000\x00")
+	putOctal(h[124:136], uint64(len(data)))
+	putOctal(h[136:148], uint64(mtime))
+	h[156] = '0'
+	copy(h[257:265], "ustar  \x00")
+	copy(h[265:297], "root")
+	copy(h[297:329], "root")
+	copy(h[148:156], "        ")
+	var sum uint64
+	for _, c := range h {
+		sum += uint64(c)
+	}
+	putOctal(h[148:154], sum)
+	h[154] = 0
+	h[155] = ' '
+	buf.Write(h[:])
+	buf.Write(data)
+	if pad := len(data) % blockSize; pad != 0 {
+		buf.Write(make([]byte, blockSize-pad))
+	}
+}
+
+// putOctal fills f with v in octal, zero-padded, with no terminator.
+func putOctal(f []byte, v uint64) {
+	for i := len(f) - 1; i >= 0; i-- {
+		f[i] = byte('0' + v&7)
+		v >>= 3
+	}
+}

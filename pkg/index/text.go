@@ -1,0 +1,312 @@
+package index
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// ParseError is a syntax error in APKINDEX text, with the 1-based line where
+// it was found.
+type ParseError struct {
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Line, e.Msg) }
+
+// ParseText parses APKINDEX text: records of "X:value" lines, each record
+// ending with an empty line (spec §13.1). Every field apk defines is read
+// into its [Record] field and lines with other letters into [Record.Extra];
+// records come back in the order they appear. A repeated scalar field keeps
+// its last value, as apk does; repeated D, p and i lines add to the list.
+//
+// ParseText returns a [*ParseError] for a line whose second byte is not ':'
+// (apk rejects the whole index for it), a malformed number in S, I, t or k,
+// or a record without P or V. The strings of the records share memory with
+// one copy of data.
+func ParseText(data []byte) ([]*Record, error) {
+	text := string(data)
+	recs := make([]*Record, 0, strings.Count(text, "\n\n")+1)
+	var (
+		cur       *Record
+		startLine int
+	)
+	end := func(line int) error {
+		if cur == nil {
+			return nil
+		}
+		if cur.Name == "" {
+			return &ParseError{Line: startLine, Msg: "record has no P: field"}
+		}
+		if cur.Version == "" {
+			return &ParseError{Line: startLine, Msg: fmt.Sprintf("record %s has no V: field", cur.Name)}
+		}
+		recs = append(recs, cur)
+		cur = nil
+		return nil
+	}
+	lineNo := 0
+	for len(text) > 0 {
+		lineNo++
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			line, text = text, ""
+		}
+		if line == "" {
+			if err := end(lineNo); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if len(line) < 2 || line[1] != ':' {
+			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("line %q is not X:value", truncate(line))}
+		}
+		if cur == nil {
+			cur = &Record{}
+			startLine = lineNo
+		}
+		if err := cur.set(line[0], line[2:]); err != nil {
+			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
+		}
+	}
+	if err := end(lineNo); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// truncate shortens s for an error message.
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// set stores one field.
+func (r *Record) set(key byte, v string) error {
+	var err error
+	switch key {
+	case 'C':
+		r.Checksum = v
+	case 'P':
+		r.Name = v
+	case 'V':
+		r.Version = v
+	case 'A':
+		r.Arch = v
+	case 'S':
+		r.Size, err = parseNumber('S', v)
+	case 'I':
+		r.InstalledSize, err = parseNumber('I', v)
+	case 'T':
+		r.Description = v
+	case 'U':
+		r.URL = v
+	case 'L':
+		r.License = v
+	case 'o':
+		r.Origin = v
+	case 'm':
+		r.Maintainer = v
+	case 't':
+		r.BuildTime, err = parseNumber('t', v)
+	case 'c':
+		r.Commit = v
+	case 'k':
+		r.ProviderPriority, err = parseNumber('k', v)
+	case 'D':
+		r.Depends = appendItems(r.Depends, v)
+	case 'p':
+		r.Provides = appendItems(r.Provides, v)
+	case 'i':
+		r.InstallIf = appendItems(r.InstallIf, v)
+	default:
+		r.Extra = append(r.Extra, Field{Key: key, Value: v})
+	}
+	return err
+}
+
+// parseNumber reads a non-negative decimal number.
+func parseNumber(key byte, v string) (int64, error) {
+	if v == "" {
+		return 0, fmt.Errorf("%c: empty number", key)
+	}
+	for i := 0; i < len(v); i++ {
+		if !isDigit(v[i]) {
+			return 0, fmt.Errorf("%c: %q is not a decimal number", key, truncate(v))
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%c: %q is out of range", key, truncate(v))
+	}
+	return n, nil
+}
+
+// appendItems appends the space-separated items of v to list.
+func appendItems(list []string, v string) []string {
+	for v != "" {
+		i := strings.IndexAny(v, " \t")
+		if i < 0 {
+			return append(list, v)
+		}
+		if i > 0 {
+			list = append(list, v[:i])
+		}
+		v = v[i+1:]
+	}
+	return list
+}
+
+// errNewline is wrapped by [Record.AppendText] for values that would break
+// the line structure.
+var errNewline = errors.New("value contains a newline")
+
+// AppendText appends the record in apk's field order (spec §13.1: C P V A S I
+// T U L o m t c k D p i, then [Record.Extra]), followed by the empty line
+// that ends a record. Optional fields are written only when set. It returns
+// an error, and b unchanged, when a value contains a newline or a list item
+// is empty or contains a space, since the index could not be read back.
+func (r *Record) AppendText(b []byte) ([]byte, error) {
+	if err := r.check(); err != nil {
+		return b, err
+	}
+	if r.Checksum != "" {
+		b = appendField(b, 'C', r.Checksum)
+	}
+	b = appendField(b, 'P', r.Name)
+	b = appendField(b, 'V', r.Version)
+	if r.Arch != "" {
+		b = appendField(b, 'A', r.Arch)
+	}
+	b = appendNumber(b, 'S', r.Size)
+	b = appendNumber(b, 'I', r.InstalledSize)
+	b = appendField(b, 'T', r.Description)
+	b = appendField(b, 'U', r.URL)
+	b = appendField(b, 'L', r.License)
+	if r.Origin != "" {
+		b = appendField(b, 'o', r.Origin)
+	}
+	if r.Maintainer != "" {
+		b = appendField(b, 'm', r.Maintainer)
+	}
+	if r.BuildTime != 0 {
+		b = appendNumber(b, 't', r.BuildTime)
+	}
+	if r.Commit != "" {
+		b = appendField(b, 'c', r.Commit)
+	}
+	if r.ProviderPriority != 0 {
+		b = appendNumber(b, 'k', r.ProviderPriority)
+	}
+	b = appendList(b, 'D', r.Depends)
+	b = appendList(b, 'p', r.Provides)
+	b = appendList(b, 'i', r.InstallIf)
+	for _, f := range r.Extra {
+		b = appendField(b, f.Key, f.Value)
+	}
+	return append(b, '\n'), nil
+}
+
+// check reports a value AppendText cannot write so that it reads back.
+func (r *Record) check() error {
+	if r.Name == "" {
+		return errors.New("record has no name")
+	}
+	if r.Version == "" {
+		return fmt.Errorf("record %s has no version", r.Name)
+	}
+	for _, f := range []struct {
+		key byte
+		v   string
+	}{
+		{'C', r.Checksum}, {'P', r.Name}, {'V', r.Version}, {'A', r.Arch},
+		{'T', r.Description}, {'U', r.URL}, {'L', r.License}, {'o', r.Origin},
+		{'m', r.Maintainer}, {'c', r.Commit},
+	} {
+		if strings.IndexByte(f.v, '\n') >= 0 {
+			return fmt.Errorf("record %s: %c: %w", r.Name, f.key, errNewline)
+		}
+	}
+	if r.Size < 0 || r.InstalledSize < 0 || r.BuildTime < 0 || r.ProviderPriority < 0 {
+		return fmt.Errorf("record %s: negative number", r.Name)
+	}
+	for _, l := range []struct {
+		key   byte
+		items []string
+	}{{'D', r.Depends}, {'p', r.Provides}, {'i', r.InstallIf}} {
+		for _, it := range l.items {
+			if it == "" || strings.ContainsAny(it, " \t\n") {
+				return fmt.Errorf("record %s: %c: bad item %q", r.Name, l.key, it)
+			}
+		}
+	}
+	for _, f := range r.Extra {
+		if f.Key == '\n' || strings.IndexByte(f.Value, '\n') >= 0 {
+			return fmt.Errorf("record %s: %c: %w", r.Name, f.Key, errNewline)
+		}
+	}
+	return nil
+}
+
+func appendField(b []byte, key byte, v string) []byte {
+	b = append(b, key, ':')
+	b = append(b, v...)
+	return append(b, '\n')
+}
+
+func appendNumber(b []byte, key byte, n int64) []byte {
+	b = append(b, key, ':')
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, '\n')
+}
+
+func appendList(b []byte, key byte, items []string) []byte {
+	if len(items) == 0 {
+		return b
+	}
+	b = append(b, key, ':')
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, it...)
+	}
+	return append(b, '\n')
+}
+
+// AppendText appends the APKINDEX text of recs, in the order given (use
+// [Sort] for apk index's order).
+func AppendText(b []byte, recs []*Record) ([]byte, error) {
+	for _, r := range recs {
+		var err error
+		if b, err = r.AppendText(b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// WriteText writes the APKINDEX text of recs to w, in the order given.
+func WriteText(w io.Writer, recs []*Record) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf []byte
+	for _, r := range recs {
+		var err error
+		buf, err = r.AppendText(buf[:0])
+		if err != nil {
+			return err
+		}
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,192 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/apkit-dev/apkit/pkg/index"
+)
+
+// Progress receives what indexing does, for display. Implementations must
+// be safe for concurrent use; pkg/repo calls them from several goroutines.
+type Progress interface {
+	// Package reports one package file that went into an index: read and
+	// verified when reused is false, its entry taken from the previous
+	// index when reused is true.
+	Package(file string, reused bool)
+}
+
+// noProgress is the default Progress.
+type noProgress struct{}
+
+func (noProgress) Package(string, bool) {}
+
+// packageReader reads and verifies one package file and returns its index
+// record, with S: set to the file's size.
+type packageReader func(ctx context.Context, path string) (*index.Record, error)
+
+// IndexOptions say how [IndexFiles] builds an index.
+type IndexOptions struct {
+	// Old is a previous index whose entries are reused for package files
+	// whose name and size match an entry and that are not newer than
+	// OldModTime (apk index --index). nil means every file is read.
+	Old *index.Index
+	// OldModTime is the modification time of the previous index's file.
+	OldModTime time.Time
+	// RewriteArch, when set, replaces every record's A: (apk index
+	// --rewrite-arch; abuild passes $CARCH so that noarch packages are
+	// indexed under the repository's architecture).
+	RewriteArch string
+	// Jobs is how many packages are read at once; 0 means GOMAXPROCS.
+	Jobs int
+	// Progress receives each package's outcome; nil means none.
+	Progress Progress
+
+	read packageReader // tests only; nil means readPackage
+}
+
+// IndexResult is what [IndexFiles] built.
+type IndexResult struct {
+	// Records are the entries, in apk index's order ([index.Sort]).
+	Records []*index.Record
+	// Read counts the package files read; Reused those whose entry came
+	// from the previous index.
+	Read, Reused int
+}
+
+// IndexFiles returns the index records of the package files given, as apk
+// index does: entries of opts.Old are reused for unchanged files (same file
+// name P-V.apk, same size, not modified after opts.OldModTime), so that
+// adding one package to a large repository reads one package; every other
+// file is read and verified, several at once. Two files holding the same
+// package name and version are an error.
+func IndexFiles(ctx context.Context, files []string, opts IndexOptions) (*IndexResult, error) {
+	read := opts.read
+	if read == nil {
+		read = readPackage
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = noProgress{}
+	}
+	old := map[string]*index.Record{}
+	if opts.Old != nil {
+		for _, r := range opts.Old.Records {
+			old[r.FileName()] = r
+		}
+	}
+
+	recs := make([]*index.Record, len(files))
+	var toRead []int
+	res := &IndexResult{}
+	for i, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", f)
+		}
+		if r := old[filepath.Base(f)]; r != nil && r.Size == st.Size() && !st.ModTime().After(opts.OldModTime) {
+			recs[i] = r.Clone()
+			res.Reused++
+			progress.Package(f, true)
+			continue
+		}
+		toRead = append(toRead, i)
+	}
+
+	if err := forEach(ctx, len(toRead), opts.Jobs, func(ctx context.Context, j int) error {
+		i := toRead[j]
+		r, err := read(ctx, files[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", files[i], err)
+		}
+		recs[i] = r
+		progress.Package(files[i], false)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	res.Read = len(toRead)
+
+	seen := make(map[string]string, len(recs))
+	for i, r := range recs {
+		if opts.RewriteArch != "" {
+			r.Arch = opts.RewriteArch
+		}
+		key := r.Name + "-" + r.Version
+		if prev, ok := seen[key]; ok {
+			return nil, fmt.Errorf("%w: %s and %s both hold %s", ErrConflict, prev, files[i], key)
+		}
+		seen[key] = files[i]
+	}
+	index.Sort(recs)
+	res.Records = recs
+	return res, nil
+}
+
+// forEach runs fn(ctx, 0..n-1) on up to jobs goroutines and returns the
+// first error; after an error, or when ctx is done, no new call starts.
+func forEach(ctx context.Context, n, jobs int, fn func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	jobs = min(jobs, n)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		next     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if firstErr != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				err := ctx.Err()
+				if err == nil {
+					err = fn(ctx, i)
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// errNoReader is returned while no package reader is available.
+var errNoReader = errors.New("reading packages is not available yet")
+
+// readPackage is the package reader used outside tests.
+func readPackage(ctx context.Context, path string) (*index.Record, error) {
+	return nil, errNoReader
+}

@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/apkit-dev/apkit/pkg/auth"
+)
+
+// DefaultMaxUploadSize bounds an upload request when Options.MaxUploadSize is 0.
+const DefaultMaxUploadSize = 512 << 20
+
+// stagingDir is the directory under the served root where uploads are
+// written before they are checked; dot names are never served.
+const stagingDir = ".upload"
+
+// TokenVerifier checks a bearer token. *auth.Verifier implements it; its
+// errors must match auth.ErrUnauthorized, auth.ErrForbidden or
+// auth.ErrKeysUnavailable.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*auth.Identity, error)
+}
+
+// Package is what a [Validator] learned about an uploaded file.
+type Package struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch"`
+}
+
+// FileName is the file name the package must have: NAME-VERSION.apk.
+func (p *Package) FileName() string { return p.Name + "-" + p.Version + ".apk" }
+
+// Validator checks an uploaded file: that it is a package whose checksums
+// hold and, when the server has trusted upload keys, whose signature is by
+// one of them. Any error means the file is refused with 422.
+type Validator interface {
+	Validate(ctx context.Context, path string) (*Package, error)
+}
+
+// File is an uploaded file that passed validation, waiting to be added.
+type File struct {
+	// Path is the temporary file, on the same file system as the repository.
+	Path string
+	// Name is its name in the repository.
+	Name    string
+	Package *Package
+}
+
+// Repository adds files to the repository directory dir
+// (<root>/<version>/<repo>/<arch>), all or nothing, and updates its signed
+// index before it returns. Add must be safe for concurrent use; an error
+// matching [ErrConflict] means a different file exists under one of the
+// names. Add may move or remove the temporary files.
+type Repository interface {
+	Add(ctx context.Context, dir string, files []File) error
+}
+
+// ErrConflict is matched by a [Repository] error when a different file
+// already exists under an uploaded file's name.
+var ErrConflict = errors.New("a different file exists under that name")
+
+// Options configure a [Server].
+type Options struct {
+	// Dir is the root of the served tree.
+	Dir string
+	// Verifier checks upload tokens. Nil means no authentication (dev mode).
+	Verifier TokenVerifier
+	// Validator and Repository check and store uploads; both are required
+	// for uploads to be accepted.
+	Validator  Validator
+	Repository Repository
+	// MaxUploadSize bounds an upload request's body (0 means
+	// DefaultMaxUploadSize).
+	MaxUploadSize int64
+	// HSTS is the Strict-Transport-Security header value sent on TLS
+	// connections ("" means none).
+	HSTS string
+	// Logger receives request and audit logs; nil discards them.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves a repository tree and takes uploads. It is safe for
+// concurrent use.
+type Server struct {
+	opts    Options
+	root    *os.Root
+	log     *slog.Logger
+	metrics *metrics
+	mux     *http.ServeMux
+
+	inflight sync.WaitGroup
+}
+
+// New returns a server for opts. It creates Dir when missing and clears
+// stale files from earlier runs' upload staging directory.
+func New(opts Options) (*Server, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("server: no directory")
+	}
+	if opts.MaxUploadSize <= 0 {
+		opts.MaxUploadSize = DefaultMaxUploadSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	staging := filepath.Join(opts.Dir, stagingDir)
+	if err := os.RemoveAll(staging); err != nil {
+		return nil, fmt.Errorf("server: clear %s: %w", staging, err)
+	}
+	if err := os.Mkdir(staging, 0o700); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	root, err := os.OpenRoot(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{opts: opts, root: root, log: log, metrics: newMetrics()}
+	mux := http.NewServeMux()
+	mux.Handle("POST /upload", s.instrument("upload", http.HandlerFunc(s.handleUpload)))
+	mux.Handle("/upload", s.instrument("upload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		replyError(w, http.StatusMethodNotAllowed, "use POST")
+	})))
+	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(s.handleHealth)))
+	mux.Handle("GET /metrics", s.instrument("metrics", http.HandlerFunc(s.handleMetrics)))
+	mux.Handle("/", s.instrument("files", http.HandlerFunc(s.handleFiles)))
+	s.mux = mux
+	return s, nil
+}
+
+// Close releases the server's handle on its directory.
+func (s *Server) Close() error { return s.root.Close() }
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.HSTS != "" && r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", s.opts.HSTS)
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Serve serves on every listener until ctx is done, then shuts down
+// gracefully: it stops accepting connections and waits up to grace for
+// requests in flight, uploads included, to finish. A nil tlsConfig serves
+// plain HTTP.
+func (s *Server) Serve(ctx context.Context, listeners []net.Listener, tlsConfig *tls.Config, grace time.Duration) error {
+	if len(listeners) == 0 {
+		return errors.New("server: no listener")
+	}
+	hs := &http.Server{
+		Handler:           s,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		if tlsConfig != nil {
+			l = tls.NewListener(l, tlsConfig)
+		}
+		s.log.Info("listening", "addr", l.Addr().String(), "tls", tlsConfig != nil)
+		go func() { errc <- hs.Serve(l) }()
+	}
+	select {
+	case err := <-errc:
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		// Out of patience: drop the connections. Index updates already
+		// under way still run to their end before Serve returns.
+		hs.Close()
+	}
+	s.inflight.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// RedirectHandler answers every request with a permanent redirect to the
+// same host and path over HTTPS on httpsPort ("" or "443" means the
+// default port).
+func RedirectHandler(httpsPort string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host == "" {
+			http.Error(w, "no host", http.StatusBadRequest)
+			return
+		}
+		if httpsPort != "" && httpsPort != "443" {
+			host = net.JoinHostPort(host, httpsPort)
+		} else if net.ParseIP(host) != nil && net.ParseIP(host).To4() == nil {
+			host = "[" + host + "]"
+		}
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+	})
+}

@@ -1,0 +1,358 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/auth"
+)
+
+// Limits on the shape of an upload form.
+const (
+	maxParts     = 1000
+	maxFieldSize = 1024
+	maxNameLen   = 255
+)
+
+// Form field defaults.
+const (
+	DefaultVersion = "edge"
+	DefaultRepo    = "main"
+	DefaultArch    = "x86_64"
+)
+
+// UploadReply is the JSON body of a successful upload.
+type UploadReply struct {
+	// Repository is version/repo/arch.
+	Repository string      `json:"repository"`
+	Added      []AddedFile `json:"added"`
+}
+
+// AddedFile is one package of an accepted upload.
+type AddedFile struct {
+	File    string `json:"file"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch"`
+	Size    int64  `json:"size"`
+}
+
+// ErrorReply is the JSON body of a refused request.
+type ErrorReply struct {
+	Error string `json:"error"`
+}
+
+func replyJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func replyError(w http.ResponseWriter, code int, msg string) {
+	replyJSON(w, code, ErrorReply{Error: msg})
+}
+
+// httpError is a refusal with its status code.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func refuse(code int, format string, args ...any) error {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// PlainName reports whether s may be used as one path element of the tree
+// (a version, repository or architecture) or as an uploaded file's name:
+// letters, digits and "._+-", not starting with a dot or a dash.
+func PlainName(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case c == '.' || c == '-' || c == '+':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+type stagedFile struct {
+	path string
+	name string
+	size int64
+}
+
+type uploadForm struct {
+	fields map[string]string
+	files  []stagedFile
+}
+
+func (f *uploadForm) cleanup() {
+	for _, sf := range f.files {
+		_ = os.Remove(sf.path)
+	}
+}
+
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
+	start := s.opts.Now()
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	s.metrics.addInflight(1)
+	defer s.metrics.addInflight(-1)
+
+	reply, nbytes, err := s.upload(w, r)
+	code := http.StatusOK
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			s.log.Error("upload", "error", err.Error())
+			he = &httpError{code: http.StatusInternalServerError, msg: "internal error; the repository was not changed"}
+		}
+		code = he.code
+		if code == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="apkit"`)
+		}
+		if code == http.StatusRequestEntityTooLarge || code == http.StatusBadRequest {
+			// The rest of the body is not worth reading.
+			w.Header().Set("Connection", "close")
+		}
+		replyError(w, code, he.msg)
+	} else {
+		replyJSON(w, code, reply)
+	}
+	n := 0
+	if reply != nil {
+		n = len(reply.Added)
+	}
+	s.metrics.upload(code, s.opts.Now().Sub(start), n, nbytes)
+}
+
+// upload does the work of POST /upload; errors other than *httpError are
+// internal.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, int64, error) {
+	ctx := r.Context()
+	id, err := s.authenticate(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if s.opts.Validator == nil || s.opts.Repository == nil {
+		return nil, 0, refuse(http.StatusServiceUnavailable, "this server takes no uploads")
+	}
+	if r.ContentLength > s.opts.MaxUploadSize {
+		return nil, 0, refuse(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.opts.MaxUploadSize)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUploadSize)
+	form, err := s.readForm(r)
+	if form != nil {
+		defer form.cleanup()
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+
+	target := [3]string{DefaultVersion, DefaultRepo, DefaultArch}
+	for i, key := range []string{"version", "repo", "arch"} {
+		if v, ok := form.fields[key]; ok {
+			if !PlainName(v) {
+				return nil, 0, refuse(http.StatusBadRequest, "%s: %q is not a plain name", key, v)
+			}
+			target[i] = v
+		}
+	}
+	if len(form.files) == 0 {
+		return nil, 0, refuse(http.StatusBadRequest, "no file in the form")
+	}
+	version, repo, arch := target[0], target[1], target[2]
+
+	files := make([]File, 0, len(form.files))
+	reply := &UploadReply{Repository: version + "/" + repo + "/" + arch}
+	var total int64
+	for _, sf := range form.files {
+		pkg, err := s.opts.Validator.Validate(ctx, sf.path)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
+			return nil, 0, refuse(http.StatusUnprocessableEntity, "%s: %v", sf.name, err)
+		}
+		if pkg.Arch != arch && pkg.Arch != "noarch" {
+			return nil, 0, refuse(http.StatusUnprocessableEntity, "%s: package is for %s, not %s", sf.name, pkg.Arch, arch)
+		}
+		if want := pkg.FileName(); want != sf.name {
+			return nil, 0, refuse(http.StatusUnprocessableEntity, "%s: its .PKGINFO names it %s", sf.name, want)
+		}
+		files = append(files, File{Path: sf.path, Name: sf.name, Package: pkg})
+		reply.Added = append(reply.Added, AddedFile{File: sf.name, Name: pkg.Name, Version: pkg.Version, Arch: pkg.Arch, Size: sf.size})
+		total += sf.size
+	}
+
+	dir := filepath.Join(s.opts.Dir, version, repo, arch)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, 0, fmt.Errorf("create %s: %w", reply.Repository, err)
+	}
+	// The client going away must not leave a half-done change behind: the
+	// repository update runs to its end either way.
+	addStart := s.opts.Now()
+	err = s.opts.Repository.Add(context.WithoutCancel(ctx), dir, files)
+	s.metrics.indexUpdate(s.opts.Now().Sub(addStart))
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, 0, refuse(http.StatusConflict, "%v", err)
+		}
+		return nil, 0, fmt.Errorf("add to %s: %w", reply.Repository, err)
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	attrs := []slog.Attr{slog.String("repository", reply.Repository), slog.Any("files", names)}
+	if id != nil {
+		attrs = append(attrs, slog.String("subject", id.Subject),
+			slog.String("project_path", id.Claim("project_path")), slog.String("ref", id.Claim("ref")))
+	} else {
+		attrs = append(attrs, slog.String("subject", "(dev mode, unauthenticated)"))
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "upload accepted", attrs...)
+	return reply, total, nil
+}
+
+// authenticate checks the bearer token; it returns a nil identity in dev mode.
+func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
+	if s.opts.Verifier == nil {
+		return nil, nil
+	}
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return nil, refuse(http.StatusUnauthorized, "missing bearer token")
+	}
+	id, err := s.opts.Verifier.Verify(r.Context(), strings.TrimSpace(tok))
+	if err == nil {
+		return id, nil
+	}
+	var te *auth.TokenError
+	var ce *auth.ClaimError
+	switch {
+	case errors.As(err, &ce):
+		return nil, refuse(http.StatusForbidden, "token not allowed to upload: %v", ce)
+	case errors.Is(err, auth.ErrForbidden):
+		return nil, refuse(http.StatusForbidden, "token not allowed to upload")
+	case errors.Is(err, auth.ErrKeysUnavailable):
+		s.log.Error("token keys unavailable", "error", err.Error())
+		return nil, refuse(http.StatusServiceUnavailable, "cannot check tokens now; try again later")
+	case errors.As(err, &te):
+		return nil, refuse(http.StatusUnauthorized, "invalid token: %s", te.Reason)
+	}
+	return nil, refuse(http.StatusUnauthorized, "invalid token")
+}
+
+// readForm streams the multipart form: small fields into memory, each file
+// part into its own temporary file in the staging directory. On error the
+// returned form (if any) still lists the files written so far.
+func (s *Server) readForm(r *http.Request) (*uploadForm, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return nil, refuse(http.StatusBadRequest, "want a multipart/form-data body")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, refuse(http.StatusBadRequest, "malformed form: %v", err)
+	}
+	form := &uploadForm{fields: map[string]string{}}
+	seen := map[string]bool{}
+	for n := 0; ; n++ {
+		if n >= maxParts {
+			return form, refuse(http.StatusBadRequest, "more than %d parts in the form", maxParts)
+		}
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return form, nil
+		}
+		if err != nil {
+			return form, bodyError(err)
+		}
+		switch part.FormName() {
+		case "file":
+			name := rawFileName(part)
+			if !PlainName(name) || !strings.HasSuffix(name, ".apk") {
+				return form, refuse(http.StatusBadRequest, "file name %q is not a plain NAME-VERSION.apk", name)
+			}
+			if seen[name] {
+				return form, refuse(http.StatusBadRequest, "file %s sent twice", name)
+			}
+			seen[name] = true
+			tmp, err := os.CreateTemp(filepath.Join(s.opts.Dir, stagingDir), "up-*.apk")
+			if err != nil {
+				return form, fmt.Errorf("stage upload: %w", err)
+			}
+			form.files = append(form.files, stagedFile{path: tmp.Name(), name: name})
+			size, err := io.Copy(tmp, part)
+			if cerr := tmp.Close(); err == nil && cerr != nil {
+				return form, fmt.Errorf("stage upload: %w", cerr)
+			}
+			if err != nil {
+				return form, bodyError(err)
+			}
+			form.files[len(form.files)-1].size = size
+		case "version", "repo", "arch":
+			if _, dup := form.fields[part.FormName()]; dup {
+				return form, refuse(http.StatusBadRequest, "field %s given twice", part.FormName())
+			}
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
+			if err != nil {
+				return form, bodyError(err)
+			}
+			if len(b) > maxFieldSize {
+				return form, refuse(http.StatusBadRequest, "field %s is too long", part.FormName())
+			}
+			form.fields[part.FormName()] = strings.TrimSpace(string(b))
+		default:
+			// Unknown fields are read and ignored, within the size cap.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return form, bodyError(err)
+			}
+		}
+	}
+}
+
+// rawFileName returns the file name a part was sent with, as sent:
+// multipart.Part.FileName strips directories, which would hide a client
+// sending a path.
+func rawFileName(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
+}
+
+// bodyError maps an error reading the request body to its status: 413 when
+// the size cap was hit, 400 for a body that is cut off or malformed.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return refuse(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", mbe.Limit)
+	}
+	return refuse(http.StatusBadRequest, "malformed or truncated form: %v", err)
+}

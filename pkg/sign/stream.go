@@ -1,0 +1,245 @@
+package sign
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto"
+	"fmt"
+	"io"
+	"time"
+)
+
+// SignedReader reads the signature members at the head of a signed stream
+// (a package or an index) and stops at the first member that is not one:
+// the first signed member. Member boundaries reset the digests, as in apk,
+// so each signature member must hold only signature entries.
+type SignedReader struct {
+	m     *MemberReader
+	sigs  []Signature
+	first io.Reader
+}
+
+// NewSignedReader reads the leading signature members of r and starts the
+// first signed member, hashing its compressed bytes with SHA-1 and with
+// the digest of every signature's algorithm. A stream without signatures
+// is read too (its first member is the first signed member).
+func NewSignedReader(r io.Reader) (*SignedReader, error) {
+	s := &SignedReader{m: NewMemberReader(r)}
+	for {
+		hashes := []crypto.Hash{crypto.SHA1}
+		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA512} {
+			for _, sig := range s.sigs {
+				if sig.Algorithm.Hash() == h {
+					hashes = append(hashes, h)
+					break
+				}
+			}
+		}
+		content, err := s.m.Next(hashes...)
+		if err == io.EOF {
+			if len(s.sigs) > 0 {
+				return nil, fmt.Errorf("signed stream: %w: nothing after the signatures", io.ErrUnexpectedEOF)
+			}
+			return nil, fmt.Errorf("signed stream: %w: empty", io.ErrUnexpectedEOF)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("signed stream: %w", err)
+		}
+		// Record what tar consumes before its first header is known, to
+		// give it back when the member is not a signature member.
+		rec := &recorder{r: content}
+		tr := tar.NewReader(rec)
+		hdr, err := tr.Next()
+		if err != nil {
+			return nil, fmt.Errorf("signed stream: member at offset %d: %w", s.m.Start(), noEOF(err))
+		}
+		sig, ok, err := ReadSignatureEntry(hdr, tr)
+		if err != nil {
+			return nil, fmt.Errorf("signed stream: %w", err)
+		}
+		if !ok {
+			rec.stop = true
+			s.first = io.MultiReader(bytes.NewReader(rec.buf.Bytes()), content)
+			return s, nil
+		}
+		s.sigs = append(s.sigs, sig)
+		for {
+			hdr, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), noEOF(err))
+			}
+			sig, ok, err := ReadSignatureEntry(hdr, tr)
+			if err != nil {
+				return nil, fmt.Errorf("signed stream: %w", err)
+			}
+			if !ok {
+				return nil, fmt.Errorf("signed stream: entry %q shares a gzip member with a signature", hdr.Name)
+			}
+			s.sigs = append(s.sigs, sig)
+		}
+		if nonZero, err := s.m.Finish(); err != nil {
+			return nil, fmt.Errorf("signed stream: %w", err)
+		} else if nonZero {
+			return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), ErrTrailingData)
+		}
+	}
+}
+
+// Signatures returns the signatures read, in stream order.
+func (s *SignedReader) Signatures() []Signature { return s.sigs }
+
+// Members returns the underlying member reader, positioned in the first
+// signed member.
+func (s *SignedReader) Members() *MemberReader { return s.m }
+
+// Content returns the decompressed content of the first signed member,
+// from its first byte.
+func (s *SignedReader) Content() io.Reader { return s.first }
+
+// recorder copies what is read through it into buf until stop is set.
+type recorder struct {
+	r    io.Reader
+	buf  bytes.Buffer
+	stop bool
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if !r.stop {
+		r.buf.Write(p[:n])
+	}
+	return n, err
+}
+
+// StreamResult describes a signed stream read by [VerifyStream].
+type StreamResult struct {
+	// Signatures are all signatures found, in stream order.
+	Signatures []Signature
+	// Used is the index in Signatures of the signature that was checked,
+	// or -1 when none names a trusted key.
+	Used int
+	// SignedOffset is where the signed bytes start.
+	SignedOffset int64
+	// Size is the length of the whole stream.
+	Size int64
+}
+
+// VerifyStream reads a stream whose signatures cover all the bytes after
+// the signature members, as an APKINDEX.tar.gz's do, and checks them
+// against kr. content, when not nil, is called once for each signed
+// member with its decompressed content (the index tar); what it leaves
+// unread is read and discarded. The error wraps [ErrUntrusted] or
+// [ErrBadSignature] for a trust failure, and describes the damage for a
+// broken stream (io.ErrUnexpectedEOF when truncated); res is non-nil
+// whenever the signatures could be read.
+func VerifyStream(r io.Reader, kr *Keyring, content func(member io.Reader) error) (res *StreamResult, err error) {
+	sr, err := NewSignedReader(r)
+	if err != nil {
+		return nil, err
+	}
+	m := sr.Members()
+	res = &StreamResult{Signatures: sr.Signatures(), Used: kr.Select(sr.Signatures()), SignedOffset: m.Start()}
+	c := sr.Content()
+	for {
+		if content != nil {
+			if err := content(c); err != nil {
+				return res, err
+			}
+		}
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			return res, noEOF(err)
+		}
+		c, err = m.Continue()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Size = m.Offset()
+	if res.Used < 0 {
+		return res, ErrUntrusted
+	}
+	_, err = kr.Verify(res.Signatures[res.Used:res.Used+1], m.Sum)
+	return res, err
+}
+
+// Continue finishes the current member and starts the next one without
+// resetting the digests, so that [MemberReader.Sum] covers both (used when
+// a signature covers several members). It returns io.EOF at the end of the
+// stream.
+func (m *MemberReader) Continue() (io.Reader, error) {
+	kinds := append([]crypto.Hash(nil), m.src.kinds...)
+	if m.active {
+		if _, err := m.Finish(); err != nil {
+			return nil, err
+		}
+	}
+	saved := m.src.hashes
+	c, err := m.Next(kinds...)
+	m.src.hashes = saved
+	return c, err
+}
+
+// ReplaceSignature writes to w the signed stream in r (an index: its
+// signatures cover every byte after them) signed with key: a new signature
+// member first, then the existing signatures by other keys, then the
+// signed bytes unchanged. An existing signature by the same key name is
+// dropped. r is read twice: once to hash the signed bytes, once to copy
+// them.
+func ReplaceSignature(w io.Writer, r io.ReadSeeker, key *PrivateKey, alg Algorithm, mtime time.Time) error {
+	h := alg.Hash()
+	if h == 0 {
+		return fmt.Errorf("sign: unknown algorithm %q", alg)
+	}
+	sr, err := NewSignedReader(r)
+	if err != nil {
+		return err
+	}
+	m := sr.Members()
+	signedAt := m.Start()
+	c := sr.Content()
+	d := h.New()
+	// Hash the signed bytes from the source itself: the member reader only
+	// hashes with the algorithms of the existing signatures.
+	for {
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			return noEOF(err)
+		}
+		c, err = m.Continue()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := r.Seek(signedAt, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(d, r); err != nil {
+		return err
+	}
+	sig, err := key.Sign(alg, d.Sum(nil))
+	if err != nil {
+		return err
+	}
+	sigs := []Signature{sig}
+	for _, s := range sr.Signatures() {
+		if s.KeyName != key.Name {
+			sigs = append(sigs, s)
+		}
+	}
+	if err := WriteSignatureMember(w, sigs, mtime); err != nil {
+		return err
+	}
+	if _, err := r.Seek(signedAt, io.SeekStart); err != nil {
+		return err
+	}
+	_, err = io.Copy(w, r)
+	return err
+}

@@ -1,0 +1,363 @@
+package upload
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Group is a set of packages that go to one repository and architecture in
+// one request.
+type Group struct {
+	Repo  string   `json:"repo"`
+	Arch  string   `json:"arch"`
+	Files []string `json:"files"`
+}
+
+// ArchFunc returns the architecture a package file declares in its .PKGINFO.
+type ArchFunc func(path string) (string, error)
+
+// Plan finds the packages named by paths and groups them. A directory is
+// searched for <repo>/<arch>/*.apk (a REPODEST tree), <arch>/*.apk (one
+// repository) or *.apk (one architecture directory); a file is taken as it
+// is. The repository is repo when it is not empty, else the name of the
+// directory above the architecture directory. The architecture comes from
+// the package itself through archOf, or, when archOf is nil, from the name
+// of the directory that holds it. Groups and their files are sorted.
+func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(d.Name(), ".apk") && d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no .apk file found")
+	}
+	groups := map[[2]string]*Group{}
+	seen := map[string]string{}
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Dir(abs)
+		arch := filepath.Base(dir)
+		if archOf != nil {
+			if arch, err = archOf(f); err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+		}
+		r := repo
+		if r == "" {
+			r = filepath.Base(filepath.Dir(dir))
+		}
+		if r == "" || r == "/" || r == "." {
+			return nil, fmt.Errorf("%s: cannot tell its repository from its directory; use --repo", f)
+		}
+		key := [2]string{r, arch}
+		name := filepath.Base(f)
+		if other, dup := seen[r+"/"+arch+"/"+name]; dup && other != abs {
+			return nil, fmt.Errorf("%s and %s would both be %s/%s/%s", other, abs, r, arch, name)
+		}
+		seen[r+"/"+arch+"/"+name] = abs
+		g := groups[key]
+		if g == nil {
+			g = &Group{Repo: r, Arch: arch}
+			groups[key] = g
+		}
+		if !contains(g.Files, f) {
+			g.Files = append(g.Files, f)
+		}
+	}
+	out := make([]Group, 0, len(groups))
+	for _, g := range groups {
+		sort.Strings(g.Files)
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Repo != out[j].Repo {
+			return out[i].Repo < out[j].Repo
+		}
+		return out[i].Arch < out[j].Arch
+	})
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Progress receives upload progress. Implementations must be safe for use
+// from the goroutine that sends the request.
+type Progress interface {
+	// Start is called before each attempt to send a group of size bytes.
+	Start(g Group, attempt int, size int64)
+	// Sent is called as bytes go out, with the running total.
+	Sent(n int64)
+	// Retry is called when an attempt failed and another will follow after wait.
+	Retry(g Group, err error, wait time.Duration)
+}
+
+type noProgress struct{}
+
+func (noProgress) Start(Group, int, int64)           {}
+func (noProgress) Sent(int64)                        {}
+func (noProgress) Retry(Group, error, time.Duration) {}
+
+// Client posts groups of packages to a server. Its zero value is not
+// usable; fill in URL and Token at least. It is safe for concurrent use
+// when its fields are not changed.
+type Client struct {
+	// URL is the server's base URL; the client posts to URL/upload.
+	URL string
+	// Token is sent as a bearer token ("" sends none).
+	Token string
+	// Version is the form's version field ("" lets the server choose).
+	Version string
+	// HTTP sends the requests; nil means http.DefaultClient.
+	HTTP *http.Client
+	// Attempts is how many times a group is tried (0 means 5).
+	Attempts int
+	// Backoff is the wait before the first retry, doubled after each (0
+	// means 1 s); waits are jittered and capped at 30 s.
+	Backoff time.Duration
+	// Progress receives progress reports; nil means none.
+	Progress Progress
+}
+
+// Reply is the server's answer to an accepted upload.
+type Reply struct {
+	Repository string `json:"repository"`
+	Added      []struct {
+		File    string `json:"file"`
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Arch    string `json:"arch"`
+		Size    int64  `json:"size"`
+	} `json:"added"`
+}
+
+// ServerError is a refusal from the server, with its message.
+type ServerError struct {
+	Status  int
+	Message string
+}
+
+func (e *ServerError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("server: %d %s", e.Status, http.StatusText(e.Status))
+	}
+	return fmt.Sprintf("server: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// Temporary reports whether trying again may help (a 5xx or 429).
+func (e *ServerError) Temporary() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
+}
+
+// Send posts one group and returns the server's reply. It retries after
+// network errors and 5xx replies, never after other 4xx replies.
+func (c *Client) Send(ctx context.Context, g Group) (*Reply, error) {
+	attempts := c.Attempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	wait := c.Backoff
+	if wait <= 0 {
+		wait = time.Second
+	}
+	prog := c.Progress
+	if prog == nil {
+		prog = noProgress{}
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		var reply *Reply
+		reply, err = c.send(ctx, g, attempt, prog)
+		if err == nil {
+			return reply, nil
+		}
+		var se *ServerError
+		if ctx.Err() != nil || (errors.As(err, &se) && !se.Temporary()) || errors.Is(err, errLocal) {
+			return nil, err
+		}
+		if attempt >= attempts {
+			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		d := wait/2 + rand.N(wait/2+1)
+		prog.Retry(g, err, d)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(d):
+		}
+		wait = min(wait*2, 30*time.Second)
+	}
+}
+
+// errLocal marks errors on this side (a file that cannot be read), which
+// retrying will not fix.
+var errLocal = errors.New("local error")
+
+func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) (*Reply, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: url %q is not an http(s) URL", errLocal, c.URL)
+	}
+	u = u.JoinPath("upload")
+	body, size, closeFiles, err := c.body(g)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errLocal, err)
+	}
+	defer closeFiles()
+	prog.Start(g, attempt, size)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), &countingReader{r: body, prog: prog})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errLocal, err)
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", body.contentType)
+	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("post %s: reading reply: %w", u.Redacted(), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var er struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(raw))
+		if json.Unmarshal(raw, &er) == nil && er.Error != "" {
+			msg = er.Error
+		}
+		if len(msg) > 500 {
+			msg = msg[:500] + "…"
+		}
+		return nil, &ServerError{Status: resp.StatusCode, Message: msg}
+	}
+	var reply Reply
+	if err := json.Unmarshal(raw, &reply); err != nil {
+		return nil, fmt.Errorf("post %s: reply: %w", u.Redacted(), err)
+	}
+	return &reply, nil
+}
+
+type formBody struct {
+	io.Reader
+	contentType string
+}
+
+// body builds the multipart form as a chain of readers, so that files are
+// streamed from disk and the exact length is known beforehand.
+func (c *Client) body(g Group) (*formBody, int64, func(), error) {
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	var parts []io.Reader
+	var size int64
+	flush := func() {
+		b := bytes.Clone(buf.Bytes())
+		buf.Reset()
+		parts = append(parts, bytes.NewReader(b))
+		size += int64(len(b))
+	}
+	if c.Version != "" {
+		mw.WriteField("version", c.Version)
+	}
+	mw.WriteField("repo", g.Repo)
+	mw.WriteField("arch", g.Arch)
+	for _, p := range g.Files {
+		f, err := os.Open(p)
+		if err != nil {
+			closeAll()
+			return nil, 0, nil, err
+		}
+		files = append(files, f)
+		fi, err := f.Stat()
+		if err != nil {
+			closeAll()
+			return nil, 0, nil, err
+		}
+		if _, err := mw.CreateFormFile("file", filepath.Base(p)); err != nil {
+			closeAll()
+			return nil, 0, nil, err
+		}
+		flush()
+		parts = append(parts, io.LimitReader(f, fi.Size()))
+		size += fi.Size()
+	}
+	mw.Close()
+	flush()
+	return &formBody{Reader: io.MultiReader(parts...), contentType: mw.FormDataContentType()}, size, closeAll, nil
+}
+
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	prog Progress
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.n += int64(n)
+		c.prog.Sent(c.n)
+	}
+	return n, err
+}
