@@ -60,9 +60,3 @@ func isDirPath(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
 }
-
-// runTool runs a helper command (tar, ...) in the sandbox with the phase
-// environment, without network.
-func (b *builder) runTool(ctx context.Context, dir string, args ...string) error {
-	return b.runIn(ctx, dir, false, args...)
-}
