@@ -13,6 +13,7 @@ import (
 
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/scan"
 	"github.com/apkit-dev/apkit/pkg/source"
 	"github.com/apkit-dev/apkit/pkg/version"
@@ -446,9 +447,36 @@ func (b *builder) stripCommand() string {
 	return "strip"
 }
 
-// resolver finds providers of needs outside the build.
-// TODO(build): look in the build root's installed database.
-func (b *builder) resolver() scan.Resolver { return scan.Resolver{} }
+// resolver finds providers of needs outside the build in the build root's
+// installed-package database; without one (not an Alpine root) every need
+// is assumed to be met by the system under its plain name.
+func (b *builder) resolver() scan.Resolver {
+	root := b.opts.RootFS
+	if root == "" {
+		root = "/"
+	}
+	data, err := os.ReadFile(filepath.Join(root, "lib", "apk", "db", "installed"))
+	if err != nil {
+		return scan.Resolver{}
+	}
+	recs, err := index.ParseText(data)
+	if err != nil {
+		b.warnf("installed package database: %v", err)
+		return scan.Resolver{}
+	}
+	provided := map[string]bool{}
+	for _, r := range recs {
+		for _, p := range r.Provides {
+			provided[depName(p)] = true
+		}
+	}
+	lookup := func(prefix string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			return prefix + name, provided[prefix+name]
+		}
+	}
+	return scan.Resolver{Soname: lookup("so:"), PC: lookup("pc:")}
+}
 
 // controlFiles lists the install scripts and trigger of package name, in
 // the order of $install then $triggers (§6.11.2, §8).
