@@ -364,7 +364,13 @@ func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 		if pb.arch != "noarch" && !has("!strip") && b.opts.Env["DEBUG"] == "" {
 			if targets := t.StripTargets(); len(targets) > 0 {
 				b.infof("%s: stripping %d files", pb.name, len(targets))
-				if err := scan.Strip(ctx, pb.dir, targets, b.stripCommand(), b.d.controldir); err != nil {
+				if err := scan.Strip(ctx, pb.dir, targets, scan.StripOptions{
+					Command: b.stripCommand(),
+					TempDir: b.d.controldir,
+					Run: func(ctx context.Context, argv []string) error {
+						return b.runIn(ctx, b.d.controldir, false, argv...)
+					},
+				}); err != nil {
 					return err
 				}
 				if t, err = scan.Scan(pb.dir); err != nil {
@@ -443,6 +449,9 @@ func hasItem(items []string, name string) bool {
 func (b *builder) stripCommand() string {
 	if s := b.opts.Env["STRIP"]; s != "" {
 		return s
+	}
+	if b.opts.BuildArch != b.opts.Arch {
+		return apkbuild.Triplet(b.opts.Arch) + "-strip"
 	}
 	return "strip"
 }
