@@ -551,6 +551,9 @@ func (b *builder) composeInfo(pb *pkgBuild) (*pkgInfo, error) {
 		Provides:    fields(m["provides"]),
 		InstallIf:   fields(m["install_if"]),
 	}
+	if info.Maintainer == "" {
+		info.Maintainer = b.plan.maintainer
+	}
 	if info.Packager == "" {
 		info.Packager = "Unknown"
 	}

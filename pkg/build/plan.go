@@ -34,6 +34,7 @@ type plan struct {
 	depends, makedepends, checkdepends []string
 	install                            []string
 	triggers                           []trigger
+	maintainer                         string
 }
 
 func (p *plan) hasOption(o string) bool {
@@ -97,6 +98,7 @@ func newPlan(r *apkbuild.Recipe) (*plan, error) {
 		makedepends:  depStrings(r.Makedepends),
 		checkdepends: depStrings(r.Checkdepends),
 		install:      r.Install,
+		maintainer:   r.Maintainer,
 	}
 	if len(p.makedepends) == 0 {
 		p.makedepends = append(depStrings(r.MakedependsBuild), depStrings(r.MakedependsHost)...)
