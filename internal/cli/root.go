@@ -169,6 +169,12 @@ func newRootCmd(app *App) *cobra.Command {
 		newUploadCmd(app),
 		newCompletionCmd(app),
 		newGenDocsCmd(app),
+		newShowCmd(app),
+		newLintCmd(app),
+		newConfigCmd(app),
+		newKeygenCmd(app),
+		newSignCmd(app),
+		newVerifyCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
