@@ -28,7 +28,7 @@ GOPROXY=off GOFLAGS=-mod=mod $GORELEASER release --snapshot --clean >"$tmp/relea
 	{ cat "$tmp/release.log" >&2; fail "snapshot release failed"; }
 
 cd dist
-sha256sum -c --quiet checksums.txt || fail "checksums.txt does not match"
+grep -v '\.tar\.gz$' checksums.txt | sha256sum -c --quiet || fail "checksums.txt does not match dist/"
 
 version=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' metadata.json)
 [ -n "$version" ] || fail "no version in dist/metadata.json"
@@ -36,12 +36,13 @@ apkver=$(echo "$version" | sed 's/-/_/')
 debver=$(echo "$version" | sed 's/-/~/')
 
 for arch in x86_64 aarch64 x86 armhf armv7 ppc64le s390x riscv64 loongarch64; do
-	f=apkit_${apkver}_$arch.apk
+	f=apkit_${apkver}-r0_$arch.apk
 	[ -f "$f" ] || fail "missing $f"
 	# An .apk is concatenated gzip streams; the control one holds .PKGINFO.
 	info=$(tar -xzOf "$f" .PKGINFO 2>/dev/null) || fail "$f: no .PKGINFO"
 	echo "$info" | grep -qx "arch = $arch" || fail "$f: .PKGINFO arch is not $arch"
-	echo "$info" | grep -qx "pkgver = $apkver-r0" || fail "$f: .PKGINFO pkgver is not $apkver-r0"
+	echo "$info" | grep -qx "pkgver = $apkver-r0" || fail "$f: .PKGINFO pkgver is not $apkver-r0:
+$info"
 	list=$(tar -tzf "$f" 2>/dev/null)
 	for p in usr/bin/apkit usr/share/bash-completion/completions/apkit \
 		usr/share/zsh/site-functions/_apkit usr/share/fish/vendor_completions.d/apkit.fish \
@@ -50,7 +51,7 @@ for arch in x86_64 aarch64 x86 armhf armv7 ppc64le s390x riscv64 loongarch64; do
 	done
 done
 for arch in amd64 arm64 i386 armhf ppc64el s390x riscv64 loong64; do
-	f=apkit_${debver}_$arch.deb
+	f=apkit_${debver}-1_$arch.deb
 	[ -f "$f" ] || fail "missing $f"
 	if command -v dpkg-deb >/dev/null 2>&1; then
 		dpkg-deb -c "$f" | grep -q '\./usr/share/man/man1/apkit\.1\.gz$' || fail "$f lacks the man page"
@@ -68,7 +69,8 @@ fi
 
 # The source tarball holds vendor/ and builds with no network.
 src=$(ls ../.release/apkit-*.tar.gz)
-grep -q "  ${src##*/}\$" checksums.txt || fail "checksums.txt does not list ${src##*/}"
+(cd ../.release && grep "  ${src##*/}\$" ../dist/checksums.txt | sha256sum -c --quiet) ||
+	fail "checksums.txt does not list ${src##*/} with its checksum"
 mkdir "$tmp/unpack"
 tar -xzf "$src" -C "$tmp/unpack"
 (cd "$tmp"/unpack/apkit-* && GOPROXY=off GOFLAGS=-mod=vendor CGO_ENABLED=0 go build -o "$tmp/apkit-from-tarball" ./cmd/apkit) ||
