@@ -54,8 +54,9 @@ for arch in amd64 arm64 i386 armhf ppc64el s390x riscv64 loong64; do
 	f=apkit_${debver}-1_$arch.deb
 	[ -f "$f" ] || fail "missing $f"
 	if command -v dpkg-deb >/dev/null 2>&1; then
-		dpkg-deb -c "$f" | grep -q '\./usr/share/man/man1/apkit\.1\.gz$' || fail "$f lacks the man page"
-		dpkg-deb -c "$f" | grep -q '\./usr/share/bash-completion/completions/apkit$' || fail "$f lacks the bash completion"
+		list=$(dpkg-deb -c "$f")
+		echo "$list" | grep -q '\./usr/share/man/man1/apkit\.1\.gz$' || fail "$f lacks the man page"
+		echo "$list" | grep -q '\./usr/share/bash-completion/completions/apkit$' || fail "$f lacks the bash completion"
 	fi
 done
 
