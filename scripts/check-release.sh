@@ -8,16 +8,23 @@
 #   carrying the binary, the completions and the man pages; a binary that
 #   prints its version and commit; a source tarball that builds offline.
 #
-# GORELEASER names the goreleaser command (default: go run of the pinned
-# version below). Needs git, go, tar, gzip, sha256sum; dpkg-deb when present.
+# GORELEASER names the goreleaser command (default: the pinned version
+# below, installed into a temporary directory). Needs git, go, tar, gzip, sha256sum; dpkg-deb when present.
 set -eu
 
-: "${GORELEASER:=go run github.com/goreleaser/goreleaser/v2@v2.15.0}"
+# v2.15.0 is the newest goreleaser that builds with Go 1.26 from the module
+# proxy alone.
+goreleaser_version=v2.15.0
 
 top=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "check-release: $*" >&2; exit 1; }
+
+if [ -z "${GORELEASER:-}" ]; then
+	GOBIN="$tmp/bin" go install "github.com/goreleaser/goreleaser/v2@$goreleaser_version"
+	GORELEASER=$tmp/bin/goreleaser
+fi
 
 # A clone of HEAD: a clean tree with an origin remote, as a release has.
 git clone -q --no-local "$top" "$tmp/src"
