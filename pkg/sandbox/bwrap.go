@@ -140,7 +140,7 @@ func (b *Bwrap) Run(ctx context.Context, s *Spec) error {
 func (b *Bwrap) Probe(ctx context.Context) error {
 	path, err := exec.LookPath(b.path())
 	if err != nil {
-		return fmt.Errorf("bwrap is not installed: %w", err)
+		return fmt.Errorf("bwrap is not installed (install the bubblewrap package: apk add bubblewrap, apt-get install bubblewrap): %w", err)
 	}
 	var stderr bytes.Buffer
 	s := &Spec{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}, Stderr: &stderr}
