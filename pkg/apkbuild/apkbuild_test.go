@@ -448,3 +448,27 @@ func TestTriplets(t *testing.T) {
 		t.Errorf("LibcOf = %q", got)
 	}
 }
+
+func TestCrossEnvironment(t *testing.T) {
+	t.Parallel()
+	src := header + "cross_compiling && depends=cross || depends=native\npkgdesc=\"$CBUILD $CHOST $CTARGET $CBUILD_ARCH $CARCH\"\n"
+	r, err := parseString(t, src, Options{Arch: "aarch64", Env: map[string]string{"CBUILD": "x86_64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"depends": "cross",
+		"pkgdesc": "x86_64-alpine-linux-musl aarch64-alpine-linux-musl aarch64-alpine-linux-musl x86_64 aarch64",
+	}
+	got := map[string]string{"depends": r.Vars["depends"], "pkgdesc": r.Vars["pkgdesc"]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	r, err = parseString(t, src, Options{Env: map[string]string{"CARCH": "ppc64le"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Carch != "ppc64le" || r.Vars["depends"] != "native" {
+		t.Errorf("Carch = %q, depends = %q", r.Carch, r.Vars["depends"])
+	}
+}

@@ -56,8 +56,9 @@ type shellEval struct {
 
 // evalResult is what a file left behind.
 type evalResult struct {
-	file  *syntax.File
-	vars  map[string]expand.Variable
+	file *syntax.File
+	// vars holds every variable set, the environment included.
+	vars  map[string]string
 	funcs map[string]*syntax.Stmt
 	// stderr holds what the file printed on standard error (bounded).
 	stderr string
@@ -487,10 +488,82 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func (b *limitedBuffer) reset() {
+	b.mu.Lock()
+	b.buf.Reset()
+	b.mu.Unlock()
+}
+
 func (b *limitedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// evaluator is an interpreter with its handlers, pooled between
+// evaluations. Its handlers call whatever guard is current.
+type evaluator struct {
+	r      *interp.Runner
+	g      *guard
+	stdout limitedBuffer
+	stderr limitedBuffer
+}
+
+var evaluatorPool = sync.Pool{New: func() any {
+	e := &evaluator{}
+	e.stderr.max = 64 << 10
+	r, err := interp.New(
+		interp.Env(expand.ListEnviron()),
+		interp.StdIO(nil, &e.stdout, &e.stderr),
+		interp.Params("-e"),
+		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) { return e.g.call(ctx, args) }),
+		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+			return func(ctx context.Context, args []string) error { return e.g.exec(ctx, args) }
+		}),
+		interp.OpenHandler(func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+			return e.g.open(ctx, path, flag, perm)
+		}),
+		interp.ReadDirHandler2(func(ctx context.Context, path string) ([]fs.DirEntry, error) { return e.g.readDir(ctx, path) }),
+		interp.StatHandler(func(ctx context.Context, name string, follow bool) (fs.FileInfo, error) {
+			return e.g.stat(ctx, name, follow)
+		}),
+	)
+	if err != nil {
+		panic("apkbuild: interpreter: " + err.Error())
+	}
+	r.Dir = "/"
+	e.r = r
+	return e
+}}
+
+// enterDir is run first: like abuild, the file is read from its directory.
+var enterDir = func() *syntax.File {
+	f, err := newParser().Parse(strings.NewReader(`cd "$startdir" 2>/dev/null || PWD=$startdir`), "")
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
+// panicError is a panic of the interpreter, recovered.
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return fmt.Sprintf("interpreter failure: %v", p.v) }
+
+// runGuarded runs f (after entering startdir when enter is set), turning
+// a panic into an error.
+func runGuarded(ctx context.Context, r *interp.Runner, enter bool, f *syntax.File) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError{v}
+		}
+	}()
+	if enter {
+		if err := r.Run(ctx, enterDir); err != nil {
+			return err
+		}
+	}
+	return r.Run(ctx, f)
 }
 
 // run evaluates a parsed file.
@@ -507,30 +580,38 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: maps.Clone(p.funcs)}
-	stderr := &limitedBuffer{max: 64 << 10}
-	stdout := &limitedBuffer{max: 0}
-	r, err := interp.New(
-		interp.Env(expand.ListEnviron(e.env...)),
-		interp.StdIO(nil, stdout, stderr),
-		interp.Params("-e"),
-		interp.CallHandler(g.call),
-		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return g.exec }),
-		interp.OpenHandler(g.open),
-		interp.ReadDirHandler2(g.readDir),
-		interp.StatHandler(g.stat),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e.filename, err)
-	}
-	r.Dir = e.dir
-	if r.Dir == "" {
-		r.Dir = "/"
-	}
+	ev := evaluatorPool.Get().(*evaluator)
+	ev.g = g
+	ev.stderr.reset()
+	ev.stdout.reset()
+	r := ev.r
+	r.Env = expand.ListEnviron(e.env...)
 	r.Reset()
 	if e.preamble {
 		r.Funcs = maps.Clone(preambleFuncs())
 	}
-	runErr := r.Run(ctx, f)
+	runErr := runGuarded(ctx, r, e.preamble, f)
+	if _, ok := runErr.(panicError); ok {
+		// The interpreter is in an unknown state: do not pool it.
+		return nil, &ParseError{File: e.filename, Msg: runErr.Error(), Err: ErrUnsupported}
+	}
+	stderr := ev.stderr.String()
+	var vars map[string]string
+	var funcs map[string]*syntax.Stmt
+	if runErr == nil {
+		vars = make(map[string]string, len(r.Vars))
+		for name, v := range r.Vars {
+			if v.IsSet() {
+				vars[name] = v.String()
+			}
+		}
+		funcs = maps.Clone(r.Funcs)
+	}
+	// Drop references to this evaluation before pooling the interpreter.
+	r.Reset()
+	ev.g = nil
+	evaluatorPool.Put(ev)
+
 	g.mu.Lock()
 	gerr := g.err
 	g.mu.Unlock()
@@ -545,14 +626,14 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 		var es interp.ExitStatus
 		if errors.As(runErr, &es) {
 			msg := fmt.Sprintf("top level exited with status %d", uint8(es))
-			if s := lastLine(stderr.String()); s != "" {
+			if s := lastLine(stderr); s != "" {
 				msg += ": " + s
 			}
 			return nil, &ParseError{File: e.filename, Msg: msg, Err: ErrInvalid}
 		}
 		return nil, &ParseError{File: e.filename, Msg: runErr.Error(), Err: runErr}
 	}
-	return &evalResult{file: f, vars: r.Vars, funcs: r.Funcs, stderr: stderr.String()}, nil
+	return &evalResult{file: f, vars: vars, funcs: funcs, stderr: stderr}, nil
 }
 
 func lastLine(s string) string {
@@ -580,13 +661,7 @@ func EvalShellFile(path string, env map[string]string) (map[string]string, error
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(res.vars))
-	for name, v := range res.vars {
-		if v.IsSet() {
-			out[name] = v.String()
-		}
-	}
-	return out, nil
+	return res.vars, nil
 }
 
 func readLimited(path string) ([]byte, error) {
@@ -595,11 +670,21 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	src, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
-	if err != nil {
+	size := 0
+	if fi, err := fh.Stat(); err == nil {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("read %s: is a directory", path)
+		}
+		if fi.Size() > MaxFileSize {
+			return nil, &ParseError{File: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize), Err: ErrLimit}
+		}
+		size = int(fi.Size())
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+512))
+	if _, err := buf.ReadFrom(io.LimitReader(fh, MaxFileSize+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return src, nil
+	return buf.Bytes(), nil
 }
 
 func envList(env map[string]string) []string {

@@ -1,6 +1,7 @@
 package apkbuild
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -152,17 +153,7 @@ type Recipe struct {
 // mismatched checksum counts, ...), Load returns the Recipe together with
 // the error, so that callers such as a linter can still look at it.
 func Load(path string, opts Options) (*Recipe, error) {
-	name := path
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if fi.IsDir() {
-		name = filepath.Join(path, "APKBUILD")
-	}
-	src, err := readLimited(name)
-	if err != nil {
-		return nil, err
-	}
-	return parse(context.Background(), src, name, opts)
+	return LoadContext(context.Background(), path, opts)
 }
 
 // Parse evaluates a recipe read from r. filename is used in messages and
@@ -178,10 +169,12 @@ func Parse(r io.Reader, filename string, opts Options) (*Recipe, error) {
 // LoadContext is [Load] with a context that can cancel the evaluation.
 func LoadContext(ctx context.Context, path string, opts Options) (*Recipe, error) {
 	name := path
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if fi.IsDir() {
-		name = filepath.Join(path, "APKBUILD")
+	if filepath.Base(path) != "APKBUILD" {
+		if fi, err := os.Stat(path); err != nil {
+			return nil, err
+		} else if fi.IsDir() {
+			name = filepath.Join(path, "APKBUILD")
+		}
 	}
 	src, err := readLimited(name)
 	if err != nil {
@@ -197,6 +190,9 @@ func Environment(path, arch string, extra map[string]string) map[string]string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
+	}
+	if arch == "" {
+		arch = extra["CARCH"]
 	}
 	if arch == "" {
 		arch = HostArch()
@@ -227,9 +223,6 @@ func Environment(path, arch string, extra map[string]string) map[string]string {
 	}
 	for k, v := range extra {
 		env[k] = v
-	}
-	if v, ok := extra["CARCH"]; ok && v != "" && arch == "" {
-		arch = v
 	}
 	if extra["CHOST"] != "" {
 		chost = Triplet(extra["CHOST"])
@@ -287,12 +280,7 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 		Carch:  env["CARCH"],
 		parsed: p,
 	}
-	r.Shell = make(map[string]string, len(res.vars))
-	for name, v := range res.vars {
-		if v.IsSet() {
-			r.Shell[name] = v.String()
-		}
-	}
+	r.Shell = res.vars
 	// abuild's defaults after sourcing.
 	if r.Shell["builddir"] == "" {
 		r.Shell["builddir"] = r.Shell["srcdir"] + "/" + r.Shell["pkgname"] + "-" + r.Shell["pkgver"]
@@ -483,11 +471,20 @@ func isAlnum(c byte) bool {
 // headerComments returns the values of "# key: value" comment lines.
 func headerComments(src []byte, key string) []Comment {
 	var out []Comment
-	prefix := "# " + key + ":"
-	for i, line := range strings.Split(string(src), "\n") {
-		if rest, ok := strings.CutPrefix(line, prefix); ok {
-			out = append(out, Comment{Line: i + 1, Value: strings.TrimPrefix(rest, " ")})
+	prefix := []byte("# " + key + ":")
+	line := 1
+	for len(src) > 0 {
+		i := bytes.IndexByte(src, '\n')
+		l := src
+		if i >= 0 {
+			l, src = src[:i], src[i+1:]
+		} else {
+			src = nil
 		}
+		if rest, ok := bytes.CutPrefix(l, prefix); ok {
+			out = append(out, Comment{Line: line, Value: string(bytes.TrimPrefix(rest, []byte(" ")))})
+		}
+		line++
 	}
 	return out
 }
