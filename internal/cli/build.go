@@ -175,7 +175,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 // output was not already shown, its last lines.
 func buildFailed(app *App, path string, err error) error {
 	var pe *build.PhaseError
-	if errors.As(err, &pe) && app.IO.Quiet() && len(pe.Tail) > 0 {
+	// The output was not shown (-q), or is folded away in a collapsed
+	// GitLab CI section: repeat its end.
+	if errors.As(err, &pe) && (app.IO.Quiet() || app.IO.InGitLabCI()) && len(pe.Tail) > 0 {
 		fmt.Fprintf(app.IO.ErrOut, "last lines of %s:\n", pe.Log)
 		for _, l := range pe.Tail {
 			fmt.Fprintf(app.IO.ErrOut, "  %s\n", l)

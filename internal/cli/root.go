@@ -167,11 +167,18 @@ func newRootCmd(app *App) *cobra.Command {
 		newCleanCmd(app),
 		newServeCmd(app),
 		newUploadCmd(app),
+		newIndexCmd(app),
 		newCompletionCmd(app),
 		newGenDocsCmd(app),
 		newShowCmd(app),
 		newLintCmd(app),
 		newConfigCmd(app),
+		newKeygenCmd(app),
+		newSignCmd(app),
+		newVerifyCmd(app),
+		newFetchCmd(app),
+		newChecksumCmd(app),
+		newBumpCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

@@ -23,6 +23,7 @@ type showOptions struct {
 	json  bool
 	field string
 	arch  string
+	files bool
 }
 
 // showRecipe is the JSON form of one recipe in `apkit show --json`.
@@ -65,6 +66,9 @@ source, subpackages, ...) as the exact string the shell holds, or one of
 version, pkgarch, carch, builddir, startdir. --json prints one JSON object
 per recipe, one per line.
 
+A PATH that is a package (.apk) or an index (APKINDEX.tar.gz) is shown too:
+its metadata, signatures and, with --files, its file list.
+
 Reading a recipe never runs a host program and never touches the network.`
 
 const showExample = `  apkit show examples/main/greet
@@ -75,7 +79,7 @@ func newShowCmd(app *App) *cobra.Command {
 	opts := &showOptions{}
 	cmd := &cobra.Command{
 		Use:     "show [PATH...]",
-		Short:   "Print what APKBUILD recipes declare",
+		Short:   "Print what recipes, packages and indexes declare",
 		Long:    showLong,
 		Example: showExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,6 +91,7 @@ func newShowCmd(app *App) *cobra.Command {
 	f.BoolVar(&opts.json, "json", false, "print one JSON object per recipe")
 	f.StringVar(&opts.field, "field", "", "print only the value of `name` (a recipe variable, version, pkgarch, ...)")
 	f.StringVar(&opts.arch, "arch", "", "read the recipes for this `arch` (CARCH; default: configured arch)")
+	f.BoolVar(&opts.files, "files", false, "list the files of a package (or the entries of an index)")
 	return cmd
 }
 
@@ -147,9 +152,10 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	var recipes []string
 	for _, p := range paths {
 		if isArchivePath(p) {
-			// TODO(recipe): call runShowArchive(ctx, app, opts, p) once
-			// package and index files can be shown.
-			return fmt.Errorf("show %s: package and index files are not supported yet", p)
+			if err := runShowArchive(ctx, app, opts, p); err != nil {
+				return err
+			}
+			continue
 		}
 		recipes = append(recipes, p)
 	}

@@ -34,6 +34,10 @@ const ChecksumKey = "APK-TOOLS.checksum.SHA1"
 // xattrPrefix starts PAX records that carry extended attributes.
 const xattrPrefix = "SCHILY.xattr."
 
+// ErrNotPackage is returned by [Read] and [Resign] for a signed stream
+// whose first signed entry is not a control entry: an index, for example.
+var ErrNotPackage = errors.New("not a package")
+
 // ErrMalformed is wrapped by errors for packages whose structure apk
 // refuses ("BAD archive").
 var ErrMalformed = errors.New("BAD archive")
@@ -245,7 +249,7 @@ func Read(r io.Reader, opts *ReadOptions) (*Package, error) {
 
 // classify makes a read error wrap ErrMalformed unless it is a truncation.
 func classify(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrMalformed) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrNotPackage) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -254,7 +258,7 @@ func classify(err error) error {
 func (p *Package) readControl(content io.Reader) error {
 	tr := tar.NewReader(content)
 	total := int64(0)
-	for {
+	for first := true; ; first = false {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -263,6 +267,9 @@ func (p *Package) readControl(content io.Reader) error {
 			return classify(fmt.Errorf("control segment: %w", noEOF(err)))
 		}
 		name := hdr.Name
+		if first && !strings.HasPrefix(name, ".") {
+			return fmt.Errorf("%w: first entry is %q, not .PKGINFO", ErrNotPackage, name)
+		}
 		if !strings.HasPrefix(name, ".") || strings.Contains(name, "/") {
 			return fmt.Errorf("%w: control segment: %q is not a control entry (data in the control member)", ErrMalformed, name)
 		}

@@ -312,3 +312,40 @@ func TestParsePkgInfo(t *testing.T) {
 }
 
 var epoch = time.Unix(1700000000, 0)
+
+func TestResignRealPackage(t *testing.T) {
+	dir := alpineDir(t)
+	key := newTestKey(t)
+	data, err := os.ReadFile(filepath.Join(dir, "alpine-baselayout-3.2.0-r23.apk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Resign(&out, bytes.NewReader(data), key, sign.RSA256, epoch); err != nil {
+		t.Fatal(err)
+	}
+	res := Verify(bytes.NewReader(out.Bytes()), testKeyring(t), nil)
+	if res.Problem != OK || res.Signature.KeyName != key.Name {
+		t.Fatalf("new key: %v %v", res.Problem, res.Err)
+	}
+	if res := Verify(bytes.NewReader(out.Bytes()), alpineKeyring(t), nil); res.Problem != OK {
+		t.Errorf("the Alpine signature was lost: %v %v", res.Problem, res.Err)
+	}
+	if res.Package.ID() != "Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=" {
+		t.Errorf("identity changed: %s", res.Package.ID())
+	}
+	var again bytes.Buffer
+	if err := Resign(&again, bytes.NewReader(out.Bytes()), key, sign.RSA256, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), again.Bytes()) {
+		t.Error("re-signing with the same key is not idempotent")
+	}
+	idx, err := os.ReadFile(filepath.Join(dir, "alpine-316", "APKINDEX.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Resign(io.Discard, bytes.NewReader(idx), key, sign.RSA256, epoch); !errors.Is(err, ErrNotPackage) {
+		t.Errorf("index: got %v, want ErrNotPackage", err)
+	}
+}

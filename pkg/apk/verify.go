@@ -98,7 +98,9 @@ func Verify(r io.Reader, kr *sign.Keyring, opts *VerifyOptions) *Result {
 	p, err := Read(r, &ro)
 	res := &Result{Package: p}
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, ErrNotPackage) {
+			res.Problem, res.Err = Malformed, err
+		} else if errors.Is(err, io.ErrUnexpectedEOF) {
 			res.Problem, res.Err = Truncated, fmt.Errorf("%w: %w", ErrTruncated, err)
 		} else {
 			res.Problem, res.Err = Malformed, err

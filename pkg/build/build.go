@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,6 +139,9 @@ type Options struct {
 	NoDeps bool
 	// Keep keeps srcdir, pkgdir and tmpdir after a successful build.
 	Keep bool
+	// HTTPClient downloads remote sources; nil means the source
+	// fetcher's default client.
+	HTTPClient *http.Client
 	// Offline forbids downloads: remote sources must be in the cache.
 	Offline bool
 	// Net allows the network in every phase (the recipe option net

@@ -194,4 +194,3 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
-

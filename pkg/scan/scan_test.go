@@ -209,7 +209,7 @@ func TestStrip(t *testing.T) {
 	if d := cmp.Diff([]string{"usr/bin/prog", "usr/lib/libfoo.so.1.2.3"}, targets); d != "" {
 		t.Fatalf("StripTargets (-want +got):\n%s", d)
 	}
-	if err := scan.Strip(context.Background(), mainDir, targets, "strip", t.TempDir()); err != nil {
+	if err := scan.Strip(context.Background(), mainDir, targets, scan.StripOptions{TempDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.Stat(prog)
