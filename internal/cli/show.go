@@ -159,6 +159,9 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		}
 		recipes = append(recipes, p)
 	}
+	if len(recipes) == 0 {
+		return nil
+	}
 	arch, err := recipeArch(app, opts.arch)
 	if err != nil {
 		return err
