@@ -48,7 +48,7 @@ const tickPrefix = "/dev/apkit-tick/"
 type shellEval struct {
 	filename string // as shown in errors
 	dir      string // working directory (startdir)
-	env      []string
+	env      map[string]string
 	timeout  time.Duration
 	maxMem   int64
 	preamble bool // define abuild's helper functions first
@@ -536,14 +536,39 @@ var evaluatorPool = sync.Pool{New: func() any {
 	return e
 }}
 
-// enterDir is run first: like abuild, the file is read from its directory.
-var enterDir = func() *syntax.File {
-	f, err := newParser().Parse(strings.NewReader(`cd "$startdir" 2>/dev/null || PWD=$startdir`), "")
+// setPWD is run first: like abuild, the file is read from its directory
+// (the runner's Dir is set directly, which costs no system call).
+var setPWD = func() *syntax.File {
+	f, err := newParser().Parse(strings.NewReader(`PWD=$startdir`), "")
 	if err != nil {
 		panic(err)
 	}
 	return f
 }()
+
+// mapEnviron is the environment a file starts with, exported.
+type mapEnviron map[string]string
+
+func (m mapEnviron) Get(name string) expand.Variable {
+	v, ok := m[name]
+	if !ok {
+		return expand.Variable{}
+	}
+	return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}
+}
+
+func (m mapEnviron) Each(f func(name string, vr expand.Variable) bool) {
+	for name, v := range m {
+		if !f(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}) {
+			return
+		}
+	}
+}
+
+// ids are the UID, EUID and GID the interpreter defines, read once.
+var ids = sync.OnceValue(func() [3]string {
+	return [3]string{strconv.Itoa(os.Getuid()), strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getgid())}
+})
 
 // panicError is a panic of the interpreter, recovered.
 type panicError struct{ v any }
@@ -559,7 +584,7 @@ func runGuarded(ctx context.Context, r *interp.Runner, enter bool, f *syntax.Fil
 		}
 	}()
 	if enter {
-		if err := r.Run(ctx, enterDir); err != nil {
+		if err := r.Run(ctx, setPWD); err != nil {
 			return err
 		}
 	}
@@ -585,10 +610,21 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	ev.stderr.reset()
 	ev.stdout.reset()
 	r := ev.r
-	r.Env = expand.ListEnviron(e.env...)
+	env := make(mapEnviron, len(e.env)+4)
+	for k, v := range e.env {
+		env[k] = v
+	}
+	id := ids()
+	for i, k := range []string{"UID", "EUID", "GID"} {
+		if _, ok := env[k]; !ok {
+			env[k] = id[i]
+		}
+	}
+	r.Env = env
 	r.Reset()
 	if e.preamble {
 		r.Funcs = maps.Clone(preambleFuncs())
+		r.Dir = e.dir
 	}
 	runErr := runGuarded(ctx, r, e.preamble, f)
 	if _, ok := runErr.(panicError); ok {
@@ -656,7 +692,7 @@ func EvalShellFile(path string, env map[string]string) (map[string]string, error
 	if err != nil {
 		return nil, err
 	}
-	e := &shellEval{filename: path, dir: filepath.Dir(path), env: envList(env)}
+	e := &shellEval{filename: path, dir: filepath.Dir(path), env: env}
 	res, err := e.run(context.Background(), p)
 	if err != nil {
 		return nil, err

@@ -262,7 +262,7 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 	e := &shellEval{
 		filename: filename,
 		dir:      filepath.Dir(abs),
-		env:      envList(env),
+		env:      env,
 		timeout:  opts.Timeout,
 		maxMem:   opts.MaxMemory,
 		preamble: true,
