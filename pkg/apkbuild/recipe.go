@@ -69,6 +69,10 @@ type Source struct {
 	Local string `json:"local,omitempty"`
 	// Line is the line of the recipe the entry comes from, 0 if unknown.
 	Line int `json:"line,omitempty"`
+	// Checksum is the entry's digest from the strongest checksum list, ""
+	// when the list has none for it; ChecksumAlgo names the list.
+	Checksum     string `json:"checksum,omitempty"`
+	ChecksumAlgo string `json:"algo,omitempty"`
 }
 
 // Checksum is one "<digest>  <name>" pair of a checksum variable.
@@ -134,6 +138,8 @@ type Recipe struct {
 	Sources     []Source
 	Checksums   []Checksum
 	Options     []string
+	// The relation lists; Makedepends defaults to MakedependsBuild plus
+	// MakedependsHost when makedepends is empty, as in abuild.
 	Depends, Makedepends, MakedependsBuild, MakedependsHost, Checkdepends,
 	Provides, InstallIf, Replaces []version.Dependency
 	// Install lists the install script file names.
@@ -425,6 +431,15 @@ func (r *Recipe) build() error {
 	sums, err := r.parseChecksums()
 	errs = append(errs, err)
 	r.Checksums = sums
+	byName := make(map[string]Checksum, len(sums))
+	for _, c := range sums {
+		byName[c.Name] = c
+	}
+	for i := range r.Sources {
+		if c, ok := byName[r.Sources[i].Name]; ok {
+			r.Sources[i].Checksum, r.Sources[i].ChecksumAlgo = c.Digest, c.Algo
+		}
+	}
 	r.Triggers = parseTriggers(v["triggers"])
 	if len(sums) > 0 && len(sums) != len(srcs) {
 		algo := sums[0].Algo + "sums"
@@ -446,6 +461,10 @@ func (r *Recipe) build() error {
 	deps("provides", &r.Provides)
 	deps("install_if", &r.InstallIf)
 	deps("replaces", &r.Replaces)
+	if strings.TrimSpace(v["makedepends"]) == "" {
+		// abuild's default: the build and host lists together.
+		r.Makedepends = append(slices.Clip(r.MakedependsBuild), r.MakedependsHost...)
+	}
 	return errors.Join(errs...)
 }
 
