@@ -97,7 +97,11 @@ func parseShell(src []byte, filename string) (*parsed, error) {
 		return nil, syntaxError(filename, err)
 	}
 	p := &parsed{file: f, funcs: map[string][]*syntax.FuncDecl{}, assigns: map[string]*syntax.Assign{}}
-	instrumentNode(f, p)
+	if bad := instrumentNode(f, p); bad != nil {
+		return nil, bad.err(filename)
+	}
+	// $0 is abuild's own path when a recipe is sourced.
+	f.Name = "/usr/bin/abuild"
 	return p, nil
 }
 
@@ -115,7 +119,73 @@ func syntaxError(filename string, err error) error {
 }
 
 // instrument prepares a whole file, function bodies included.
-func instrument(f *syntax.File) { instrumentNode(f, nil) }
+func instrument(f *syntax.File) *notAsh { return instrumentNode(f, nil) }
+
+// notAsh is a construct mvdan.cc/sh accepts but busybox ash rejects or
+// reads differently.
+type notAsh struct {
+	pos  syntax.Pos
+	what string
+}
+
+func (n *notAsh) err(filename string) error {
+	return &ParseError{File: filename, Line: int(n.pos.Line()), Col: int(n.pos.Col()), Msg: n.what + " is not supported by busybox ash", Err: ErrUnsupported}
+}
+
+// ashCheck reports what in node busybox ash would not accept the same way.
+func ashCheck(node syntax.Node) *notAsh {
+	bad := func(pos syntax.Pos, what string) *notAsh { return &notAsh{pos, what} }
+	switch n := node.(type) {
+	case *syntax.Assign:
+		if n.Array != nil || n.Index != nil {
+			return bad(n.Pos(), "an array")
+		}
+	case *syntax.ParamExp:
+		switch {
+		case n.Excl || n.Names != 0:
+			return bad(n.Pos(), "indirect expansion ${!...}")
+		case n.Index != nil:
+			return bad(n.Pos(), "an array subscript")
+		case n.Width || n.IsSet || n.Flags != nil || n.NestedParam != nil:
+			return bad(n.Pos(), "this parameter expansion")
+		case n.Exp != nil && n.Exp.Op >= syntax.MatchEmpty:
+			return bad(n.Pos(), "case conversion and ${var@op} expansions")
+		}
+	case *syntax.ArithmExp:
+		if n.Bracket {
+			return bad(n.Pos(), "$[...] arithmetic")
+		}
+	case *syntax.ArithmCmd:
+		return bad(n.Pos(), "the arithmetic command ((...)) (use $((...)))")
+	case *syntax.DblQuoted:
+		if n.Dollar {
+			return bad(n.Pos(), "$\"...\" quoting")
+		}
+	case *syntax.BinaryCmd:
+		if n.Op == syntax.PipeAll {
+			return bad(n.OpPos, "|&")
+		}
+	case *syntax.CaseItem:
+		if n.Op != syntax.Break {
+			return bad(n.OpPos, "case fall-through (;& or ;;&)")
+		}
+	case *syntax.Redirect:
+		if n.Op == syntax.WordHdoc {
+			return bad(n.OpPos, "a here-string (<<<)")
+		}
+	case *syntax.DeclClause:
+		if v := n.Variant.Value; v == "declare" || v == "typeset" || v == "nameref" {
+			return bad(n.Pos(), v)
+		}
+	case *syntax.CoprocClause:
+		return bad(n.Pos(), "coproc")
+	case *syntax.TimeClause:
+		return bad(n.Pos(), "time")
+	case *syntax.ExtGlob:
+		return bad(n.Pos(), "extended globs")
+	}
+	return nil
+}
 
 // instrumentNode prepares a node for bounded evaluation:
 //   - every statement that expands something redirects its standard error
@@ -123,8 +193,9 @@ func instrument(f *syntax.File) { instrumentNode(f, nil) }
 //   - '{' in unquoted literals is quoted, because ash has no brace expansion.
 //
 // With p non-nil, function bodies are skipped and recorded in p, together
-// with assignments.
-func instrumentNode(node syntax.Node, p *parsed) {
+// with assignments. It returns the first construct busybox ash would not
+// read the same way, if any.
+func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 	// weights[i] counts the expansions of the i-th open statement; stack
 	// holds the open nodes, so that a statement is closed when Walk calls
 	// back with nil after its children.
@@ -134,7 +205,11 @@ func instrumentNode(node syntax.Node, p *parsed) {
 		quad   bool
 	}
 	var stack []open
+	var first *notAsh
 	syntax.Walk(node, func(n syntax.Node) bool {
+		if first != nil {
+			return false
+		}
 		if n == nil {
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
@@ -151,6 +226,10 @@ func instrumentNode(node syntax.Node, p *parsed) {
 				st.Redirs = append([]*syntax.Redirect{tick}, st.Redirs...)
 			}
 			return true
+		}
+		if bad := ashCheck(n); bad != nil {
+			first = bad
+			return false
 		}
 		// The innermost open statement gets the weight.
 		stmt := -1
@@ -196,6 +275,7 @@ func instrumentNode(node syntax.Node, p *parsed) {
 		stack = append(stack, open{node: n})
 		return true
 	})
+	return first
 }
 
 // quoteBraces rewrites unquoted '{' in a word's literal parts as a quoted
@@ -322,21 +402,44 @@ func (g *guard) call(ctx context.Context, args []string) ([]string, error) {
 			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d function calls", maxFuncCalls))
 		}
 		g.mu.Lock()
+		var bad *notAsh
 		if decls, ok := g.funcs[args[0]]; ok {
 			for _, fd := range decls {
-				instrumentNode(fd.Body, nil)
+				if b := instrumentNode(fd.Body, nil); b != nil && bad == nil {
+					bad = b
+				}
 			}
 			delete(g.funcs, args[0])
 		}
 		g.mu.Unlock()
+		if bad != nil {
+			return nil, g.fail(bad.err(g.filename))
+		}
 	}
 	if err := g.checkMemory(hc, len(args)); err != nil {
 		return nil, err
 	}
 	switch args[0] {
+	case "declare", "typeset", "shopt", "mapfile", "readarray", "compgen", "complete", "compopt", "caller", "disown", "dirs", "pushd", "popd", "enable", "builtin", "bind", "help", "logout", "suspend":
+		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "%s is not a busybox ash builtin", args[0]))
+	case "[", "test":
+		// mvdan.cc/sh compares strings with < and > only inside [[ ]].
+		a := args[1:]
+		if args[0] == "[" && len(a) > 0 && a[len(a)-1] == "]" {
+			a = a[:len(a)-1]
+		}
+		if len(a) == 3 && (a[1] == "<" || a[1] == ">") {
+			if (a[1] == "<") == (a[0] < a[2]) && a[0] != a[2] {
+				return []string{"true"}, nil
+			}
+			return []string{"false"}, nil
+		}
 	case "printf":
 		if len(args) > 1 && hugeWidth(args[1:]) {
 			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "printf field width above %d", maxWidth))
+		}
+		if len(args) > 1 && strings.Contains(args[1], "%q") {
+			return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "printf %%q is not supported by busybox ash"))
 		}
 	case "eval":
 		src, err := g.instrumentEval(hc, strings.Join(args[1:], " "))
@@ -356,7 +459,9 @@ func (g *guard) instrumentEval(hc interp.HandlerContext, src string) (string, er
 	if err != nil {
 		return src, nil // eval reports the syntax error itself
 	}
-	instrument(f)
+	if bad := instrument(f); bad != nil {
+		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %s is not supported by busybox ash", bad.what))
+	}
 	var b strings.Builder
 	if err := syntax.NewPrinter().Print(&b, f); err != nil {
 		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %v", err))
