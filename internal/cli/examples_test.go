@@ -18,7 +18,6 @@ var repoRoot = filepath.Join("..", "..")
 // pendingVerbs are verbs that documents and examples may name before the
 // command exists. Empty once every documented command has landed.
 var pendingVerbs = map[string]bool{
-	"show": true, "lint": true, "config": true,
 	"index": true,
 	"fetch": true, "checksum": true, "bump": true,
 	"build": true, "clean": true,

@@ -21,6 +21,7 @@ import (
 // a tree:
 //
 //	APKIT_APORTS=/path/to/aports go test ./pkg/apkbuild -run Aports -v
+//	APKIT_APORTS=/path/to/aports APKIT_APORTS_ARCH=armv7 go test ./pkg/apkbuild -run Aports -v
 //	APKIT_APORTS=/path/to/aports go test ./pkg/apkbuild -run '^$' -bench Tree -benchtime 1x
 
 // findRecipes returns every APKBUILD under root, sorted.
@@ -67,9 +68,18 @@ for _apkit_v in ` + strings.Join(Variables, " ") + `; do
 done
 `
 
+// conformanceArch is the CARCH the conformance test reads recipes for:
+// APKIT_APORTS_ARCH, default x86_64.
+func conformanceArch() string {
+	if a := os.Getenv("APKIT_APORTS_ARCH"); a != "" {
+		return a
+	}
+	return "x86_64"
+}
+
 // ashVars evaluates a recipe with busybox ash.
 func ashVars(ctx context.Context, busybox, path string) (map[string]string, error) {
-	env := Environment(path, "x86_64", nil)
+	env := Environment(path, conformanceArch(), nil)
 	cmd := exec.CommandContext(ctx, busybox, "ash", "-c", ashScript)
 	cmd.Env = envList(env)
 	cmd.Dir = filepath.Dir(path)
@@ -110,7 +120,7 @@ func TestAportsConformance(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			want, werr := ashVars(ctx, busybox, p)
-			r, gerr := Load(p, Options{Arch: "x86_64"})
+			r, gerr := Load(p, Options{Arch: conformanceArch()})
 			var pe *ParseError
 			if gerr != nil && errors.As(gerr, &pe) && errors.Is(gerr, ErrInvalid) && r != nil {
 				t.Logf("%s: %v", p, gerr)
@@ -144,5 +154,5 @@ func TestAportsConformance(t *testing.T) {
 	for _, m := range misses {
 		t.Errorf("%s: %s", m.path, m.what)
 	}
-	t.Logf("%d of %d recipes equal", len(paths)-len(misses), len(paths))
+	t.Logf("%d of %d recipes equal (CARCH=%s)", len(paths)-len(misses), len(paths), conformanceArch())
 }

@@ -69,17 +69,35 @@ func newParser() *syntax.Parser {
 	return syntax.NewParser(syntax.Variant(syntax.LangBash))
 }
 
-// parseShell parses and instruments src.
-func parseShell(src []byte, filename string) (*syntax.File, error) {
+// parserPool reuses parsers and their buffers.
+var parserPool = sync.Pool{New: func() any { return newParser() }}
+
+// parsed is a parsed and instrumented shell file.
+type parsed struct {
+	file *syntax.File
+	// funcs holds every function declaration outside other functions, by
+	// name; their bodies are instrumented when first called.
+	funcs map[string][]*syntax.FuncDecl
+	// assigns holds the last assignment to each name outside functions.
+	assigns map[string]*syntax.Assign
+}
+
+// parseShell parses src and instruments it, except for function bodies,
+// which [guard.call] instruments lazily: most of a recipe is build phases
+// that evaluation never runs.
+func parseShell(src []byte, filename string) (*parsed, error) {
 	if len(src) > MaxFileSize {
 		return nil, &ParseError{File: filename, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize), Err: ErrLimit}
 	}
-	f, err := newParser().Parse(bytes.NewReader(src), filename)
+	parser := parserPool.Get().(*syntax.Parser)
+	f, err := parser.Parse(bytes.NewReader(src), filename)
+	parserPool.Put(parser)
 	if err != nil {
 		return nil, syntaxError(filename, err)
 	}
-	instrument(f)
-	return f, nil
+	p := &parsed{file: f, funcs: map[string][]*syntax.FuncDecl{}, assigns: map[string]*syntax.Assign{}}
+	instrumentNode(f, p)
+	return p, nil
 }
 
 // syntaxError turns a parser error into a *ParseError.
@@ -95,24 +113,86 @@ func syntaxError(filename string, err error) error {
 	return &ParseError{File: filename, Msg: err.Error(), Err: err}
 }
 
-// instrument prepares a parsed file for bounded evaluation:
-//   - every statement redirects its standard error through a tick file, so
-//     the memory bound is checked before each statement runs;
+// instrument prepares a whole file, function bodies included.
+func instrument(f *syntax.File) { instrumentNode(f, nil) }
+
+// instrumentNode prepares a node for bounded evaluation:
+//   - every statement that expands something redirects its standard error
+//     through a tick file, so the memory bound is checked before it runs;
 //   - '{' in unquoted literals is quoted, because ash has no brace expansion.
-func instrument(f *syntax.File) {
-	syntax.Walk(f, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.Stmt:
-			w := stmtWeight(n)
-			tick := &syntax.Redirect{
-				Op:   syntax.RdrOut,
-				N:    &syntax.Lit{Value: "2"},
-				Word: &syntax.Word{Parts: []syntax.WordPart{&syntax.Lit{Value: tickPrefix + strconv.Itoa(w)}}},
+//
+// With p non-nil, function bodies are skipped and recorded in p, together
+// with assignments.
+func instrumentNode(node syntax.Node, p *parsed) {
+	// weights[i] counts the expansions of the i-th open statement; stack
+	// holds the open nodes, so that a statement is closed when Walk calls
+	// back with nil after its children.
+	type open struct {
+		node   syntax.Node
+		weight int
+		quad   bool
+	}
+	var stack []open
+	syntax.Walk(node, func(n syntax.Node) bool {
+		if n == nil {
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if st, ok := top.node.(*syntax.Stmt); ok && (top.weight > 0 || top.quad) {
+				w := top.weight
+				if top.quad {
+					w = -1
+				}
+				tick := &syntax.Redirect{
+					Op:   syntax.RdrOut,
+					N:    &syntax.Lit{Value: "2"},
+					Word: &syntax.Word{Parts: []syntax.WordPart{&syntax.Lit{Value: tickPrefix + strconv.Itoa(w)}}},
+				}
+				st.Redirs = append([]*syntax.Redirect{tick}, st.Redirs...)
 			}
-			n.Redirs = append([]*syntax.Redirect{tick}, n.Redirs...)
+			return true
+		}
+		// The innermost open statement gets the weight.
+		stmt := -1
+		for i := len(stack) - 1; i >= 0; i-- {
+			if _, ok := stack[i].node.(*syntax.Stmt); ok {
+				stmt = i
+				break
+			}
+		}
+		switch n := n.(type) {
+		case *syntax.FuncDecl:
+			if p != nil {
+				if n.Name != nil {
+					p.funcs[n.Name.Value] = append(p.funcs[n.Name.Value], n)
+				}
+				return false
+			}
+		case *syntax.Assign:
+			if p != nil && n.Name != nil {
+				p.assigns[n.Name.Value] = n
+			}
+		case *syntax.ParamExp:
+			if stmt >= 0 {
+				stack[stmt].weight++
+				if n.Repl != nil && n.Repl.With != nil {
+					for _, wp := range n.Repl.With.Parts {
+						if _, ok := wp.(*syntax.Lit); !ok {
+							stack[stmt].quad = true
+						}
+					}
+					if n.Repl.All {
+						stack[stmt].weight += len(n.Repl.With.Lit())
+					}
+				}
+			}
+		case *syntax.CmdSubst:
+			if stmt >= 0 {
+				stack[stmt].weight++
+			}
 		case *syntax.Word:
 			quoteBraces(n)
 		}
+		stack = append(stack, open{node: n})
 		return true
 	})
 }
@@ -156,40 +236,6 @@ func quoteBraces(w *syntax.Word) {
 	w.Parts = parts
 }
 
-// stmtWeight bounds how many times a statement's own words can copy the
-// largest variable: the count of parameter expansions it holds, not looking
-// into nested statements (they get their own check) or function bodies.
-// A ${v//pattern/$x} replacement can grow quadratically and weighs -1.
-func stmtWeight(st *syntax.Stmt) int {
-	w := 0
-	quad := false
-	syntax.Walk(st.Cmd, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.Stmt, *syntax.FuncDecl:
-			return false
-		case *syntax.ParamExp:
-			w++
-			if n.Repl != nil && n.Repl.With != nil {
-				for _, p := range n.Repl.With.Parts {
-					if _, ok := p.(*syntax.Lit); !ok {
-						quad = true
-					}
-				}
-				if n.Repl.All {
-					w += len(n.Repl.With.Lit())
-				}
-			}
-		case *syntax.CmdSubst:
-			w++
-		}
-		return true
-	})
-	if quad {
-		return -1
-	}
-	return w
-}
-
 // guard holds the bounds of one evaluation. Its methods run on the
 // interpreter's goroutines (pipelines run concurrently).
 type guard struct {
@@ -198,7 +244,11 @@ type guard struct {
 	maxMem   int64
 	calls    atomic.Int64
 	fcalls   atomic.Int64
-	cancel   context.CancelFunc
+
+	// funcs are the file's function declarations, instrumented on their
+	// first call (under mu).
+	funcs  map[string][]*syntax.FuncDecl
+	cancel context.CancelFunc
 
 	mu  sync.Mutex
 	err error
@@ -270,6 +320,14 @@ func (g *guard) call(ctx context.Context, args []string) ([]string, error) {
 		if g.fcalls.Add(1) > maxFuncCalls {
 			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d function calls", maxFuncCalls))
 		}
+		g.mu.Lock()
+		if decls, ok := g.funcs[args[0]]; ok {
+			for _, fd := range decls {
+				instrumentNode(fd.Body, nil)
+			}
+			delete(g.funcs, args[0])
+		}
+		g.mu.Unlock()
 	}
 	if err := g.checkMemory(hc, len(args)); err != nil {
 		return nil, err
@@ -348,9 +406,9 @@ func (g *guard) open(ctx context.Context, path string, flag int, perm os.FileMod
 		return nullFile{}, nil
 	}
 	if flag&(os.O_WRONLY|os.O_RDWR) != 0 {
-		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "writing to %s is not allowed while reading a recipe", path))
+		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "writing to %s is not allowed when evaluating shell", path))
 	}
-	return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "reading %s is not allowed while reading a recipe", path))
+	return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "reading %s is not allowed when evaluating shell", path))
 }
 
 // readDir serves globs, only inside the recipe directory. A directory on
@@ -436,7 +494,8 @@ func (b *limitedBuffer) String() string {
 }
 
 // run evaluates a parsed file.
-func (e *shellEval) run(ctx context.Context, f *syntax.File) (*evalResult, error) {
+func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
+	f := p.file
 	timeout := e.timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -447,7 +506,7 @@ func (e *shellEval) run(ctx context.Context, f *syntax.File) (*evalResult, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel}
+	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: maps.Clone(p.funcs)}
 	stderr := &limitedBuffer{max: 64 << 10}
 	stdout := &limitedBuffer{max: 0}
 	r, err := interp.New(
@@ -512,12 +571,12 @@ func EvalShellFile(path string, env map[string]string) (map[string]string, error
 	if err != nil {
 		return nil, err
 	}
-	f, err := parseShell(src, path)
+	p, err := parseShell(src, path)
 	if err != nil {
 		return nil, err
 	}
 	e := &shellEval{filename: path, dir: filepath.Dir(path), env: envList(env)}
-	res, err := e.run(context.Background(), f)
+	res, err := e.run(context.Background(), p)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (g *guard) exec(ctx context.Context, args []string) error {
 	if c, ok := commands[name]; ok {
 		return c(hc, args[1:])
 	}
-	return g.fail(g.errAt(hc.Pos, ErrUnsupported, "running %q is not supported while reading a recipe", name))
+	return g.fail(g.errAt(hc.Pos, ErrUnsupported, "running %q is not supported: evaluation runs no host programs", name))
 }
 
 // maxInput bounds what a Go command reads from its standard input.
@@ -372,7 +372,7 @@ func cmdUname(hc interp.HandlerContext, args []string) error {
 		case "-o":
 			out = append(out, "Linux")
 		default:
-			return failf(hc, "uname: %s is not supported while reading a recipe", a)
+			return failf(hc, "uname: %s is not supported: evaluation runs no host programs", a)
 		}
 	}
 	if len(args) == 0 {
@@ -394,7 +394,7 @@ func cmdNproc(hc interp.HandlerContext, args []string) error {
 func cmdCat(hc interp.HandlerContext, args []string) error {
 	for _, a := range args {
 		if a != "-" {
-			return failf(hc, "cat: reading files is not supported while reading a recipe")
+			return failf(hc, "cat: reading files is not supported: evaluation runs no host programs")
 		}
 	}
 	_, err := io.WriteString(hc.Stdout, readInput(hc))
@@ -469,7 +469,7 @@ func cmdSort(hc interp.HandlerContext, args []string) error {
 		case "-r":
 			reverse = true
 		default:
-			return failf(hc, "sort: %s is not supported while reading a recipe", a)
+			return failf(hc, "sort: %s is not supported: evaluation runs no host programs", a)
 		}
 	}
 	ls := lines(readInput(hc))
@@ -520,7 +520,7 @@ func cmdSeq(hc interp.HandlerContext, args []string) error {
 func cmdWc(hc interp.HandlerContext, args []string) error {
 	in := readInput(hc)
 	if len(args) != 1 {
-		return failf(hc, "wc: only one of -l, -c, -w is supported while reading a recipe")
+		return failf(hc, "wc: only one of -l, -c, -w is supported when evaluating shell")
 	}
 	switch args[0] {
 	case "-l":
@@ -530,7 +530,7 @@ func cmdWc(hc interp.HandlerContext, args []string) error {
 	case "-w":
 		fmt.Fprintln(hc.Stdout, len(strings.Fields(in)))
 	default:
-		return failf(hc, "wc: %s is not supported while reading a recipe", args[0])
+		return failf(hc, "wc: %s is not supported: evaluation runs no host programs", args[0])
 	}
 	return nil
 }
@@ -546,7 +546,7 @@ func cmdExpr(hc interp.HandlerContext, args []string) error {
 		return nil
 	}
 	if len(args) != 3 {
-		return failf(hc, "expr: only 'A op B' is supported while reading a recipe")
+		return failf(hc, "expr: only 'A op B' is supported when evaluating shell")
 	}
 	a, op, b := args[0], args[1], args[2]
 	x, errA := strconv.ParseInt(a, 10, 64)
@@ -609,7 +609,7 @@ func cmdExpr(hc interp.HandlerContext, args []string) error {
 			res = cmp(strings.Compare(a, b))
 		}
 	default:
-		return failf(hc, "expr: operator %q is not supported while reading a recipe", op)
+		return failf(hc, "expr: operator %q is not supported: evaluation runs no host programs", op)
 	}
 	fmt.Fprintln(hc.Stdout, res)
 	if res == "0" || res == "" {

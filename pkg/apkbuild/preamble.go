@@ -62,10 +62,11 @@ var (
 // not modify the map.
 func preambleFuncs() map[string]*syntax.Stmt {
 	preambleOnce.Do(func() {
-		f, err := parseShell([]byte(preambleSrc), "abuild-helpers")
+		f, err := newParser().Parse(strings.NewReader(preambleSrc), "abuild-helpers")
 		if err != nil {
 			panic("apkbuild: helper functions do not parse: " + err.Error())
 		}
+		instrument(f)
 		preambleMap = map[string]*syntax.Stmt{}
 		for _, st := range f.Stmts {
 			if fd, ok := st.Cmd.(*syntax.FuncDecl); ok {

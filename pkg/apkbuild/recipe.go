@@ -143,7 +143,7 @@ type Recipe struct {
 	// Stderr is what the recipe printed on standard error while read.
 	Stderr string
 
-	file *syntax.File
+	parsed *parsed
 }
 
 // Load reads and evaluates the APKBUILD at path, which is the file or the
@@ -261,7 +261,7 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 	if err != nil {
 		return nil, err
 	}
-	f, err := parseShell(src, filename)
+	p, err := parseShell(src, filename)
 	if err != nil {
 		return nil, err
 	}
@@ -274,18 +274,18 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 		maxMem:   opts.MaxMemory,
 		preamble: true,
 	}
-	res, err := e.run(ctx, f)
+	res, err := e.run(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	r := &Recipe{
-		Path:  abs,
-		Dir:   filepath.Dir(abs),
-		Name:  filename,
-		Src:   src,
-		Env:   env,
-		Carch: env["CARCH"],
-		file:  f,
+		Path:   abs,
+		Dir:    filepath.Dir(abs),
+		Name:   filename,
+		Src:    src,
+		Env:    env,
+		Carch:  env["CARCH"],
+		parsed: p,
 	}
 	r.Shell = make(map[string]string, len(res.vars))
 	for name, v := range res.vars {
@@ -307,29 +307,25 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 		if isHelper(name, body) {
 			continue
 		}
-		r.Functions[name] = functionOf(src, f, name, body)
+		r.Functions[name] = functionOf(src, p, name, body)
 	}
 	return r, r.build()
 }
 
 // functionOf finds the declaration whose body is body, for its position
-// and text.
-func functionOf(src []byte, f *syntax.File, name string, body *syntax.Stmt) Function {
+// and text. Functions defined by eval have no text in the file.
+func functionOf(src []byte, p *parsed, name string, body *syntax.Stmt) Function {
 	fn := Function{Name: name}
-	syntax.Walk(f, func(n syntax.Node) bool {
-		if fn.Line != 0 {
-			return false
+	for _, fd := range p.funcs[name] {
+		if fd.Body != body {
+			continue
 		}
-		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Body == body {
-			start, end := fd.Pos(), fd.End()
-			fn.Line, fn.Col = int(start.Line()), int(start.Col())
-			if int(end.Offset()) <= len(src) && start.Offset() <= end.Offset() {
-				fn.Source = string(src[start.Offset():end.Offset()])
-			}
-			return false
+		start, end := fd.Pos(), fd.End()
+		fn.Line, fn.Col = int(start.Line()), int(start.Col())
+		if int(end.Offset()) <= len(src) && start.Offset() <= end.Offset() {
+			fn.Source = string(src[start.Offset():end.Offset()])
 		}
-		return true
-	})
+	}
 	return fn
 }
 
@@ -342,22 +338,11 @@ func (r *Recipe) errorf(name string, format string, args ...any) error {
 // assignPos returns the position of the last top-level assignment to name
 // (0, 0 when there is none).
 func (r *Recipe) assignPos(name string) (int, int) {
-	line, col := 0, 0
-	if r.file == nil {
+	a := r.assignNode(name)
+	if a == nil {
 		return 0, 0
 	}
-	syntax.Walk(r.file, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.FuncDecl:
-			return false
-		case *syntax.Assign:
-			if n.Name != nil && n.Name.Value == name {
-				line, col = int(n.Pos().Line()), int(n.Pos().Col())
-			}
-		}
-		return true
-	})
-	return line, col
+	return int(a.Pos().Line()), int(a.Pos().Col())
 }
 
 // AssignLine returns the line of the last top-level assignment to the
@@ -369,22 +354,10 @@ func (r *Recipe) AssignLine(name string) int {
 
 // assignNode returns the last top-level assignment to name.
 func (r *Recipe) assignNode(name string) *syntax.Assign {
-	var last *syntax.Assign
-	if r.file == nil {
+	if r.parsed == nil {
 		return nil
 	}
-	syntax.Walk(r.file, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.FuncDecl:
-			return false
-		case *syntax.Assign:
-			if n.Name != nil && n.Name.Value == name {
-				last = n
-			}
-		}
-		return true
-	})
-	return last
+	return r.parsed.assigns[name]
 }
 
 // fieldLines returns, for the list variable name with n fields, the line

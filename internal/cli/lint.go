@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
+)
+
+type lintOptions struct {
+	paths []string
+	json  bool
+	arch  string
+}
+
+const lintLong = `Lint checks APKBUILD recipes with abuild's validation (the checks "abuild
+validate" makes: names, versions, dependencies, subpackages, sources and
+checksums, install scripts, triggers, maintainer, secfixes) and the
+apkbuild-lint style rules. Each finding is printed as
+
+  APKBUILD:LINE:COL: rule: message
+
+Findings that abuild would refuse to build are errors; the others are
+warnings. Lint exits with status 0 when there is no error-level finding and
+1 otherwise. PATH is a directory holding an APKBUILD, or the file; the
+default is the current directory.`
+
+const lintExample = `  apkit lint examples/main/greet
+  apkit lint --json examples/main/*/`
+
+func newLintCmd(app *App) *cobra.Command {
+	opts := &lintOptions{}
+	cmd := &cobra.Command{
+		Use:     "lint [PATH...]",
+		Short:   "Check APKBUILD recipes against abuild's rules and style",
+		Long:    lintLong,
+		Example: lintExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.paths = args
+			return runLint(cmd.Context(), app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.json, "json", false, "print one JSON object per finding, one per line")
+	f.StringVar(&opts.arch, "arch", "", "read the recipes for this `arch` (CARCH; default: configured arch)")
+	return cmd
+}
+
+func runLint(ctx context.Context, app *App, opts *lintOptions) error {
+	paths := opts.paths
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	arch, err := recipeArch(app, opts.arch)
+	if err != nil {
+		return err
+	}
+	failed := false
+	for _, res := range loadRecipes(ctx, paths, apkbuild.Options{Arch: arch}) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := recipeName(res.path)
+		var findings []apkbuild.Finding
+		if res.err != nil {
+			findings = apkbuild.ErrorFindings(name, res.err)
+		}
+		if res.recipe != nil {
+			res.recipe.Name = name
+			findings = append(findings, apkbuild.Lint(res.recipe)...)
+			apkbuild.SortFindings(findings)
+		}
+		if apkbuild.HasErrors(findings) {
+			failed = true
+		}
+		for _, f := range findings {
+			if opts.json {
+				if err := writeJSONLine(app.IO.Out, f); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Fprintln(app.IO.Out, f.String())
+		}
+	}
+	if failed {
+		return &silentError{code: ExitFailure}
+	}
+	return nil
+}
