@@ -32,8 +32,8 @@ type parallelGzip struct {
 	w       io.Writer
 	level   int
 	params  *dfParams // apkit's encoder with these settings, or klauspost at level
-	buf     []byte // input not yet handed to a worker
-	prev    []byte // the dictionary for the next chunk
+	buf     []byte    // input not yet handed to a worker
+	prev    []byte    // the dictionary for the next chunk
 	crc     uint32
 	size    uint64
 	jobs    chan *gzJob
