@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -212,7 +211,8 @@ func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
 		if err != nil {
 			return nil, err
 		}
-		res := apk.Verify(bufio.NewReaderSize(f, 256<<10), kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+		// apk.Verify reads through a buffer of its own.
+		res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
 		if res.Err != nil {
 			return nil, res.Err
 		}
