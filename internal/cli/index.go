@@ -62,9 +62,9 @@ repository reads one package. --index OLD does the same with any old index.
 Without -o, files are indexed to standard output (unless it is a terminal).
 
 Every package read is verified: its structure, datahash, file checksums and
-its signature, by a key in /etc/apk/keys, the configured keys_dirs, a
---keys-dir, or the public half of the signing key; --allow-untrusted
-accepts packages signed by no trusted key. Dependencies that no indexed
+its signature, by a key in a --keys-dir, the configured keys_dirs, apkit's
+own keys, /etc/apk/keys, or the public half of the signing key;
+--allow-untrusted accepts packages signed by no trusted key. Dependencies that no indexed
 package provides are listed in a warning (--no-warnings to silence it).
 
 The index is signed with --key, else the configured signing_key (RSA over
