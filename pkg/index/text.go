@@ -18,6 +18,17 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Line, e.Msg) }
 
+// Limits on what [ParseText] accepts, so that memory stays within a small
+// multiple of the input's size whatever the input.
+const (
+	// MaxRecords is the most records an index may hold (Alpine's largest
+	// repositories have about 25,000).
+	MaxRecords = 1 << 18
+	// MaxItems is the most D:, p: and i: items all records together may
+	// hold.
+	MaxItems = 1 << 22
+)
+
 // ParseText parses APKINDEX text: records of "X:value" lines, each record
 // ending with an empty line (spec §13.1). Every field apk defines is read
 // into its [Record] field and lines with other letters into [Record.Extra];
@@ -26,18 +37,23 @@ func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Li
 //
 // ParseText returns a [*ParseError] for a line whose second byte is not ':'
 // (apk rejects the whole index for it), a malformed number in S, I, t or k,
-// or a record without P or V. The strings of the records share memory with
-// one copy of data.
+// a record without P or V, or more than [MaxRecords] records or [MaxItems]
+// list items. The strings of the records share memory with one copy of
+// data.
 func ParseText(data []byte) ([]*Record, error) {
 	text := string(data)
-	recs := make([]*Record, 0, strings.Count(text, "\n\n")+1)
+	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
 	var (
 		cur       *Record
 		startLine int
+		items     int
 	)
 	end := func(line int) error {
 		if cur == nil {
 			return nil
+		}
+		if len(recs) >= MaxRecords {
+			return &ParseError{Line: startLine, Msg: fmt.Sprintf("more than %d records", MaxRecords)}
 		}
 		if cur.Name == "" {
 			return &ParseError{Line: startLine, Msg: "record has no P: field"}
@@ -73,6 +89,11 @@ func ParseText(data []byte) ([]*Record, error) {
 		}
 		if err := cur.set(line[0], line[2:]); err != nil {
 			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
+		}
+		if k := line[0]; k == 'D' || k == 'p' || k == 'i' {
+			if items += strings.Count(line, " ") + 1; items > MaxItems {
+				return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("more than %d dependency items", MaxItems)}
+			}
 		}
 	}
 	if err := end(lineNo); err != nil {

@@ -334,3 +334,18 @@ func TestUnsatisfied(t *testing.T) {
 		t.Errorf("Unsatisfied(nil) = %v", got)
 	}
 }
+
+func TestParseTextLimits(t *testing.T) {
+	t.Parallel()
+	many := bytes.Repeat([]byte("P:a\nV:1\n\n"), index.MaxRecords+1)
+	if _, err := index.ParseText(many); err == nil || !strings.Contains(err.Error(), "records") {
+		t.Errorf("%d records: %v", index.MaxRecords+1, err)
+	}
+	if recs, err := index.ParseText(many[:len(many)-9]); err != nil || len(recs) != index.MaxRecords {
+		t.Errorf("%d records: %d, %v", index.MaxRecords, len(recs), err)
+	}
+	items := append([]byte("P:a\nV:1\nD:"), bytes.Repeat([]byte("x "), index.MaxItems+1)...)
+	if _, err := index.ParseText(items); err == nil || !strings.Contains(err.Error(), "items") {
+		t.Errorf("%d items: %v", index.MaxItems+1, err)
+	}
+}
