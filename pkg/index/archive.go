@@ -176,7 +176,7 @@ func drainZeros(r io.Reader) error {
 
 // Write writes the unsigned part of an APKINDEX.tar.gz to w: one gzip
 // member holding a tar of DESCRIPTION (when set) and APKINDEX, with the
-// headers apk index writes, then the end-of-archive blocks (spec §13.2).
+// headers apk index writes, then the end-of-archive blocks.
 // The records are written in the order given. A signed index is a signature
 // member (pkg/sign) followed by exactly these bytes.
 func Write(w io.Writer, ix *Index) error {

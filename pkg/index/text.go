@@ -30,7 +30,7 @@ const (
 )
 
 // ParseText parses APKINDEX text: records of "X:value" lines, each record
-// ending with an empty line (spec §13.1). Every field apk defines is read
+// ending with an empty line. Every field apk defines is read
 // into its [Record] field and lines with other letters into [Record.Extra];
 // records come back in the order they appear. A repeated scalar field keeps
 // its last value, as apk does; repeated D, p and i lines add to the list.
@@ -190,7 +190,7 @@ func appendItems(list []string, v string) []string {
 // the line structure.
 var errNewline = errors.New("value contains a newline")
 
-// AppendText appends the record in apk's field order (spec §13.1: C P V A S I
+// AppendText appends the record in apk's field order (C P V A S I
 // T U L o m t c k D p i, then [Record.Extra]), followed by the empty line
 // that ends a record. Optional fields are written only when set. It returns
 // an error, and b unchanged, when a value contains a newline or a list item
