@@ -24,7 +24,7 @@ func ExampleParseText() {
 
 func ExampleIdentity() {
 	// The SHA-1 of a package's control gzip member (here of "abc", the
-	// spec's test vector) gives its C: value.
+	// format reference's test vector) gives its C: value.
 	sum := sha1.Sum([]byte("abc"))
 	fmt.Println(index.Identity(sum[:]))
 	// Output: Q1qZk+NkcGgWq6PiVxeFDCbJzQ2J0=

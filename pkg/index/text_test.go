@@ -14,8 +14,8 @@ import (
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
-// helloText is the record apk index 2.14 writes for the spec's test package
-// (spec §13.1 worked example).
+// helloText is the record apk index 2.14 writes for the APK format reference's
+// test package hello-2.12.1-r0 (its worked example of an index record).
 const helloText = `C:Q1GzcgLD4QLgxRjM+V3jn8JU0OZOw=
 P:hello
 V:2.12.1-r0
