@@ -106,22 +106,17 @@ func newIndexCmd(app *App) *cobra.Command {
 }
 
 func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
-	files, dir, err := indexInputs(opts.args)
-	if err != nil {
-		return err
+	dir := ""
+	if len(opts.args) == 1 {
+		if st, err := os.Stat(opts.args[0]); err == nil && st.IsDir() {
+			dir = opts.args[0]
+		}
 	}
-	out, old := opts.output, opts.old
-	implicitOld := false
+	out := opts.output
 	if out == "" {
-		if dir == "" {
-			out = "-"
-		} else {
+		out = "-"
+		if dir != "" {
 			out = filepath.Join(dir, repo.IndexName)
-			if old == "" {
-				if _, err := os.Stat(out); err == nil {
-					old, implicitOld = out, true
-				}
-			}
 		}
 	}
 	if out == "-" {
@@ -153,13 +148,34 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	if opts.sha1 {
 		alg = sign.RSA
 	}
-
 	kr, err := loadKeyring(app, cfg, opts.keysDirs)
 	if err != nil {
 		return err
 	}
 	if key != nil && kr.Key(key.Name) == nil {
 		kr.Add(key.Name, &key.Key.PublicKey)
+	}
+
+	// Writing a repository directory's own index: hold its lock from
+	// listing the packages to renaming the index, so that an apkit serve
+	// or build adding packages meanwhile waits instead of being dropped.
+	ownIndex := dir != "" && out != "-" && sameFile(filepath.Dir(out), dir)
+	if ownIndex {
+		unlock, err := repo.LockDir(ctx, dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	files, err := indexInputs(opts.args, dir)
+	if err != nil {
+		return err
+	}
+	old, implicitOld := opts.old, false
+	if old == "" && ownIndex {
+		if _, err := os.Stat(out); err == nil {
+			old, implicitOld = out, true
+		}
 	}
 
 	iopts := repo.IndexOptions{
@@ -225,30 +241,40 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	return nil
 }
 
-// indexInputs turns the arguments into package files: one directory means
-// its *.apk files (not dot-files), otherwise every argument is a file.
-func indexInputs(args []string) (files []string, dir string, err error) {
-	if len(args) == 1 {
-		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
-			ents, err := os.ReadDir(args[0])
-			if err != nil {
-				return nil, "", err
-			}
-			for _, e := range ents {
-				n := e.Name()
-				if !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".apk") && e.Type().IsRegular() {
-					files = append(files, filepath.Join(args[0], n))
-				}
-			}
-			return files, args[0], nil
+// sameFile reports whether two paths name the same existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// indexInputs turns the arguments into package files: the directory dir's
+// *.apk files (not dot-files) when it is set, otherwise every argument,
+// none of which may be a directory.
+func indexInputs(args []string, dir string) ([]string, error) {
+	if dir != "" {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, err
 		}
+		var files []string
+		for _, e := range ents {
+			n := e.Name()
+			if !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".apk") && e.Type().IsRegular() {
+				files = append(files, filepath.Join(dir, n))
+			}
+		}
+		return files, nil
 	}
 	for _, a := range args {
 		if st, err := os.Stat(a); err == nil && st.IsDir() {
-			return nil, "", usageErrorf("%s is a directory: give one directory alone, or package files", a)
+			return nil, usageErrorf("%s is a directory: give one directory alone, or package files", a)
 		}
 	}
-	return args, "", nil
+	return args, nil
 }
 
 // readOldIndex reads a previous index for reuse (its signature is not
@@ -304,4 +330,3 @@ func (p indexProgress) Package(file string, reused bool) {
 		p.app.IO.Verbosef("read %s", file)
 	}
 }
-

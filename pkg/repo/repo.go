@@ -531,15 +531,28 @@ func (r *Repo) lock(ctx context.Context) (unlock func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	l, err := lockFile(ctx, filepath.Join(r.dir, lockName))
+	release, err := LockDir(ctx, r.dir)
 	if err != nil {
 		<-r.sem
-		return nil, fmt.Errorf("lock %s: %w", r.dir, err)
+		return nil, err
 	}
 	return func() {
-		l.unlock()
+		release()
 		<-r.sem
 	}, nil
+}
+
+// LockDir takes the exclusive lock that every change to the repository
+// directory dir holds (a flock on dir/.apkit.lock), waiting for other
+// holders until ctx is done. Tools that write into a repository directory
+// without a [Repo], such as apkit index DIR, take it so as not to race
+// with Add. Call unlock to release it.
+func LockDir(ctx context.Context, dir string) (unlock func() error, err error) {
+	l, err := lockFile(ctx, filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return l.unlock, nil
 }
 
 // current returns the index on disk (nil when there is none) and its file

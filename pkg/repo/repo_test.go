@@ -544,7 +544,7 @@ func TestIndexFiles(t *testing.T) {
 func TestLockCancel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	held, err := lockFile(context.Background(), filepath.Join(dir, lockName))
+	unlock, err := LockDir(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +555,9 @@ func TestLockCancel(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v, want DeadlineExceeded", err)
 	}
-	held.unlock()
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
 	// The lock is free again afterwards.
 	if _, err := r.Add(context.Background(), writeFake(t, t.TempDir(), "a", "1-r0")); err != nil {
 		t.Fatal(err)
