@@ -57,8 +57,10 @@ const indexLong = `Write an APKINDEX.tar.gz for package files, as apk index does
 Give the package files, or one directory whose *.apk files are indexed. With
 a directory the index goes to DIR/APKINDEX.tar.gz and, when that file exists,
 its entries are reused: a package file is read again only when its name or
-size changed or it is newer than the index, so adding one package to a large
-repository reads one package. --index OLD does the same with any old index.
+size changed or it is not older than the index, so adding one package to a
+large repository reads one package. --index OLD does the same with any old
+index. While it works on a directory's own index, apkit index holds the
+directory's lock, as apkit serve and apkit build do when they add packages.
 Without -o, files are indexed to standard output (unless it is a terminal).
 
 Every package read is verified: its structure, datahash, file checksums and

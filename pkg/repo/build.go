@@ -36,7 +36,7 @@ type packageReader func(ctx context.Context, path string) (*index.Record, error)
 // IndexOptions say how [IndexFiles] builds an index.
 type IndexOptions struct {
 	// Old is a previous index whose entries are reused for package files
-	// whose name and size match an entry and that are not newer than
+	// whose name and size match an entry and that were modified before
 	// OldModTime (apk index --index). nil means every file is read.
 	Old *index.Index
 	// OldModTime is the modification time of the previous index's file.

@@ -411,8 +411,8 @@ func (r *Repo) Remove(ctx context.Context, names ...string) ([]*index.Record, er
 
 // Reindex rebuilds the index from the package files in the directory. The
 // entries of the current index are reused for files that have not changed
-// since it was written (same name and size, not newer); the other files are
-// read and verified. A file not named P-V.apk after its content fails with
+// since it was written (same name and size, older than the index); the
+// other files are read and verified. A file not named P-V.apk after its content fails with
 // [ErrBadName], one for another architecture with [ErrArch]. Temporary
 // files left by interrupted changes are removed.
 func (r *Repo) Reindex(ctx context.Context) (*IndexResult, error) {
