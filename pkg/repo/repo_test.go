@@ -201,6 +201,19 @@ func TestAdd(t *testing.T) {
 		t.Errorf("index (-want +got):\n%s", diff)
 	}
 
+	// An entry whose file went missing is replaced by a new file of that
+	// name, even with other content.
+	os.Remove(filepath.Join(r.Dir(), "busybox-1.36-r0.apk"))
+	d := writeFake(t, t.TempDir(), "busybox", "1.36-r0", "D:changed")
+	re, err := r.Add(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix2, _ := r.Index()
+	if ix2.Records[0].Name != "busybox" || ix2.Records[0].Checksum != re[0].Record.Checksum || len(ix2.Records) != 3 {
+		t.Errorf("stale entry not replaced: %+v", ix2.Records[0])
+	}
+
 	// Nothing to add is nothing to do.
 	if got, err := r.Add(ctx); err != nil || got != nil {
 		t.Errorf("Add() = %v, %v", got, err)
