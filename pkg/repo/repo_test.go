@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -735,5 +736,41 @@ func TestConcurrentAdds(t *testing.T) {
 	files, _ := os.ReadDir(dir)
 	if len(files) != len(want)+2 { // packages, index, lock
 		t.Errorf("%d files in the repository, want %d", len(files), len(want)+2)
+	}
+}
+
+// TestAddReadsOnlyNewPackages: adding one package to a repository of many
+// reads that one package, whether or not the Repo saw the index before.
+func TestAddReadsOnlyNewPackages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "x86_64")
+	r := openFake(t, dir, Options{})
+	var paths []string
+	for i := range 50 {
+		paths = append(paths, writeFake(t, src, fmt.Sprintf("p%02d", i), "1-r0"))
+	}
+	if _, err := r.Add(ctx, paths...); err != nil {
+		t.Fatal(err)
+	}
+	for _, fresh := range []bool{false, true} {
+		if fresh {
+			r = openFake(t, dir, Options{})
+		}
+		var reads atomic.Int64
+		r.read = func(ctx context.Context, path string) (*index.Record, error) {
+			reads.Add(1)
+			return fakeRead(ctx, path)
+		}
+		if _, err := r.Add(ctx, writeFake(t, src, fmt.Sprintf("new-%v", fresh), "1-r0")); err != nil {
+			t.Fatal(err)
+		}
+		if n := reads.Load(); n != 1 {
+			t.Errorf("fresh Repo %v: %d packages read, want 1", fresh, n)
+		}
+	}
+	if got := len(names(t, r)); got != 52 {
+		t.Errorf("%d records, want 52", got)
 	}
 }
