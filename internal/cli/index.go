@@ -199,6 +199,9 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	}
 	res, err := repo.IndexFiles(ctx, files, iopts)
 	if err != nil {
+		if errors.Is(err, sign.ErrUntrusted) {
+			err = fmt.Errorf("%w (trust its signer's public key with --keys-dir DIR, or pass --allow-untrusted)", err)
+		}
 		if isVerifyError(err) {
 			return verifyFailed(err)
 		}
