@@ -44,8 +44,10 @@ var (
 	ErrBadName = errors.New("bad package file name")
 )
 
-// Options configure a [Repo]. The zero value gives an unsigned index for the
-// architecture named by the directory.
+// Options configure a [Repo]. With the zero value the index is unsigned,
+// the architecture is the directory's name and no key is trusted, so every
+// package is refused as untrusted: set Key (its packages are trusted), Keys,
+// or AllowUntrusted.
 type Options struct {
 	// Arch is the repository's architecture: packages of another one are
 	// refused and noarch packages are indexed under it, as abuild does
