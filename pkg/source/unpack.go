@@ -95,6 +95,11 @@ type UnpackOptions struct {
 	MaxBytes int64
 	// MaxEntries bounds the number of entries (default 2M).
 	MaxEntries int
+	// PureGo never runs an external decompressor. By default xz and bzip2
+	// streams are decoded by the xz and bzip2 (or lbzip2) programs when
+	// they are installed, as tar does, because the Go decoders are several
+	// times slower; the pure Go decoders serve when they are not.
+	PureGo bool
 }
 
 // ErrUnsafeArchive is the sentinel of every [*UnsafeError].
@@ -218,7 +223,7 @@ func Decompress(r io.Reader, f Format) (io.ReadCloser, error) {
 // UnpackTar extracts the tar stream r, compressed as format says (one of
 // the tar formats), into destDir with the defences of [Unpack].
 func UnpackTar(ctx context.Context, r io.Reader, format Format, destDir string, opts UnpackOptions) error {
-	dr, err := Decompress(r, format)
+	dr, err := decompress(ctx, r, format, opts)
 	if err != nil {
 		return err
 	}
@@ -311,7 +316,7 @@ func unpackZip(ctx context.Context, archivePath, destDir string, opts UnpackOpti
 // decompressFile writes the decompressed content of r to dst, through a
 // temporary file and a rename.
 func decompressFile(ctx context.Context, r io.Reader, format Format, dst string, opts UnpackOptions) error {
-	dr, err := Decompress(r, format)
+	dr, err := decompress(ctx, r, format, opts)
 	if err != nil {
 		return err
 	}
