@@ -453,3 +453,35 @@ func TestFormatOf(t *testing.T) {
 		}
 	}
 }
+
+func TestPopulate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	os.Mkdir(cache, 0o755)
+	archive := filepath.Join(cache, "pkg-1.0.tar.gz")
+	os.WriteFile(archive, compress(t, makeTar(t, goodTree[:3]), FormatTarGz), 0o644)
+	patch := filepath.Join(dir, "fix.patch.gz")
+	os.WriteFile(patch, compress(t, []byte("--- a\n"), FormatGz), 0o644)
+	srcdir := filepath.Join(dir, "src")
+	results := []Result{
+		{Item: Item{Name: "pkg-1.0.tar.gz", URL: "https://x/pkg-1.0.tar.gz"}, Path: archive},
+		{Item: Item{Name: "fix.patch.gz", Local: patch}, Path: patch},
+	}
+	for range 2 { // a second run replaces the links and the files
+		if err := Populate(context.Background(), results, srcdir, UnpackOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"fix.patch.gz -> " + patch,
+		"pkg-1.0.tar.gz -> " + archive,
+		"pkg-1.0/ -rwxr-xr-x",
+		"pkg-1.0/configure -rwxr-xr-x #!/bin/sh\n",
+		"pkg-1.0/src/ -rwxr-xr-x",
+		"pkg-1.0/src/main.c -rw-r--r-- int main(void){return 0;}\n",
+	}
+	if diff := cmp.Diff(want, tree(t, srcdir)); diff != "" {
+		t.Errorf("srcdir (-want +got):\n%s", diff)
+	}
+}
