@@ -582,7 +582,7 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		}
 		x.dirs = append(x.dirs, dirMeta{name, perm, hdr.ModTime})
 		return nil
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeGNUSparse: // the reader turns the old TypeRegA into TypeReg
 		if name == "" {
 			return &UnsafeError{Entry: hdr.Name, Reason: "a file cannot replace the destination"}
 		}
