@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // Phase names one step of the pipeline, in abuild's order.
@@ -214,6 +215,10 @@ type builder struct {
 	plan     *plan
 	want     map[Phase]bool
 	cleanups []func()
+	key      *sign.PrivateKey
+	// keepWork keeps the work directories (packages written but not added
+	// to the repository stay in the staging directory).
+	keepWork bool
 }
 
 func (b *builder) warnf(format string, args ...any) {

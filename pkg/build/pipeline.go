@@ -57,6 +57,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}
 	p := b.plan
 	res := &Result{Pkgname: p.pkgname}
+	if err := b.loadKey(); err != nil {
+		return nil, err
+	}
 	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
 		b.infof("%s", res.Skipped)
@@ -129,7 +132,7 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if !b.opts.Keep {
+	if !b.opts.Keep && !b.keepWork {
 		if err := b.cleanWork(); err != nil {
 			return nil, err
 		}
@@ -626,15 +629,6 @@ func shScript(path string) bool {
 	}
 	rest = strings.TrimLeft(rest, " \t")
 	return rest == "/bin/sh" || strings.HasPrefix(rest, "/bin/sh ") || strings.HasPrefix(rest, "/bin/sh\t")
-}
-
-// write turns the packages into signed .apk files and adds them to the
-// repository. It is a field so tests of the earlier steps can stop here.
-func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error) {
-	if writeHook != nil {
-		return writeHook(ctx, b, pkgs)
-	}
-	return nil, errors.New("writing .apk files is not available in this build of apkit yet")
 }
 
 // writeHook replaces write in tests.

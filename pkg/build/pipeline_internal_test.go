@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // copyRecipe copies examples/main/<name> into a fresh repository directory
@@ -63,7 +65,7 @@ func TestPipelineGreet(t *testing.T) {
 	}
 	defer func() { writeHook = nil }()
 	var out bytes.Buffer
-	_, err := Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Jobs: 2, Output: &out, Keep: true, SourceDateEpoch: 1700000000})
+	_, err := Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Jobs: 2, Output: &out, Keep: true, SourceDateEpoch: 1700000000, Key: testKeyFile(t)})
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out.String())
 	}
@@ -102,4 +104,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// testKeyFile writes a fresh private key and returns its path.
+func testKeyFile(t *testing.T) string {
+	t.Helper()
+	k, err := sign.GenerateKey(nil, "test@example.org", 2048, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := sign.MarshalPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), strings.TrimSuffix(k.Name, ".pub"))
+	if err := os.WriteFile(path, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
