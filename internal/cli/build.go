@@ -139,6 +139,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		Progress:  &buildProgress{io: app.IO},
 		Hide:      privateHidden(app),
 	}
+	if bo.Repodest != "" {
+		if bo.Repodest, err = filepath.Abs(bo.Repodest); err != nil {
+			return err
+		}
+	}
 	if opts.jobs > 0 {
 		bo.Jobs = opts.jobs
 		bo.Makeflags = fmt.Sprintf("-j%d", opts.jobs)
