@@ -3,7 +3,6 @@ package index
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +68,14 @@ func Read(r io.Reader) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
-	lr := &io.LimitedReader{R: zr, N: maxStream + 1}
+	return readTar(zr, true)
+}
+
+// readTar reads the decompressed tar of an index: signature entries (when
+// sigs is true; otherwise they are not expected), DESCRIPTION and APKINDEX,
+// then the rest of r, which must be zeros.
+func readTar(r io.Reader, sigs bool) (*Index, error) {
+	lr := &io.LimitedReader{R: r, N: maxStream + 1}
 	tr := tar.NewReader(lr)
 	ix := &Index{}
 	var (
@@ -85,7 +91,7 @@ func Read(r io.Reader) (*Index, error) {
 			return nil, fmt.Errorf("read index: %w", limitErr(lr, err))
 		}
 		switch {
-		case strings.HasPrefix(h.Name, SignaturePrefix):
+		case sigs && strings.HasPrefix(h.Name, SignaturePrefix):
 			ix.Signatures = append(ix.Signatures, h.Name)
 		case h.Name == DescriptionName:
 			b, err := readEntry(tr, h, MaxDescriptionSize)
@@ -113,6 +119,7 @@ func Read(r io.Reader) (*Index, error) {
 	if !hasText {
 		return nil, ErrNoText
 	}
+	var err error
 	ix.Records, err = ParseText(text)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
@@ -181,7 +188,7 @@ func Write(w io.Writer, ix *Index) error {
 // WriteTar writes the uncompressed tar of [Write]: what apk index writes
 // before compression, byte for byte.
 func WriteTar(w io.Writer, ix *Index) error {
-	text, err := AppendText(nil, ix.Records)
+	text, err := AppendText(make([]byte, 0, 400*len(ix.Records)), ix.Records)
 	if err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
@@ -189,14 +196,15 @@ func WriteTar(w io.Writer, ix *Index) error {
 	if ix.ModTime.IsZero() || mtime < 0 {
 		mtime = 0
 	}
-	var buf bytes.Buffer
-	buf.Grow(3*blockSize + len(ix.Description) + len(text) + 2*blockSize)
 	if ix.Description != "" {
-		writeEntry(&buf, DescriptionName, []byte(ix.Description), mtime)
+		if err := writeEntry(w, DescriptionName, []byte(ix.Description), mtime); err != nil {
+			return err
+		}
 	}
-	writeEntry(&buf, TextName, text, mtime)
-	buf.Write(make([]byte, 2*blockSize))
-	_, err = w.Write(buf.Bytes())
+	if err := writeEntry(w, TextName, text, mtime); err != nil {
+		return err
+	}
+	_, err = w.Write(make([]byte, 2*blockSize))
 	return err
 }
 
@@ -205,12 +213,12 @@ const blockSize = 512
 // compressionLevel is the deflate level of written indexes: within 2% of
 // gzip -9's size at a fraction of its time (an index is rewritten on every
 // change to a repository).
-const compressionLevel = 7
+const compressionLevel = 6
 
 // writeEntry writes one regular file entry the way apk's tar writer does:
 // GNU magic, mode 0644, owner root/root (0/0), size and mtime as 12 octal
 // digits, data padded to a whole block.
-func writeEntry(buf *bytes.Buffer, name string, data []byte, mtime int64) {
+func writeEntry(w io.Writer, name string, data []byte, mtime int64) error {
 	var h [blockSize]byte
 	copy(h[0:100], name)
 	copy(h[100:108], "0000644\x00")
@@ -230,11 +238,17 @@ func writeEntry(buf *bytes.Buffer, name string, data []byte, mtime int64) {
 	putOctal(h[148:154], sum)
 	h[154] = 0
 	h[155] = ' '
-	buf.Write(h[:])
-	buf.Write(data)
-	if pad := len(data) % blockSize; pad != 0 {
-		buf.Write(make([]byte, blockSize-pad))
+	if _, err := w.Write(h[:]); err != nil {
+		return err
 	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	if pad := len(data) % blockSize; pad != 0 {
+		_, err := w.Write(make([]byte, blockSize-pad))
+		return err
+	}
+	return nil
 }
 
 // putOctal fills f with v in octal, zero-padded, with no terminator.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/version"
 )
 
 // Record is one package's entry in an APKINDEX: the package's identity and
@@ -128,7 +130,8 @@ func ParseIdentity(s string) ([]byte, error) {
 
 // Sort orders records as apk index writes them: by package name compared
 // ASCII case-insensitively (byte order breaking ties), then by version, then
-// by identity so that the order is total.
+// by identity so that the order is total. Versions are compared as apk
+// compares them ([version.Compare]).
 func Sort(recs []*Record) {
 	sort.SliceStable(recs, func(i, j int) bool { return Less(recs[i], recs[j]) })
 }
@@ -141,7 +144,7 @@ func Less(a, b *Record) bool {
 	if a.Name != b.Name {
 		return a.Name < b.Name
 	}
-	if c := compareVersions(a.Version, b.Version); c != 0 {
+	if c := version.Compare(a.Version, b.Version); c != 0 {
 		return c < 0
 	}
 	return a.Checksum < b.Checksum
@@ -175,56 +178,44 @@ func lower(c byte) byte {
 	return c
 }
 
-// compareVersions orders two versions of one package name.
-//
-// TODO(index): use pkg/version's apk ordering once it exists; until then
-// versions of one name are ordered by their digit runs compared as numbers
-// and the rest by bytes, which agrees with apk for the common forms.
-func compareVersions(a, b string) int {
-	for a != "" && b != "" {
-		da, db := isDigit(a[0]), isDigit(b[0])
-		if da && db {
-			na, ra := digitRun(a)
-			nb, rb := digitRun(b)
-			na, nb = strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if len(na) != len(nb) {
-				if len(na) < len(nb) {
-					return -1
-				}
-				return 1
-			}
-			if na != nb {
-				if na < nb {
-					return -1
-				}
-				return 1
-			}
-			a, b = ra, rb
-			continue
-		}
-		if a[0] != b[0] {
-			if a[0] < b[0] {
-				return -1
-			}
-			return 1
-		}
-		a, b = a[1:], b[1:]
-	}
-	switch {
-	case len(a) < len(b):
-		return -1
-	case len(a) > len(b):
-		return 1
-	}
-	return 0
-}
-
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-func digitRun(s string) (run, rest string) {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
+// Unsatisfied returns, sorted, the dependency names (D: items other than
+// conflicts) that no record provides, by its name or a p: item: what apk
+// index warns about ("No provider for the dependencies"). Versions are not
+// compared. An item that does not parse is returned whole.
+func Unsatisfied(recs []*Record) []string {
+	provided := map[string]bool{}
+	for _, r := range recs {
+		provided[r.Name] = true
+		for _, p := range r.Provides {
+			provided[depName(p)] = true
+		}
 	}
-	return s[:i], s[i:]
+	missing := map[string]bool{}
+	for _, r := range recs {
+		for _, d := range r.Depends {
+			if strings.HasPrefix(d, "!") {
+				continue
+			}
+			if n := depName(d); !provided[n] {
+				missing[n] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(missing))
+	for n := range missing {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// depName returns the name of a dependency or provides item.
+func depName(item string) string {
+	d, err := version.ParseDependency(item)
+	if err != nil {
+		return item
+	}
+	return d.Name
 }

@@ -318,3 +318,19 @@ func fuzzShared() string {
 	}
 	return p
 }
+
+func TestUnsatisfied(t *testing.T) {
+	t.Parallel()
+	recs := []*index.Record{
+		{Name: "a", Version: "1-r0", Depends: []string{"b>=2", "so:libc.musl-x86_64.so.1", "!c", "cmd:x", "/bin/sh"}},
+		{Name: "b", Version: "2-r0", Provides: []string{"so:libb.so.1=2"}, Depends: []string{"so:libb.so.1", "so:libc.musl-x86_64.so.1"}},
+		{Name: "d", Version: "1-r0", Provides: []string{"cmd:x=1"}},
+	}
+	want := []string{"/bin/sh", "so:libc.musl-x86_64.so.1"}
+	if diff := cmp.Diff(want, index.Unsatisfied(recs)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := index.Unsatisfied(nil); len(got) != 0 {
+		t.Errorf("Unsatisfied(nil) = %v", got)
+	}
+}

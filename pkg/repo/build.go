@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // Progress receives what indexing does, for display. Implementations must
@@ -43,12 +46,19 @@ type IndexOptions struct {
 	// --rewrite-arch; abuild passes $CARCH so that noarch packages are
 	// indexed under the repository's architecture).
 	RewriteArch string
+	// Keys are the trusted public keys: a package read must carry a
+	// signature by one of them (apk index refuses untrusted packages).
+	// nil trusts no key.
+	Keys *sign.Keyring
+	// AllowUntrusted accepts packages signed by no trusted key (or not
+	// signed at all); their integrity is still checked.
+	AllowUntrusted bool
 	// Jobs is how many packages are read at once; 0 means GOMAXPROCS.
 	Jobs int
 	// Progress receives each package's outcome; nil means none.
 	Progress Progress
 
-	read packageReader // tests only; nil means readPackage
+	read packageReader // tests only; nil means a pkg/apk reader
 }
 
 // IndexResult is what [IndexFiles] built.
@@ -69,7 +79,7 @@ type IndexResult struct {
 func IndexFiles(ctx context.Context, files []string, opts IndexOptions) (*IndexResult, error) {
 	read := opts.read
 	if read == nil {
-		read = readPackage
+		read = verifyingReader(opts.Keys, opts.AllowUntrusted)
 	}
 	progress := opts.Progress
 	if progress == nil {
@@ -183,10 +193,39 @@ func forEach(ctx context.Context, n, jobs int, fn func(ctx context.Context, i in
 	return firstErr
 }
 
-// errNoReader is returned while no package reader is available.
-var errNoReader = errors.New("reading packages is not available yet")
-
-// readPackage is the package reader used outside tests.
-func readPackage(ctx context.Context, path string) (*index.Record, error) {
-	return nil, errNoReader
+// verifyingReader returns a packageReader that reads each package with
+// pkg/apk and checks it as apk index does, and more: structure, signature
+// (against kr, unless allowUntrusted), datahash and every file's checksum.
+// Packages without datahash (made by abuild before 2.15 or by hand) are
+// refused: apk 3 refuses to index them.
+func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
+	return func(ctx context.Context, path string) (*index.Record, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		res := apk.Verify(bufio.NewReaderSize(f, 256<<10), kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		p := res.Package
+		if p.Info.DataHash == "" {
+			return nil, ErrNoDataHash
+		}
+		if p.Size != st.Size() {
+			return nil, fmt.Errorf("%w: package ends at byte %d of %d", apk.ErrMalformed, p.Size, st.Size())
+		}
+		return index.FromPackage(p, st.Size()), nil
+	}
 }
+
+// ErrNoDataHash is returned for a package whose .PKGINFO has no datahash.
+var ErrNoDataHash = errors.New("package has no datahash (made by an old abuild?)")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // IndexName is the file name of a repository's index.
@@ -53,6 +54,17 @@ type Options struct {
 	// Description is written to the index's DESCRIPTION; "" keeps the
 	// description of the current index.
 	Description string
+	// Key signs the index. nil leaves it unsigned, which apk accepts only
+	// with --allow-untrusted.
+	Key *sign.PrivateKey
+	// Algorithm is the signature algorithm; "" means [sign.RSA256].
+	Algorithm sign.Algorithm
+	// Keys are the public keys whose signatures make a package trusted.
+	// The public half of Key is always trusted as well.
+	Keys *sign.Keyring
+	// AllowUntrusted accepts packages that no trusted key signed; their
+	// integrity (structure, datahash, file checksums) is still checked.
+	AllowUntrusted bool
 	// Now gives the time written into the index's tar headers (set it to
 	// SOURCE_DATE_EPOCH for reproducible output); nil means time.Now.
 	Now func() time.Time
@@ -101,7 +113,25 @@ func Open(dir string, opts Options) (*Repo, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
-	return &Repo{dir: abs, arch: arch, opts: opts, sem: make(chan struct{}, 1), read: readPackage}, nil
+	kr := opts.Keys
+	if opts.Key != nil {
+		kr = withKey(opts.Keys, opts.Key)
+	}
+	return &Repo{dir: abs, arch: arch, opts: opts, sem: make(chan struct{}, 1), read: verifyingReader(kr, opts.AllowUntrusted)}, nil
+}
+
+// withKey returns a keyring trusting the keys of kr and key's public half.
+func withKey(kr *sign.Keyring, key *sign.PrivateKey) *sign.Keyring {
+	out := &sign.Keyring{}
+	if kr != nil {
+		for _, n := range kr.Names() {
+			out.Add(n, kr.Key(n))
+		}
+	}
+	if out.Key(key.Name) == nil {
+		out.Add(key.Name, &key.Key.PublicKey)
+	}
+	return out
 }
 
 // Dir returns the repository's directory (absolute).
@@ -116,7 +146,7 @@ func (r *Repo) IndexPath() string { return filepath.Join(r.dir, IndexName) }
 // Index returns the repository's current index, or an empty one when the
 // repository has no index yet. It takes no lock: the index file is always
 // complete. The result is the caller's to modify.
-func (r *Repo) Index(ctx context.Context) (*index.Index, error) {
+func (r *Repo) Index() (*index.Index, error) {
 	ix, _, err := r.current()
 	if err != nil {
 		return nil, err
@@ -571,7 +601,11 @@ func (r *Repo) writeIndex(recs []*index.Record, desc string) error {
 	ix := &index.Index{Description: desc, Records: recs, ModTime: now()}
 	path := r.IndexPath()
 	err := WriteFile(path, 0o644, func(w io.Writer) error {
-		return writeIndexTo(w, ix)
+		bw := bufio.NewWriterSize(w, 256<<10)
+		if err := index.WriteSigned(bw, ix, r.opts.Key, r.opts.Algorithm); err != nil {
+			return err
+		}
+		return bw.Flush()
 	})
 	if err != nil {
 		return err
@@ -582,15 +616,6 @@ func (r *Repo) writeIndex(recs []*index.Record, desc string) error {
 		r.mu.Unlock()
 	}
 	return nil
-}
-
-// writeIndexTo writes the index file's bytes.
-func writeIndexTo(w io.Writer, ix *index.Index) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	if err := index.Write(bw, ix); err != nil {
-		return err
-	}
-	return bw.Flush()
 }
 
 // validArch reports whether s can name an architecture directory.

@@ -86,7 +86,7 @@ func openFake(t testing.TB, dir string, opts Options) *Repo {
 // names lists the index's packages as name-version.
 func names(t testing.TB, r *Repo) []string {
 	t.Helper()
-	ix, err := r.Index(context.Background())
+	ix, err := r.Index()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,6 +450,9 @@ func TestReindex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.Read != 2 || res.Reused != 1 {
+		t.Errorf("read %d, reused %d; want 2, 1", res.Read, res.Reused)
+	}
 	if diff := cmp.Diff([]string{"b-1-r0.apk", "d-1-r0.apk"}, prog.read); diff != "" {
 		t.Errorf("read (-want +got):\n%s", diff)
 	}
@@ -603,7 +606,7 @@ func TestOpen(t *testing.T) {
 	if r.Arch() != "aarch64" {
 		t.Errorf("Arch = %q", r.Arch())
 	}
-	ix, err := r.Index(context.Background())
+	ix, err := r.Index()
 	if err != nil || len(ix.Records) != 0 {
 		t.Errorf("empty repository: %v, %v", ix, err)
 	}
@@ -617,6 +620,9 @@ const helperEnv = "APKIT_REPO_TEST_HELPER"
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(helperEnv); spec != "" {
 		os.Exit(helperAdd(spec))
+	}
+	if spec := os.Getenv(crashEnv); spec != "" {
+		os.Exit(crashHelper(spec))
 	}
 	os.Exit(m.Run())
 }

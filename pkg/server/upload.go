@@ -217,8 +217,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, i
 	err = s.opts.Repository.Add(context.WithoutCancel(ctx), dir, files)
 	s.metrics.indexUpdate(s.opts.Now().Sub(addStart))
 	if err != nil {
-		if errors.Is(err, ErrConflict) {
+		switch {
+		case errors.Is(err, ErrConflict):
 			return nil, 0, refuse(http.StatusConflict, "%v", err)
+		case errors.Is(err, ErrInvalidPackage):
+			return nil, 0, refuse(http.StatusUnprocessableEntity, "%v", err)
 		}
 		return nil, 0, fmt.Errorf("add to %s: %w", reply.Repository, err)
 	}

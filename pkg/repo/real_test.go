@@ -1,0 +1,146 @@
+package repo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/repo"
+	"github.com/apkit-dev/apkit/pkg/sign"
+)
+
+// sharedDir returns the shared fixtures directory. Without it the test is
+// skipped, except in CI (CI set), where it fails.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
+	if err == nil {
+		if _, err = os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("shared fixtures are missing and CI is set: %v", err)
+	}
+	t.Skip("shared Alpine fixtures are absent")
+	return ""
+}
+
+var (
+	keyOnce sync.Once
+	testKey *sign.PrivateKey
+	keyErr  error
+)
+
+func key(t testing.TB) *sign.PrivateKey {
+	t.Helper()
+	keyOnce.Do(func() {
+		testKey, keyErr = sign.GenerateKey(nil, "repo@example.com", 2048, time.Unix(0x6748a2b1, 0))
+	})
+	if keyErr != nil {
+		t.Fatal(keyErr)
+	}
+	return testKey
+}
+
+func TestAddRealPackages(t *testing.T) {
+	shared := sharedDir(t)
+	alpine := filepath.Join(shared, "testdata/alpine")
+	alpineKeys, err := sign.LoadKeyring(filepath.Join(alpine, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	k := key(t)
+
+	t.Run("trusted", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "main", "x86_64")
+		r, err := repo.Open(dir, repo.Options{Key: k, Keys: alpineKeys, Description: "main test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, err := r.Add(ctx, filepath.Join(alpine, "test_alpine.apk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := added[0].Record
+		if rec.Checksum != "Q1MMRN4Hsck311jEm7UhXLcpcMVyg=" || rec.Size != 2874 || rec.InstalledSize != 16384 {
+			t.Errorf("record C:%s S:%d I:%d", rec.Checksum, rec.Size, rec.InstalledSize)
+		}
+		if filepath.Base(added[0].File) != "apache2-ctl-2.4.43-r0.apk" {
+			t.Errorf("file %s", added[0].File)
+		}
+
+		// The index on disk is signed by the repository's key.
+		kr := &sign.Keyring{}
+		kr.Add(k.Name, &k.Key.PublicKey)
+		f, err := os.Open(r.IndexPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		ix, err := index.ReadVerified(f, kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ix.Records) != 1 || ix.Records[0].Checksum != rec.Checksum || ix.Description != "main test" {
+			t.Errorf("index: %+v", ix)
+		}
+
+		// The aarch64 package does not belong here.
+		_, err = r.Add(ctx, filepath.Join(alpine, "alpine-baselayout-3.2.0-r23.apk"))
+		if !errors.Is(err, repo.ErrArch) {
+			t.Errorf("error %v, want ErrArch", err)
+		}
+	})
+
+	t.Run("untrusted", func(t *testing.T) {
+		r, err := repo.Open(filepath.Join(t.TempDir(), "aarch64"), repo.Options{Key: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Add(ctx, filepath.Join(alpine, "alpine-baselayout-3.2.0-r23.apk"))
+		if !errors.Is(err, sign.ErrUntrusted) {
+			t.Errorf("error %v, want ErrUntrusted", err)
+		}
+		r, err = repo.Open(filepath.Join(t.TempDir(), "aarch64"), repo.Options{Key: k, AllowUntrusted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, err := r.Add(ctx, filepath.Join(alpine, "alpine-baselayout-3.2.0-r23.apk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := added[0].Record; rec.Checksum != "Q1LLq2qDNrS/qRnhxQ3hsY/sHbQnc=" || rec.Size != 11012 || rec.InstalledSize != 339968 {
+			t.Errorf("record C:%s S:%d I:%d", rec.Checksum, rec.Size, rec.InstalledSize)
+		}
+	})
+
+	t.Run("tampered", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(alpine, "test_alpine.apk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := bytes.Clone(raw)
+		bad[len(bad)-100] ^= 0x40 // inside the data member
+		p := filepath.Join(t.TempDir(), "bad.apk")
+		os.WriteFile(p, bad, 0o644)
+		r, err := repo.Open(filepath.Join(t.TempDir(), "x86_64"), repo.Options{Keys: alpineKeys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Add(ctx, p)
+		if err == nil {
+			t.Fatal("tampered package added")
+		}
+		if ents, _ := os.ReadDir(r.Dir()); len(ents) > 1 { // the lock file at most
+			t.Errorf("failed Add left %d files", len(ents))
+		}
+	})
+}
