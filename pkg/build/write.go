@@ -100,8 +100,8 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 	for _, dir := range dirs {
 		r, err := repo.Open(filepath.Join(b.opts.Repodest, b.d.repo, dir), repo.Options{
 			Arch: dir,
-			// TODO(build): sign the index with b.key once pkg/repo takes a key.
-			Now: func() time.Time { return mtime },
+			Key:  b.key,
+			Now:  func() time.Time { return mtime },
 		})
 		if err != nil {
 			return nil, err
