@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -102,6 +103,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 // repository and checks what a user of the repository would see.
 func TestExamplesEndToEnd(t *testing.T) {
 	runner := requireBwrap(t)
+	requireTools(t, map[string]string{"cc": "gcc", "make": "make", "patch": "patch", "strip": "binutils"})
 	base := t.TempDir()
 	keys := filepath.Join(base, "keys")
 	key := testKey(t, keys)
@@ -252,4 +254,25 @@ func TestExamplesEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repoDir, "check-fails-1.0-r0.apk")); err == nil {
 		t.Error("failed build left a package")
 	}
+}
+
+// requireTools skips the test when a command the example recipes need is
+// missing, or fails it when CI is set; tools maps each command to the
+// Debian package that has it.
+func requireTools(t *testing.T, tools map[string]string) {
+	t.Helper()
+	var missing []string
+	for cmd, pkg := range tools {
+		if _, err := exec.LookPath(cmd); err != nil {
+			missing = append(missing, cmd+" (Debian package "+pkg+")")
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	sort.Strings(missing)
+	if os.Getenv("CI") != "" {
+		t.Fatalf("the example recipes need %s", strings.Join(missing, ", "))
+	}
+	t.Skipf("the example recipes need %s", strings.Join(missing, ", "))
 }
