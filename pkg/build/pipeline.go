@@ -272,6 +272,11 @@ func (b *builder) unpack(ctx context.Context, paths []string) error {
 			}
 		}
 	}
+	// A recipe's own unpack() runs after apkit's (which is what its
+	// default_unpack call stands for).
+	if b.plan.functions["unpack"] {
+		return b.runDriver(ctx, false, "unpack")
+	}
 	return nil
 }
 
