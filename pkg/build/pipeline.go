@@ -510,7 +510,7 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 			return nil, fmt.Errorf("install script %s: unknown action %q", f, action)
 		}
 		path := filepath.Join(b.d.startdir, f)
-		if _, err := os.Stat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("install script: %w", err)
 		}
 		out = append(out, controlFile{Name: "." + action, Path: path})
@@ -520,12 +520,28 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 			continue
 		}
 		path := filepath.Join(b.d.startdir, t.File)
-		if _, err := os.Stat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("trigger: %w", err)
 		}
 		out = append(out, controlFile{Name: ".trigger", Path: path})
 	}
 	return out, nil
+}
+
+// regularFile checks that path is a regular file of the recipe directory,
+// not a symlink that could pull a host file into a package.
+func regularFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", filepath.Base(path))
+	}
+	if fi.Size() > 1<<20 {
+		return fmt.Errorf("%s: larger than 1 MiB", filepath.Base(path))
+	}
+	return nil
 }
 
 func cutLast(s, sep string) (before, after string, ok bool) {
