@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -513,6 +514,9 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("install script: %w", err)
 		}
+		if data, err := os.ReadFile(path); err == nil && permCommand.Match(data) {
+			b.warnf("%s: install script %s changes ownership or permissions; do that in package()", name, f)
+		}
 		out = append(out, controlFile{Name: "." + action, Path: path})
 	}
 	for _, t := range b.plan.triggers {
@@ -527,6 +531,9 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 	}
 	return out, nil
 }
+
+// permCommand finds chown, chmod and chgrp commands in a script (§8).
+var permCommand = regexp.MustCompile(`(^|[\s;&|(])(chown|chmod|chgrp)\s`)
 
 // regularFile checks that path is a regular file of the recipe directory,
 // not a symlink that could pull a host file into a package.
