@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
@@ -113,7 +114,8 @@ func (NoProgress) Info(string) {}
 type Options struct {
 	// Runner runs the recipe's functions; nil means [sandbox.Plain].
 	Runner sandbox.Runner
-	// Arch is CARCH, the architecture packages are built for.
+	// Arch is CARCH, the architecture packages are built for ("" means
+	// the host's).
 	Arch string
 	// BuildArch is CBUILD's architecture ("" means Arch).
 	BuildArch string
@@ -273,8 +275,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if opts.Repo != "" {
 		b.d.repo = opts.Repo
 	}
+	if b.opts.Arch == "" {
+		b.opts.Arch = apkbuild.HostArch()
+	}
 	if b.opts.BuildArch == "" {
-		b.opts.BuildArch = opts.Arch
+		b.opts.BuildArch = b.opts.Arch
 	}
 	b.runner = opts.Runner
 	if b.runner == nil {
