@@ -111,6 +111,25 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		}
 	}
 	if !b.want[PhasePackage] {
+		if !b.want[PhaseIndex] {
+			return res, nil
+		}
+		// Index only: add what an earlier package run staged.
+		if err := b.step("index", "Adding packages to the repository", func() error {
+			staged, err := b.staged()
+			if err != nil {
+				return err
+			}
+			res.Packages, err = b.addToRepo(ctx, staged)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if !b.opts.Keep {
+			if err := b.cleanWork(); err != nil {
+				return nil, err
+			}
+		}
 		return res, nil
 	}
 	var pkgs []*pkgBuild

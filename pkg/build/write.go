@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
@@ -52,8 +53,6 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 		return nil, err
 	}
 	mtime := time.Unix(b.sde, 0)
-	byDir := map[string][]string{}
-	var dirs []string
 	var out []Package
 	for _, pb := range pkgs {
 		var scripts []apk.Script
@@ -83,18 +82,47 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 			return nil, fmt.Errorf("write %s: %w", pb.name, err)
 		}
 		b.infof("%s: wrote %s", pb.name, filepath.Base(path))
-		if _, ok := byDir[dir]; !ok {
-			dirs = append(dirs, dir)
-		}
-		byDir[dir] = append(byDir[dir], path)
 		out = append(out, Package{Name: pb.name, Version: pb.info.Version, Arch: pb.arch, Path: path})
 	}
 	if !b.want[PhaseIndex] {
 		b.keepWork = true
 		return out, nil
 	}
+	return b.addToRepo(ctx, out)
+}
+
+// staged lists the packages a previous package phase left in the staging
+// directory, for an index-only run.
+func (b *builder) staged() ([]Package, error) {
+	paths, err := filepath.Glob(filepath.Join(b.d.staging, "*", "*.apk"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no packages in %s: run the package phase first", b.d.staging)
+	}
+	var out []Package
+	for _, p := range paths {
+		out = append(out, Package{Name: strings.TrimSuffix(filepath.Base(p), ".apk"), Arch: filepath.Base(filepath.Dir(p)), Path: p})
+	}
+	return out, nil
+}
+
+// addToRepo adds the packages to REPODEST/<repo>/<arch dir>/, updating and
+// signing each index; a failure leaves the repository as it was.
+func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, error) {
 	if b.opts.Repodest == "" {
 		return nil, errors.New("no repository: set --repodest")
+	}
+	mtime := time.Unix(b.sde, 0)
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, p := range pkgs {
+		dir := filepath.Base(filepath.Dir(p.Path))
+		if _, ok := byDir[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		byDir[dir] = append(byDir[dir], p.Path)
 	}
 	final := map[string]string{}
 	for _, dir := range dirs {
@@ -112,8 +140,10 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 		}
 		for i, a := range added {
 			final[byDir[dir][i]] = a.File
+			b.infof("added %s to %s", filepath.Base(a.File), r.Dir())
 		}
 	}
+	out := append([]Package(nil), pkgs...)
 	for i := range out {
 		if f, ok := final[out[i].Path]; ok {
 			out[i].Path = f
