@@ -65,7 +65,9 @@ read-only, only the recipe's src, pkg and tmp directories are writable, and
 there is no network unless the recipe's options contain "net".
 
 --phases runs only some phases, in pipeline order: deps, fetch, verify,
-unpack, prepare, build, check, package, index (or "all", "rootpkg").
+unpack, prepare, build, check, package, index (or "all", "rootpkg"). Without
+index, the packages stay in the recipe's tmp/.apkit/out until a later
+"--phases index" adds them to the repository.
 
 The recipe's output streams to stderr and is kept in build.log beside the
 recipe's work directories. A failed build leaves the repository untouched.`,
