@@ -387,10 +387,22 @@ func BenchmarkUploadInto5000(b *testing.B) {
 }
 
 // BenchmarkConcurrentUploads measures uploads per second with 8 clients
-// posting distinct packages over HTTP at once into one repository.
+// posting distinct packages over HTTP at once into one repository, empty at
+// the start or holding 5,000 packages.
 func BenchmarkConcurrentUploads(b *testing.B) {
+	b.Run("empty", func(b *testing.B) { benchConcurrent(b, false) })
+	b.Run("5000", func(b *testing.B) { benchConcurrent(b, true) })
+}
+
+func benchConcurrent(b *testing.B, seeded bool) {
+	var tree string
+	if seeded {
+		tree = seededRepo(b)
+	}
 	e := newRealEnv(b, nil)
-	e.log = &syncBuffer{}
+	if seeded {
+		linkTree(b, tree, e.dir)
+	}
 	src := b.TempDir()
 	type body struct {
 		ctype string
