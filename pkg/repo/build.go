@@ -72,7 +72,8 @@ type IndexResult struct {
 
 // IndexFiles returns the index records of the package files given, as apk
 // index does: entries of opts.Old are reused for unchanged files (same file
-// name P-V.apk, same size, not modified after opts.OldModTime), so that
+// name P-V.apk, same size, modified before opts.OldModTime: a file as
+// new as the index may have been replaced in the same clock tick), so that
 // adding one package to a large repository reads one package; every other
 // file is read and verified, several at once. Two files holding the same
 // package name and version are an error.
@@ -103,7 +104,7 @@ func IndexFiles(ctx context.Context, files []string, opts IndexOptions) (*IndexR
 		if !st.Mode().IsRegular() {
 			return nil, fmt.Errorf("%s: not a regular file", f)
 		}
-		if r := old[filepath.Base(f)]; r != nil && r.Size == st.Size() && !st.ModTime().After(opts.OldModTime) {
+		if r := old[filepath.Base(f)]; r != nil && r.Size == st.Size() && st.ModTime().Before(opts.OldModTime) {
 			recs[i] = r.Clone()
 			res.Reused++
 			progress.Package(f, true)
