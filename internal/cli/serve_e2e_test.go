@@ -41,7 +41,7 @@ type e2e struct {
 	srvKey   *sign.PrivateKey
 	buildKey *sign.PrivateKey
 	env      map[string]string
-	stop     func() (error, string)
+	stop     func() (string, error)
 }
 
 func writeKeyFiles(t *testing.T, k *sign.PrivateKey, privDir, pubDir string) string {
@@ -230,7 +230,7 @@ func TestE2EUploadLandsAndIndexVerifies(t *testing.T) {
 	if !bytes.Equal(orig, served) {
 		t.Error("served package differs from the uploaded one")
 	}
-	err, log := e.stop()
+	log, err := e.stop()
 	if err != nil {
 		t.Fatalf("serve: %v", err)
 	}
