@@ -196,10 +196,9 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("server: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
-// Temporary reports whether trying again may help (a 5xx or 429).
-func (e *ServerError) Temporary() bool {
-	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
-}
+// Temporary reports whether trying again may help: a 5xx. A 4xx is the
+// server's considered refusal and is never retried.
+func (e *ServerError) Temporary() bool { return e.Status >= 500 }
 
 // Send posts one group and returns the server's reply. It retries after
 // network errors and 5xx replies, never after other 4xx replies.
