@@ -442,3 +442,35 @@ func benchConcurrent(b *testing.B, seeded bool) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
 }
+
+// TestUploadDoesNotRescan shows that an upload reads only the new package:
+// with the other packages' files gone (their index entries kept), the new
+// index still lists them all plus the new one.
+func TestUploadDoesNotRescan(t *testing.T) {
+	srvKey, _ := testKeys(t)
+	e := newRealEnv(t, nil)
+	arch := filepath.Join(e.dir, "edge", "main", "x86_64")
+	src := t.TempDir()
+	var seed []string
+	for i := range 30 {
+		seed = append(seed, buildPackage(t, src, nil, fmt.Sprintf("old%02d", i), "1.0-r0", "x86_64"))
+	}
+	r, err := repo.Open(arch, repo.Options{Key: srvKey, AllowUntrusted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Add(context.Background(), seed...); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range seed {
+		if err := os.Remove(filepath.Join(arch, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, reply := uploadFiles(t, e, "", nil, buildPackage(t, src, nil, "new", "1.0-r0", "x86_64")); code != 200 {
+		t.Fatalf("upload: %d %s", code, reply)
+	}
+	if got := servedIndex(t, e.http.URL, "edge/main/x86_64"); len(got) != 31 {
+		t.Errorf("index lists %d packages, want 31: %v", len(got), got)
+	}
+}
