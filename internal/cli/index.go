@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -305,10 +306,10 @@ func readOldIndex(path string) (*index.Index, time.Time, error) {
 // set, else now.
 func indexTime(app *App) time.Time {
 	if s := app.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		var sec int64
-		if _, err := fmt.Sscan(s, &sec); err == nil && sec >= 0 {
+		if sec, err := strconv.ParseInt(s, 10, 64); err == nil && sec >= 0 {
 			return time.Unix(sec, 0)
 		}
+		app.IO.Warnf("SOURCE_DATE_EPOCH=%q is not a number of seconds: using the current time", s)
 	}
 	return app.Now()
 }
