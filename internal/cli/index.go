@@ -213,7 +213,11 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	if desc == "" && iopts.Old != nil {
 		desc = iopts.Old.Description
 	}
-	ix := &index.Index{Description: desc, Records: res.Records, ModTime: indexTime(app)}
+	mtime, err := indexTime(app)
+	if err != nil {
+		return err
+	}
+	ix := &index.Index{Description: desc, Records: res.Records, ModTime: mtime}
 	write := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 256<<10)
 		if err := index.WriteSigned(bw, ix, key, alg); err != nil {
@@ -304,14 +308,15 @@ func readOldIndex(path string) (*index.Index, time.Time, error) {
 
 // indexTime is the mtime written into the index: SOURCE_DATE_EPOCH when
 // set, else now.
-func indexTime(app *App) time.Time {
+func indexTime(app *App) (time.Time, error) {
 	if s := app.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		if sec, err := strconv.ParseInt(s, 10, 64); err == nil && sec >= 0 {
-			return time.Unix(sec, 0)
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || sec < 0 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number of seconds", s)
 		}
-		app.IO.Warnf("SOURCE_DATE_EPOCH=%q is not a number of seconds: using the current time", s)
+		return time.Unix(sec, 0), nil
 	}
-	return app.Now()
+	return app.Now(), nil
 }
 
 // isVerifyError reports whether err is a package failing verification
