@@ -134,6 +134,10 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 		return usageErrorf("--key and --no-sign cannot be used together")
 	}
 
+	mtime, err := indexTime(app)
+	if err != nil {
+		return err
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
@@ -212,10 +216,6 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	desc := opts.description
 	if desc == "" && iopts.Old != nil {
 		desc = iopts.Old.Description
-	}
-	mtime, err := indexTime(app)
-	if err != nil {
-		return err
 	}
 	ix := &index.Index{Description: desc, Records: res.Records, ModTime: mtime}
 	write := func(w io.Writer) error {
