@@ -286,6 +286,11 @@ func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded boo
 	}
 
 	part := final + ".part"
+	if it.Sum.IsZero() || f.opts.NoVerify {
+		// A part left by an earlier run is resumed only when the result
+		// will be verified: nothing says it is of the same upstream file.
+		os.Remove(part)
+	}
 	tr := f.progress.Start(it)
 	err = f.download(ctx, it, part, tr)
 	if err == nil {
@@ -387,6 +392,9 @@ func (f *fetcher) attempt(ctx context.Context, it Item, part string, tr Transfer
 		return err
 	}
 	req.Header.Set("User-Agent", "apkit")
+	// Ask for the bytes as stored: a transparently decompressed .gz would
+	// fail its checksum, and byte ranges only make sense on the stored form.
+	req.Header.Set("Accept-Encoding", "identity")
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 		if *validator != "" {
