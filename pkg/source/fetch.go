@@ -259,7 +259,7 @@ func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded boo
 	if err != nil {
 		return "", false, fmt.Errorf("lock: %w", err)
 	}
-	defer lock.Close()
+	defer lock.unlock()
 
 	if _, err := os.Stat(final); err == nil {
 		err := f.verify(it, final)

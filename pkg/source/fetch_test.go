@@ -577,3 +577,50 @@ func TestFetchProxyFromEnvironment(t *testing.T) {
 		t.Errorf("proxy saw %q", got)
 	}
 }
+
+func TestLockFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "x.lock")
+	var (
+		mu     sync.Mutex
+		inside int
+		peak   int
+		wg     sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				l, err := lockFile(context.Background(), path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				inside++
+				peak = max(peak, inside)
+				mu.Unlock()
+				time.Sleep(100 * time.Microsecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				l.unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if peak != 1 {
+		t.Errorf("%d holders at once, want 1", peak)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("lock file left behind")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	l, _ := lockFile(context.Background(), path)
+	defer l.unlock()
+	if _, err := lockFile(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting on a held lock: err = %v, want the context's", err)
+	}
+}
