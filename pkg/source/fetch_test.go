@@ -124,6 +124,20 @@ func TestFetch(t *testing.T) {
 			hits:    2,
 		},
 		{
+			name: "server that never answers",
+			handler: func(_ int, w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
+				}
+			},
+			sum:     sum,
+			opts:    func(o *Options) { o.Timeout = 100 * time.Millisecond; o.Attempts = 2 },
+			wantErr: "after 2 attempts: download stalled",
+			is:      ErrStalled,
+			hits:    2,
+		},
+		{
 			name: "wrong checksum",
 			handler: func(_ int, w http.ResponseWriter, r *http.Request) {
 				http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(content))
