@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/source"
@@ -16,6 +18,11 @@ import (
 type sourceFlags struct {
 	offline bool
 	jobs    int
+}
+
+func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
+	f.IntVarP(&o.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
 }
 
 // loadRecipe evaluates the recipe at path (a directory or an APKBUILD).
