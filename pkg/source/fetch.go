@@ -124,6 +124,9 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 	}
 	f := newFetcher(opts)
 	results := make([]Result, len(items))
+	for i, it := range items {
+		results[i].Item = it
+	}
 	if opts.Offline {
 		var missing []Item
 		for _, it := range items {
@@ -141,7 +144,6 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 	sem := make(chan struct{}, f.jobs)
 	var wg sync.WaitGroup
 	for i, it := range items {
-		results[i].Item = it
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
