@@ -87,7 +87,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := loadRecipe(ctx, app, cfg, opts.path)
+	r, err := loadRecipe(ctx, app, cfg, opts.path, opts.pkgver != "")
 	if err != nil {
 		return err
 	}

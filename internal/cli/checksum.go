@@ -112,7 +112,7 @@ func runChecksum(ctx context.Context, app *App, opts *checksumOptions) error {
 
 func checksumRecipe(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (checksumRecipeJSON, error) {
 	rec := checksumRecipeJSON{APKBUILD: path, Sha512sums: []source.FileSum{}}
-	r, err := loadRecipe(ctx, app, cfg, path)
+	r, err := loadRecipe(ctx, app, cfg, path, true)
 	if err != nil {
 		return rec, err
 	}

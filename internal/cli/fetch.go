@@ -142,7 +142,7 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		rec.Error = err.Error()
 		return rec, err
 	}
-	r, err := loadRecipe(ctx, app, cfg, path)
+	r, err := loadRecipe(ctx, app, cfg, path, false)
 	if err != nil {
 		return fail(err)
 	}
