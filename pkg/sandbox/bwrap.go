@@ -33,9 +33,9 @@ func (b *Bwrap) path() string {
 	return "bwrap"
 }
 
-// hostSecrets are directories hidden when the host's root is the build
-// root: other users' homes and runtime sockets.
-var hostSecrets = []string{"/home", "/root", "/run", "/var/tmp"}
+// hostSecrets are paths hidden when the host's root is the build root:
+// users' homes, runtime sockets, password hashes and host keys.
+var hostSecrets = []string{"/home", "/root", "/run", "/var/tmp", "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/etc/sudoers.d"}
 
 // Args returns the bwrap arguments that run s (without the bwrap
 // executable itself).

@@ -182,6 +182,7 @@ func TestBwrapIsolation(t *testing.T) {
 		{"read hidden key", `cat "` + key + `"`, false, false},
 		{"list hidden key dir", `test -z "$(ls -A "` + keys + `")"`, false, true},
 		{"root home hidden", `test -z "$(ls -A /root)"`, false, true},
+		{"shadow hidden", `! grep -q root /etc/shadow`, false, true},
 		{"tmp is private and writable", `echo x > /tmp/sandbox-test-f`, false, true},
 		{"dial without net", `SANDBOX_TEST_DIAL="$SANDBOX_TEST_ADDR" "$SELF"`, false, false},
 		{"dial with net", `SANDBOX_TEST_DIAL="$SANDBOX_TEST_ADDR" "$SELF"`, true, true},
