@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -684,4 +683,3 @@ func shScript(path string) bool {
 // writeHook replaces write in tests.
 var writeHook func(ctx context.Context, b *builder, pkgs []*pkgBuild) ([]Package, error)
 
-var _ = sort.Strings
