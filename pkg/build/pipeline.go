@@ -682,4 +682,3 @@ func shScript(path string) bool {
 
 // writeHook replaces write in tests.
 var writeHook func(ctx context.Context, b *builder, pkgs []*pkgBuild) ([]Package, error)
-
