@@ -52,8 +52,11 @@ func serveBackend(app *App, cfg *config.ServeConfig) (server.Validator, server.R
 	} else {
 		app.IO.Warnf("no signing_key: indexes are written unsigned (apk needs --allow-untrusted)")
 	}
-	_ = key // TODO(serve): repo.Options.Key once pkg/repo signs indexes.
-	return server.PackageValidator{Keys: keys}, &server.Repositories{Options: repo.Options{}}, nil
+	return server.PackageValidator{Keys: keys}, &server.Repositories{Options: repo.Options{
+		Key:            key,
+		Keys:           keys,
+		AllowUntrusted: keys == nil,
+	}}, nil
 }
 
 // packageArch reads a package's architecture from its .PKGINFO.

@@ -57,7 +57,10 @@ APKIT_TOKEN, CI_JOB_JWT_V2 or CI_JOB_JWT. Network errors and server errors
 (5xx) are retried with backoff; refusals (4xx) are not, and the server's
 message is shown.`
 
-func newUploadCmd(app *App) *cobra.Command {
+func newUploadCmd(app *App) *cobra.Command { return uploadCmd(app, runUpload) }
+
+// uploadCmd builds the command around run (runUpload, or a test's capture).
+func uploadCmd(app *App, run func(context.Context, *App, *uploadOptions) error) *cobra.Command {
 	opts := &uploadOptions{}
 	cmd := &cobra.Command{
 		Use:   "upload --url URL [PATH...]",
@@ -68,7 +71,7 @@ func newUploadCmd(app *App) *cobra.Command {
   apkit upload --url https://packages.example.com --dry-run ~/packages`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
-			return runUpload(cmd.Context(), app, opts)
+			return run(cmd.Context(), app, opts)
 		},
 	}
 	f := cmd.Flags()

@@ -37,7 +37,7 @@ func (v PackageValidator) Validate(ctx context.Context, path string) (*Package, 
 	res := apk.Verify(bufio.NewReaderSize(f, 256<<10), v.Keys, &apk.VerifyOptions{AllowUntrusted: v.Keys == nil})
 	if res.Problem != apk.OK {
 		if res.Err != nil {
-			return nil, fmt.Errorf("%s: %w", res.Problem, res.Err)
+			return nil, res.Err
 		}
 		return nil, errors.New(res.Problem.String())
 	}

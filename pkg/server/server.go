@@ -17,6 +17,10 @@ import (
 	"github.com/apkit-dev/apkit/pkg/auth"
 )
 
+// DefaultMaxConcurrentUploads is the number of uploads read at once when
+// Options.MaxConcurrentUploads is 0.
+const DefaultMaxConcurrentUploads = 16
+
 // DefaultMaxUploadSize bounds an upload request when Options.MaxUploadSize is 0.
 const DefaultMaxUploadSize = 512 << 20
 
@@ -83,6 +87,10 @@ type Options struct {
 	// MaxUploadSize bounds an upload request's body (0 means
 	// DefaultMaxUploadSize).
 	MaxUploadSize int64
+	// MaxConcurrentUploads bounds the uploads whose bodies are read at once
+	// (0 means DefaultMaxConcurrentUploads); more wait their turn. With
+	// MaxUploadSize it bounds the disk space staged uploads may take.
+	MaxConcurrentUploads int
 	// HSTS is the Strict-Transport-Security header value sent on TLS
 	// connections ("" means none).
 	HSTS string
@@ -102,6 +110,7 @@ type Server struct {
 	mux     *http.ServeMux
 
 	inflight sync.WaitGroup
+	slots    chan struct{} // one per upload being read
 }
 
 // New returns a server for opts. It creates Dir when missing and clears
@@ -115,6 +124,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxConcurrentUploads <= 0 {
+		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
 	log := opts.Logger
 	if log == nil {
@@ -134,7 +146,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{opts: opts, root: root, log: log, metrics: newMetrics()}
+	s := &Server{opts: opts, root: root, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
 	mux := http.NewServeMux()
 	mux.Handle("POST /upload", s.instrument("upload", http.HandlerFunc(s.handleUpload)))
 	mux.Handle("/upload", s.instrument("upload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -162,6 +162,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, i
 	if r.ContentLength > s.opts.MaxUploadSize {
 		return nil, 0, refuse(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.opts.MaxUploadSize)
 	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUploadSize)
 	form, err := s.readForm(r)
 	if form != nil {
