@@ -145,7 +145,10 @@ func (b *Bwrap) Probe(ctx context.Context) error {
 	var stderr bytes.Buffer
 	s := &Spec{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}, Stderr: &stderr}
 	if err := startAndWait(ctx, path, b.Args(s), s, nil, ""); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		msg := strings.Join(strings.Fields(stderr.String()), " ")
+		if len(msg) > 300 {
+			msg = msg[:300] + "..."
+		}
 		if msg == "" {
 			msg = err.Error()
 		}
