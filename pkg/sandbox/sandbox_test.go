@@ -223,6 +223,16 @@ func TestSelect(t *testing.T) {
 	if _, _, err := sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeBwrap, BwrapPath: "/nonexistent/bwrap"}); err == nil {
 		t.Fatal("bwrap mode without bwrap: want error")
 	}
+	// A bwrap that cannot make namespaces (as in many CI containers).
+	fake := filepath.Join(t.TempDir(), "bwrap")
+	script := "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace,' >&2\necho 'likely because the kernel does not allow it' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto, BwrapPath: fake})
+	if err != nil || r.Name() != "none" || strings.Contains(warn, "\n") || !strings.Contains(warn, "No permissions to creating new namespace, likely") || !strings.Contains(warn, "user namespaces") {
+		t.Fatalf("auto with a failing bwrap: %v %q %v", r, warn, err)
+	}
 	requireBwrap(t)
 	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto})
 	if err != nil || warn != "" || r.Name() != "bwrap" {
