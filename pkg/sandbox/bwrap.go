@@ -194,7 +194,11 @@ func Select(ctx context.Context, opts Options) (r Runner, warning string, err er
 			if opts.RootFS != "" {
 				return nil, "", fmt.Errorf("sandbox: a build root (rootfs) needs bwrap: %w", err)
 			}
-			return Plain{}, fmt.Sprintf("building without isolation: %v; install bubblewrap and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or docker --privileged) to build in a sandbox, or pass --sandbox none to silence this", err), nil
+			how := "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; in a container, run it with --privileged or a seccomp profile that permits them)"
+			if errors.Is(err, exec.ErrNotFound) {
+				how = "install bubblewrap (apk add bubblewrap, or apt-get install bubblewrap)"
+			}
+			return Plain{}, fmt.Sprintf("building without isolation: %v; to build in a sandbox, %s; --sandbox none silences this warning", err, how), nil
 		}
 		return b, "", nil
 	}

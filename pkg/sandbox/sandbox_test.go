@@ -214,7 +214,7 @@ func TestSelect(t *testing.T) {
 		t.Fatalf("none: %v %q %v", r, warn, err)
 	}
 	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto, BwrapPath: "/nonexistent/bwrap"})
-	if err != nil || r.Name() != "none" || !strings.Contains(warn, "bubblewrap") {
+	if err != nil || r.Name() != "none" || !strings.Contains(warn, "install bubblewrap") {
 		t.Fatalf("auto without bwrap: %v %q %v", r, warn, err)
 	}
 	if strings.Contains(warn, "\n") {
