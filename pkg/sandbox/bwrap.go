@@ -135,12 +135,15 @@ func (b *Bwrap) Run(ctx context.Context, s *Spec) error {
 	return startAndWait(ctx, path, b.Args(s), s, nil, "")
 }
 
+// ErrNotInstalled reports that the bwrap executable was not found.
+var ErrNotInstalled = errors.New("bwrap is not installed")
+
 // Probe checks that bubblewrap is installed and can create its namespaces
 // here by running "true" in a sandbox. The error says why not.
 func (b *Bwrap) Probe(ctx context.Context) error {
 	path, err := exec.LookPath(b.path())
 	if err != nil {
-		return fmt.Errorf("bwrap is not installed: %w", err)
+		return fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
 	var stderr bytes.Buffer
 	s := &Spec{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}, Stderr: &stderr}
@@ -195,7 +198,7 @@ func Select(ctx context.Context, opts Options) (r Runner, warning string, err er
 				return nil, "", fmt.Errorf("sandbox: a build root (rootfs) needs bwrap: %w", err)
 			}
 			how := "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; in a container, run it with --privileged or a seccomp profile that permits them)"
-			if errors.Is(err, exec.ErrNotFound) {
+			if errors.Is(err, ErrNotInstalled) {
 				how = "install bubblewrap (apk add bubblewrap, or apt-get install bubblewrap)"
 			}
 			return Plain{}, fmt.Sprintf("building without isolation: %v; to build in a sandbox, %s; --sandbox none silences this warning", err, how), nil
