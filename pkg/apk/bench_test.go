@@ -95,7 +95,7 @@ func BenchmarkPackageTree(b *testing.B) {
 	for _, s := range []struct {
 		name  string
 		level int
-	}{{"default", LevelDefault}, {"best", LevelBest}, {"level7", 7}, {"level6", 6}} {
+	}{{"default", LevelDefault}, {"best", LevelBest}, {"klauspost8", 8}, {"klauspost9", 9}} {
 		b.Run(s.name, func(b *testing.B) {
 			runBaseline(b)
 			tmp := b.TempDir()

@@ -31,8 +31,9 @@ const dictSize = 32 << 10
 type parallelGzip struct {
 	w       io.Writer
 	level   int
-	buf     []byte // input not yet handed to a worker
-	prev    []byte // the dictionary for the next chunk
+	params  *dfParams // apkit's encoder with these settings, or klauspost at level
+	buf     []byte    // input not yet handed to a worker
+	prev    []byte    // the dictionary for the next chunk
 	crc     uint32
 	size    uint64
 	jobs    chan *gzJob
@@ -52,9 +53,10 @@ type gzJob struct {
 	ready    chan struct{}
 }
 
-// newParallelGzip starts a gzip member on w compressed at the given
-// klauspost/compress deflate level (1-9) by workers goroutines.
-func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
+// newParallelGzip starts a gzip member on w compressed by workers
+// goroutines: with apkit's encoder when params is set, else with
+// klauspost/compress deflate at level (1-9).
+func newParallelGzip(w io.Writer, level int, params *dfParams, workers int) (*parallelGzip, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -65,6 +67,7 @@ func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
 	z := &parallelGzip{
 		w:       w,
 		level:   level,
+		params:  params,
 		buf:     make([]byte, 0, chunkSize),
 		jobs:    make(chan *gzJob, workers),
 		results: make(chan *gzJob, 2*workers),
@@ -78,6 +81,15 @@ func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
 }
 
 func (z *parallelGzip) work() {
+	if z.params != nil {
+		d := newDeflater(*z.params)
+		for j := range z.jobs {
+			out := d.compress(j.out.AvailableBuffer(), j.dict, j.in, j.last)
+			j.out.Write(out)
+			close(j.ready)
+		}
+		return
+	}
 	var fw *flate.Writer
 	for j := range z.jobs {
 		if fw == nil {

@@ -361,3 +361,24 @@ func TestVerifyChecksumMismatch(t *testing.T) {
 		t.Errorf("got %v %v", res.Problem, res.Err)
 	}
 }
+
+func TestWriteLevels(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	makeTree(t, dir)
+	kr := testKeyring(t)
+	sizes := map[int]int{}
+	for _, level := range []int{LevelDefault, LevelBest, 1, 9} {
+		var out bytes.Buffer
+		if _, err := Write(&out, &Input{Info: testInfo(), Dir: dir, Key: newTestKey(t), Level: level, TempDir: t.TempDir()}); err != nil {
+			t.Fatalf("level %d: %v", level, err)
+		}
+		if res := Verify(bytes.NewReader(out.Bytes()), kr, nil); res.Problem != OK {
+			t.Errorf("level %d: %v %v", level, res.Problem, res.Err)
+		}
+		sizes[level] = out.Len()
+	}
+	if sizes[LevelBest] > sizes[LevelDefault] || sizes[LevelDefault] > sizes[1] {
+		t.Errorf("sizes by level: %v", sizes)
+	}
+}

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // Phase names one step of the pipeline, in abuild's order.
@@ -112,7 +114,8 @@ func (NoProgress) Info(string) {}
 type Options struct {
 	// Runner runs the recipe's functions; nil means [sandbox.Plain].
 	Runner sandbox.Runner
-	// Arch is CARCH, the architecture packages are built for.
+	// Arch is CARCH, the architecture packages are built for ("" means
+	// the host's).
 	Arch string
 	// BuildArch is CBUILD's architecture ("" means Arch).
 	BuildArch string
@@ -214,6 +217,10 @@ type builder struct {
 	plan     *plan
 	want     map[Phase]bool
 	cleanups []func()
+	key      *sign.PrivateKey
+	// keepWork keeps the work directories (packages written but not added
+	// to the repository stay in the staging directory).
+	keepWork bool
 }
 
 func (b *builder) warnf(format string, args ...any) {
@@ -268,8 +275,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if opts.Repo != "" {
 		b.d.repo = opts.Repo
 	}
+	if b.opts.Arch == "" {
+		b.opts.Arch = apkbuild.HostArch()
+	}
 	if b.opts.BuildArch == "" {
-		b.opts.BuildArch = opts.Arch
+		b.opts.BuildArch = b.opts.Arch
 	}
 	b.runner = opts.Runner
 	if b.runner == nil {

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -354,5 +355,26 @@ func TestDriverDefaultPrepare(t *testing.T) {
 				t.Errorf("good patch not applied: %q", b)
 			}
 		})
+	}
+}
+
+func TestRecipeUnpackRunsAfterApkits(t *testing.T) {
+	dir := copyRecipe(t, "greet")
+	apkb := filepath.Join(dir, "APKBUILD")
+	b, err := os.ReadFile(apkb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := "\nunpack() {\n\tdefault_unpack\n\ttest -f \"$builddir\"/Makefile\n\techo unpacked-by-recipe > \"$srcdir\"/marker\n}\n"
+	if err := os.WriteFile(apkb, append(b, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_, err = Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Output: &out, Phases: []Phase{PhaseFetch, PhaseVerify, PhaseUnpack}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "src", "marker")); string(got) != "unpacked-by-recipe\n" {
+		t.Errorf("marker = %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,10 +58,16 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}
 	p := b.plan
 	res := &Result{Pkgname: p.pkgname}
+	if err := b.loadKey(); err != nil {
+		return nil, err
+	}
 	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
 		b.infof("%s", res.Skipped)
 		return res, nil
+	}
+	if u, g := p.vars["pkgusers"], p.vars["pkggroups"]; u != "" || g != "" {
+		b.warnf("pkgusers/pkggroups (%s) are not created: files in the packages are owned by root", strings.TrimSpace(u+" "+g))
 	}
 	if b.want[PhaseDeps] {
 		if err := b.step("deps", "Checking build dependencies", func() error { return b.deps(ctx) }); err != nil {
@@ -104,6 +111,25 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		}
 	}
 	if !b.want[PhasePackage] {
+		if !b.want[PhaseIndex] {
+			return res, nil
+		}
+		// Index only: add what an earlier package run staged.
+		if err := b.step("index", "Adding packages to the repository", func() error {
+			staged, err := b.staged()
+			if err != nil {
+				return err
+			}
+			res.Packages, err = b.addToRepo(ctx, staged)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if !b.opts.Keep {
+			if err := b.cleanWork(); err != nil {
+				return nil, err
+			}
+		}
 		return res, nil
 	}
 	var pkgs []*pkgBuild
@@ -129,7 +155,7 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if !b.opts.Keep {
+	if !b.opts.Keep && !b.keepWork {
 		if err := b.cleanWork(); err != nil {
 			return nil, err
 		}
@@ -268,6 +294,11 @@ func (b *builder) unpack(ctx context.Context, paths []string) error {
 				return err
 			}
 		}
+	}
+	// A recipe's own unpack() runs after apkit's (which is what its
+	// default_unpack call stands for).
+	if b.plan.functions["unpack"] {
+		return b.runDriver(ctx, false, "unpack")
 	}
 	return nil
 }
@@ -502,8 +533,11 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 			return nil, fmt.Errorf("install script %s: unknown action %q", f, action)
 		}
 		path := filepath.Join(b.d.startdir, f)
-		if _, err := os.Stat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("install script: %w", err)
+		}
+		if data, err := os.ReadFile(path); err == nil && permCommand.Match(data) {
+			b.warnf("%s: install script %s changes ownership or permissions; do that in package()", name, f)
 		}
 		out = append(out, controlFile{Name: "." + action, Path: path})
 	}
@@ -512,12 +546,31 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 			continue
 		}
 		path := filepath.Join(b.d.startdir, t.File)
-		if _, err := os.Stat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("trigger: %w", err)
 		}
 		out = append(out, controlFile{Name: ".trigger", Path: path})
 	}
 	return out, nil
+}
+
+// permCommand finds chown, chmod and chgrp commands in a script (§8).
+var permCommand = regexp.MustCompile(`(^|[\s;&|(])(chown|chmod|chgrp)\s`)
+
+// regularFile checks that path is a regular file of the recipe directory,
+// not a symlink that could pull a host file into a package.
+func regularFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", filepath.Base(path))
+	}
+	if fi.Size() > 1<<20 {
+		return fmt.Errorf("%s: larger than 1 MiB", filepath.Base(path))
+	}
+	return nil
 }
 
 func cutLast(s, sep string) (before, after string, ok bool) {
@@ -626,15 +679,6 @@ func shScript(path string) bool {
 	}
 	rest = strings.TrimLeft(rest, " \t")
 	return rest == "/bin/sh" || strings.HasPrefix(rest, "/bin/sh ") || strings.HasPrefix(rest, "/bin/sh\t")
-}
-
-// write turns the packages into signed .apk files and adds them to the
-// repository. It is a field so tests of the earlier steps can stop here.
-func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error) {
-	if writeHook != nil {
-		return writeHook(ctx, b, pkgs)
-	}
-	return nil, errors.New("writing .apk files is not available in this build of apkit yet")
 }
 
 // writeHook replaces write in tests.

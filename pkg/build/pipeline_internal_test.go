@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // copyRecipe copies examples/main/<name> into a fresh repository directory
@@ -55,6 +58,14 @@ func testRunner(t *testing.T) sandbox.Runner {
 }
 
 func TestPipelineGreet(t *testing.T) {
+	for _, cmd := range []string{"cc", "make", "patch", "strip"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("the greet example needs %s", cmd)
+			}
+			t.Skipf("the greet example needs %s", cmd)
+		}
+	}
 	dir := copyRecipe(t, "greet")
 	var got []*pkgBuild
 	writeHook = func(_ context.Context, _ *builder, pkgs []*pkgBuild) ([]Package, error) {
@@ -63,7 +74,7 @@ func TestPipelineGreet(t *testing.T) {
 	}
 	defer func() { writeHook = nil }()
 	var out bytes.Buffer
-	_, err := Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Jobs: 2, Output: &out, Keep: true, SourceDateEpoch: 1700000000})
+	_, err := Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Jobs: 2, Output: &out, Keep: true, SourceDateEpoch: 1700000000, Key: testKeyFile(t)})
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out.String())
 	}
@@ -102,4 +113,22 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// testKeyFile writes a fresh private key and returns its path.
+func testKeyFile(t *testing.T) string {
+	t.Helper()
+	k, err := sign.GenerateKey(nil, "test@example.org", 2048, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := sign.MarshalPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), strings.TrimSuffix(k.Name, ".pub"))
+	if err := os.WriteFile(path, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -35,6 +35,8 @@ type plan struct {
 	install                            []string
 	triggers                           []trigger
 	maintainer                         string
+	// functions lists the functions the recipe defines.
+	functions map[string]bool
 }
 
 func (p *plan) hasOption(o string) bool {
@@ -99,6 +101,10 @@ func newPlan(r *apkbuild.Recipe) (*plan, error) {
 		checkdepends: depStrings(r.Checkdepends),
 		install:      r.Install,
 		maintainer:   r.Maintainer,
+		functions:    map[string]bool{},
+	}
+	for name := range r.Functions {
+		p.functions[name] = true
 	}
 	if len(p.makedepends) == 0 {
 		p.makedepends = append(depStrings(r.MakedependsBuild), depStrings(r.MakedependsHost)...)

@@ -47,7 +47,7 @@ type Record struct {
 	Commit string
 	// ProviderPriority is k: the provider priority; 0 means absent.
 	ProviderPriority int64
-	// Depends holds the D: items (dependency syntax, spec §7.3).
+	// Depends holds the D: items ([!]name[op version]).
 	Depends []string
 	// Provides holds the p: items.
 	Provides []string

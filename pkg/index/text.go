@@ -18,26 +18,42 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Line, e.Msg) }
 
+// Limits on what [ParseText] accepts, so that memory stays within a small
+// multiple of the input's size whatever the input.
+const (
+	// MaxRecords is the most records an index may hold (Alpine's largest
+	// repositories have about 25,000).
+	MaxRecords = 1 << 18
+	// MaxItems is the most D:, p: and i: items all records together may
+	// hold.
+	MaxItems = 1 << 22
+)
+
 // ParseText parses APKINDEX text: records of "X:value" lines, each record
-// ending with an empty line (spec §13.1). Every field apk defines is read
+// ending with an empty line. Every field apk defines is read
 // into its [Record] field and lines with other letters into [Record.Extra];
 // records come back in the order they appear. A repeated scalar field keeps
 // its last value, as apk does; repeated D, p and i lines add to the list.
 //
 // ParseText returns a [*ParseError] for a line whose second byte is not ':'
 // (apk rejects the whole index for it), a malformed number in S, I, t or k,
-// or a record without P or V. The strings of the records share memory with
-// one copy of data.
+// a record without P or V, or more than [MaxRecords] records or [MaxItems]
+// list items. The strings of the records share memory with one copy of
+// data.
 func ParseText(data []byte) ([]*Record, error) {
 	text := string(data)
-	recs := make([]*Record, 0, strings.Count(text, "\n\n")+1)
+	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
 	var (
 		cur       *Record
 		startLine int
+		items     int
 	)
 	end := func(line int) error {
 		if cur == nil {
 			return nil
+		}
+		if len(recs) >= MaxRecords {
+			return &ParseError{Line: startLine, Msg: fmt.Sprintf("more than %d records", MaxRecords)}
 		}
 		if cur.Name == "" {
 			return &ParseError{Line: startLine, Msg: "record has no P: field"}
@@ -73,6 +89,11 @@ func ParseText(data []byte) ([]*Record, error) {
 		}
 		if err := cur.set(line[0], line[2:]); err != nil {
 			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
+		}
+		if k := line[0]; k == 'D' || k == 'p' || k == 'i' {
+			if items += strings.Count(line, " ") + 1; items > MaxItems {
+				return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("more than %d dependency items", MaxItems)}
+			}
 		}
 	}
 	if err := end(lineNo); err != nil {
@@ -169,7 +190,7 @@ func appendItems(list []string, v string) []string {
 // the line structure.
 var errNewline = errors.New("value contains a newline")
 
-// AppendText appends the record in apk's field order (spec §13.1: C P V A S I
+// AppendText appends the record in apk's field order (C P V A S I
 // T U L o m t c k D p i, then [Record.Extra]), followed by the empty line
 // that ends a record. Optional fields are written only when set. It returns
 // an error, and b unchanged, when a value contains a newline or a list item

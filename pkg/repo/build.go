@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +36,7 @@ type packageReader func(ctx context.Context, path string) (*index.Record, error)
 // IndexOptions say how [IndexFiles] builds an index.
 type IndexOptions struct {
 	// Old is a previous index whose entries are reused for package files
-	// whose name and size match an entry and that are not newer than
+	// whose name and size match an entry and that were modified before
 	// OldModTime (apk index --index). nil means every file is read.
 	Old *index.Index
 	// OldModTime is the modification time of the previous index's file.
@@ -213,7 +212,8 @@ func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
 		if err != nil {
 			return nil, err
 		}
-		res := apk.Verify(bufio.NewReaderSize(f, 256<<10), kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+		// apk.Verify reads through a buffer of its own.
+		res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
 		if res.Err != nil {
 			return nil, res.Err
 		}

@@ -279,3 +279,21 @@ func FuzzReadELF(f *testing.F) {
 		_, _ = scan.ReadELF(p, "f")
 	})
 }
+
+// TestScanStaysInTree: symlinked directories are not followed out of the
+// package tree.
+func TestScanStaysInTree(t *testing.T) {
+	outside := t.TempDir()
+	write(t, filepath.Join(outside, "pkgconfig", "secret.pc"), "Name: secret\nVersion: 1\n", 0o644)
+	write(t, filepath.Join(outside, "bin", "tool"), "#!/bin/sh\n", 0o755)
+	root := t.TempDir()
+	symlink(t, filepath.Join(outside, "pkgconfig"), filepath.Join(root, "usr", "lib", "pkgconfig"))
+	symlink(t, filepath.Join(outside, "bin"), filepath.Join(root, "usr", "bin"))
+	tr, err := scan.Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.PC) != 0 || len(tr.Commands) != 0 {
+		t.Errorf("scan followed symlinks out of the tree: pc %v, commands %v", tr.PC, tr.Commands)
+	}
+}

@@ -42,8 +42,17 @@
 // out of the destination, device nodes and expansion past
 // [UnpackOptions] limits are refused with an [*UnsafeError] (errors.Is
 // [ErrUnsafeArchive]) and nothing is written outside the destination.
-// Modes, symlinks, hard links and mtimes are kept. Decompression runs a
-// few blocks ahead of extraction in its own goroutine.
+// Modes, symlinks, hard links and mtimes are kept. Decompression runs
+// ahead of extraction in its own goroutine; xz and bzip2 streams are
+// decoded by the xz and bzip2 programs when installed (as tar does, since
+// the Go decoders are several times slower) unless [UnpackOptions].PureGo
+// is set. [Populate] fills $srcdir as abuild's default unpack does: a
+// symlink per source, then every archive extracted.
+//
+// A build pipeline calls, in order:
+//
+//	results, err := source.Fetch(ctx, items, source.Options{Cache: srcdest})
+//	err = source.Populate(ctx, results, srcdir, source.UnpackOptions{})
 //
 // # Rewriting checksums
 //
