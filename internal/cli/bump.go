@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/source"
@@ -60,13 +61,15 @@ The old and the new version are printed.`,
 			return runBump(cmd.Context(), app, opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&opts.pkgver, "pkgver", "", "set pkgver to `version` and pkgrel to 0")
-	f.BoolVar(&opts.pkgrel, "pkgrel", false, "increment pkgrel")
-	f.BoolVar(&opts.json, "json", false, "print JSON")
-	f.BoolVar(&opts.offline, "offline", false, "use only the source cache, never the network")
-	f.IntVarP(&opts.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
+	opts.addFlags(cmd.Flags())
 	return cmd
+}
+
+func (o *bumpOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.pkgver, "pkgver", "", "set pkgver to `version` and pkgrel to 0")
+	f.BoolVar(&o.pkgrel, "pkgrel", false, "increment pkgrel")
+	f.BoolVar(&o.json, "json", false, "print JSON")
+	o.sourceFlags.addFlags(f)
 }
 
 func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
@@ -84,7 +87,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := loadRecipe(ctx, app, cfg, opts.path)
+	r, err := loadRecipe(ctx, app, cfg, opts.path, opts.pkgver != "")
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
@@ -59,11 +60,13 @@ The path of each APKBUILD that changed is printed.`,
 			return runChecksum(cmd.Context(), app, opts)
 		},
 	}
-	f := cmd.Flags()
-	f.BoolVar(&opts.json, "json", false, "print JSON")
-	f.BoolVar(&opts.offline, "offline", false, "use only the source cache, never the network")
-	f.IntVarP(&opts.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
+	opts.addFlags(cmd.Flags())
 	return cmd
+}
+
+func (o *checksumOptions) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.json, "json", false, "print JSON")
+	o.sourceFlags.addFlags(f)
 }
 
 func runChecksum(ctx context.Context, app *App, opts *checksumOptions) error {
@@ -109,7 +112,7 @@ func runChecksum(ctx context.Context, app *App, opts *checksumOptions) error {
 
 func checksumRecipe(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (checksumRecipeJSON, error) {
 	rec := checksumRecipeJSON{APKBUILD: path, Sha512sums: []source.FileSum{}}
-	r, err := loadRecipe(ctx, app, cfg, path)
+	r, err := loadRecipe(ctx, app, cfg, path, true)
 	if err != nil {
 		return rec, err
 	}

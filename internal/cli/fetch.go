@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/pkg/source"
@@ -69,11 +70,13 @@ The path of each verified file is printed, one per line.`,
 			return runFetch(cmd.Context(), app, opts)
 		},
 	}
-	f := cmd.Flags()
-	f.BoolVar(&opts.json, "json", false, "print JSON")
-	f.BoolVar(&opts.offline, "offline", false, "use only the source cache, never the network")
-	f.IntVarP(&opts.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
+	opts.addFlags(cmd.Flags())
 	return cmd
+}
+
+func (o *fetchOptions) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.json, "json", false, "print JSON")
+	o.sourceFlags.addFlags(f)
 }
 
 func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
@@ -139,7 +142,7 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		rec.Error = err.Error()
 		return rec, err
 	}
-	r, err := loadRecipe(ctx, app, cfg, path)
+	r, err := loadRecipe(ctx, app, cfg, path, false)
 	if err != nil {
 		return fail(err)
 	}

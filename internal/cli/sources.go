@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
@@ -18,11 +21,18 @@ type sourceFlags struct {
 	jobs    int
 }
 
+func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
+	f.IntVarP(&o.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
+}
+
 // loadRecipe evaluates the recipe at path (a directory or an APKBUILD).
 // Breaches of abuild's rules that do not stop fetching (a checksum list
 // that does not match the sources, for example) are printed as warnings;
-// the checks of pkg/source report such problems more precisely.
-func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string) (*apkbuild.Recipe, error) {
+// the checks of pkg/source report such problems more precisely. With
+// rewritingSums, problems of the checksum lists, which the caller is
+// about to rewrite, are printed only with -v.
+func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string, rewritingSums bool) (*apkbuild.Recipe, error) {
 	r, err := apkbuild.LoadContext(ctx, path, apkbuild.Options{Arch: cfg.Arch})
 	if r == nil {
 		return nil, err
@@ -31,7 +41,17 @@ func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string) 
 		if !errors.Is(err, apkbuild.ErrInvalid) {
 			return nil, err
 		}
-		app.IO.Warnf("%v", err)
+		warnings := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			warnings = j.Unwrap()
+		}
+		for _, w := range warnings {
+			if rewritingSums && strings.Contains(w.Error(), "sums") {
+				app.IO.Verbosef("%v", w)
+				continue
+			}
+			app.IO.Warnf("%v", w)
+		}
 	}
 	return r, nil
 }

@@ -110,6 +110,40 @@ func ExampleUnpack() {
 	// "hi\n"
 }
 
+// Fill $srcdir: a link per source, archives extracted.
+func ExamplePopulate() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "hello-1.0/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "hello-1.0/configure", Mode: 0o755, Size: 10})
+	tw.Write([]byte("#!/bin/sh\n"))
+	tw.Close()
+	archive := filepath.Join(dir, "hello-1.0.tar")
+	os.WriteFile(archive, buf.Bytes(), 0o644)
+	patch := filepath.Join(dir, "fix.patch")
+	os.WriteFile(patch, []byte("--- a\n"), 0o644)
+
+	results := []source.Result{
+		{Item: source.Item{Name: "hello-1.0.tar", URL: "https://example.org/hello-1.0.tar"}, Path: archive},
+		{Item: source.Item{Name: "fix.patch", Local: patch}, Path: patch},
+	}
+	srcdir := filepath.Join(dir, "src")
+	if err := source.Populate(context.Background(), results, srcdir, source.UnpackOptions{}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	entries, _ := os.ReadDir(srcdir)
+	for _, e := range entries {
+		fmt.Println(e.Name(), e.Type())
+	}
+	// Output:
+	// fix.patch L---------
+	// hello-1.0 d---------
+	// hello-1.0.tar L---------
+}
+
 // Rewrite the checksum block of an APKBUILD, keeping every other byte.
 func ExampleRewriteChecksums() {
 	apkbuild := "pkgname=hello\nsource=\"fix.patch\"\n\nsha512sums=\"\nold  fix.patch\n\"\n"

@@ -335,6 +335,7 @@ func TestUnpackHostile(t *testing.T) {
 		},
 		{name: "zip dotdot", zip: []string{"ok", "../evil"}, wantErr: `entry "../evil": path escapes`},
 		{name: "zip absolute", zip: []string{"/evil"}, wantErr: "absolute path"},
+		{name: "zip write through symlink", zip: []string{"l -> OUTSIDE", "l/victim"}, wantErr: `entry "l/victim": write through a symlink leading outside`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,8 +351,14 @@ func TestUnpackHostile(t *testing.T) {
 				var buf bytes.Buffer
 				zw := zip.NewWriter(&buf)
 				for _, n := range tt.zip {
-					w, _ := zw.CreateHeader(&zip.FileHeader{Name: n})
-					io.WriteString(w, "x")
+					h := &zip.FileHeader{Name: n}
+					body := "x"
+					if name, target, ok := strings.Cut(n, " -> "); ok {
+						h.Name, body = name, strings.ReplaceAll(target, "OUTSIDE", outside)
+						h.SetMode(fs.ModeSymlink | 0o777)
+					}
+					w, _ := zw.CreateHeader(h)
+					io.WriteString(w, body)
 				}
 				zw.Close()
 				archive = filepath.Join(archives, "h.zip")
