@@ -502,3 +502,47 @@ func TestE2ERealApk(t *testing.T) {
 		t.Errorf("apk without the server's key does not call the index UNTRUSTED:\n%s", out)
 	}
 }
+
+// TestE2EUploadBuiltPackage builds a real recipe with apkit build, uploads
+// the result with apkit upload to a real apkit serve, and checks that the
+// served index, signed by the server, lists it.
+func TestE2EUploadBuiltPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: -short")
+	}
+	e := startE2E(t)
+	recipe := filepath.Join("..", "..", "examples", "main", "hello-sh")
+	if _, err := os.Stat(filepath.Join(recipe, "APKBUILD")); err != nil {
+		t.Fatalf("example recipe: %v", err)
+	}
+	aports := filepath.Join(e.dir, "aports", "main", "hello-sh")
+	os.MkdirAll(aports, 0o755)
+	ents, _ := os.ReadDir(recipe)
+	for _, ent := range ents {
+		b, err := os.ReadFile(filepath.Join(recipe, ent.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(aports, ent.Name()), b, 0o644)
+	}
+	// The builder signs with the key the server trusts for uploads.
+	buildKey := filepath.Join(e.dir, "builder", e.buildKey.PrivateFileName())
+	repodest := filepath.Join(e.dir, "packages")
+	env := map[string]string{"HOME": e.dir, "APKIT_CONFIG": filepath.Join(e.dir, "none.yaml"), "PATH": os.Getenv("PATH")}
+	if code, _, stderr := runApkit(t, env, "build", "-q", "--offline", "--key", buildKey, "--repodest", repodest, aports); code != 0 {
+		t.Fatalf("apkit build: exit %d\n%s", code, stderr)
+	}
+	tok, _ := e.idp.Token("job")
+	env["APKIT_TOKEN"] = tok
+	code, stdout, stderr := runApkit(t, env, "upload", "--url", e.url, "--version", "v3.22", repodest)
+	if code != 0 {
+		t.Fatalf("apkit upload: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "v3.22/main/") || !strings.Contains(stdout, "/hello-sh-0.3.1-r2.apk") {
+		t.Errorf("upload output:\n%s", stdout)
+	}
+	arch := filepath.Base(filepath.Dir(strings.TrimSpace(stdout)))
+	if diff := cmp.Diff([]string{"hello-sh-0.3.1-r2.apk"}, e.index(t, "v3.22/main/"+arch)); diff != "" {
+		t.Errorf("index (-want +got):\n%s", diff)
+	}
+}

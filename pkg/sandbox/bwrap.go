@@ -136,7 +136,7 @@ func (b *Bwrap) Run(ctx context.Context, s *Spec) error {
 }
 
 // ErrNotInstalled reports that the bwrap executable was not found.
-var ErrNotInstalled = errors.New("bwrap is not installed")
+var ErrNotInstalled = errors.New("bwrap is not installed (install the bubblewrap package: apk add bubblewrap, apt-get install bubblewrap)")
 
 // Probe checks that bubblewrap is installed and can create its namespaces
 // here by running "true" in a sandbox. The error says why not.
