@@ -414,6 +414,11 @@ func (r *Repo) Remove(ctx context.Context, names ...string) ([]*index.Record, er
 		return nil, fmt.Errorf("remove: %w", err)
 	}
 	for _, rec := range removed {
+		if !validName(rec.Name) || !validVersion(rec.Version) {
+			// An index written elsewhere may name anything: never follow
+			// such a name out of the directory.
+			continue
+		}
 		if err := os.Remove(filepath.Join(r.dir, rec.FileName())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return removed, fmt.Errorf("remove: %w", err)
 		}
