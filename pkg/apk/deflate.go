@@ -159,7 +159,6 @@ func dfHash3(b []byte) uint32 {
 	return (v * 2246822519) >> (32 - dfHash3Bits)
 }
 
-
 // compress appends the deflate blocks for in (with dict before it) to
 // out. The last chunk ends with a final block; the others end with an
 // empty stored block, byte-aligned, so that chunks concatenate.

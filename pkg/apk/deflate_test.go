@@ -2,14 +2,14 @@ package apk
 
 import (
 	"bytes"
-	"fmt"
-	"strings"
 	"compress/flate"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
