@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/build"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
@@ -63,7 +65,9 @@ read-only, only the recipe's src, pkg and tmp directories are writable, and
 there is no network unless the recipe's options contain "net".
 
 --phases runs only some phases, in pipeline order: deps, fetch, verify,
-unpack, prepare, build, check, package, index (or "all", "rootpkg").
+unpack, prepare, build, check, package, index (or "all", "rootpkg"). Without
+index, the packages stay in the recipe's tmp/.apkit/out until a later
+"--phases index" adds them to the repository.
 
 The recipe's output streams to stderr and is kept in build.log beside the
 recipe's work directories. A failed build leaves the repository untouched.`,
@@ -77,20 +81,24 @@ recipe's work directories. A failed build leaves the repository untouched.`,
 			return runBuild(cmd.Context(), app, opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&opts.repodest, "repodest", "", "root of the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
-	f.StringVar(&opts.repo, "repo", "", "repository `name` (default: the name of the recipe directory's parent)")
-	f.StringVar(&opts.key, "key", "", "private key `file` that signs packages and the index (default: the configured signing key)")
-	f.BoolVar(&opts.noCheck, "no-check", false, "do not run check()")
-	f.BoolVar(&opts.noDeps, "no-deps", false, "go on when build dependencies are missing")
-	f.BoolVarP(&opts.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
-	f.IntVarP(&opts.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
-	f.BoolVar(&opts.offline, "offline", false, "do not download: remote sources must be in the cache")
-	f.StringVar(&opts.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
-	f.StringVar(&opts.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
-	f.StringVar(&opts.phases, "phases", "", "run only these `phases` (comma-separated)")
-	f.BoolVar(&opts.json, "json", false, "print JSON")
+	opts.addFlags(cmd.Flags())
 	return cmd
+}
+
+// addFlags binds the build flags to o.
+func (o *buildOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.repodest, "repodest", "", "root of the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
+	f.StringVar(&o.repo, "repo", "", "repository `name` (default: the name of the recipe directory's parent)")
+	f.StringVar(&o.key, "key", "", "private key `file` that signs packages and the index (default: the configured signing key)")
+	f.BoolVar(&o.noCheck, "no-check", false, "do not run check()")
+	f.BoolVar(&o.noDeps, "no-deps", false, "go on when build dependencies are missing")
+	f.BoolVarP(&o.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
+	f.BoolVar(&o.offline, "offline", false, "do not download: remote sources must be in the cache")
+	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
+	f.StringVar(&o.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
+	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
+	f.BoolVar(&o.json, "json", false, "print JSON")
 }
 
 func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
@@ -120,29 +128,13 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if warning != "" {
 		app.IO.Warnf("%s", warning)
 	}
-	bo := build.Options{
-		Runner:    runner,
-		Arch:      cfg.Arch,
-		Repodest:  firstNonEmpty(opts.repodest, cfg.Repodest),
-		Repo:      opts.repo,
-		Srcdest:   cfg.Srcdest,
-		Key:       firstNonEmpty(opts.key, cfg.SigningKey),
-		Packager:  cfg.Packager,
-		Jobs:      cfg.Jobs,
-		Makeflags: cfg.Makeflags,
-		Phases:    phases,
-		NoCheck:   opts.noCheck,
-		NoDeps:    opts.noDeps,
-		Keep:      opts.keep,
-		Offline:   opts.offline,
-		RootFS:    opts.rootfs,
-		Progress:  &buildProgress{io: app.IO},
-		Hide:      privateHidden(app),
+	bo, err := pipelineOptions(cfg, opts, phases)
+	if err != nil {
+		return err
 	}
-	if opts.jobs > 0 {
-		bo.Jobs = opts.jobs
-		bo.Makeflags = fmt.Sprintf("-j%d", opts.jobs)
-	}
+	bo.Runner = runner
+	bo.Progress = &buildProgress{io: app.IO}
+	bo.Hide = privateHidden(app)
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
@@ -171,11 +163,45 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	return nil
 }
 
+// pipelineOptions turns the flags and the configuration into the
+// pipeline's options (runner, streams and hidden paths aside).
+func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phase) (build.Options, error) {
+	bo := build.Options{
+		Arch:      cfg.Arch,
+		Repodest:  firstNonEmpty(opts.repodest, cfg.Repodest),
+		Repo:      opts.repo,
+		Srcdest:   cfg.Srcdest,
+		Key:       firstNonEmpty(opts.key, cfg.SigningKey),
+		Packager:  cfg.Packager,
+		Jobs:      cfg.Jobs,
+		Makeflags: cfg.Makeflags,
+		Phases:    phases,
+		NoCheck:   opts.noCheck,
+		NoDeps:    opts.noDeps,
+		Keep:      opts.keep,
+		Offline:   opts.offline,
+		RootFS:    opts.rootfs,
+	}
+	if bo.Repodest != "" {
+		var err error
+		if bo.Repodest, err = filepath.Abs(bo.Repodest); err != nil {
+			return bo, err
+		}
+	}
+	if opts.jobs > 0 {
+		bo.Jobs = opts.jobs
+		bo.Makeflags = fmt.Sprintf("-j%d", opts.jobs)
+	}
+	return bo, nil
+}
+
 // buildFailed reports a failed build: the phase that failed and, when the
 // output was not already shown, its last lines.
 func buildFailed(app *App, path string, err error) error {
 	var pe *build.PhaseError
-	if errors.As(err, &pe) && app.IO.Quiet() && len(pe.Tail) > 0 {
+	// The output was not shown (-q), or is folded away in a collapsed
+	// GitLab CI section: repeat its end.
+	if errors.As(err, &pe) && (app.IO.Quiet() || app.IO.InGitLabCI()) && len(pe.Tail) > 0 {
 		fmt.Fprintf(app.IO.ErrOut, "last lines of %s:\n", pe.Log)
 		for _, l := range pe.Tail {
 			fmt.Fprintf(app.IO.ErrOut, "  %s\n", l)

@@ -17,24 +17,23 @@ var repoRoot = filepath.Join("..", "..")
 
 // pendingVerbs are verbs that documents and examples may name before the
 // command exists. Empty once every documented command has landed.
-var pendingVerbs = map[string]bool{
-	"index": true,
-	"fetch": true, "checksum": true, "bump": true,
-	"build": true, "clean": true,
-	"serve": true, "upload": true,
-}
+var pendingVerbs = map[string]bool{}
 
 // checkInvocation reports what is wrong with one apkit command line from a
 // document or CI script: an unknown verb or flag. Words holding shell
 // expansions count as arguments.
 func checkInvocation(line string) string {
 	words := strings.Fields(line)
+	// Leading VAR=value words set the environment of the command.
+	for len(words) > 0 && strings.Contains(words[0], "=") && !strings.HasPrefix(words[0], "-") {
+		words = words[1:]
+	}
 	if len(words) == 0 || words[0] != "apkit" {
 		return ""
 	}
 	var args []string
 	for _, w := range words[1:] {
-		if w == "|" || w == "||" || w == "&&" || w == ";" || strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>") || w == ")" || w == "#" {
+		if w == "|" || w == "||" || w == "&&" || w == ";" || w == "&" || strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>") || w == ")" || w == "#" {
 			break
 		}
 		if strings.Contains(w, "$") {
@@ -84,6 +83,8 @@ func TestCheckInvocation(t *testing.T) {
 		{"apkit frobnicate", false},
 		{"apkit --nope version", false},
 		{"echo apkit frobnicate", true},
+		{"APKIT_TOKEN=x apkit version --nope", false},
+		{"apkit version &", true},
 	}
 	for _, tt := range tests {
 		if got := checkInvocation(tt.line); (got == "") != tt.ok {

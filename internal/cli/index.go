@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,14 +58,16 @@ const indexLong = `Write an APKINDEX.tar.gz for package files, as apk index does
 Give the package files, or one directory whose *.apk files are indexed. With
 a directory the index goes to DIR/APKINDEX.tar.gz and, when that file exists,
 its entries are reused: a package file is read again only when its name or
-size changed or it is newer than the index, so adding one package to a large
-repository reads one package. --index OLD does the same with any old index.
+size changed or it is not older than the index, so adding one package to a
+large repository reads one package. --index OLD does the same with any old
+index. While it works on a directory's own index, apkit index holds the
+directory's lock, as apkit serve and apkit build do when they add packages.
 Without -o, files are indexed to standard output (unless it is a terminal).
 
 Every package read is verified: its structure, datahash, file checksums and
-its signature, by a key in /etc/apk/keys, the configured keys_dirs, a
---keys-dir, or the public half of the signing key; --allow-untrusted
-accepts packages signed by no trusted key. Dependencies that no indexed
+its signature, by a key in a --keys-dir, the configured keys_dirs, apkit's
+own keys, /etc/apk/keys, or the public half of the signing key;
+--allow-untrusted accepts packages signed by no trusted key. Dependencies that no indexed
 package provides are listed in a warning (--no-warnings to silence it).
 
 The index is signed with --key, else the configured signing_key (RSA over
@@ -106,22 +109,17 @@ func newIndexCmd(app *App) *cobra.Command {
 }
 
 func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
-	files, dir, err := indexInputs(opts.args)
-	if err != nil {
-		return err
+	dir := ""
+	if len(opts.args) == 1 {
+		if st, err := os.Stat(opts.args[0]); err == nil && st.IsDir() {
+			dir = opts.args[0]
+		}
 	}
-	out, old := opts.output, opts.old
-	implicitOld := false
+	out := opts.output
 	if out == "" {
-		if dir == "" {
-			out = "-"
-		} else {
+		out = "-"
+		if dir != "" {
 			out = filepath.Join(dir, repo.IndexName)
-			if old == "" {
-				if _, err := os.Stat(out); err == nil {
-					old, implicitOld = out, true
-				}
-			}
 		}
 	}
 	if out == "-" {
@@ -136,6 +134,10 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 		return usageErrorf("--key and --no-sign cannot be used together")
 	}
 
+	mtime, err := indexTime(app)
+	if err != nil {
+		return err
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
@@ -153,13 +155,34 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	if opts.sha1 {
 		alg = sign.RSA
 	}
-
 	kr, err := loadKeyring(app, cfg, opts.keysDirs)
 	if err != nil {
 		return err
 	}
 	if key != nil && kr.Key(key.Name) == nil {
 		kr.Add(key.Name, &key.Key.PublicKey)
+	}
+
+	// Writing a repository directory's own index: hold its lock from
+	// listing the packages to renaming the index, so that an apkit serve
+	// or build adding packages meanwhile waits instead of being dropped.
+	ownIndex := dir != "" && out != "-" && sameFile(filepath.Dir(out), dir)
+	if ownIndex {
+		unlock, err := repo.LockDir(ctx, dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	files, err := indexInputs(opts.args, dir)
+	if err != nil {
+		return err
+	}
+	old, implicitOld := opts.old, false
+	if old == "" && ownIndex {
+		if _, err := os.Stat(out); err == nil {
+			old, implicitOld = out, true
+		}
 	}
 
 	iopts := repo.IndexOptions{
@@ -181,6 +204,9 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	}
 	res, err := repo.IndexFiles(ctx, files, iopts)
 	if err != nil {
+		if errors.Is(err, sign.ErrUntrusted) {
+			err = fmt.Errorf("%w (trust its signer's public key with --keys-dir DIR, or pass --allow-untrusted)", err)
+		}
 		if isVerifyError(err) {
 			return verifyFailed(err)
 		}
@@ -191,7 +217,7 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	if desc == "" && iopts.Old != nil {
 		desc = iopts.Old.Description
 	}
-	ix := &index.Index{Description: desc, Records: res.Records, ModTime: indexTime(app)}
+	ix := &index.Index{Description: desc, Records: res.Records, ModTime: mtime}
 	write := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 256<<10)
 		if err := index.WriteSigned(bw, ix, key, alg); err != nil {
@@ -225,30 +251,40 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	return nil
 }
 
-// indexInputs turns the arguments into package files: one directory means
-// its *.apk files (not dot-files), otherwise every argument is a file.
-func indexInputs(args []string) (files []string, dir string, err error) {
-	if len(args) == 1 {
-		if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
-			ents, err := os.ReadDir(args[0])
-			if err != nil {
-				return nil, "", err
-			}
-			for _, e := range ents {
-				n := e.Name()
-				if !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".apk") && e.Type().IsRegular() {
-					files = append(files, filepath.Join(args[0], n))
-				}
-			}
-			return files, args[0], nil
+// sameFile reports whether two paths name the same existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// indexInputs turns the arguments into package files: the directory dir's
+// *.apk files (not dot-files) when it is set, otherwise every argument,
+// none of which may be a directory.
+func indexInputs(args []string, dir string) ([]string, error) {
+	if dir != "" {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, err
 		}
+		var files []string
+		for _, e := range ents {
+			n := e.Name()
+			if !strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".apk") && e.Type().IsRegular() {
+				files = append(files, filepath.Join(dir, n))
+			}
+		}
+		return files, nil
 	}
 	for _, a := range args {
 		if st, err := os.Stat(a); err == nil && st.IsDir() {
-			return nil, "", usageErrorf("%s is a directory: give one directory alone, or package files", a)
+			return nil, usageErrorf("%s is a directory: give one directory alone, or package files", a)
 		}
 	}
-	return args, "", nil
+	return args, nil
 }
 
 // readOldIndex reads a previous index for reuse (its signature is not
@@ -272,14 +308,15 @@ func readOldIndex(path string) (*index.Index, time.Time, error) {
 
 // indexTime is the mtime written into the index: SOURCE_DATE_EPOCH when
 // set, else now.
-func indexTime(app *App) time.Time {
+func indexTime(app *App) (time.Time, error) {
 	if s := app.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		var sec int64
-		if _, err := fmt.Sscan(s, &sec); err == nil && sec >= 0 {
-			return time.Unix(sec, 0)
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || sec < 0 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number of seconds", s)
 		}
+		return time.Unix(sec, 0), nil
 	}
-	return app.Now()
+	return app.Now(), nil
 }
 
 // isVerifyError reports whether err is a package failing verification
@@ -304,4 +341,3 @@ func (p indexProgress) Package(file string, reused bool) {
 		p.app.IO.Verbosef("read %s", file)
 	}
 }
-

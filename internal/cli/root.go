@@ -176,6 +176,9 @@ func newRootCmd(app *App) *cobra.Command {
 		newKeygenCmd(app),
 		newSignCmd(app),
 		newVerifyCmd(app),
+		newFetchCmd(app),
+		newChecksumCmd(app),
+		newBumpCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -99,6 +100,12 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		rules := map[string]auth.Rule{}
 		for k, v := range cfg.JWT.Claims {
 			rules[k] = auth.Rule(v)
+		}
+		if len(rules) == 0 {
+			app.IO.Warnf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience)
+		}
+		if u, err := url.Parse(cfg.JWT.JWKS); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
+			app.IO.Warnf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS)
 		}
 		hc, err := app.HTTPClient()
 		if err != nil {

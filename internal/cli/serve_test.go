@@ -27,7 +27,7 @@ import (
 // startServe runs `apkit serve args...` in-process on a loopback listener
 // and returns its base URL and a function that stops it and returns its
 // error and stderr.
-func startServe(t *testing.T, env map[string]string, args ...string) (string, func() (error, string)) {
+func startServe(t *testing.T, env map[string]string, args ...string) (string, func() (string, error)) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,10 +61,10 @@ func startServe(t *testing.T, env map[string]string, args ...string) (string, fu
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	stop := func() (error, string) {
+	stop := func() (string, error) {
 		cancel()
 		err := <-done
-		return err, ts.ErrBuf.String()
+		return ts.ErrBuf.String(), err
 	}
 	t.Cleanup(func() { cancel() })
 	return "http://" + l.Addr().String(), stop
@@ -83,7 +83,7 @@ func TestServeDevModeStartsAndStops(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "ok") {
 		t.Fatalf("healthz: %d %s", resp.StatusCode, b)
 	}
-	err, stderr := stop()
+	stderr, err := stop()
 	if err != nil {
 		t.Fatalf("serve: %v", err)
 	}
@@ -109,7 +109,7 @@ func TestServeTLSWithHSTS(t *testing.T) {
 	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
 		t.Errorf("HSTS = %q", got)
 	}
-	if err, stderr := stop(); err != nil {
+	if stderr, err := stop(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, stderr)
 	}
 }

@@ -37,19 +37,12 @@ type showRecipe struct {
 	Vars        map[string]string     `json:"vars"`
 	Arch        []string              `json:"arch"`
 	Subpackages []apkbuild.Subpackage `json:"subpackages"`
-	Sources     []showSource          `json:"sources"`
+	Sources     []apkbuild.Source     `json:"sources"`
 	Options     []string              `json:"options"`
 	Depends     map[string][]string   `json:"depends"`
 	Install     []string              `json:"install"`
 	Triggers    []apkbuild.Trigger    `json:"triggers"`
 	Functions   []apkbuild.Function   `json:"functions"`
-}
-
-// showSource is a source entry with its checksum, when the recipe has one.
-type showSource struct {
-	apkbuild.Source
-	Checksum string `json:"checksum,omitempty"`
-	Algo     string `json:"algo,omitempty"`
 }
 
 const showLong = `Show evaluates APKBUILD recipes the way abuild sources them, in the
@@ -159,6 +152,9 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		}
 		recipes = append(recipes, p)
 	}
+	if len(recipes) == 0 {
+		return nil
+	}
 	arch, err := recipeArch(app, opts.arch)
 	if err != nil {
 		return err
@@ -245,23 +241,12 @@ func showJSON(path string, r *apkbuild.Recipe) showRecipe {
 		Vars:        r.Vars,
 		Arch:        nonNil(r.Arch),
 		Subpackages: nonNil(r.Subpackages),
-		Sources:     []showSource{},
+		Sources:     nonNil(r.Sources),
 		Options:     nonNil(r.Options),
 		Install:     nonNil(r.Install),
 		Triggers:    nonNil(r.Triggers),
 		Functions:   sortedFunctions(r),
 		Depends:     map[string][]string{},
-	}
-	sums := map[string]apkbuild.Checksum{}
-	for _, c := range r.Checksums {
-		sums[c.Name] = c
-	}
-	for _, s := range r.Sources {
-		ss := showSource{Source: s}
-		if c, ok := sums[s.Name]; ok {
-			ss.Checksum, ss.Algo = c.Digest, c.Algo
-		}
-		out.Sources = append(out.Sources, ss)
 	}
 	for name, deps := range dependencyLists(r) {
 		out.Depends[name] = depStrings(deps)

@@ -201,11 +201,11 @@ eeee  foo.initd
 		t.Fatal(err)
 	}
 	want := []Source{
-		{Name: "foo-1.2.3.tar.gz", URL: "https://example.org/foo-1.2.3.tar.gz", Line: 8},
-		{Name: "foo-v2.tar.gz", URL: "https://github.com/x/foo/archive/v1.2.3.tar.gz", Line: 9},
-		{Name: "bar.tgz", URL: "ftp://ftp.example.org/pub/bar.tgz", Line: 10},
-		{Name: "fix-build.patch", Local: "fix-build.patch", Line: 11},
-		{Name: "foo.initd", Local: "files/foo.initd", Line: 12},
+		{Name: "foo-1.2.3.tar.gz", URL: "https://example.org/foo-1.2.3.tar.gz", Line: 8, Checksum: "aaaa", ChecksumAlgo: "sha512"},
+		{Name: "foo-v2.tar.gz", URL: "https://github.com/x/foo/archive/v1.2.3.tar.gz", Line: 9, Checksum: "bbbb", ChecksumAlgo: "sha512"},
+		{Name: "bar.tgz", URL: "ftp://ftp.example.org/pub/bar.tgz", Line: 10, Checksum: "cccc", ChecksumAlgo: "sha512"},
+		{Name: "fix-build.patch", Local: "fix-build.patch", Line: 11, Checksum: "dddd", ChecksumAlgo: "sha512"},
+		{Name: "foo.initd", Local: "files/foo.initd", Line: 12, Checksum: "eeee", ChecksumAlgo: "sha512"},
 	}
 	if diff := cmp.Diff(want, r.Sources); diff != "" {
 		t.Errorf("sources (-want +got)\n%s", diff)
@@ -329,6 +329,10 @@ func TestErrors(t *testing.T) {
 		{"runaway output", header + "_a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n_a=$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a\n_a=$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a\n_a=$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a\n_b=$(while :; do echo $_a; done)\n", "memory", ErrLimit, false},
 		{"recursion", header + "_f() { _f; }\n_f\n", "function calls", ErrLimit, false},
 		{"fork bomb", header + "_f() { _f | _f; }\n_f\n", "function calls", ErrLimit, false},
+		{"background job", header + "_x=1 &\n", "APKBUILD:8:1: a background job (&) is not supported", ErrUnsupported, false},
+		{"background in function", header + "_f() { sleep 1 & }\n_f\n", "APKBUILD:8:8: a background job", ErrUnsupported, false},
+		{"background in eval", header + "eval '_x=1 &'\n", "APKBUILD:8:1: eval: a background job", ErrUnsupported, false},
+		{"process substitution", header + "read _x < <(echo a)\n", "process substitution is not supported", ErrUnsupported, false},
 		{"printf width", header + "_v=$(printf '%0999999999d' 1)\n", "printf field width", ErrLimit, false},
 	}
 	for _, tc := range tests {
@@ -446,5 +450,44 @@ func TestTriplets(t *testing.T) {
 	}
 	if got := LibcOf("x86_64-pc-linux-gnu"); got != "glibc" {
 		t.Errorf("LibcOf = %q", got)
+	}
+}
+
+func TestMakedependsDefault(t *testing.T) {
+	t.Parallel()
+	r, err := parseString(t, header+"makedepends_build=\"ninja\"\nmakedepends_host=\"zlib-dev\"\n", Options{Arch: "x86_64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []version.Dependency{{Name: "ninja"}, {Name: "zlib-dev"}}
+	if diff := cmp.Diff(want, r.Makedepends); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	if r.Vars["makedepends"] != "" {
+		t.Errorf("Vars[makedepends] = %q, want the shell's empty value", r.Vars["makedepends"])
+	}
+}
+
+func TestCrossEnvironment(t *testing.T) {
+	t.Parallel()
+	src := header + "cross_compiling && depends=cross || depends=native\npkgdesc=\"$CBUILD $CHOST $CTARGET $CBUILD_ARCH $CARCH\"\n"
+	r, err := parseString(t, src, Options{Arch: "aarch64", Env: map[string]string{"CBUILD": "x86_64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"depends": "cross",
+		"pkgdesc": "x86_64-alpine-linux-musl aarch64-alpine-linux-musl aarch64-alpine-linux-musl x86_64 aarch64",
+	}
+	got := map[string]string{"depends": r.Vars["depends"], "pkgdesc": r.Vars["pkgdesc"]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	r, err = parseString(t, src, Options{Env: map[string]string{"CARCH": "ppc64le"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Carch != "ppc64le" || r.Vars["depends"] != "native" {
+		t.Errorf("Carch = %q, depends = %q", r.Carch, r.Vars["depends"])
 	}
 }

@@ -78,9 +78,9 @@ func conformanceArch() string {
 }
 
 // ashVars evaluates a recipe with busybox ash.
-func ashVars(ctx context.Context, busybox, path string) (map[string]string, error) {
-	env := Environment(path, conformanceArch(), nil)
-	cmd := exec.CommandContext(ctx, busybox, "ash", "-c", ashScript)
+func ashVars(ctx context.Context, busybox, path, arch string) (map[string]string, error) {
+	env := Environment(path, arch, nil)
+	cmd := exec.CommandContext(ctx, busybox, "ash", "-c", ashScript, "/usr/bin/abuild")
 	cmd.Env = envList(env)
 	cmd.Dir = filepath.Dir(path)
 	var out, stderr bytes.Buffer
@@ -119,7 +119,7 @@ func TestAportsConformance(t *testing.T) {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			want, werr := ashVars(ctx, busybox, p)
+			want, werr := ashVars(ctx, busybox, p, conformanceArch())
 			r, gerr := Load(p, Options{Arch: conformanceArch()})
 			var pe *ParseError
 			if gerr != nil && errors.As(gerr, &pe) && errors.Is(gerr, ErrInvalid) && r != nil {

@@ -48,7 +48,7 @@ const tickPrefix = "/dev/apkit-tick/"
 type shellEval struct {
 	filename string // as shown in errors
 	dir      string // working directory (startdir)
-	env      []string
+	env      map[string]string
 	timeout  time.Duration
 	maxMem   int64
 	preamble bool // define abuild's helper functions first
@@ -56,8 +56,9 @@ type shellEval struct {
 
 // evalResult is what a file left behind.
 type evalResult struct {
-	file  *syntax.File
-	vars  map[string]expand.Variable
+	file *syntax.File
+	// vars holds every variable set, the environment included.
+	vars  map[string]string
 	funcs map[string]*syntax.Stmt
 	// stderr holds what the file printed on standard error (bounded).
 	stderr string
@@ -96,7 +97,11 @@ func parseShell(src []byte, filename string) (*parsed, error) {
 		return nil, syntaxError(filename, err)
 	}
 	p := &parsed{file: f, funcs: map[string][]*syntax.FuncDecl{}, assigns: map[string]*syntax.Assign{}}
-	instrumentNode(f, p)
+	if bad := instrumentNode(f, p); bad != nil {
+		return nil, bad.err(filename)
+	}
+	// $0 is abuild's own path when a recipe is sourced.
+	f.Name = "/usr/bin/abuild"
 	return p, nil
 }
 
@@ -114,7 +119,89 @@ func syntaxError(filename string, err error) error {
 }
 
 // instrument prepares a whole file, function bodies included.
-func instrument(f *syntax.File) { instrumentNode(f, nil) }
+func instrument(f *syntax.File) *notAsh { return instrumentNode(f, nil) }
+
+// notAsh is a construct mvdan.cc/sh accepts but busybox ash rejects or
+// reads differently.
+type notAsh struct {
+	pos  syntax.Pos
+	what string
+	// own is set for what ash runs but evaluation refuses.
+	own bool
+}
+
+func (n *notAsh) msg() string {
+	if n.own {
+		return n.what + " is not supported while evaluating"
+	}
+	return n.what + " is not supported by busybox ash"
+}
+
+func (n *notAsh) err(filename string) error {
+	return &ParseError{File: filename, Line: int(n.pos.Line()), Col: int(n.pos.Col()), Msg: n.msg(), Err: ErrUnsupported}
+}
+
+// ashCheck reports what in node busybox ash would not accept the same way.
+func ashCheck(node syntax.Node) *notAsh {
+	bad := func(pos syntax.Pos, what string) *notAsh { return &notAsh{pos: pos, what: what} }
+	switch n := node.(type) {
+	case *syntax.Stmt:
+		// Background jobs would outlive the evaluation.
+		if n.Background || n.Coprocess {
+			return &notAsh{n.Pos(), "a background job (&)", true}
+		}
+	case *syntax.ProcSubst:
+		return &notAsh{n.Pos(), "process substitution", true}
+	case *syntax.Assign:
+		if n.Array != nil || n.Index != nil {
+			return bad(n.Pos(), "an array")
+		}
+	case *syntax.ParamExp:
+		switch {
+		case n.Excl || n.Names != 0:
+			return bad(n.Pos(), "indirect expansion ${!...}")
+		case n.Index != nil:
+			return bad(n.Pos(), "an array subscript")
+		case n.Width || n.IsSet || n.Flags != nil || n.NestedParam != nil:
+			return bad(n.Pos(), "this parameter expansion")
+		case n.Exp != nil && n.Exp.Op >= syntax.MatchEmpty:
+			return bad(n.Pos(), "case conversion and ${var@op} expansions")
+		}
+	case *syntax.ArithmExp:
+		if n.Bracket {
+			return bad(n.Pos(), "$[...] arithmetic")
+		}
+	case *syntax.ArithmCmd:
+		return bad(n.Pos(), "the arithmetic command ((...)) (use $((...)))")
+	case *syntax.DblQuoted:
+		if n.Dollar {
+			return bad(n.Pos(), "$\"...\" quoting")
+		}
+	case *syntax.BinaryCmd:
+		if n.Op == syntax.PipeAll {
+			return bad(n.OpPos, "|&")
+		}
+	case *syntax.CaseItem:
+		if n.Op != syntax.Break {
+			return bad(n.OpPos, "case fall-through (;& or ;;&)")
+		}
+	case *syntax.Redirect:
+		if n.Op == syntax.WordHdoc {
+			return bad(n.OpPos, "a here-string (<<<)")
+		}
+	case *syntax.DeclClause:
+		if v := n.Variant.Value; v == "declare" || v == "typeset" || v == "nameref" {
+			return bad(n.Pos(), v)
+		}
+	case *syntax.CoprocClause:
+		return bad(n.Pos(), "coproc")
+	case *syntax.TimeClause:
+		return bad(n.Pos(), "time")
+	case *syntax.ExtGlob:
+		return bad(n.Pos(), "extended globs")
+	}
+	return nil
+}
 
 // instrumentNode prepares a node for bounded evaluation:
 //   - every statement that expands something redirects its standard error
@@ -122,8 +209,9 @@ func instrument(f *syntax.File) { instrumentNode(f, nil) }
 //   - '{' in unquoted literals is quoted, because ash has no brace expansion.
 //
 // With p non-nil, function bodies are skipped and recorded in p, together
-// with assignments.
-func instrumentNode(node syntax.Node, p *parsed) {
+// with assignments. It returns the first construct busybox ash would not
+// read the same way, if any.
+func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 	// weights[i] counts the expansions of the i-th open statement; stack
 	// holds the open nodes, so that a statement is closed when Walk calls
 	// back with nil after its children.
@@ -133,7 +221,11 @@ func instrumentNode(node syntax.Node, p *parsed) {
 		quad   bool
 	}
 	var stack []open
+	var first *notAsh
 	syntax.Walk(node, func(n syntax.Node) bool {
+		if first != nil {
+			return false
+		}
 		if n == nil {
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
@@ -150,6 +242,10 @@ func instrumentNode(node syntax.Node, p *parsed) {
 				st.Redirs = append([]*syntax.Redirect{tick}, st.Redirs...)
 			}
 			return true
+		}
+		if bad := ashCheck(n); bad != nil {
+			first = bad
+			return false
 		}
 		// The innermost open statement gets the weight.
 		stmt := -1
@@ -195,6 +291,7 @@ func instrumentNode(node syntax.Node, p *parsed) {
 		stack = append(stack, open{node: n})
 		return true
 	})
+	return first
 }
 
 // quoteBraces rewrites unquoted '{' in a word's literal parts as a quoted
@@ -321,21 +418,44 @@ func (g *guard) call(ctx context.Context, args []string) ([]string, error) {
 			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d function calls", maxFuncCalls))
 		}
 		g.mu.Lock()
+		var bad *notAsh
 		if decls, ok := g.funcs[args[0]]; ok {
 			for _, fd := range decls {
-				instrumentNode(fd.Body, nil)
+				if b := instrumentNode(fd.Body, nil); b != nil && bad == nil {
+					bad = b
+				}
 			}
 			delete(g.funcs, args[0])
 		}
 		g.mu.Unlock()
+		if bad != nil {
+			return nil, g.fail(bad.err(g.filename))
+		}
 	}
 	if err := g.checkMemory(hc, len(args)); err != nil {
 		return nil, err
 	}
 	switch args[0] {
+	case "declare", "typeset", "shopt", "mapfile", "readarray", "compgen", "complete", "compopt", "caller", "disown", "dirs", "pushd", "popd", "enable", "builtin", "bind", "help", "logout", "suspend":
+		return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "%s is not a busybox ash builtin", args[0]))
+	case "[", "test":
+		// mvdan.cc/sh compares strings with < and > only inside [[ ]].
+		a := args[1:]
+		if args[0] == "[" && len(a) > 0 && a[len(a)-1] == "]" {
+			a = a[:len(a)-1]
+		}
+		if len(a) == 3 && (a[1] == "<" || a[1] == ">") {
+			if (a[1] == "<") == (a[0] < a[2]) && a[0] != a[2] {
+				return []string{"true"}, nil
+			}
+			return []string{"false"}, nil
+		}
 	case "printf":
 		if len(args) > 1 && hugeWidth(args[1:]) {
 			return nil, g.fail(g.errAt(hc.Pos, ErrLimit, "printf field width above %d", maxWidth))
+		}
+		if len(args) > 1 && strings.Contains(args[1], "%q") {
+			return nil, g.fail(g.errAt(hc.Pos, ErrUnsupported, "printf %%q is not supported by busybox ash"))
 		}
 	case "eval":
 		src, err := g.instrumentEval(hc, strings.Join(args[1:], " "))
@@ -355,7 +475,9 @@ func (g *guard) instrumentEval(hc interp.HandlerContext, src string) (string, er
 	if err != nil {
 		return src, nil // eval reports the syntax error itself
 	}
-	instrument(f)
+	if bad := instrument(f); bad != nil {
+		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %s", bad.msg()))
+	}
 	var b strings.Builder
 	if err := syntax.NewPrinter().Print(&b, f); err != nil {
 		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %v", err))
@@ -487,10 +609,107 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func (b *limitedBuffer) reset() {
+	b.mu.Lock()
+	b.buf.Reset()
+	b.mu.Unlock()
+}
+
 func (b *limitedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// evaluator is an interpreter with its handlers, pooled between
+// evaluations. Its handlers call whatever guard is current.
+type evaluator struct {
+	r      *interp.Runner
+	g      *guard
+	stdout limitedBuffer
+	stderr limitedBuffer
+}
+
+var evaluatorPool = sync.Pool{New: func() any {
+	e := &evaluator{}
+	e.stderr.max = 64 << 10
+	r, err := interp.New(
+		interp.Env(expand.ListEnviron()),
+		interp.StdIO(nil, &e.stdout, &e.stderr),
+		interp.Params("-e"),
+		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) { return e.g.call(ctx, args) }),
+		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc {
+			return func(ctx context.Context, args []string) error { return e.g.exec(ctx, args) }
+		}),
+		interp.OpenHandler(func(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+			return e.g.open(ctx, path, flag, perm)
+		}),
+		interp.ReadDirHandler2(func(ctx context.Context, path string) ([]fs.DirEntry, error) { return e.g.readDir(ctx, path) }),
+		interp.StatHandler(func(ctx context.Context, name string, follow bool) (fs.FileInfo, error) {
+			return e.g.stat(ctx, name, follow)
+		}),
+	)
+	if err != nil {
+		panic("apkbuild: interpreter: " + err.Error())
+	}
+	r.Dir = "/"
+	e.r = r
+	return e
+}}
+
+// setPWD is run first: like abuild, the file is read from its directory
+// (the runner's Dir is set directly, which costs no system call).
+var setPWD = func() *syntax.File {
+	f, err := newParser().Parse(strings.NewReader(`PWD=$startdir`), "")
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
+// mapEnviron is the environment a file starts with, exported.
+type mapEnviron map[string]string
+
+func (m mapEnviron) Get(name string) expand.Variable {
+	v, ok := m[name]
+	if !ok {
+		return expand.Variable{}
+	}
+	return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}
+}
+
+func (m mapEnviron) Each(f func(name string, vr expand.Variable) bool) {
+	for name, v := range m {
+		if !f(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}) {
+			return
+		}
+	}
+}
+
+// ids are the UID, EUID and GID the interpreter defines, read once.
+var ids = sync.OnceValue(func() [3]string {
+	return [3]string{strconv.Itoa(os.Getuid()), strconv.Itoa(os.Geteuid()), strconv.Itoa(os.Getgid())}
+})
+
+// panicError is a panic of the interpreter, recovered.
+type panicError struct{ v any }
+
+func (p panicError) Error() string { return fmt.Sprintf("interpreter failure: %v", p.v) }
+
+// runGuarded runs f (after entering startdir when enter is set), turning
+// a panic into an error.
+func runGuarded(ctx context.Context, r *interp.Runner, enter bool, f *syntax.File) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError{v}
+		}
+	}()
+	if enter {
+		if err := r.Run(ctx, setPWD); err != nil {
+			return err
+		}
+	}
+	return r.Run(ctx, f)
 }
 
 // run evaluates a parsed file.
@@ -507,30 +726,49 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: maps.Clone(p.funcs)}
-	stderr := &limitedBuffer{max: 64 << 10}
-	stdout := &limitedBuffer{max: 0}
-	r, err := interp.New(
-		interp.Env(expand.ListEnviron(e.env...)),
-		interp.StdIO(nil, stdout, stderr),
-		interp.Params("-e"),
-		interp.CallHandler(g.call),
-		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return g.exec }),
-		interp.OpenHandler(g.open),
-		interp.ReadDirHandler2(g.readDir),
-		interp.StatHandler(g.stat),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e.filename, err)
+	ev := evaluatorPool.Get().(*evaluator)
+	ev.g = g
+	ev.stderr.reset()
+	ev.stdout.reset()
+	r := ev.r
+	env := make(mapEnviron, len(e.env)+4)
+	for k, v := range e.env {
+		env[k] = v
 	}
-	r.Dir = e.dir
-	if r.Dir == "" {
-		r.Dir = "/"
+	id := ids()
+	for i, k := range []string{"UID", "EUID", "GID"} {
+		if _, ok := env[k]; !ok {
+			env[k] = id[i]
+		}
 	}
+	r.Env = env
 	r.Reset()
 	if e.preamble {
 		r.Funcs = maps.Clone(preambleFuncs())
+		r.Dir = e.dir
 	}
-	runErr := r.Run(ctx, f)
+	runErr := runGuarded(ctx, r, e.preamble, f)
+	if _, ok := runErr.(panicError); ok {
+		// The interpreter is in an unknown state: do not pool it.
+		return nil, &ParseError{File: e.filename, Msg: runErr.Error(), Err: ErrUnsupported}
+	}
+	stderr := ev.stderr.String()
+	var vars map[string]string
+	var funcs map[string]*syntax.Stmt
+	if runErr == nil {
+		vars = make(map[string]string, len(r.Vars))
+		for name, v := range r.Vars {
+			if v.IsSet() {
+				vars[name] = v.String()
+			}
+		}
+		funcs = maps.Clone(r.Funcs)
+	}
+	// Drop references to this evaluation before pooling the interpreter.
+	r.Reset()
+	ev.g = nil
+	evaluatorPool.Put(ev)
+
 	g.mu.Lock()
 	gerr := g.err
 	g.mu.Unlock()
@@ -545,14 +783,14 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 		var es interp.ExitStatus
 		if errors.As(runErr, &es) {
 			msg := fmt.Sprintf("top level exited with status %d", uint8(es))
-			if s := lastLine(stderr.String()); s != "" {
+			if s := lastLine(stderr); s != "" {
 				msg += ": " + s
 			}
 			return nil, &ParseError{File: e.filename, Msg: msg, Err: ErrInvalid}
 		}
 		return nil, &ParseError{File: e.filename, Msg: runErr.Error(), Err: runErr}
 	}
-	return &evalResult{file: f, vars: r.Vars, funcs: r.Funcs, stderr: stderr.String()}, nil
+	return &evalResult{file: f, vars: vars, funcs: funcs, stderr: stderr}, nil
 }
 
 func lastLine(s string) string {
@@ -575,18 +813,12 @@ func EvalShellFile(path string, env map[string]string) (map[string]string, error
 	if err != nil {
 		return nil, err
 	}
-	e := &shellEval{filename: path, dir: filepath.Dir(path), env: envList(env)}
+	e := &shellEval{filename: path, dir: filepath.Dir(path), env: env}
 	res, err := e.run(context.Background(), p)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(res.vars))
-	for name, v := range res.vars {
-		if v.IsSet() {
-			out[name] = v.String()
-		}
-	}
-	return out, nil
+	return res.vars, nil
 }
 
 func readLimited(path string) ([]byte, error) {
@@ -595,11 +827,21 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	src, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
-	if err != nil {
+	size := 0
+	if fi, err := fh.Stat(); err == nil {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("read %s: is a directory", path)
+		}
+		if fi.Size() > MaxFileSize {
+			return nil, &ParseError{File: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize), Err: ErrLimit}
+		}
+		size = int(fi.Size())
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+512))
+	if _, err := buf.ReadFrom(io.LimitReader(fh, MaxFileSize+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return src, nil
+	return buf.Bytes(), nil
 }
 
 func envList(env map[string]string) []string {

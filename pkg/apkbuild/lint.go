@@ -114,7 +114,7 @@ func SortFindings(fs []Finding) {
 var (
 	digitsRe     = regexp.MustCompile(`^[0-9]+$`)
 	sourceNameRe = regexp.MustCompile(`^[A-Za-z0-9+@~._-]+$`)
-	maintainerRe = regexp.MustCompile(`^[^\s"'<>][^<>]*[^\s"'<>] <[^\s<>@]+@[^\s<>@]+\.[^\s<>@.]+>$`)
+	maintainerRe = regexp.MustCompile(`^[^\s"'<>][^<>]* <[^\s<>@]+@[^\s<>@]+\.[^\s<>@.]+>$`)
 	actions      = []string{"pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-deinstall", "post-deinstall"}
 )
 
@@ -152,11 +152,11 @@ func (l *linter) validate() {
 			l.atVar(SeverityError, "subpackages", "missing-split-function", "subpackage %s: split function %s() is not defined", s.Name, s.Func)
 		}
 	}
-	// Conflicts only make sense in depends and makedepends.
-	for name, deps := range map[string][]version.Dependency{"checkdepends": r.Checkdepends, "provides": r.Provides, "install_if": r.InstallIf, "replaces": r.Replaces} {
+	// Conflicts only make sense among dependencies.
+	for name, deps := range map[string][]version.Dependency{"provides": r.Provides, "install_if": r.InstallIf, "replaces": r.Replaces} {
 		for _, d := range deps {
 			if d.Conflict {
-				l.atVar(SeverityError, name, "invalid-conflict", "%s: %s: '!' is only allowed in depends and makedepends", name, d)
+				l.atVar(SeverityError, name, "invalid-conflict", "%s: %s: '!' is only allowed in dependency lists", name, d)
 			}
 		}
 	}
@@ -190,6 +190,24 @@ func (l *linter) validate() {
 		}
 	}
 	l.spdx()
+	for _, o := range r.Options {
+		name := o
+		if _, after, ok := strings.Cut(o, "::"); ok {
+			name = after
+		} else if strings.Contains(o, ":") {
+			continue // custom options are ignored by abuild
+		}
+		if !slices.Contains(KnownOptions, name) {
+			l.atVar(SeverityWarning, "options", "unknown-option", "unknown option %s", o)
+		}
+	}
+}
+
+// KnownOptions are the options abuild acts on (spec §3.5).
+var KnownOptions = []string{
+	"!check", "checkroot", "net", "!strip", "!tracedeps", "!fhs", "!archcheck", "!dbg", "!spdx",
+	"!usrmerge", "textrels", "suid", "setcap", "lib64", "libtool", "charset.alias", "keepdirs",
+	"bigdocs", "toolchain", "ldpath-recursive", "sover-namecheck", "chmod-clean",
 }
 
 // scripts checks install and triggers (spec §8).
@@ -354,7 +372,9 @@ func (l *linter) maintainer() {
 
 var (
 	secfixVersionRe = regexp.MustCompile(`^#   [0-9][^ \t]*:$`)
-	secfixIDRe      = regexp.MustCompile(`^#  +- [A-Z0-9-]+$`)
+	// Like abuild, only the start of an ID is checked (GHSA IDs continue
+	// in lower case).
+	secfixIDRe = regexp.MustCompile(`^#  +- [A-Z0-9-]`)
 )
 
 // secfixes checks the "# secfixes:" comment block.

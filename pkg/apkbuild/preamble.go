@@ -66,7 +66,9 @@ func preambleFuncs() map[string]*syntax.Stmt {
 		if err != nil {
 			panic("apkbuild: helper functions do not parse: " + err.Error())
 		}
-		instrument(f)
+		if bad := instrument(f); bad != nil {
+			panic("apkbuild: helper functions use " + bad.what)
+		}
 		preambleMap = map[string]*syntax.Stmt{}
 		for _, st := range f.Stmts {
 			if fd, ok := st.Cmd.(*syntax.FuncDecl); ok {

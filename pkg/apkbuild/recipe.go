@@ -1,6 +1,7 @@
 package apkbuild
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -68,6 +69,10 @@ type Source struct {
 	Local string `json:"local,omitempty"`
 	// Line is the line of the recipe the entry comes from, 0 if unknown.
 	Line int `json:"line,omitempty"`
+	// Checksum is the entry's digest from the strongest checksum list, ""
+	// when the list has none for it; ChecksumAlgo names the list.
+	Checksum     string `json:"checksum,omitempty"`
+	ChecksumAlgo string `json:"algo,omitempty"`
 }
 
 // Checksum is one "<digest>  <name>" pair of a checksum variable.
@@ -133,6 +138,8 @@ type Recipe struct {
 	Sources     []Source
 	Checksums   []Checksum
 	Options     []string
+	// The relation lists; Makedepends defaults to MakedependsBuild plus
+	// MakedependsHost when makedepends is empty, as in abuild.
 	Depends, Makedepends, MakedependsBuild, MakedependsHost, Checkdepends,
 	Provides, InstallIf, Replaces []version.Dependency
 	// Install lists the install script file names.
@@ -152,17 +159,7 @@ type Recipe struct {
 // mismatched checksum counts, ...), Load returns the Recipe together with
 // the error, so that callers such as a linter can still look at it.
 func Load(path string, opts Options) (*Recipe, error) {
-	name := path
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if fi.IsDir() {
-		name = filepath.Join(path, "APKBUILD")
-	}
-	src, err := readLimited(name)
-	if err != nil {
-		return nil, err
-	}
-	return parse(context.Background(), src, name, opts)
+	return LoadContext(context.Background(), path, opts)
 }
 
 // Parse evaluates a recipe read from r. filename is used in messages and
@@ -178,10 +175,12 @@ func Parse(r io.Reader, filename string, opts Options) (*Recipe, error) {
 // LoadContext is [Load] with a context that can cancel the evaluation.
 func LoadContext(ctx context.Context, path string, opts Options) (*Recipe, error) {
 	name := path
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if fi.IsDir() {
-		name = filepath.Join(path, "APKBUILD")
+	if filepath.Base(path) != "APKBUILD" {
+		if fi, err := os.Stat(path); err != nil {
+			return nil, err
+		} else if fi.IsDir() {
+			name = filepath.Join(path, "APKBUILD")
+		}
 	}
 	src, err := readLimited(name)
 	if err != nil {
@@ -197,6 +196,9 @@ func Environment(path, arch string, extra map[string]string) map[string]string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
+	}
+	if arch == "" {
+		arch = extra["CARCH"]
 	}
 	if arch == "" {
 		arch = HostArch()
@@ -227,9 +229,6 @@ func Environment(path, arch string, extra map[string]string) map[string]string {
 	}
 	for k, v := range extra {
 		env[k] = v
-	}
-	if v, ok := extra["CARCH"]; ok && v != "" && arch == "" {
-		arch = v
 	}
 	if extra["CHOST"] != "" {
 		chost = Triplet(extra["CHOST"])
@@ -269,7 +268,7 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 	e := &shellEval{
 		filename: filename,
 		dir:      filepath.Dir(abs),
-		env:      envList(env),
+		env:      env,
 		timeout:  opts.Timeout,
 		maxMem:   opts.MaxMemory,
 		preamble: true,
@@ -287,12 +286,7 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 		Carch:  env["CARCH"],
 		parsed: p,
 	}
-	r.Shell = make(map[string]string, len(res.vars))
-	for name, v := range res.vars {
-		if v.IsSet() {
-			r.Shell[name] = v.String()
-		}
-	}
+	r.Shell = res.vars
 	// abuild's defaults after sourcing.
 	if r.Shell["builddir"] == "" {
 		r.Shell["builddir"] = r.Shell["srcdir"] + "/" + r.Shell["pkgname"] + "-" + r.Shell["pkgver"]
@@ -437,6 +431,15 @@ func (r *Recipe) build() error {
 	sums, err := r.parseChecksums()
 	errs = append(errs, err)
 	r.Checksums = sums
+	byName := make(map[string]Checksum, len(sums))
+	for _, c := range sums {
+		byName[c.Name] = c
+	}
+	for i := range r.Sources {
+		if c, ok := byName[r.Sources[i].Name]; ok {
+			r.Sources[i].Checksum, r.Sources[i].ChecksumAlgo = c.Digest, c.Algo
+		}
+	}
 	r.Triggers = parseTriggers(v["triggers"])
 	if len(sums) > 0 && len(sums) != len(srcs) {
 		algo := sums[0].Algo + "sums"
@@ -458,6 +461,10 @@ func (r *Recipe) build() error {
 	deps("provides", &r.Provides)
 	deps("install_if", &r.InstallIf)
 	deps("replaces", &r.Replaces)
+	if strings.TrimSpace(v["makedepends"]) == "" {
+		// abuild's default: the build and host lists together.
+		r.Makedepends = append(slices.Clip(r.MakedependsBuild), r.MakedependsHost...)
+	}
 	return errors.Join(errs...)
 }
 
@@ -483,11 +490,20 @@ func isAlnum(c byte) bool {
 // headerComments returns the values of "# key: value" comment lines.
 func headerComments(src []byte, key string) []Comment {
 	var out []Comment
-	prefix := "# " + key + ":"
-	for i, line := range strings.Split(string(src), "\n") {
-		if rest, ok := strings.CutPrefix(line, prefix); ok {
-			out = append(out, Comment{Line: i + 1, Value: strings.TrimPrefix(rest, " ")})
+	prefix := []byte("# " + key + ":")
+	line := 1
+	for len(src) > 0 {
+		i := bytes.IndexByte(src, '\n')
+		l := src
+		if i >= 0 {
+			l, src = src[:i], src[i+1:]
+		} else {
+			src = nil
 		}
+		if rest, ok := bytes.CutPrefix(l, prefix); ok {
+			out = append(out, Comment{Line: line, Value: string(bytes.TrimPrefix(rest, []byte(" ")))})
+		}
+		line++
 	}
 	return out
 }

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // Phase names one step of the pipeline, in abuild's order.
@@ -111,7 +115,8 @@ func (NoProgress) Info(string) {}
 type Options struct {
 	// Runner runs the recipe's functions; nil means [sandbox.Plain].
 	Runner sandbox.Runner
-	// Arch is CARCH, the architecture packages are built for.
+	// Arch is CARCH, the architecture packages are built for ("" means
+	// the host's).
 	Arch string
 	// BuildArch is CBUILD's architecture ("" means Arch).
 	BuildArch string
@@ -138,6 +143,9 @@ type Options struct {
 	NoDeps bool
 	// Keep keeps srcdir, pkgdir and tmpdir after a successful build.
 	Keep bool
+	// HTTPClient downloads remote sources; nil means the source
+	// fetcher's default client.
+	HTTPClient *http.Client
 	// Offline forbids downloads: remote sources must be in the cache.
 	Offline bool
 	// Net allows the network in every phase (the recipe option net
@@ -192,6 +200,9 @@ type PhaseError struct {
 func (e *PhaseError) Error() string { return fmt.Sprintf("%s failed: %v", e.Phase, e.Err) }
 func (e *PhaseError) Unwrap() error { return e.Err }
 
+// ErrBusy reports that another build of the same recipe is running.
+var ErrBusy = errors.New("another build of this recipe is running")
+
 // ErrMissingDeps reports build dependencies that are not installed.
 var ErrMissingDeps = errors.New("missing build dependencies")
 
@@ -210,6 +221,10 @@ type builder struct {
 	plan     *plan
 	want     map[Phase]bool
 	cleanups []func()
+	key      *sign.PrivateKey
+	// keepWork keeps the work directories (packages written but not added
+	// to the repository stay in the staging directory).
+	keepWork bool
 }
 
 func (b *builder) warnf(format string, args ...any) {
@@ -264,8 +279,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if opts.Repo != "" {
 		b.d.repo = opts.Repo
 	}
+	if b.opts.Arch == "" {
+		b.opts.Arch = apkbuild.HostArch()
+	}
 	if b.opts.BuildArch == "" {
-		b.opts.BuildArch = opts.Arch
+		b.opts.BuildArch = b.opts.Arch
 	}
 	b.runner = opts.Runner
 	if b.runner == nil {
@@ -283,11 +301,18 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	for _, p := range phases {
 		b.want[p] = true
 	}
-	b.log, err = os.Create(b.d.logFile)
+	// The log file doubles as the recipe's lock: one build at a time.
+	b.log, err = os.OpenFile(b.d.logFile, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("build log: %w", err)
 	}
 	defer b.log.Close()
+	if err := syscall.Flock(int(b.log.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("build %s: %w (%v)", dir, ErrBusy, err)
+	}
+	if err := b.log.Truncate(0); err != nil {
+		return nil, fmt.Errorf("build log: %w", err)
+	}
 	var sinks []io.Writer = []io.Writer{b.log, b.tail}
 	if opts.Output != nil {
 		sinks = append(sinks, opts.Output)

@@ -27,14 +27,13 @@ func (e *TreeError) Error() string {
 
 // treeCheck holds what the checks of one package need.
 type treeCheck struct {
-	name    string
-	dir     string
-	arch    string
-	has     func(opt string) bool
-	tree    *scan.Tree
-	warn    []string
-	errs    []string
-	removed []string
+	name string
+	dir  string
+	arch string
+	has  func(opt string) bool
+	tree *scan.Tree
+	warn []string
+	errs []string
 }
 
 func (c *treeCheck) warnf(format string, args ...any) {

@@ -41,13 +41,14 @@ func (b *builder) installDeps(ctx context.Context, need []string) error {
 	}
 	args = append(args, need...)
 	b.infof("Installing %s: %s", virtual, strings.Join(need, " "))
-	cmd := exec.CommandContext(ctx, "apk", args...)
+	apkCmd := sudoAPK()
+	cmd := exec.CommandContext(ctx, apkCmd[0], append(apkCmd[1:], args...)...)
 	cmd.Stdout, cmd.Stderr = b.out, b.out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("apk add %s: %w", virtual, err)
 	}
 	b.cleanups = append(b.cleanups, func() {
-		cmd := exec.Command("apk", "--root", root, "del", "--no-interactive", virtual)
+		cmd := exec.Command(apkCmd[0], append(apkCmd[1:], "--root", root, "del", "--no-interactive", virtual)...)
 		cmd.Stdout, cmd.Stderr = b.out, b.out
 		if err := cmd.Run(); err != nil {
 			b.warnf("apk del %s: %v", virtual, err)
@@ -61,8 +62,18 @@ func isDirPath(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// runTool runs a helper command (tar, ...) in the sandbox with the phase
-// environment, without network.
-func (b *builder) runTool(ctx context.Context, dir string, args ...string) error {
-	return b.runIn(ctx, dir, false, args...)
+// sudoAPK is how apk is run with the privileges to install packages:
+// directly as root, else through abuild-apk or sudo when they exist (as
+// abuild's SUDO_APK).
+func sudoAPK() []string {
+	if os.Geteuid() == 0 {
+		return []string{"apk"}
+	}
+	if p, err := exec.LookPath("abuild-apk"); err == nil {
+		return []string{p}
+	}
+	if p, err := exec.LookPath("sudo"); err == nil {
+		return []string{p, "-n", "apk"}
+	}
+	return []string{"apk"}
 }

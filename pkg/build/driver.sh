@@ -484,7 +484,9 @@ builddir=${builddir:-$srcdir/$pkgname-$pkgver}
 pkgdir=$pkgbasedir/$pkgname
 
 case $_apkit_phase in
-meta) ;;
+unpack)
+	unpack
+	;;
 prepare | build | check | package)
 	export GIT_CEILING_DIRECTORIES="$startdir"
 	[ ! -d "$builddir" ] || cd "$builddir"

@@ -4,7 +4,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 )
 
 // Default compiler flags, as abuild's default.conf sets them (APKBUILD.md §4.2).
@@ -47,8 +48,8 @@ func (b *builder) environment() []string {
 	if jobs < 1 {
 		jobs = 1
 	}
-	chost := triplet(o.Arch)
-	cbuild := triplet(o.BuildArch)
+	chost := apkbuild.Triplet(o.Arch)
+	cbuild := apkbuild.Triplet(o.BuildArch)
 	env := map[string]string{
 		"PATH":                                defaultPath,
 		"HOME":                                b.d.home,
@@ -64,8 +65,8 @@ func (b *builder) environment() []string {
 		"CARCH":                               o.Arch,
 		"CBUILD_ARCH":                         o.BuildArch,
 		"CTARGET_ARCH":                        o.Arch,
-		"CLIBC":                               libcOf(chost),
-		"CTARGET_LIBC":                        libcOf(chost),
+		"CLIBC":                               apkbuild.LibcOf(chost),
+		"CTARGET_LIBC":                        apkbuild.LibcOf(chost),
 		"CC":                                  "cc",
 		"CXX":                                 "c++",
 		"LD":                                  "ld",
@@ -116,35 +117,4 @@ func (b *builder) environment() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// TODO(build): use the recipe reader's arch table once it is available.
-var triplets = map[string]string{
-	"aarch64": "aarch64-alpine-linux-musl", "aarch64_be": "aarch64_be-alpine-linux-musl",
-	"armel": "armv5-alpine-linux-musleabi", "armhf": "armv6-alpine-linux-musleabihf",
-	"armv7": "armv7-alpine-linux-musleabihf", "loongarch64": "loongarch64-alpine-linux-musl",
-	"mips64": "mips64-alpine-linux-musl", "ppc64le": "powerpc64le-alpine-linux-musl",
-	"riscv64": "riscv64-alpine-linux-musl", "s390x": "s390x-alpine-linux-musl",
-	"x86": "i586-alpine-linux-musl", "x86_64": "x86_64-alpine-linux-musl",
-}
-
-func triplet(arch string) string {
-	if t, ok := triplets[arch]; ok {
-		return t
-	}
-	return arch + "-alpine-linux-musl"
-}
-
-func libcOf(triplet string) string {
-	parts := strings.Split(triplet, "-")
-	if len(parts) < 4 {
-		return "musl"
-	}
-	switch l := parts[3]; {
-	case strings.HasPrefix(l, "gnu"):
-		return "glibc"
-	case strings.HasPrefix(l, "uclibc"):
-		return "uclibc"
-	}
-	return "musl"
 }

@@ -2,18 +2,21 @@ package build
 
 import (
 	"context"
-	"crypto/sha512"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/scan"
+	"github.com/apkit-dev/apkit/pkg/source"
+	"github.com/apkit-dev/apkit/pkg/version"
 )
 
 // pkgBuild is one package of the build on its way to an .apk.
@@ -54,10 +57,16 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}
 	p := b.plan
 	res := &Result{Pkgname: p.pkgname}
-	if !archSupported(p.arch, b.opts.Arch) {
+	if err := b.loadKey(); err != nil {
+		return nil, err
+	}
+	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
 		b.infof("%s", res.Skipped)
 		return res, nil
+	}
+	if u, g := p.vars["pkgusers"], p.vars["pkggroups"]; u != "" || g != "" {
+		b.warnf("pkgusers/pkggroups (%s) are not created: files in the packages are owned by root", strings.TrimSpace(u+" "+g))
 	}
 	if b.want[PhaseDeps] {
 		if err := b.step("deps", "Checking build dependencies", func() error { return b.deps(ctx) }); err != nil {
@@ -101,6 +110,25 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		}
 	}
 	if !b.want[PhasePackage] {
+		if !b.want[PhaseIndex] {
+			return res, nil
+		}
+		// Index only: add what an earlier package run staged.
+		if err := b.step("index", "Adding packages to the repository", func() error {
+			staged, err := b.staged()
+			if err != nil {
+				return err
+			}
+			res.Packages, err = b.addToRepo(ctx, staged)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if !b.opts.Keep {
+			if err := b.cleanWork(); err != nil {
+				return nil, err
+			}
+		}
 		return res, nil
 	}
 	var pkgs []*pkgBuild
@@ -115,7 +143,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	for _, pb := range pkgs {
-		pb.info = b.composeInfo(pb)
+		if pb.info, err = b.composeInfo(pb); err != nil {
+			return nil, &PhaseError{Phase: "package", Log: b.d.logFile, Err: err}
+		}
 	}
 	if err := b.step("write", "Writing packages", func() error {
 		var err error
@@ -124,7 +154,7 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if !b.opts.Keep {
+	if !b.opts.Keep && !b.keepWork {
 		if err := b.cleanWork(); err != nil {
 			return nil, err
 		}
@@ -216,50 +246,37 @@ func depName(item string) string {
 	return item
 }
 
-// fetch makes every source available and, with verify, checks it.
-// TODO(build): use the source fetcher (cache, downloads) once available.
+// fetch makes every source available (downloading remote ones into the
+// cache) and, with verify, checks each against its checksum (§6.4).
 func (b *builder) fetch(ctx context.Context, verify bool) ([]string, error) {
-	var paths []string
-	for _, s := range b.plan.sources {
-		if s.URL != "" {
-			cached := filepath.Join(b.opts.Srcdest, s.Name)
-			if _, err := os.Stat(cached); err != nil {
-				return nil, fmt.Errorf("%s: remote sources are not supported by this build of apkit yet", s.Name)
-			}
-			s.Local = cached
-		}
-		if verify {
-			if s.Sha512 == "" {
-				return nil, fmt.Errorf("%s: no sha512sums entry", s.Name)
-			}
-			got, err := sha512File(s.Local)
-			if err != nil {
-				return nil, err
-			}
-			if got != s.Sha512 {
-				return nil, fmt.Errorf("%s: sha512 checksum mismatch: want %s..., got %s...", s.Name, s.Sha512[:min(16, len(s.Sha512))], got[:16])
+	if len(b.plan.sources) == 0 {
+		return nil, nil
+	}
+	items := append([]source.Item(nil), b.plan.sources...)
+	if verify {
+		for _, it := range items {
+			if it.Sum.IsZero() {
+				return nil, fmt.Errorf("%s: no sha512sums entry (run apkit checksum)", it.Name)
 			}
 		}
-		paths = append(paths, s.Local)
+	}
+	res, err := source.Fetch(ctx, items, source.Options{
+		Cache:    b.opts.Srcdest,
+		Offline:  b.opts.Offline,
+		NoVerify: !verify,
+		Client:   b.opts.HTTPClient,
+	})
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(res))
+	for i, r := range res {
+		paths[i] = r.Path
 	}
 	return paths, nil
 }
 
-func sha512File(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha512.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// unpack links every source into srcdir and extracts archives there.
-// TODO(build): use the source package's safe unpacker once available.
+// unpack links every source into srcdir and extracts archives there (§6.5).
 func (b *builder) unpack(ctx context.Context, paths []string) error {
 	if err := os.MkdirAll(b.d.srcdir, 0o755); err != nil {
 		return err
@@ -270,23 +287,19 @@ func (b *builder) unpack(ctx context.Context, paths []string) error {
 		if err := os.Symlink(paths[i], link); err != nil {
 			return err
 		}
-		if isArchive(s.Name) {
+		if source.FormatOf(s.Name).IsArchive() {
 			b.infof("Unpacking %s", s.Name)
-			if err := b.runTool(ctx, b.d.srcdir, "tar", "-xf", paths[i], "-C", b.d.srcdir, "--no-same-owner"); err != nil {
-				return fmt.Errorf("unpack %s: %w", s.Name, err)
+			if err := source.Unpack(ctx, paths[i], b.d.srcdir, source.UnpackOptions{}); err != nil {
+				return err
 			}
 		}
 	}
-	return nil
-}
-
-func isArchive(name string) bool {
-	for _, s := range []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.lz", ".tar.lzma", ".tar.zst"} {
-		if strings.HasSuffix(name, s) {
-			return true
-		}
+	// A recipe's own unpack() runs after apkit's (which is what its
+	// default_unpack call stands for).
+	if b.plan.functions["unpack"] {
+		return b.runDriver(ctx, false, "unpack")
 	}
-	return false
+	return nil
 }
 
 // packageAndSplit runs package() and every split function, collecting each
@@ -381,7 +394,13 @@ func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 		if pb.arch != "noarch" && !has("!strip") && b.opts.Env["DEBUG"] == "" {
 			if targets := t.StripTargets(); len(targets) > 0 {
 				b.infof("%s: stripping %d files", pb.name, len(targets))
-				if err := scan.Strip(ctx, pb.dir, targets, b.stripCommand(), b.d.controldir); err != nil {
+				if err := scan.Strip(ctx, pb.dir, targets, scan.StripOptions{
+					Command: b.stripCommand(),
+					TempDir: b.d.controldir,
+					Run: func(ctx context.Context, argv []string) error {
+						return b.runIn(ctx, b.d.controldir, false, argv...)
+					},
+				}); err != nil {
 					return err
 				}
 				if t, err = scan.Scan(pb.dir); err != nil {
@@ -461,12 +480,42 @@ func (b *builder) stripCommand() string {
 	if s := b.opts.Env["STRIP"]; s != "" {
 		return s
 	}
+	if b.opts.BuildArch != b.opts.Arch {
+		return apkbuild.Triplet(b.opts.Arch) + "-strip"
+	}
 	return "strip"
 }
 
-// resolver finds providers of needs outside the build.
-// TODO(build): look in the build root's installed database.
-func (b *builder) resolver() scan.Resolver { return scan.Resolver{} }
+// resolver finds providers of needs outside the build in the build root's
+// installed-package database; without one (not an Alpine root) every need
+// is assumed to be met by the system under its plain name.
+func (b *builder) resolver() scan.Resolver {
+	root := b.opts.RootFS
+	if root == "" {
+		root = "/"
+	}
+	data, err := os.ReadFile(filepath.Join(root, "lib", "apk", "db", "installed"))
+	if err != nil {
+		return scan.Resolver{}
+	}
+	recs, err := index.ParseText(data)
+	if err != nil {
+		b.warnf("installed package database: %v", err)
+		return scan.Resolver{}
+	}
+	provided := map[string]bool{}
+	for _, r := range recs {
+		for _, p := range r.Provides {
+			provided[depName(p)] = true
+		}
+	}
+	lookup := func(prefix string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			return prefix + name, provided[prefix+name]
+		}
+	}
+	return scan.Resolver{Soname: lookup("so:"), PC: lookup("pc:")}
+}
 
 // controlFiles lists the install scripts and trigger of package name, in
 // the order of $install then $triggers (§6.11.2, §8).
@@ -483,8 +532,11 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 			return nil, fmt.Errorf("install script %s: unknown action %q", f, action)
 		}
 		path := filepath.Join(b.d.startdir, f)
-		if _, err := os.Stat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("install script: %w", err)
+		}
+		if data, err := os.ReadFile(path); err == nil && permCommand.Match(data) {
+			b.warnf("%s: install script %s changes ownership or permissions; do that in package()", name, f)
 		}
 		out = append(out, controlFile{Name: "." + action, Path: path})
 	}
@@ -493,12 +545,31 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 			continue
 		}
 		path := filepath.Join(b.d.startdir, t.File)
-		if _, err := os.Stat(path); err != nil {
+		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("trigger: %w", err)
 		}
 		out = append(out, controlFile{Name: ".trigger", Path: path})
 	}
 	return out, nil
+}
+
+// permCommand finds chown, chmod and chgrp commands in a script (§8).
+var permCommand = regexp.MustCompile(`(^|[\s;&|(])(chown|chmod|chgrp)\s`)
+
+// regularFile checks that path is a regular file of the recipe directory,
+// not a symlink that could pull a host file into a package.
+func regularFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", filepath.Base(path))
+	}
+	if fi.Size() > 1<<20 {
+		return fmt.Errorf("%s: larger than 1 MiB", filepath.Base(path))
+	}
+	return nil
 }
 
 func cutLast(s, sep string) (before, after string, ok bool) {
@@ -510,26 +581,13 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 }
 
 // pkgInfo is the .PKGINFO of one package (APK-FORMAT.md §7).
-// TODO(build): replace with the package writer's type once available.
-type pkgInfo struct {
-	Name, Version, Description, URL string
-	BuildDate                       int64
-	Packager                        string
-	Size                            uint64
-	Arch, Origin, Commit            string
-	Maintainer                      string
-	ReplacesPriority                uint64
-	ProviderPriority                uint64
-	License                         string
-	Replaces, Depends, Provides     []string
-	Triggers, InstallIf             []string
-	AutoProvides, AutoDepends       []string
-}
+type pkgInfo = apk.PkgInfo
 
 // composeInfo fills .PKGINFO from the package's metadata (§6.11.2).
-func (b *builder) composeInfo(pb *pkgBuild) *pkgInfo {
+func (b *builder) composeInfo(pb *pkgBuild) (*pkgInfo, error) {
 	m := pb.meta
 	info := &pkgInfo{
+		Header:      []string{"Generated by apkit"},
 		Name:        pb.name,
 		Version:     b.plan.version,
 		Description: m["pkgdesc"],
@@ -544,6 +602,9 @@ func (b *builder) composeInfo(pb *pkgBuild) *pkgInfo {
 		Replaces:    fields(m["replaces"]),
 		Provides:    fields(m["provides"]),
 		InstallIf:   fields(m["install_if"]),
+	}
+	if info.Maintainer == "" {
+		info.Maintainer = b.plan.maintainer
 	}
 	if info.Packager == "" {
 		info.Packager = "Unknown"
@@ -591,7 +652,14 @@ func (b *builder) composeInfo(pb *pkgBuild) *pkgInfo {
 		auto := append(append([]string(nil), pb.trace.Depends...), pb.trace.AutoDepends...)
 		info.AutoDepends = auto
 	}
-	return info
+	for _, list := range [][]string{info.Depends, info.Provides, info.Replaces, info.InstallIf, info.AutoProvides, info.AutoDepends} {
+		for _, d := range list {
+			if _, err := version.ParseDependency(d); err != nil {
+				return nil, fmt.Errorf("%s: %w", pb.name, err)
+			}
+		}
+	}
+	return info, nil
 }
 
 // shScript reports whether the file's first line is "#!" blanks "/bin/sh".
@@ -612,16 +680,5 @@ func shScript(path string) bool {
 	return rest == "/bin/sh" || strings.HasPrefix(rest, "/bin/sh ") || strings.HasPrefix(rest, "/bin/sh\t")
 }
 
-// write turns the packages into signed .apk files and adds them to the
-// repository. It is a field so tests of the earlier steps can stop here.
-func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error) {
-	if writeHook != nil {
-		return writeHook(ctx, b, pkgs)
-	}
-	return nil, errors.New("writing .apk files is not available in this build of apkit yet")
-}
-
 // writeHook replaces write in tests.
 var writeHook func(ctx context.Context, b *builder, pkgs []*pkgBuild) ([]Package, error)
-
-var _ = sort.Strings

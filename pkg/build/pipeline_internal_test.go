@@ -3,14 +3,19 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // copyRecipe copies examples/main/<name> into a fresh repository directory
@@ -55,6 +60,14 @@ func testRunner(t *testing.T) sandbox.Runner {
 }
 
 func TestPipelineGreet(t *testing.T) {
+	for _, cmd := range []string{"cc", "make", "patch", "strip"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("the greet example needs %s", cmd)
+			}
+			t.Skipf("the greet example needs %s", cmd)
+		}
+	}
 	dir := copyRecipe(t, "greet")
 	var got []*pkgBuild
 	writeHook = func(_ context.Context, _ *builder, pkgs []*pkgBuild) ([]Package, error) {
@@ -63,7 +76,7 @@ func TestPipelineGreet(t *testing.T) {
 	}
 	defer func() { writeHook = nil }()
 	var out bytes.Buffer
-	_, err := Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Jobs: 2, Output: &out, Keep: true, SourceDateEpoch: 1700000000})
+	_, err := Build(context.Background(), dir, Options{Runner: testRunner(t), Arch: "x86_64", Jobs: 2, Output: &out, Keep: true, SourceDateEpoch: 1700000000, Key: testKeyFile(t)})
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out.String())
 	}
@@ -102,4 +115,38 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// testKeyFile writes a fresh private key and returns its path.
+func testKeyFile(t *testing.T) string {
+	t.Helper()
+	k, err := sign.GenerateKey(nil, "test@example.org", 2048, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := sign.MarshalPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), strings.TrimSuffix(k.Name, ".pub"))
+	if err := os.WriteFile(path, priv, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOneBuildPerRecipe(t *testing.T) {
+	dir := copyRecipe(t, "greet-data")
+	f, err := os.OpenFile(filepath.Join(dir, "build.log"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(context.Background(), dir, Options{Runner: sandbox.Plain{}, Phases: []Phase{PhaseUnpack}})
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy", err)
+	}
 }

@@ -4,21 +4,16 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/source"
+	"github.com/apkit-dev/apkit/pkg/version"
 )
 
 // subpackage is one entry of $subpackages.
 type subpackage struct {
 	Name, Func, Arch string
-}
-
-// srcEntry is one entry of $source with its expected checksum.
-type srcEntry struct {
-	Name   string // saved name
-	URL    string // remote URL ("" for local files)
-	Local  string // local path
-	Sha512 string // expected sha512 ("" when none is listed)
 }
 
 // trigger is one entry of $triggers.
@@ -34,11 +29,14 @@ type plan struct {
 	arch                               []string
 	pkgarch                            string
 	subpackages                        []subpackage
-	sources                            []srcEntry
+	sources                            []source.Item
 	options                            []string
 	depends, makedepends, checkdepends []string
 	install                            []string
 	triggers                           []trigger
+	maintainer                         string
+	// functions lists the functions the recipe defines.
+	functions map[string]bool
 }
 
 func (p *plan) hasOption(o string) bool {
@@ -55,145 +53,84 @@ func (p *plan) hasPkgOption(pkg, o string) bool {
 	return p.hasOption(o) || p.hasOption(pkg+"::"+o)
 }
 
-var remoteRE = regexp.MustCompile(`^(https?|ftp)://`)
-
-// loadPlan sources the recipe through the driver and reads its variables.
-// TODO(build): take these from the recipe reader once it is available.
+// loadPlan reads the recipe with the recipe reader.
 func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
-	if err := b.runDriver(ctx, false, "meta"); err != nil {
-		return nil, fmt.Errorf("read APKBUILD: %w", err)
-	}
-	vars, err := readMeta(filepath.Join(b.d.controldir, "meta"))
+	r, err := apkbuild.LoadContext(ctx, b.d.apkbuild, apkbuild.Options{Arch: b.opts.Arch, Env: b.recipeEnv()})
 	if err != nil {
 		return nil, err
 	}
-	return newPlan(vars, b.d.startdir, b.opts.Arch)
+	return newPlan(r)
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+// recipeEnv is what of the phase environment the recipe reader needs.
+func (b *builder) recipeEnv() map[string]string {
+	env := map[string]string{}
+	for _, kv := range b.env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "JOBS", "MAKEFLAGS", "REPODEST", "SRCDEST", "CBUILD", "HOME", "SOURCE_DATE_EPOCH", "PACKAGER":
+			env[k] = v
+		}
+	}
+	for k, v := range b.opts.Env {
+		env[k] = v
+	}
+	return env
+}
 
-func newPlan(vars map[string]string, startdir, carch string) (*plan, error) {
+func depStrings(ds []version.Dependency) []string {
+	out := make([]string, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	return out
+}
+
+func newPlan(r *apkbuild.Recipe) (*plan, error) {
 	p := &plan{
-		vars:         vars,
-		pkgname:      vars["pkgname"],
-		pkgver:       vars["pkgver"],
-		pkgrel:       vars["pkgrel"],
-		arch:         fields(vars["arch"]),
-		options:      fields(vars["options"]),
-		depends:      fields(vars["depends"]),
-		makedepends:  fields(vars["makedepends"]),
-		checkdepends: fields(vars["checkdepends"]),
-		install:      fields(vars["install"]),
+		vars:         r.Vars,
+		pkgname:      r.Pkgname,
+		pkgver:       r.Pkgver,
+		pkgrel:       r.Pkgrel,
+		version:      r.Version(),
+		arch:         r.Arch,
+		pkgarch:      r.Pkgarch,
+		options:      r.Options,
+		depends:      depStrings(r.Depends),
+		makedepends:  depStrings(r.Makedepends),
+		checkdepends: depStrings(r.Checkdepends),
+		install:      r.Install,
+		maintainer:   r.Maintainer,
+		functions:    map[string]bool{},
+	}
+	for name := range r.Functions {
+		p.functions[name] = true
 	}
 	if len(p.makedepends) == 0 {
-		p.makedepends = append(fields(vars["makedepends_build"]), fields(vars["makedepends_host"])...)
+		p.makedepends = append(depStrings(r.MakedependsBuild), depStrings(r.MakedependsHost)...)
 	}
-	for _, req := range []string{"pkgname", "pkgver", "pkgrel"} {
-		if vars[req] == "" {
-			return nil, fmt.Errorf("APKBUILD: %s is not set", req)
-		}
+	for _, s := range r.Subpackages {
+		p.subpackages = append(p.subpackages, subpackage{Name: s.Name, Func: s.Func, Arch: s.Arch})
 	}
-	if !namePattern.MatchString(p.pkgname) {
-		return nil, fmt.Errorf("APKBUILD: invalid pkgname %q", p.pkgname)
-	}
-	p.version = p.pkgver + "-r" + p.pkgrel
-	p.pkgarch = carch
-	for _, a := range p.arch {
-		if a == "noarch" {
-			p.pkgarch = "noarch"
+	for i, s := range r.Sources {
+		it := source.Item{Name: s.Name, URL: s.URL}
+		if s.URL == "" {
+			it.Local = filepath.Join(r.Dir, s.Local)
 		}
-	}
-	seen := map[string]bool{p.pkgname: true}
-	for _, s := range fields(vars["subpackages"]) {
-		parts := strings.SplitN(s, ":", 3)
-		sp := subpackage{Name: parts[0]}
-		if len(parts) > 1 {
-			sp.Func = parts[1]
-		}
-		if len(parts) > 2 {
-			sp.Arch = parts[2]
-		}
-		if !namePattern.MatchString(sp.Name) || seen[sp.Name] {
-			return nil, fmt.Errorf("APKBUILD: invalid or duplicate subpackage name %q", sp.Name)
-		}
-		seen[sp.Name] = true
-		if sp.Func == "" {
-			sp.Func = defaultSplitFunc(sp.Name)
-		}
-		switch sp.Arch {
-		case "":
-			sp.Arch = defaultSubpkgArch(sp.Name, p.pkgarch)
-		case "all":
-			sp.Arch = carch
-		case "noarch", carch:
-		default:
-			return nil, fmt.Errorf("APKBUILD: subpackage %s: unsupported arch %q", sp.Name, sp.Arch)
-		}
-		p.subpackages = append(p.subpackages, sp)
-	}
-	sums := fields(vars["sha512sums"])
-	for i, s := range fields(vars["source"]) {
-		e := srcEntry{}
-		name, rest, isRenamed := strings.Cut(s, "::")
-		switch {
-		case isRenamed && remoteRE.MatchString(rest):
-			e.Name, e.URL = name, rest
-		case remoteRE.MatchString(s):
-			e.Name, e.URL = s[strings.LastIndex(s, "/")+1:], s
-		default:
-			e.Name, e.Local = filepath.Base(s), filepath.Join(startdir, s)
-		}
-		if 2*i+1 < len(sums) {
-			e.Sha512 = sums[2*i]
-			if sums[2*i+1] != e.Name {
-				return nil, fmt.Errorf("APKBUILD: sha512sums: entry %d names %s, source is %s", i+1, sums[2*i+1], e.Name)
+		if i < len(r.Checksums) {
+			c := r.Checksums[i]
+			if c.Name != s.Name {
+				return nil, fmt.Errorf("APKBUILD: checksum %d is for %s, source %d is %s", i+1, c.Name, i+1, s.Name)
+			}
+			switch c.Algo {
+			case "sha512", "sha256":
+				it.Sum = source.Checksum{Algo: source.Algo(c.Algo), Digest: c.Digest}
 			}
 		}
-		p.sources = append(p.sources, e)
+		p.sources = append(p.sources, it)
 	}
-	for _, t := range fields(vars["triggers"]) {
-		file, dirs, ok := strings.Cut(t, "=")
-		if !ok || !strings.HasSuffix(file, ".trigger") {
-			return nil, fmt.Errorf("APKBUILD: triggers: %q is not <pkg>.trigger=<dirs>", t)
-		}
-		p.triggers = append(p.triggers, trigger{Pkg: strings.TrimSuffix(file, ".trigger"), File: file, Dirs: strings.Split(dirs, ":")})
+	for _, t := range r.Triggers {
+		p.triggers = append(p.triggers, trigger{Pkg: strings.TrimSuffix(t.Script, ".trigger"), File: t.Script, Dirs: t.Paths})
 	}
 	return p, nil
-}
-
-// defaultSplitFunc is the split function of a subpackage without one (§3.3).
-func defaultSplitFunc(name string) string {
-	for _, c := range []string{"bash", "zsh", "fish"} {
-		if strings.HasSuffix(name, "-"+c+"-completion") {
-			return c + "comp"
-		}
-	}
-	if i := strings.LastIndexByte(name, '-'); i >= 0 {
-		return name[i+1:]
-	}
-	return name
-}
-
-// defaultSubpkgArch is the arch of a subpackage without one (§3.3).
-func defaultSubpkgArch(name, pkgarch string) string {
-	for _, s := range []string{"-doc", "-openrc", "-lang", "sh-completion", "-pyc", "-nftrules", "-systemd", "-udev"} {
-		if strings.HasSuffix(name, s) {
-			return "noarch"
-		}
-	}
-	return pkgarch
-}
-
-// archSupported applies the rules of §3.2.
-func archSupported(arch []string, carch string) bool {
-	ok := false
-	for _, a := range arch {
-		switch a {
-		case "all", "noarch", carch:
-			ok = true
-		case "!" + carch:
-			return false
-		}
-	}
-	return ok
 }

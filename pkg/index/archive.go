@@ -3,6 +3,7 @@ package index
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +26,8 @@ const (
 // Limits that bound the memory [Read] uses on hostile input.
 const (
 	// MaxTextSize is the largest APKINDEX entry Read accepts (Alpine's
-	// largest indexes are a few MB of text).
-	MaxTextSize = 128 << 20
+	// largest indexes are about 10 MB of text).
+	MaxTextSize = 64 << 20
 	// MaxDescriptionSize is the largest DESCRIPTION entry Read accepts.
 	MaxDescriptionSize = 64 << 10
 	// maxStream bounds all the decompressed bytes Read looks at.
@@ -136,18 +137,22 @@ func limitErr(lr *io.LimitedReader, err error) error {
 }
 
 // readEntry reads the data of the current tar entry, at most max bytes.
+// Memory grows with the data actually read, not with the size the header
+// claims.
 func readEntry(tr *tar.Reader, h *tar.Header, max int64) ([]byte, error) {
 	if h.Size > max {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, h.Size)
 	}
-	b := make([]byte, h.Size)
-	if _, err := io.ReadFull(tr, b); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+	var buf bytes.Buffer
+	buf.Grow(int(min(h.Size, 16<<20)))
+	n, err := io.Copy(&buf, tr)
+	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	if n != h.Size {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), nil
 }
 
 // drainZeros reads r to its end and fails on a non-zero byte.
@@ -171,7 +176,7 @@ func drainZeros(r io.Reader) error {
 
 // Write writes the unsigned part of an APKINDEX.tar.gz to w: one gzip
 // member holding a tar of DESCRIPTION (when set) and APKINDEX, with the
-// headers apk index writes, then the end-of-archive blocks (spec §13.2).
+// headers apk index writes, then the end-of-archive blocks.
 // The records are written in the order given. A signed index is a signature
 // member (pkg/sign) followed by exactly these bytes.
 func Write(w io.Writer, ix *Index) error {

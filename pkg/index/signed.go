@@ -12,7 +12,7 @@ import (
 
 // WriteSigned writes a signed APKINDEX.tar.gz to w: a signature member
 // with key's signature, by algorithm alg ("" means [sign.RSA256]), over the
-// unsigned member [Write] makes, then that member (spec §13.2). The
+// unsigned member [Write] makes, then that member. The
 // signature entry's mtime is ix.ModTime. With a nil key it writes the
 // unsigned index.
 func WriteSigned(w io.Writer, ix *Index, key *sign.PrivateKey, alg sign.Algorithm) error {

@@ -18,26 +18,42 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Line, e.Msg) }
 
+// Limits on what [ParseText] accepts, so that memory stays within a small
+// multiple of the input's size whatever the input.
+const (
+	// MaxRecords is the most records an index may hold (Alpine's largest
+	// repositories have about 25,000).
+	MaxRecords = 1 << 18
+	// MaxItems is the most D:, p: and i: items all records together may
+	// hold.
+	MaxItems = 1 << 22
+)
+
 // ParseText parses APKINDEX text: records of "X:value" lines, each record
-// ending with an empty line (spec §13.1). Every field apk defines is read
+// ending with an empty line. Every field apk defines is read
 // into its [Record] field and lines with other letters into [Record.Extra];
 // records come back in the order they appear. A repeated scalar field keeps
 // its last value, as apk does; repeated D, p and i lines add to the list.
 //
 // ParseText returns a [*ParseError] for a line whose second byte is not ':'
 // (apk rejects the whole index for it), a malformed number in S, I, t or k,
-// or a record without P or V. The strings of the records share memory with
-// one copy of data.
+// a record without P or V, or more than [MaxRecords] records or [MaxItems]
+// list items. The strings of the records share memory with one copy of
+// data.
 func ParseText(data []byte) ([]*Record, error) {
 	text := string(data)
-	recs := make([]*Record, 0, strings.Count(text, "\n\n")+1)
+	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
 	var (
 		cur       *Record
 		startLine int
+		items     int
 	)
 	end := func(line int) error {
 		if cur == nil {
 			return nil
+		}
+		if len(recs) >= MaxRecords {
+			return &ParseError{Line: startLine, Msg: fmt.Sprintf("more than %d records", MaxRecords)}
 		}
 		if cur.Name == "" {
 			return &ParseError{Line: startLine, Msg: "record has no P: field"}
@@ -74,6 +90,11 @@ func ParseText(data []byte) ([]*Record, error) {
 		if err := cur.set(line[0], line[2:]); err != nil {
 			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
 		}
+		if k := line[0]; k == 'D' || k == 'p' || k == 'i' {
+			if items += strings.Count(line, " ") + 1; items > MaxItems {
+				return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("more than %d dependency items", MaxItems)}
+			}
+		}
 	}
 	if err := end(lineNo); err != nil {
 		return nil, err
@@ -101,6 +122,7 @@ func (r *Record) set(key byte, v string) error {
 		r.Version = v
 	case 'A':
 		r.Arch = v
+		r.noteEmpty(key, v)
 	case 'S':
 		r.Size, err = parseNumber('S', v)
 	case 'I':
@@ -113,12 +135,15 @@ func (r *Record) set(key byte, v string) error {
 		r.License = v
 	case 'o':
 		r.Origin = v
+		r.noteEmpty(key, v)
 	case 'm':
 		r.Maintainer = v
+		r.noteEmpty(key, v)
 	case 't':
 		r.BuildTime, err = parseNumber('t', v)
 	case 'c':
 		r.Commit = v
+		r.noteEmpty(key, v)
 	case 'k':
 		r.ProviderPriority, err = parseNumber('k', v)
 	case 'D':
@@ -131,6 +156,20 @@ func (r *Record) set(key byte, v string) error {
 		r.Extra = append(r.Extra, Field{Key: key, Value: v})
 	}
 	return err
+}
+
+// noteEmpty records in r.Empty that the optional field key is present with
+// an empty value.
+func (r *Record) noteEmpty(key byte, v string) {
+	if v == "" && strings.IndexByte(r.Empty, key) < 0 {
+		r.Empty += string(key)
+	}
+}
+
+// optional reports whether the optional field key, whose value is v, is
+// written: when it has a value, or is present but empty.
+func (r *Record) optional(key byte, v string) bool {
+	return v != "" || strings.IndexByte(r.Empty, key) >= 0
 }
 
 // parseNumber reads a non-negative decimal number.
@@ -169,9 +208,10 @@ func appendItems(list []string, v string) []string {
 // the line structure.
 var errNewline = errors.New("value contains a newline")
 
-// AppendText appends the record in apk's field order (spec §13.1: C P V A S I
+// AppendText appends the record in apk's field order (C P V A S I
 // T U L o m t c k D p i, then [Record.Extra]), followed by the empty line
-// that ends a record. Optional fields are written only when set. It returns
+// that ends a record. Optional fields are written only when set, or listed
+// in [Record.Empty]. It returns
 // an error, and b unchanged, when a value contains a newline or a list item
 // is empty or contains a space, since the index could not be read back.
 func (r *Record) AppendText(b []byte) ([]byte, error) {
@@ -183,7 +223,7 @@ func (r *Record) AppendText(b []byte) ([]byte, error) {
 	}
 	b = appendField(b, 'P', r.Name)
 	b = appendField(b, 'V', r.Version)
-	if r.Arch != "" {
+	if r.optional('A', r.Arch) {
 		b = appendField(b, 'A', r.Arch)
 	}
 	b = appendNumber(b, 'S', r.Size)
@@ -191,16 +231,16 @@ func (r *Record) AppendText(b []byte) ([]byte, error) {
 	b = appendField(b, 'T', r.Description)
 	b = appendField(b, 'U', r.URL)
 	b = appendField(b, 'L', r.License)
-	if r.Origin != "" {
+	if r.optional('o', r.Origin) {
 		b = appendField(b, 'o', r.Origin)
 	}
-	if r.Maintainer != "" {
+	if r.optional('m', r.Maintainer) {
 		b = appendField(b, 'm', r.Maintainer)
 	}
 	if r.BuildTime != 0 {
 		b = appendNumber(b, 't', r.BuildTime)
 	}
-	if r.Commit != "" {
+	if r.optional('c', r.Commit) {
 		b = appendField(b, 'c', r.Commit)
 	}
 	if r.ProviderPriority != 0 {

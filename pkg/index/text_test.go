@@ -14,8 +14,8 @@ import (
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
-// helloText is the record apk index 2.14 writes for the spec's test package
-// (spec §13.1 worked example).
+// helloText is the record apk index 2.14 writes for the APK format reference's
+// test package hello-2.12.1-r0 (its worked example of an index record).
 const helloText = `C:Q1GzcgLD4QLgxRjM+V3jn8JU0OZOw=
 P:hello
 V:2.12.1-r0
@@ -88,6 +88,11 @@ func TestParseText(t *testing.T) {
 			}},
 		},
 		{
+			name: "bare optional lines",
+			in:   "P:a\nV:1-r0\nA:\nS:1\nI:1\nT:\nU:\nL:\no:\nm:\nc:\n\n",
+			want: []*index.Record{{Name: "a", Version: "1-r0", Size: 1, InstalledSize: 1, Empty: "Aomc"}},
+		},
+		{
 			name: "repeated scalar keeps the last value",
 			in:   "P:a\nV:1-r0\nV:2-r0\n\n",
 			want: []*index.Record{{Name: "a", Version: "2-r0"}},
@@ -148,6 +153,11 @@ func TestParseTextErrors(t *testing.T) {
 
 func TestAppendText(t *testing.T) {
 	t.Parallel()
+	bare := "P:a\nV:1-r0\nA:\nS:1\nI:1\nT:\nU:\nL:\no:\nm:\nc:\n\n"
+	recs, _ := index.ParseText([]byte(bare))
+	if got, _ := index.AppendText(nil, recs); string(got) != bare {
+		t.Errorf("bare lines not kept:\n%s", got)
+	}
 	got, err := index.AppendText(nil, []*index.Record{helloRecord()})
 	if err != nil {
 		t.Fatal(err)
@@ -332,5 +342,20 @@ func TestUnsatisfied(t *testing.T) {
 	}
 	if got := index.Unsatisfied(nil); len(got) != 0 {
 		t.Errorf("Unsatisfied(nil) = %v", got)
+	}
+}
+
+func TestParseTextLimits(t *testing.T) {
+	t.Parallel()
+	many := bytes.Repeat([]byte("P:a\nV:1\n\n"), index.MaxRecords+1)
+	if _, err := index.ParseText(many); err == nil || !strings.Contains(err.Error(), "records") {
+		t.Errorf("%d records: %v", index.MaxRecords+1, err)
+	}
+	if recs, err := index.ParseText(many[:len(many)-9]); err != nil || len(recs) != index.MaxRecords {
+		t.Errorf("%d records: %d, %v", index.MaxRecords, len(recs), err)
+	}
+	items := append([]byte("P:a\nV:1\nD:"), bytes.Repeat([]byte("x "), index.MaxItems+1)...)
+	if _, err := index.ParseText(items); err == nil || !strings.Contains(err.Error(), "items") {
+		t.Errorf("%d items: %v", index.MaxItems+1, err)
 	}
 }

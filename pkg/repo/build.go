@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +36,7 @@ type packageReader func(ctx context.Context, path string) (*index.Record, error)
 // IndexOptions say how [IndexFiles] builds an index.
 type IndexOptions struct {
 	// Old is a previous index whose entries are reused for package files
-	// whose name and size match an entry and that are not newer than
+	// whose name and size match an entry and that were modified before
 	// OldModTime (apk index --index). nil means every file is read.
 	Old *index.Index
 	// OldModTime is the modification time of the previous index's file.
@@ -72,7 +71,8 @@ type IndexResult struct {
 
 // IndexFiles returns the index records of the package files given, as apk
 // index does: entries of opts.Old are reused for unchanged files (same file
-// name P-V.apk, same size, not modified after opts.OldModTime), so that
+// name P-V.apk, same size, modified before opts.OldModTime: a file as
+// new as the index may have been replaced in the same clock tick), so that
 // adding one package to a large repository reads one package; every other
 // file is read and verified, several at once. Two files holding the same
 // package name and version are an error.
@@ -103,7 +103,7 @@ func IndexFiles(ctx context.Context, files []string, opts IndexOptions) (*IndexR
 		if !st.Mode().IsRegular() {
 			return nil, fmt.Errorf("%s: not a regular file", f)
 		}
-		if r := old[filepath.Base(f)]; r != nil && r.Size == st.Size() && !st.ModTime().After(opts.OldModTime) {
+		if r := old[filepath.Base(f)]; r != nil && r.Size == st.Size() && st.ModTime().Before(opts.OldModTime) {
 			recs[i] = r.Clone()
 			res.Reused++
 			progress.Package(f, true)
@@ -212,7 +212,8 @@ func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
 		if err != nil {
 			return nil, err
 		}
-		res := apk.Verify(bufio.NewReaderSize(f, 256<<10), kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+		// apk.Verify reads through a buffer of its own.
+		res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
 		if res.Err != nil {
 			return nil, res.Err
 		}

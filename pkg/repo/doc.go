@@ -11,7 +11,7 @@
 //
 // Indexing is incremental: Add reads only the packages it adds and keeps the
 // other entries of the current index; Reindex and [IndexFiles] reuse the
-// entries of files whose name and size are unchanged and that are not newer
+// entries of files whose name and size are unchanged and that are older
 // than the old index, as apk index --index does.
 //
 // Nothing here prints; progress goes to an optional [Progress].

@@ -44,8 +44,10 @@ var (
 	ErrBadName = errors.New("bad package file name")
 )
 
-// Options configure a [Repo]. The zero value gives an unsigned index for the
-// architecture named by the directory.
+// Options configure a [Repo]. With the zero value the index is unsigned,
+// the architecture is the directory's name and no key is trusted, so every
+// package is refused as untrusted: set Key (its packages are trusted), Keys,
+// or AllowUntrusted.
 type Options struct {
 	// Arch is the repository's architecture: packages of another one are
 	// refused and noarch packages are indexed under it, as abuild does
@@ -411,8 +413,8 @@ func (r *Repo) Remove(ctx context.Context, names ...string) ([]*index.Record, er
 
 // Reindex rebuilds the index from the package files in the directory. The
 // entries of the current index are reused for files that have not changed
-// since it was written (same name and size, not newer); the other files are
-// read and verified. A file not named P-V.apk after its content fails with
+// since it was written (same name and size, older than the index); the
+// other files are read and verified. A file not named P-V.apk after its content fails with
 // [ErrBadName], one for another architecture with [ErrArch]. Temporary
 // files left by interrupted changes are removed.
 func (r *Repo) Reindex(ctx context.Context) (*IndexResult, error) {
@@ -531,15 +533,28 @@ func (r *Repo) lock(ctx context.Context) (unlock func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	l, err := lockFile(ctx, filepath.Join(r.dir, lockName))
+	release, err := LockDir(ctx, r.dir)
 	if err != nil {
 		<-r.sem
-		return nil, fmt.Errorf("lock %s: %w", r.dir, err)
+		return nil, err
 	}
 	return func() {
-		l.unlock()
+		release()
 		<-r.sem
 	}, nil
+}
+
+// LockDir takes the exclusive lock that every change to the repository
+// directory dir holds (a flock on dir/.apkit.lock), waiting for other
+// holders until ctx is done. Tools that write into a repository directory
+// without a [Repo], such as apkit index DIR, take it so as not to race
+// with Add. Call unlock to release it.
+func LockDir(ctx context.Context, dir string) (unlock func() error, err error) {
+	l, err := lockFile(ctx, filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return l.unlock, nil
 }
 
 // current returns the index on disk (nil when there is none) and its file

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,6 +200,19 @@ func TestAdd(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"busybox-1.36-r0", "zlib-1.3-r0", "zlib-1.3.1-r0"}, names(t, r)); diff != "" {
 		t.Errorf("index (-want +got):\n%s", diff)
+	}
+
+	// An entry whose file went missing is replaced by a new file of that
+	// name, even with other content.
+	os.Remove(filepath.Join(r.Dir(), "busybox-1.36-r0.apk"))
+	d := writeFake(t, t.TempDir(), "busybox", "1.36-r0", "D:changed")
+	re, err := r.Add(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix2, _ := r.Index()
+	if ix2.Records[0].Name != "busybox" || ix2.Records[0].Checksum != re[0].Record.Checksum || len(ix2.Records) != 3 {
+		t.Errorf("stale entry not replaced: %+v", ix2.Records[0])
 	}
 
 	// Nothing to add is nothing to do.
@@ -544,7 +558,7 @@ func TestIndexFiles(t *testing.T) {
 func TestLockCancel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	held, err := lockFile(context.Background(), filepath.Join(dir, lockName))
+	unlock, err := LockDir(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +569,9 @@ func TestLockCancel(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error %v, want DeadlineExceeded", err)
 	}
-	held.unlock()
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
 	// The lock is free again afterwards.
 	if _, err := r.Add(context.Background(), writeFake(t, t.TempDir(), "a", "1-r0")); err != nil {
 		t.Fatal(err)
@@ -720,5 +736,41 @@ func TestConcurrentAdds(t *testing.T) {
 	files, _ := os.ReadDir(dir)
 	if len(files) != len(want)+2 { // packages, index, lock
 		t.Errorf("%d files in the repository, want %d", len(files), len(want)+2)
+	}
+}
+
+// TestAddReadsOnlyNewPackages: adding one package to a repository of many
+// reads that one package, whether or not the Repo saw the index before.
+func TestAddReadsOnlyNewPackages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "x86_64")
+	r := openFake(t, dir, Options{})
+	var paths []string
+	for i := range 50 {
+		paths = append(paths, writeFake(t, src, fmt.Sprintf("p%02d", i), "1-r0"))
+	}
+	if _, err := r.Add(ctx, paths...); err != nil {
+		t.Fatal(err)
+	}
+	for _, fresh := range []bool{false, true} {
+		if fresh {
+			r = openFake(t, dir, Options{})
+		}
+		var reads atomic.Int64
+		r.read = func(ctx context.Context, path string) (*index.Record, error) {
+			reads.Add(1)
+			return fakeRead(ctx, path)
+		}
+		if _, err := r.Add(ctx, writeFake(t, src, fmt.Sprintf("new-%v", fresh), "1-r0")); err != nil {
+			t.Fatal(err)
+		}
+		if n := reads.Load(); n != 1 {
+			t.Errorf("fresh Repo %v: %d packages read, want 1", fresh, n)
+		}
+	}
+	if got := len(names(t, r)); got != 52 {
+		t.Errorf("%d records, want 52", got)
 	}
 }

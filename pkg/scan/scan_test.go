@@ -209,7 +209,7 @@ func TestStrip(t *testing.T) {
 	if d := cmp.Diff([]string{"usr/bin/prog", "usr/lib/libfoo.so.1.2.3"}, targets); d != "" {
 		t.Fatalf("StripTargets (-want +got):\n%s", d)
 	}
-	if err := scan.Strip(context.Background(), mainDir, targets, "strip", t.TempDir()); err != nil {
+	if err := scan.Strip(context.Background(), mainDir, targets, scan.StripOptions{TempDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.Stat(prog)
@@ -278,4 +278,22 @@ func FuzzReadELF(f *testing.F) {
 		}
 		_, _ = scan.ReadELF(p, "f")
 	})
+}
+
+// TestScanStaysInTree: symlinked directories are not followed out of the
+// package tree.
+func TestScanStaysInTree(t *testing.T) {
+	outside := t.TempDir()
+	write(t, filepath.Join(outside, "pkgconfig", "secret.pc"), "Name: secret\nVersion: 1\n", 0o644)
+	write(t, filepath.Join(outside, "bin", "tool"), "#!/bin/sh\n", 0o755)
+	root := t.TempDir()
+	symlink(t, filepath.Join(outside, "pkgconfig"), filepath.Join(root, "usr", "lib", "pkgconfig"))
+	symlink(t, filepath.Join(outside, "bin"), filepath.Join(root, "usr", "bin"))
+	tr, err := scan.Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.PC) != 0 || len(tr.Commands) != 0 {
+		t.Errorf("scan followed symlinks out of the tree: pc %v, commands %v", tr.PC, tr.Commands)
+	}
 }

@@ -38,32 +38,72 @@ func (t *Tree) StripTargets() []string {
 	return out
 }
 
-// Strip runs command (for example "strip" or "x86_64-alpine-linux-musl-strip")
-// on each file (relative to root), writing to a temporary file whose bytes
-// then replace the original's content, so the inode, its mode and its hard
-// links stay as they were. tmpDir holds the temporary files.
-func Strip(ctx context.Context, root string, files []string, command, tmpDir string) error {
+// StripOptions configure [Strip].
+type StripOptions struct {
+	// Command is the strip program ("" means "strip"; cross builds use
+	// "$CHOST-strip").
+	Command string
+	// TempDir holds the stripped copies; it must be writable by Run.
+	TempDir string
+	// Run runs argv (a POSIX sh command line) and waits for it, for
+	// example in the build's sandbox so that the build root's strip is
+	// used. nil runs it as a child process.
+	Run func(ctx context.Context, argv []string) error
+}
+
+// stripScript strips every file argument into $1/<n> with the program $2.
+const stripScript = `set -e
+out=$1
+strip=$2
+shift 2
+i=0
+for f; do
+	i=$((i + 1))
+	"$strip" -o "$out/$i" "$f"
+done`
+
+// Strip strips each file (relative to root) with one run of the strip
+// program per file, all in a single shell: each file is stripped into a
+// temporary copy whose bytes then replace the original's content, so the
+// inode, its mode and its hard links stay as they were.
+func Strip(ctx context.Context, root string, files []string, opts StripOptions) error {
 	if len(files) == 0 {
 		return nil
 	}
-	tmp, err := os.MkdirTemp(tmpDir, "strip-")
+	command := opts.Command
+	if command == "" {
+		command = "strip"
+	}
+	tmp, err := os.MkdirTemp(opts.TempDir, "strip-")
 	if err != nil {
 		return fmt.Errorf("strip: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	argv := []string{"/bin/sh", "-c", stripScript, "strip", tmp, command}
+	for _, rel := range files {
+		argv = append(argv, filepath.Join(root, filepath.FromSlash(rel)))
+	}
+	run := opts.Run
+	if run == nil {
+		run = func(ctx context.Context, argv []string) error {
+			var stderr bytes.Buffer
+			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+			}
+			return nil
+		}
+	}
+	if err := run(ctx, argv); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("strip: %w", err)
+	}
 	for i, rel := range files {
 		p := filepath.Join(root, filepath.FromSlash(rel))
-		out := filepath.Join(tmp, fmt.Sprint(i))
-		var stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, command, "-o", out, p)
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("strip %s: %v: %s", rel, err, strings.TrimSpace(stderr.String()))
-		}
-		if err := replaceContent(p, out); err != nil {
+		if err := replaceContent(p, filepath.Join(tmp, fmt.Sprint(i+1))); err != nil {
 			return fmt.Errorf("strip %s: %w", rel, err)
 		}
 	}

@@ -308,6 +308,9 @@ func hasName(items []string, name string) bool {
 
 // pythonDirs lists usr/lib/python*/site-packages directories of the tree.
 func pythonDirs(root string) []string {
+	if !realDir(root, "usr/lib") {
+		return nil
+	}
 	ents, err := os.ReadDir(filepath.Join(root, "usr", "lib"))
 	if err != nil {
 		return nil
@@ -318,7 +321,7 @@ func pythonDirs(root string) []string {
 			continue
 		}
 		d := "usr/lib/" + e.Name() + "/site-packages"
-		if fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
+		if realDir(root, d) {
 			out = append(out, d)
 		}
 	}

@@ -87,6 +87,9 @@ func Scan(root string) (*Tree, error) {
 		return nil, fmt.Errorf("scan %s: %w", root, err)
 	}
 	for _, dir := range []string{"bin", "sbin", "usr/bin", "usr/sbin"} {
+		if !realDir(root, dir) {
+			continue
+		}
 		ents, err := os.ReadDir(filepath.Join(root, dir))
 		if err != nil {
 			continue
@@ -109,6 +112,9 @@ func Scan(root string) (*Tree, error) {
 	}
 	sort.Strings(t.Commands)
 	for _, dir := range []string{"usr/lib/pkgconfig", "usr/share/pkgconfig"} {
+		if !realDir(root, dir) {
+			continue
+		}
 		ents, err := os.ReadDir(filepath.Join(root, dir))
 		if err != nil {
 			continue
@@ -178,4 +184,18 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// realDir reports whether rel is a directory of the tree reached without
+// following a symlink, so that reading it never leaves the tree.
+func realDir(root, rel string) bool {
+	p := root
+	for _, c := range strings.Split(rel, "/") {
+		p = filepath.Join(p, c)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }

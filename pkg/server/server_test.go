@@ -461,3 +461,23 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadOversizedChunked sends an upload with no Content-Length: the cap
+// applies while the body streams in.
+func TestUploadOversizedChunked(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) { o.Verifier = nil })
+	ctype, body := multipartBody(t, []part{{"file", "big-1-r0.apk", bytes.Repeat([]byte("x"), 3<<20)}})
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/upload", io.MultiReader(bytes.NewReader(body)))
+	req.Header.Set("Content-Type", ctype)
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if got := e.stored(t); len(got) != 0 {
+		t.Errorf("stored: %v", got)
+	}
+}

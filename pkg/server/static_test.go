@@ -3,11 +3,14 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apkit-dev/apkit/pkg/server"
 )
 
 func get(t *testing.T, e *env, path string, hdr map[string]string) (*http.Response, string) {
@@ -137,5 +140,23 @@ func TestStaticFiles(t *testing.T) {
 				t.Errorf("%s: %d %q", p, resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+func TestRedirectHandler(t *testing.T) {
+	tests := []struct {
+		port, host, path, want string
+	}{
+		{"443", "repo.example.test", "/v3.20/main/x86_64/APKINDEX.tar.gz?x=1", "https://repo.example.test/v3.20/main/x86_64/APKINDEX.tar.gz?x=1"},
+		{"8443", "repo.example.test:8080", "/", "https://repo.example.test:8443/"},
+		{"", "[::1]:80", "/a", "https://[::1]/a"},
+	}
+	for _, tc := range tests {
+		req := httptest.NewRequest(http.MethodGet, "http://"+tc.host+tc.path, nil)
+		w := httptest.NewRecorder()
+		server.RedirectHandler(tc.port).ServeHTTP(w, req)
+		if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != tc.want {
+			t.Errorf("%s%s: %d %q, want %q", tc.host, tc.path, w.Code, w.Header().Get("Location"), tc.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"mime/multipart"
@@ -162,6 +163,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, i
 	if r.ContentLength > s.opts.MaxUploadSize {
 		return nil, 0, refuse(http.StatusRequestEntityTooLarge, "upload larger than %d bytes", s.opts.MaxUploadSize)
 	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUploadSize)
 	form, err := s.readForm(r)
 	if form != nil {
@@ -217,8 +224,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, i
 	err = s.opts.Repository.Add(context.WithoutCancel(ctx), dir, files)
 	s.metrics.indexUpdate(s.opts.Now().Sub(addStart))
 	if err != nil {
-		if errors.Is(err, ErrConflict) {
+		switch {
+		case errors.Is(err, ErrConflict):
 			return nil, 0, refuse(http.StatusConflict, "%v", err)
+		case errors.Is(err, ErrInvalidPackage):
+			return nil, 0, refuse(http.StatusUnprocessableEntity, "%v", err)
 		}
 		return nil, 0, fmt.Errorf("add to %s: %w", reply.Repository, err)
 	}
@@ -302,7 +312,14 @@ func (s *Server) readForm(r *http.Request) (*uploadForm, error) {
 				return form, refuse(http.StatusBadRequest, "file %s sent twice", name)
 			}
 			seen[name] = true
-			tmp, err := os.CreateTemp(filepath.Join(s.opts.Dir, stagingDir), "up-*.apk")
+			tmp, err := os.CreateTemp(s.staging, "up-*.apk")
+			if errors.Is(err, fs.ErrNotExist) {
+				// Another server sharing the tree took an idle staging
+				// directory for abandoned; make it again.
+				if err = os.MkdirAll(s.staging, 0o700); err == nil {
+					tmp, err = os.CreateTemp(s.staging, "up-*.apk")
+				}
+			}
 			if err != nil {
 				return form, fmt.Errorf("stage upload: %w", err)
 			}

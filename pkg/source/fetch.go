@@ -124,6 +124,9 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 	}
 	f := newFetcher(opts)
 	results := make([]Result, len(items))
+	for i, it := range items {
+		results[i].Item = it
+	}
 	if opts.Offline {
 		var missing []Item
 		for _, it := range items {
@@ -141,7 +144,6 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 	sem := make(chan struct{}, f.jobs)
 	var wg sync.WaitGroup
 	for i, it := range items {
-		results[i].Item = it
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -259,7 +261,7 @@ func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded boo
 	if err != nil {
 		return "", false, fmt.Errorf("lock: %w", err)
 	}
-	defer lock.Close()
+	defer lock.unlock()
 
 	if _, err := os.Stat(final); err == nil {
 		err := f.verify(it, final)
@@ -286,6 +288,11 @@ func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded boo
 	}
 
 	part := final + ".part"
+	if it.Sum.IsZero() || f.opts.NoVerify {
+		// A part left by an earlier run is resumed only when the result
+		// will be verified: nothing says it is of the same upstream file.
+		os.Remove(part)
+	}
 	tr := f.progress.Start(it)
 	err = f.download(ctx, it, part, tr)
 	if err == nil {
@@ -387,6 +394,9 @@ func (f *fetcher) attempt(ctx context.Context, it Item, part string, tr Transfer
 		return err
 	}
 	req.Header.Set("User-Agent", "apkit")
+	// Ask for the bytes as stored: a transparently decompressed .gz would
+	// fail its checksum, and byte ranges only make sense on the stored form.
+	req.Header.Set("Accept-Encoding", "identity")
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 		if *validator != "" {

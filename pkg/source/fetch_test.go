@@ -124,6 +124,20 @@ func TestFetch(t *testing.T) {
 			hits:    2,
 		},
 		{
+			name: "server that never answers",
+			handler: func(_ int, w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(5 * time.Second):
+				}
+			},
+			sum:     sum,
+			opts:    func(o *Options) { o.Timeout = 100 * time.Millisecond; o.Attempts = 2 },
+			wantErr: "after 2 attempts: download stalled",
+			is:      ErrStalled,
+			hits:    2,
+		},
+		{
 			name: "wrong checksum",
 			handler: func(_ int, w http.ResponseWriter, r *http.Request) {
 				http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(content))
@@ -493,3 +507,134 @@ func (r *recorder) Retry(attempt int, err error, wait time.Duration) {
 	r.add(fmt.Sprintf("retry %d", attempt))
 }
 func (r *recorder) Done(err error) { r.add(fmt.Sprintf("done %v", err)) }
+
+func TestFetchAsksForStoredBytes(t *testing.T) {
+	t.Parallel()
+	content := compress(t, []byte("a tar stream\n"), FormatGz)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			// A misconfigured server labels a stored .gz as gzip-encoded,
+			// which a client decoding transparently would unpack.
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		w.Write(content)
+	}))
+	defer srv.Close()
+	item := Item{Name: "a.tar.gz", URL: srv.URL + "/a.tar.gz", Sum: Checksum{SHA512, sha512hex(content)}}
+	if _, err := Fetch(context.Background(), []Item{item}, fastOpts(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFetchLeftoverPart(t *testing.T) {
+	t.Parallel()
+	content := payload(100 << 10)
+	for _, verified := range []bool{true, false} {
+		t.Run(fmt.Sprintf("verified=%v", verified), func(t *testing.T) {
+			t.Parallel()
+			var (
+				mu     sync.Mutex
+				ranges []string
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				ranges = append(ranges, r.Header.Get("Range"))
+				mu.Unlock()
+				http.ServeContent(w, r, "f", time.Time{}, bytes.NewReader(content))
+			}))
+			defer srv.Close()
+			cache := t.TempDir()
+			// An earlier run died after 30000 bytes.
+			os.WriteFile(filepath.Join(cache, "f.tar.gz.part"), content[:30000], 0o644)
+			item := Item{Name: "f.tar.gz", URL: srv.URL + "/f.tar.gz"}
+			opts := fastOpts(cache)
+			want := []string{""}
+			if verified {
+				item.Sum = Checksum{SHA512, sha512hex(content)}
+				want = []string{"bytes=30000-"}
+			} else {
+				opts.NoVerify = true
+			}
+			if _, err := Fetch(context.Background(), []Item{item}, opts); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, ranges); diff != "" {
+				t.Errorf("Range headers (-want +got):\n%s", diff)
+			}
+			if got, _ := os.ReadFile(filepath.Join(cache, "f.tar.gz")); !bytes.Equal(got, content) {
+				t.Errorf("fetched file differs")
+			}
+		})
+	}
+}
+
+// TestFetchProxyFromEnvironment runs a fetch in a child process whose
+// HTTP_PROXY names a local proxy: the request for a host that does not
+// exist reaches the proxy, which answers it.
+func TestFetchProxyFromEnvironment(t *testing.T) {
+	content := []byte("through the proxy\n")
+	var seen atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.URL.String()) // a proxy sees the absolute URL
+		w.Write(content)
+	}))
+	defer proxy.Close()
+	cache := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFetch$")
+	cmd.Env = append(os.Environ(), "HTTP_PROXY="+proxy.URL, "http_proxy="+proxy.URL, "NO_PROXY=", "no_proxy=",
+		"APKIT_TEST_FETCH_URL=http://upstream.invalid/shared.tar.gz",
+		"APKIT_TEST_FETCH_CACHE="+cache, "APKIT_TEST_FETCH_SUM="+sha512hex(content))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if got, _ := seen.Load().(string); got != "http://upstream.invalid/shared.tar.gz" {
+		t.Errorf("proxy saw %q", got)
+	}
+}
+
+func TestLockFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "x.lock")
+	var (
+		mu     sync.Mutex
+		inside int
+		peak   int
+		wg     sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				l, err := lockFile(context.Background(), path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				inside++
+				peak = max(peak, inside)
+				mu.Unlock()
+				time.Sleep(100 * time.Microsecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				l.unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if peak != 1 {
+		t.Errorf("%d holders at once, want 1", peak)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("lock file left behind")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	l, _ := lockFile(context.Background(), path)
+	defer l.unlock()
+	if _, err := lockFile(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting on a held lock: err = %v, want the context's", err)
+	}
+}

@@ -50,10 +50,7 @@ func newReadAhead(r io.Reader, closeFn func()) *readAhead {
 			case <-ra.done:
 				return
 			}
-			b.n, b.err = io.ReadFull(r, b.buf)
-			if b.err == io.ErrUnexpectedEOF {
-				b.err = io.EOF
-			}
+			b.n, b.err = fill(r, b.buf)
 			select {
 			case ra.full <- b:
 			case <-ra.done:
@@ -99,4 +96,19 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 func (ra *readAhead) Close() error {
 	ra.once.Do(func() { close(ra.done) })
 	return nil
+}
+
+// fill reads into buf until it is full or r fails. Unlike io.ReadFull it
+// passes r's own error on unchanged, so that a decoder's
+// io.ErrUnexpectedEOF (a truncated stream) is not taken for a clean end.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

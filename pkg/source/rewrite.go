@@ -10,8 +10,8 @@ import (
 // FileSum is one line of an APKBUILD checksum block: a digest and the
 // saved name of the source it belongs to.
 type FileSum struct {
-	Digest string
-	Name   string
+	Digest string `json:"digest"`
+	Name   string `json:"name"`
 }
 
 // RewriteError is a problem found in the text of an APKBUILD, with its

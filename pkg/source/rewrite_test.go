@@ -198,3 +198,25 @@ func TestSetVariable(t *testing.T) {
 		})
 	}
 }
+
+func TestWithChecksums(t *testing.T) {
+	t.Parallel()
+	items := []Item{{Name: "a.tar.gz", URL: "https://x/a.tar.gz"}, {Name: "b.patch", Local: "b.patch"}}
+	a, b := hex128('a'), hex128('b')
+	got, err := WithChecksums(items, SHA512, []FileSum{{b, "b.patch"}, {a, "a.tar.gz"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Item{
+		{Name: "a.tar.gz", URL: "https://x/a.tar.gz", Sum: Checksum{SHA512, a}},
+		{Name: "b.patch", Local: "b.patch", Sum: Checksum{SHA512, b}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	_, err = WithChecksums(items, SHA512, []FileSum{{a, "a.tar.gz"}, {b, "c.patch"}})
+	wantErr := "source b.patch has no line in sha512sums\nsha512sums lists c.patch, which is not a source"
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("err = %v, want %q", err, wantErr)
+	}
+}

@@ -95,6 +95,11 @@ type UnpackOptions struct {
 	MaxBytes int64
 	// MaxEntries bounds the number of entries (default 2M).
 	MaxEntries int
+	// PureGo never runs an external decompressor. By default xz and bzip2
+	// streams are decoded by the xz and bzip2 (or lbzip2) programs when
+	// they are installed, as tar does, because the Go decoders are several
+	// times slower; the pure Go decoders serve when they are not.
+	PureGo bool
 }
 
 // ErrUnsafeArchive is the sentinel of every [*UnsafeError].
@@ -218,7 +223,7 @@ func Decompress(r io.Reader, f Format) (io.ReadCloser, error) {
 // UnpackTar extracts the tar stream r, compressed as format says (one of
 // the tar formats), into destDir with the defences of [Unpack].
 func UnpackTar(ctx context.Context, r io.Reader, format Format, destDir string, opts UnpackOptions) error {
-	dr, err := Decompress(r, format)
+	dr, err := decompress(ctx, r, format, opts)
 	if err != nil {
 		return err
 	}
@@ -311,7 +316,7 @@ func unpackZip(ctx context.Context, archivePath, destDir string, opts UnpackOpti
 // decompressFile writes the decompressed content of r to dst, through a
 // temporary file and a rename.
 func decompressFile(ctx context.Context, r io.Reader, format Format, dst string, opts UnpackOptions) error {
-	dr, err := Decompress(r, format)
+	dr, err := decompress(ctx, r, format, opts)
 	if err != nil {
 		return err
 	}
@@ -353,7 +358,11 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// extractor writes archive entries below one root directory.
+// extractor writes archive entries below one root directory. Every
+// path is resolved through os.Root, which refuses to leave the root by
+// ".." or by a symlink. Directories are opened once, as sub-roots, and
+// kept while the archive writes into them, so that writing a file costs
+// a few syscalls on one name rather than a walk of its whole path.
 type extractor struct {
 	root         *os.Root
 	maxBytes     int64
@@ -363,6 +372,7 @@ type extractor struct {
 	keepExisting bool
 	buf          []byte
 	dirs         []dirMeta
+	open         map[string]*os.Root // directory (cleaned, relative) -> handle
 }
 
 type dirMeta struct {
@@ -370,6 +380,9 @@ type dirMeta struct {
 	mode  fs.FileMode
 	mtime time.Time
 }
+
+// maxOpenDirs bounds the directory handles kept open at once.
+const maxOpenDirs = 64
 
 func newExtractor(destDir string, opts UnpackOptions) (*extractor, error) {
 	if err := os.MkdirAll(destDir, 0o755); err != nil {
@@ -379,7 +392,8 @@ func newExtractor(destDir string, opts UnpackOptions) (*extractor, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &extractor{root: root, maxBytes: opts.MaxBytes, maxEntries: opts.MaxEntries, buf: make([]byte, 256<<10)}
+	x := &extractor{root: root, maxBytes: opts.MaxBytes, maxEntries: opts.MaxEntries,
+		buf: make([]byte, 256<<10), open: map[string]*os.Root{}}
 	if x.maxBytes <= 0 {
 		x.maxBytes = DefaultMaxBytes
 	}
@@ -389,10 +403,46 @@ func newExtractor(destDir string, opts UnpackOptions) (*extractor, error) {
 	return x, nil
 }
 
-func (x *extractor) close() { x.root.Close() }
+func (x *extractor) close() {
+	x.forget()
+	x.root.Close()
+}
+
+// forget closes every cached directory handle. It is called whenever a
+// symlink is removed, since a cached path may have led through it.
+func (x *extractor) forget() {
+	for k, r := range x.open {
+		r.Close()
+		delete(x.open, k)
+	}
+}
+
+// dir returns a handle on directory name (relative, cleaned; "." is the
+// root), creating it and its parents when missing.
+func (x *extractor) dir(name string) (*os.Root, error) {
+	if name == "." || name == "" {
+		return x.root, nil
+	}
+	if r, ok := x.open[name]; ok {
+		return r, nil
+	}
+	if err := x.root.MkdirAll(name, 0o755); err != nil {
+		return nil, err
+	}
+	r, err := x.root.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(x.open) >= maxOpenDirs {
+		x.forget()
+	}
+	x.open[name] = r
+	return r, nil
+}
 
 // finish applies directory modes and mtimes, deepest first.
 func (x *extractor) finish() error {
+	x.forget()
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		d := x.dirs[i]
 		if err := x.root.Chmod(d.name, d.mode); err != nil {
@@ -439,13 +489,18 @@ func (x *extractor) wrap(name string, err error) error {
 	if strings.Contains(err.Error(), "escapes from parent") {
 		return &UnsafeError{Entry: name, Reason: "write through a symlink leading outside the destination"}
 	}
+	var ue *UnsafeError
+	if errors.As(err, &ue) {
+		return err
+	}
 	return fmt.Errorf("entry %q: %w", name, err)
 }
 
-// clear removes whatever is at name so that a new entry can take its
-// place; a missing name is fine, a non-empty directory is an error.
-func (x *extractor) clear(name string) (exists bool, err error) {
-	fi, err := x.root.Lstat(name)
+// clear removes what is at base in d so that a new entry can take its
+// place, and reports whether something was kept there instead (zip
+// archives keep existing files). A non-empty directory is an error.
+func (x *extractor) clear(d *os.Root, base string) (kept bool, err error) {
+	fi, err := d.Lstat(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -456,9 +511,27 @@ func (x *extractor) clear(name string) (exists bool, err error) {
 		return true, nil
 	}
 	if fi.IsDir() {
-		return true, fmt.Errorf("a directory is in the way")
+		return false, fmt.Errorf("a directory is in the way")
 	}
-	return false, x.root.Remove(name)
+	if err := d.Remove(base); err != nil {
+		return false, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		x.forget()
+	}
+	return false, nil
+}
+
+// place returns the handle of the directory that will hold name and
+// name's last element, with whatever was at name out of the way.
+func (x *extractor) place(name string) (d *os.Root, base string, kept bool, err error) {
+	d, err = x.dir(path.Dir(name))
+	if err != nil {
+		return nil, "", false, err
+	}
+	base = path.Base(name)
+	kept, err = x.clear(d, base)
+	return d, base, kept, err
 }
 
 func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
@@ -480,31 +553,54 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if name == "" {
 			return nil
 		}
-		if err := x.root.MkdirAll(name, 0o755); err != nil {
+		d, err := x.dir(path.Dir(name))
+		if err != nil {
 			return x.wrap(hdr.Name, err)
+		}
+		base := path.Base(name)
+		if err := d.Mkdir(base, 0o755); err != nil {
+			if !errors.Is(err, fs.ErrExist) {
+				return x.wrap(hdr.Name, err)
+			}
+			fi, err := d.Lstat(base)
+			if err != nil {
+				return x.wrap(hdr.Name, err)
+			}
+			if !fi.IsDir() {
+				// A symlink (to a directory, or anything) or a file stands
+				// there: leave it, as tar does with a symlink to a directory.
+				if fi.Mode()&fs.ModeSymlink != 0 {
+					return nil
+				}
+				return x.wrap(hdr.Name, fmt.Errorf("a file is in the way of a directory"))
+			}
 		}
 		// Keep the directory writable while it fills; its own mode is
 		// set when everything is in place.
-		if err := x.root.Chmod(name, perm|0o700); err != nil {
+		if err := d.Chmod(base, perm|0o700); err != nil {
 			return x.wrap(hdr.Name, err)
 		}
 		x.dirs = append(x.dirs, dirMeta{name, perm, hdr.ModTime})
 		return nil
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeGNUSparse: // the reader turns the old TypeRegA into TypeReg
 		if name == "" {
 			return &UnsafeError{Entry: hdr.Name, Reason: "a file cannot replace the destination"}
 		}
-		if err := x.parent(name); err != nil {
-			return x.wrap(hdr.Name, err)
-		}
-		exists, err := x.clear(name)
+		d, err := x.dir(path.Dir(name))
 		if err != nil {
 			return x.wrap(hdr.Name, err)
 		}
-		if exists {
-			return nil
+		base := path.Base(name)
+		f, err := d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			kept, cerr := x.clear(d, base)
+			if cerr != nil || kept {
+				return x.wrap(hdr.Name, cerr)
+			}
+			if d, err = x.dir(path.Dir(name)); err == nil { // clear may forget d
+				f, err = d.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			}
 		}
-		f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return x.wrap(hdr.Name, err)
 		}
@@ -521,14 +617,10 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 			err = cerr
 		}
 		if err != nil {
-			var ue *UnsafeError
-			if errors.As(err, &ue) {
-				return err
-			}
-			return fmt.Errorf("entry %q: %w", hdr.Name, err)
+			return x.wrap(hdr.Name, err)
 		}
 		if !hdr.ModTime.IsZero() {
-			if err := x.root.Chtimes(name, hdr.ModTime, hdr.ModTime); err != nil {
+			if err := d.Chtimes(base, hdr.ModTime, hdr.ModTime); err != nil {
 				return x.wrap(hdr.Name, err)
 			}
 		}
@@ -537,17 +629,11 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if name == "" || hdr.Linkname == "" {
 			return &UnsafeError{Entry: hdr.Name, Reason: "bad symlink"}
 		}
-		if err := x.parent(name); err != nil {
+		d, base, kept, err := x.place(name)
+		if err != nil || kept {
 			return x.wrap(hdr.Name, err)
 		}
-		exists, err := x.clear(name)
-		if err != nil {
-			return x.wrap(hdr.Name, err)
-		}
-		if exists {
-			return nil
-		}
-		return x.wrap(hdr.Name, x.root.Symlink(hdr.Linkname, name))
+		return x.wrap(hdr.Name, d.Symlink(hdr.Linkname, base))
 	case tar.TypeLink:
 		target, err := localName(hdr.Linkname)
 		if err != nil || target == "" {
@@ -556,15 +642,9 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if name == "" {
 			return &UnsafeError{Entry: hdr.Name, Reason: "a link cannot replace the destination"}
 		}
-		if err := x.parent(name); err != nil {
+		_, _, kept, err := x.place(name)
+		if err != nil || kept {
 			return x.wrap(hdr.Name, err)
-		}
-		exists, err := x.clear(name)
-		if err != nil {
-			return x.wrap(hdr.Name, err)
-		}
-		if exists {
-			return nil
 		}
 		return x.wrap(hdr.Name, x.root.Link(target, name))
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
@@ -573,13 +653,4 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		// Unknown entry types (vendor extensions) carry nothing to write.
 		return nil
 	}
-}
-
-// parent makes sure the directory holding name exists.
-func (x *extractor) parent(name string) error {
-	dir := path.Dir(name)
-	if dir == "." {
-		return nil
-	}
-	return x.root.MkdirAll(dir, 0o755)
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -166,35 +167,41 @@ func TestUnpackFormats(t *testing.T) {
 	t.Parallel()
 	raw := makeTar(t, goodTree)
 	for _, f := range []Format{FormatTar, FormatTarGz, FormatTarBz2, FormatTarXz, FormatTarZst, FormatTarLz, FormatTarLzma} {
-		t.Run(string(f), func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			archive := filepath.Join(dir, "pkg-1.0."+string(f))
-			if err := os.WriteFile(archive, compress(t, raw, f), 0o644); err != nil {
-				t.Fatal(err)
+		for _, pure := range []bool{false, true} {
+			name := string(f)
+			if pure {
+				name += "/pure-go"
 			}
-			dest := filepath.Join(dir, "src")
-			if err := Unpack(context.Background(), archive, dest, UnpackOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			defer os.Chmod(filepath.Join(dest, "pkg-1.0/ro"), 0o755) // let TempDir clean up
-			if diff := cmp.Diff(wantGoodTree, tree(t, dest)); diff != "" {
-				t.Errorf("tree (-want +got):\n%s", diff)
-			}
-			fi, err := os.Stat(filepath.Join(dest, "pkg-1.0/configure"))
-			if err != nil || !fi.ModTime().Equal(mtime) {
-				t.Errorf("configure mtime = %v, want %v", fi.ModTime(), mtime)
-			}
-			fi, err = os.Stat(filepath.Join(dest, "pkg-1.0"))
-			if err != nil || !fi.ModTime().Equal(mtime) {
-				t.Errorf("directory mtime = %v, want %v", fi.ModTime(), mtime)
-			}
-			a, _ := os.Stat(filepath.Join(dest, "pkg-1.0/README"))
-			b, _ := os.Stat(filepath.Join(dest, "pkg-1.0/COPYING"))
-			if !os.SameFile(a, b) {
-				t.Errorf("COPYING is not a hard link to README")
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				archive := filepath.Join(dir, "pkg-1.0."+string(f))
+				if err := os.WriteFile(archive, compress(t, raw, f), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				dest := filepath.Join(dir, "src")
+				if err := Unpack(context.Background(), archive, dest, UnpackOptions{PureGo: pure}); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Chmod(filepath.Join(dest, "pkg-1.0/ro"), 0o755) // let TempDir clean up
+				if diff := cmp.Diff(wantGoodTree, tree(t, dest)); diff != "" {
+					t.Errorf("tree (-want +got):\n%s", diff)
+				}
+				fi, err := os.Stat(filepath.Join(dest, "pkg-1.0/configure"))
+				if err != nil || !fi.ModTime().Equal(mtime) {
+					t.Errorf("configure mtime = %v, want %v", fi.ModTime(), mtime)
+				}
+				fi, err = os.Stat(filepath.Join(dest, "pkg-1.0"))
+				if err != nil || !fi.ModTime().Equal(mtime) {
+					t.Errorf("directory mtime = %v, want %v", fi.ModTime(), mtime)
+				}
+				a, _ := os.Stat(filepath.Join(dest, "pkg-1.0/README"))
+				b, _ := os.Stat(filepath.Join(dest, "pkg-1.0/COPYING"))
+				if !os.SameFile(a, b) {
+					t.Errorf("COPYING is not a hard link to README")
+				}
+			})
+		}
 	}
 }
 
@@ -328,6 +335,7 @@ func TestUnpackHostile(t *testing.T) {
 		},
 		{name: "zip dotdot", zip: []string{"ok", "../evil"}, wantErr: `entry "../evil": path escapes`},
 		{name: "zip absolute", zip: []string{"/evil"}, wantErr: "absolute path"},
+		{name: "zip write through symlink", zip: []string{"l -> OUTSIDE", "l/victim"}, wantErr: `entry "l/victim": write through a symlink leading outside`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -343,8 +351,14 @@ func TestUnpackHostile(t *testing.T) {
 				var buf bytes.Buffer
 				zw := zip.NewWriter(&buf)
 				for _, n := range tt.zip {
-					w, _ := zw.CreateHeader(&zip.FileHeader{Name: n})
-					io.WriteString(w, "x")
+					h := &zip.FileHeader{Name: n}
+					body := "x"
+					if name, target, ok := strings.Cut(n, " -> "); ok {
+						h.Name, body = name, strings.ReplaceAll(target, "OUTSIDE", outside)
+						h.SetMode(fs.ModeSymlink | 0o777)
+					}
+					w, _ := zw.CreateHeader(h)
+					io.WriteString(w, body)
 				}
 				zw.Close()
 				archive = filepath.Join(archives, "h.zip")
@@ -406,15 +420,31 @@ func trimBodies(lines []string) []string {
 
 func TestUnpackCorrupt(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	data := compress(t, makeTar(t, goodTree), FormatTarGz)
-	archive := filepath.Join(dir, "c.tar.gz")
-	os.WriteFile(archive, data[:len(data)/2], 0o644)
-	err := Unpack(context.Background(), archive, filepath.Join(dir, "src"), UnpackOptions{})
-	if err == nil {
-		t.Fatal("a truncated archive unpacked without error")
+	for _, f := range []Format{FormatTarGz, FormatTarXz, FormatTarBz2, FormatTarZst} {
+		for _, pure := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/pure=%v", f, pure), func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				data := compress(t, makeTar(t, append(goodTree, entry{name: "big", body: strings.Repeat("abcdefgh", 64<<10)})), f)
+				for _, c := range []struct {
+					name string
+					data []byte
+				}{
+					{"truncated", data[:len(data)*3/4]},
+					{"garbage", append(append([]byte{}, data[:len(data)/2]...), bytes.Repeat([]byte{0x55}, len(data)/2)...)},
+				} {
+					archive := filepath.Join(dir, c.name+".tar."+strings.TrimPrefix(string(f), "tar."))
+					os.WriteFile(archive, c.data, 0o644)
+					dest := filepath.Join(dir, "src-"+c.name)
+					err := Unpack(context.Background(), archive, dest, UnpackOptions{PureGo: pure})
+					if err == nil {
+						t.Errorf("%s archive unpacked without error", c.name)
+					}
+					os.Chmod(filepath.Join(dest, "pkg-1.0/ro"), 0o755)
+				}
+			})
+		}
 	}
-	os.Chmod(filepath.Join(dir, "src/pkg-1.0/ro"), 0o755)
 }
 
 func TestFormatOf(t *testing.T) {
@@ -428,5 +458,37 @@ func TestFormatOf(t *testing.T) {
 		if got := FormatOf(name); got != want {
 			t.Errorf("FormatOf(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+func TestPopulate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	os.Mkdir(cache, 0o755)
+	archive := filepath.Join(cache, "pkg-1.0.tar.gz")
+	os.WriteFile(archive, compress(t, makeTar(t, goodTree[:3]), FormatTarGz), 0o644)
+	patch := filepath.Join(dir, "fix.patch.gz")
+	os.WriteFile(patch, compress(t, []byte("--- a\n"), FormatGz), 0o644)
+	srcdir := filepath.Join(dir, "src")
+	results := []Result{
+		{Item: Item{Name: "pkg-1.0.tar.gz", URL: "https://x/pkg-1.0.tar.gz"}, Path: archive},
+		{Item: Item{Name: "fix.patch.gz", Local: patch}, Path: patch},
+	}
+	for range 2 { // a second run replaces the links and the files
+		if err := Populate(context.Background(), results, srcdir, UnpackOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"fix.patch.gz -> " + patch,
+		"pkg-1.0.tar.gz -> " + archive,
+		"pkg-1.0/ -rwxr-xr-x",
+		"pkg-1.0/configure -rwxr-xr-x #!/bin/sh\n",
+		"pkg-1.0/src/ -rwxr-xr-x",
+		"pkg-1.0/src/main.c -rw-r--r-- int main(void){return 0;}\n",
+	}
+	if diff := cmp.Diff(want, tree(t, srcdir)); diff != "" {
+		t.Errorf("srcdir (-want +got):\n%s", diff)
 	}
 }

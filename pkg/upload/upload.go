@@ -36,7 +36,8 @@ type ArchFunc func(path string) (string, error)
 // is. The repository is repo when it is not empty, else the name of the
 // directory above the architecture directory. The architecture comes from
 // the package itself through archOf, or, when archOf is nil, from the name
-// of the directory that holds it. Groups and their files are sorted.
+// of the directory that holds it; a noarch package goes to the
+// architecture of its directory. Groups and their files are sorted.
 func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 	var files []string
 	for _, p := range paths {
@@ -77,8 +78,14 @@ func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 		dir := filepath.Dir(abs)
 		arch := filepath.Base(dir)
 		if archOf != nil {
-			if arch, err = archOf(f); err != nil {
+			a, err := archOf(f)
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			// A noarch package goes where it was built, as abuild puts it
+			// in the build's arch directory.
+			if a != "noarch" {
+				arch = a
 			}
 		}
 		r := repo
@@ -189,10 +196,9 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("server: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
-// Temporary reports whether trying again may help (a 5xx or 429).
-func (e *ServerError) Temporary() bool {
-	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
-}
+// Temporary reports whether trying again may help: a 5xx. A 4xx is the
+// server's considered refusal and is never retried.
+func (e *ServerError) Temporary() bool { return e.Status >= 500 }
 
 // Send posts one group and returns the server's reply. It retries after
 // network errors and 5xx replies, never after other 4xx replies.

@@ -35,6 +35,7 @@ func TestPlan(t *testing.T) {
 	touch(t, filepath.Join(dir, "main/x86_64/APKINDEX.tar.gz"), "")
 	touch(t, filepath.Join(dir, "community/aarch64/c-1-r0.apk"), "aarch64")
 	touch(t, filepath.Join(dir, "main/.hidden/d-1-r0.apk"), "x86_64")
+	touch(t, filepath.Join(dir, "main/x86_64/e-1-r0.apk"), "aarch64") // misplaced: its own arch wins
 	archOf := func(p string) (string, error) {
 		b, err := os.ReadFile(p)
 		return string(b), err
@@ -56,12 +57,12 @@ func TestPlan(t *testing.T) {
 	}{
 		{"tree, arch from packages", []string{dir}, "", archOf, []upload.Group{
 			{Repo: "community", Arch: "aarch64", Files: []string{"community/aarch64/c-1-r0.apk"}},
-			{Repo: "main", Arch: "noarch", Files: []string{"main/x86_64/b-1-r0.apk"}},
-			{Repo: "main", Arch: "x86_64", Files: []string{"main/x86_64/a-1-r0.apk"}},
+			{Repo: "main", Arch: "aarch64", Files: []string{"main/x86_64/e-1-r0.apk"}},
+			{Repo: "main", Arch: "x86_64", Files: []string{"main/x86_64/a-1-r0.apk", "main/x86_64/b-1-r0.apk"}},
 		}},
 		{"tree, arch from directories", []string{dir}, "", nil, []upload.Group{
 			{Repo: "community", Arch: "aarch64", Files: []string{"community/aarch64/c-1-r0.apk"}},
-			{Repo: "main", Arch: "x86_64", Files: []string{"main/x86_64/a-1-r0.apk", "main/x86_64/b-1-r0.apk"}},
+			{Repo: "main", Arch: "x86_64", Files: []string{"main/x86_64/a-1-r0.apk", "main/x86_64/b-1-r0.apk", "main/x86_64/e-1-r0.apk"}},
 		}},
 		{"files with repo override", []string{filepath.Join(dir, "main/x86_64/a-1-r0.apk"), filepath.Join(dir, "community/aarch64/c-1-r0.apk")}, "testing", nil, []upload.Group{
 			{Repo: "testing", Arch: "aarch64", Files: []string{"community/aarch64/c-1-r0.apk"}},

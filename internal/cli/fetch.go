@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/apkit-dev/apkit/internal/config"
+	"github.com/apkit-dev/apkit/pkg/source"
+)
+
+type fetchOptions struct {
+	paths []string
+	json  bool
+	sourceFlags
+}
+
+// fetchJSON is the output of `apkit fetch --json`.
+type fetchJSON struct {
+	Recipes []fetchRecipeJSON `json:"recipes"`
+}
+
+type fetchRecipeJSON struct {
+	APKBUILD string            `json:"apkbuild"`
+	Pkgname  string            `json:"pkgname"`
+	Sources  []fetchSourceJSON `json:"sources"`
+	Error    string            `json:"error,omitempty"`
+}
+
+type fetchSourceJSON struct {
+	Name       string `json:"name"`
+	URL        string `json:"url,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Algo       string `json:"algo,omitempty"`
+	Digest     string `json:"digest,omitempty"`
+	Downloaded bool   `json:"downloaded"`
+}
+
+func newFetchCmd(app *App) *cobra.Command {
+	opts := &fetchOptions{}
+	cmd := &cobra.Command{
+		Use:   "fetch [PATH...]",
+		Short: "Download and verify the sources of recipes",
+		Long: `Download the sources of each recipe (a directory holding an APKBUILD, or an
+APKBUILD file; the current directory by default) into the source cache
+(srcdest), and verify every source, local files included, against the
+recipe's sha512sums (sha256sums or md5sums in older recipes).
+
+The cache is shared by every recipe and safe when several apkit processes
+fetch at once: a download goes to <name>.part and takes its final name only
+when it is complete and verified. Downloads follow redirects, honour
+HTTP_PROXY, HTTPS_PROXY and NO_PROXY, retry network errors and server errors
+with backoff, and resume an interrupted download where the server allows it.
+
+A file that fails verification is renamed to <name>.<first 8 hex digits of
+the expected digest> and apkit exits with code 3. With --offline nothing goes
+to the network, and every source missing from the cache is listed with the
+URL it would come from.
+
+The path of each verified file is printed, one per line.`,
+		Example: `  apkit fetch
+  apkit fetch main/hello community/foo
+  apkit fetch --offline --json .`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.paths = recipePaths(args)
+			return runFetch(cmd.Context(), app, opts)
+		},
+	}
+	opts.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *fetchOptions) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.json, "json", false, "print JSON")
+	o.sourceFlags.addFlags(f)
+}
+
+func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
+	if opts.jobs < 1 {
+		return usageErrorf("--jobs must be at least 1")
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return err
+	}
+	progress, wait := newFetchProgress(ctx, app.IO)
+	fopts, err := sourceOptions(app, cfg, opts.sourceFlags, progress)
+	if err != nil {
+		return err
+	}
+	var (
+		out  fetchJSON
+		errs []error
+	)
+	for _, path := range opts.paths {
+		rec, err := fetchRecipe(ctx, app, cfg, path, fopts)
+		out.Recipes = append(out.Recipes, rec)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	wait()
+	if opts.json {
+		if err := json.NewEncoder(app.IO.Out).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range out.Recipes {
+			for _, s := range r.Sources {
+				if s.Path != "" {
+					fmt.Fprintln(app.IO.Out, s.Path)
+				}
+			}
+		}
+	}
+	return joinVerify(errs)
+}
+
+// joinVerify joins errors, keeping exit code 3 when any is a verification
+// failure and none is something else.
+func joinVerify(errs []error) error {
+	err := errors.Join(errs...)
+	if err == nil {
+		return nil
+	}
+	for _, e := range errs {
+		var v *verifyError
+		if !errors.As(e, &v) {
+			return err
+		}
+	}
+	return verifyFailed(err)
+}
+
+func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (fetchRecipeJSON, error) {
+	rec := fetchRecipeJSON{APKBUILD: path}
+	fail := func(err error) (fetchRecipeJSON, error) {
+		rec.Error = err.Error()
+		return rec, err
+	}
+	r, err := loadRecipe(ctx, app, cfg, path, false)
+	if err != nil {
+		return fail(err)
+	}
+	rec.APKBUILD, rec.Pkgname = recipeLabel(r), r.Pkgname
+	items, err := checkedItems(app, r)
+	if err != nil {
+		return fail(err)
+	}
+	results, err := source.Fetch(ctx, items, fopts)
+	for i, it := range items {
+		s := fetchSourceJSON{Name: it.Name, URL: it.URL, Algo: string(it.Sum.Algo), Digest: it.Sum.Digest}
+		if results != nil {
+			s.Path, s.Downloaded = results[i].Path, results[i].Downloaded
+		}
+		rec.Sources = append(rec.Sources, s)
+	}
+	if err != nil {
+		return fail(fetchError(fmt.Errorf("%s: %w", recipeLabel(r), err)))
+	}
+	return rec, nil
+}

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/apkit-dev/apkit/internal/config"
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/source"
+)
+
+// sourceFlags are the flags shared by the verbs that fetch sources.
+type sourceFlags struct {
+	offline bool
+	jobs    int
+}
+
+func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
+	f.IntVarP(&o.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
+}
+
+// loadRecipe evaluates the recipe at path (a directory or an APKBUILD).
+// Breaches of abuild's rules that do not stop fetching (a checksum list
+// that does not match the sources, for example) are printed as warnings;
+// the checks of pkg/source report such problems more precisely. With
+// rewritingSums, problems of the checksum lists, which the caller is
+// about to rewrite, are printed only with -v.
+func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string, rewritingSums bool) (*apkbuild.Recipe, error) {
+	r, err := apkbuild.LoadContext(ctx, path, apkbuild.Options{Arch: cfg.Arch})
+	if r == nil {
+		return nil, err
+	}
+	if err != nil {
+		if !errors.Is(err, apkbuild.ErrInvalid) {
+			return nil, err
+		}
+		warnings := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			warnings = j.Unwrap()
+		}
+		for _, w := range warnings {
+			if rewritingSums && strings.Contains(w.Error(), "sums") {
+				app.IO.Verbosef("%v", w)
+				continue
+			}
+			app.IO.Warnf("%v", w)
+		}
+	}
+	return r, nil
+}
+
+// recipeItems turns a recipe's sources into items without checksums.
+func recipeItems(r *apkbuild.Recipe) []source.Item {
+	items := make([]source.Item, len(r.Sources))
+	for i, s := range r.Sources {
+		items[i] = source.Item{Name: s.Name, URL: s.URL}
+		if s.URL == "" {
+			items[i].Local = filepath.Join(r.Dir, s.Local)
+		}
+	}
+	return items
+}
+
+// checkedItems returns the recipe's items with their checksums attached:
+// sha512sums, or, in older recipes, sha256sums or md5sums (with a warning).
+func checkedItems(app *App, r *apkbuild.Recipe) ([]source.Item, error) {
+	items := recipeItems(r)
+	if len(items) == 0 && len(r.Checksums) == 0 {
+		return nil, nil
+	}
+	algo := source.SHA512
+	sums := make([]source.FileSum, len(r.Checksums))
+	for i, c := range r.Checksums {
+		algo = source.Algo(c.Algo)
+		sums[i] = source.FileSum{Digest: c.Digest, Name: c.Name}
+	}
+	if algo != source.SHA512 && len(sums) > 0 {
+		app.IO.Warnf("%s: uses %ssums; run \"apkit checksum\" to write sha512sums", recipeLabel(r), algo)
+	}
+	items, err := source.WithChecksums(items, algo, sums)
+	if err != nil {
+		return nil, verifyFailed(fmt.Errorf("%s: %w", recipeLabel(r), err))
+	}
+	return items, nil
+}
+
+// recipeLabel names a recipe in messages: its APKBUILD path as given.
+func recipeLabel(r *apkbuild.Recipe) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Path
+}
+
+// sourceOptions builds source.Options from the configuration and flags.
+func sourceOptions(app *App, cfg *config.Config, f sourceFlags, progress source.Progress) (source.Options, error) {
+	client, err := app.HTTPClient()
+	if err != nil {
+		return source.Options{}, err
+	}
+	if cfg.Srcdest == "" {
+		return source.Options{}, errors.New("no source cache: set srcdest (APKIT_SRCDEST or SRCDEST in abuild.conf)")
+	}
+	return source.Options{
+		Cache:    cfg.Srcdest,
+		Offline:  f.offline,
+		Client:   client,
+		Progress: progress,
+		Jobs:     f.jobs,
+	}, nil
+}
+
+// fetchError marks a checksum mismatch as a verification failure (exit 3).
+func fetchError(err error) error {
+	if errors.Is(err, source.ErrChecksumMismatch) {
+		return verifyFailed(err)
+	}
+	return err
+}
+
+// writeFileAtomic replaces path with data: a temporary file in the same
+// directory, fsync, rename, keeping path's mode.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// recipePaths returns the paths given, or the current directory.
+func recipePaths(args []string) []string {
+	if len(args) == 0 {
+		return []string{"."}
+	}
+	return args
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apkit-dev/apkit/internal/term"
+)
+
+func TestUploadArgs(t *testing.T) {
+	tests := []struct {
+		args []string
+		want uploadOptions
+	}{
+		{[]string{"--url", "https://r.test"}, uploadOptions{url: "https://r.test", tokenEnv: "APKIT_TOKEN", attempts: 5, paths: []string{}}},
+		{
+			[]string{"--url", "http://127.0.0.1:8080", "--version", "v3.20", "--repo", "testing", "--token-env", "ID_TOKEN", "--dry-run", "--json", "--attempts", "2", "a.apk", "dir"},
+			uploadOptions{url: "http://127.0.0.1:8080", version: "v3.20", repo: "testing", tokenEnv: "ID_TOKEN", dryRun: true, json: true, attempts: 2, paths: []string{"a.apk", "dir"}},
+		},
+		{[]string{"--url", "u", "--token-file", "/run/secrets/token"}, uploadOptions{url: "u", tokenFile: "/run/secrets/token", tokenEnv: "APKIT_TOKEN", attempts: 5, paths: []string{}}},
+	}
+	for _, tc := range tests {
+		var got *uploadOptions
+		cmd := uploadCmd(NewApp(term.Test().Streams), func(_ context.Context, _ *App, o *uploadOptions) error {
+			got = o
+			return nil
+		})
+		cmd.SetArgs(tc.args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if diff := cmp.Diff(tc.want, *got, cmp.AllowUnexported(uploadOptions{})); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", tc.args, diff)
+		}
+	}
+}
+
+func TestRunUploadOutput(t *testing.T) {
+	dir := t.TempDir()
+	pkg := buildTestPackage(t, filepath.Join(dir, "main", "x86_64"), nil, "hello", "1.0-r0", "x86_64", 10)
+	tests := []struct {
+		name      string
+		status    int
+		reply     string
+		json      bool
+		wantOut   string
+		wantErr   string
+		wantCalls int
+	}{
+		{"text", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, false, "edge/main/x86_64/hello-1.0-r0.apk\n", "", 1},
+		{"json", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, true, `"added": [`, "", 1},
+		{"refusal shows the server's message", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, false, "", "409 Conflict: hello-1.0-r0.apk: a different file exists under that name", 1},
+		{"server errors are retried", 502, `{"error":"bad gateway"}`, false, "", "after 2 attempts", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				if r.Header.Get("Authorization") != "Bearer tok" {
+					w.WriteHeader(401)
+					return
+				}
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.reply)
+			}))
+			defer srv.Close()
+			ts := term.Test()
+			app := NewApp(ts.Streams)
+			app.Getenv = func(k string) string { return map[string]string{"APKIT_TOKEN": "tok"}[k] }
+			err := runUpload(context.Background(), app, &uploadOptions{url: srv.URL, version: "edge", tokenEnv: "APKIT_TOKEN", attempts: 2, json: tc.json, paths: []string{pkg}})
+			if tc.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+			if !strings.Contains(ts.OutBuf.String(), tc.wantOut) || (tc.wantOut == "" && ts.OutBuf.Len() > 0 && !tc.json) {
+				t.Errorf("stdout = %q, want %q", ts.OutBuf.String(), tc.wantOut)
+			}
+			if calls != tc.wantCalls {
+				t.Errorf("%d requests, want %d", calls, tc.wantCalls)
+			}
+		})
+	}
+}

@@ -1,0 +1,171 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/repo"
+	"github.com/apkit-dev/apkit/pkg/sign"
+)
+
+// ErrNoKey reports a build that would write packages without a signing key.
+var ErrNoKey = errors.New("no signing key")
+
+// loadKey reads the signing key; the build refuses to start without one
+// when it is to write packages, as abuild does (§13).
+func (b *builder) loadKey() error {
+	if !b.want[PhasePackage] && !b.want[PhaseIndex] {
+		return nil
+	}
+	if b.opts.Key == "" {
+		return fmt.Errorf("%w: create one with apkit keygen, or pass --key", ErrNoKey)
+	}
+	k, err := sign.LoadPrivateKey(b.opts.Key, nil)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	b.key = k
+	return nil
+}
+
+// archDir is the repository directory a package goes to: its arch, or
+// CARCH for noarch packages (§11).
+func (b *builder) archDir(arch string) string {
+	if arch == "noarch" {
+		return b.opts.Arch
+	}
+	return arch
+}
+
+// write turns the packages into signed .apk files in the staging directory
+// and, with the index phase, adds them to the repository, all or nothing.
+func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error) {
+	if writeHook != nil {
+		return writeHook(ctx, b, pkgs)
+	}
+	if err := removeAll(b.d.staging); err != nil {
+		return nil, err
+	}
+	mtime := time.Unix(b.sde, 0)
+	var out []Package
+	for _, pb := range pkgs {
+		var scripts []apk.Script
+		for _, s := range pb.scripts {
+			data, err := os.ReadFile(s.Path)
+			if err != nil {
+				return nil, err
+			}
+			scripts = append(scripts, apk.Script{Name: s.Name, Mode: 0o755, Data: data})
+		}
+		dir := b.archDir(pb.arch)
+		if err := os.MkdirAll(filepath.Join(b.d.staging, dir), 0o755); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(b.d.staging, dir, pb.info.FileName())
+		if err := writeFileSync(path, func(f *os.File) error {
+			_, err := apk.Write(f, &apk.Input{
+				Info:    *pb.info,
+				Scripts: scripts,
+				Dir:     pb.dir,
+				Key:     b.key,
+				ModTime: mtime,
+				TempDir: b.d.controldir,
+			})
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("write %s: %w", pb.name, err)
+		}
+		b.infof("%s: wrote %s", pb.name, filepath.Base(path))
+		out = append(out, Package{Name: pb.name, Version: pb.info.Version, Arch: pb.arch, Path: path})
+	}
+	if !b.want[PhaseIndex] {
+		b.keepWork = true
+		return out, nil
+	}
+	return b.addToRepo(ctx, out)
+}
+
+// staged lists the packages a previous package phase left in the staging
+// directory, for an index-only run.
+func (b *builder) staged() ([]Package, error) {
+	paths, err := filepath.Glob(filepath.Join(b.d.staging, "*", "*.apk"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no packages in %s: run the package phase first", b.d.staging)
+	}
+	var out []Package
+	for _, p := range paths {
+		out = append(out, Package{Name: strings.TrimSuffix(filepath.Base(p), ".apk"), Arch: filepath.Base(filepath.Dir(p)), Path: p})
+	}
+	return out, nil
+}
+
+// addToRepo adds the packages to REPODEST/<repo>/<arch dir>/, updating and
+// signing each index; a failure leaves the repository as it was.
+func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, error) {
+	if b.opts.Repodest == "" {
+		return nil, errors.New("no repository: set --repodest")
+	}
+	mtime := time.Unix(b.sde, 0)
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, p := range pkgs {
+		dir := filepath.Base(filepath.Dir(p.Path))
+		if _, ok := byDir[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		byDir[dir] = append(byDir[dir], p.Path)
+	}
+	final := map[string]string{}
+	for _, dir := range dirs {
+		r, err := repo.Open(filepath.Join(b.opts.Repodest, b.d.repo, dir), repo.Options{
+			Arch: dir,
+			Key:  b.key,
+			Now:  func() time.Time { return mtime },
+		})
+		if err != nil {
+			return nil, err
+		}
+		added, err := r.Add(ctx, byDir[dir]...)
+		if err != nil {
+			return nil, fmt.Errorf("add to repository %s: %w", r.Dir(), err)
+		}
+		for i, a := range added {
+			final[byDir[dir][i]] = a.File
+			b.infof("added %s to %s", filepath.Base(a.File), r.Dir())
+		}
+	}
+	out := append([]Package(nil), pkgs...)
+	for i := range out {
+		if f, ok := final[out[i].Path]; ok {
+			out[i].Path = f
+		}
+	}
+	return out, nil
+}
+
+// writeFileSync creates path, lets fill write it, and syncs it.
+func writeFileSync(path string, fill func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,65 @@
+// Package source gets a recipe's sources right: it fetches them into a
+// shared, verified cache, checks them against their checksums, unpacks
+// archives safely, and rewrites the checksum block of an APKBUILD.
+//
+// The package knows nothing of how recipes are evaluated. Its input is a
+// list of [Item] values (a saved name, a URL or a local path, and the
+// expected [Checksum]); the caller builds them from whatever describes
+// the recipe.
+//
+// # Fetching
+//
+// [Fetch] takes the items of one recipe and returns where each verified
+// file is. Remote files live in a cache directory (SRCDEST) shared by all
+// recipes and safe for several processes at once: each download holds an
+// exclusive lock on <name>.lock, writes <name>.part, is verified, and only
+// then is renamed to <name>, so no partial or unverified file ever has its
+// final name and two processes wanting the same file download it once.
+// Downloads follow redirects, use the proxies of HTTP_PROXY, HTTPS_PROXY
+// and NO_PROXY, fail an attempt that receives nothing for
+// [Options].Timeout, retry network errors and 5xx answers with exponential
+// backoff, resume an interrupted download with a Range request where the
+// server allows it, and run a bounded number at a time. With
+// [Options].Offline nothing goes to the network and every missing file is
+// listed in a [*MissingError]. Progress is reported through the
+// [Progress] interface; the default reports nothing.
+//
+// # Verifying
+//
+// [Verify] checks one file against a sha512, sha256 or md5 [Checksum] and
+// returns a [*ChecksumError] (errors.Is [ErrChecksumMismatch]) that names
+// the file and both digests. [Fetch] verifies every item and moves a bad
+// download aside to <name>.<first 8 hex digits of the expected digest>, as
+// abuild does, rather than trusting or deleting it. [WithChecksums]
+// attaches a recipe's checksum list to its items and reports sources
+// without a checksum and checksums without a source.
+//
+// # Unpacking
+//
+// [Unpack] extracts tar (plain, gzip, bzip2, xz, zstd, lzip, lzma), zip
+// and single compressed files into a directory. Archives are hostile
+// input: absolute names, ".." escapes, writes through symlinks that lead
+// out of the destination, device nodes and expansion past
+// [UnpackOptions] limits are refused with an [*UnsafeError] (errors.Is
+// [ErrUnsafeArchive]) and nothing is written outside the destination.
+// Modes, symlinks, hard links and mtimes are kept. Decompression runs
+// ahead of extraction in its own goroutine; xz and bzip2 streams are
+// decoded by the xz and bzip2 programs when installed (as tar does, since
+// the Go decoders are several times slower) unless [UnpackOptions].PureGo
+// is set. [Populate] fills $srcdir as abuild's default unpack does: a
+// symlink per source, then every archive extracted.
+//
+// A build pipeline calls, in order:
+//
+//	results, err := source.Fetch(ctx, items, source.Options{Cache: srcdest})
+//	err = source.Populate(ctx, results, srcdir, source.UnpackOptions{})
+//
+// # Rewriting checksums
+//
+// [RewriteChecksums] replaces the sha512sums block of an APKBUILD in
+// abuild's format and keeps every other byte of the file; [SetVariable]
+// changes one assignment (pkgver, pkgrel) the same way.
+//
+// pkg/source never prints; errors are returned and progress goes through
+// [Progress].
+package source
