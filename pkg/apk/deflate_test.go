@@ -44,7 +44,7 @@ func deflateInputs(t testing.TB) map[string][]byte {
 		"skewed": skewed,
 		"mixed":  append(append(bytes.Clone(text[:100000]), random[:100000]...), skewed...),
 	}
-	src, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "runtime", "proc.go"))
+	src, err := os.ReadFile(filepath.Join(goroot(t), "src", "runtime", "proc.go"))
 	if err == nil {
 		in["source"] = src
 	}
