@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -252,7 +253,7 @@ func decodeXZBlock(r io.ReaderAt, b xzBlock, checkType byte, checkSize int) ([]b
 	if compSize <= 0 {
 		return nil, errXZCorrupt
 	}
-	dec, err := lzma.Reader2Config{DictCap: int(dictCap)}.NewReader2(io.NewSectionReader(r, b.offset+hsize, compSize))
+	dec, err := lzma.Reader2Config{DictCap: int(dictCap)}.NewReader2(bufio.NewReaderSize(io.NewSectionReader(r, b.offset+hsize, compSize), 256<<10))
 	if err != nil {
 		return nil, err
 	}
