@@ -98,7 +98,8 @@ type UnpackOptions struct {
 	// PureGo never runs an external decompressor. By default xz and bzip2
 	// streams are decoded by the xz and bzip2 (or lbzip2) programs when
 	// they are installed, as tar does, because the Go decoders are several
-	// times slower; the pure Go decoders serve when they are not.
+	// times slower; the pure Go decoders serve when they are not, decoding
+	// the blocks of a multi-block xz file in parallel.
 	PureGo bool
 }
 
