@@ -101,3 +101,33 @@ func TestUnpackMultiBlockXZ(t *testing.T) {
 		t.Errorf("big file differs")
 	}
 }
+
+// FuzzParallelXZ feeds arbitrary files to the parallel xz decoder: it
+// must not panic, and what it decodes must be what the sequential
+// decoder makes of the same bytes.
+func FuzzParallelXZ(f *testing.F) {
+	var buf bytes.Buffer
+	w, _ := xz.WriterConfig{BlockSize: 4 << 10}.NewWriter(&buf)
+	w.Write(payload(20 << 10))
+	w.Close()
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		px, ok := parallelXZ(bytes.NewReader(data), int64(len(data)))
+		if !ok {
+			return
+		}
+		got, err := io.ReadAll(io.LimitReader(px, 64<<20))
+		px.Close()
+		if err != nil {
+			return
+		}
+		seq, err := xz.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		want, err := io.ReadAll(io.LimitReader(seq, 64<<20))
+		if err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("parallel and sequential decoding differ")
+		}
+	})
+}
