@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,6 +134,10 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 		return usageErrorf("--key and --no-sign cannot be used together")
 	}
 
+	mtime, err := indexTime(app)
+	if err != nil {
+		return err
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
@@ -212,7 +217,7 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	if desc == "" && iopts.Old != nil {
 		desc = iopts.Old.Description
 	}
-	ix := &index.Index{Description: desc, Records: res.Records, ModTime: indexTime(app)}
+	ix := &index.Index{Description: desc, Records: res.Records, ModTime: mtime}
 	write := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 256<<10)
 		if err := index.WriteSigned(bw, ix, key, alg); err != nil {
@@ -303,14 +308,15 @@ func readOldIndex(path string) (*index.Index, time.Time, error) {
 
 // indexTime is the mtime written into the index: SOURCE_DATE_EPOCH when
 // set, else now.
-func indexTime(app *App) time.Time {
+func indexTime(app *App) (time.Time, error) {
 	if s := app.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		var sec int64
-		if _, err := fmt.Sscan(s, &sec); err == nil && sec >= 0 {
-			return time.Unix(sec, 0)
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || sec < 0 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number of seconds", s)
 		}
+		return time.Unix(sec, 0), nil
 	}
-	return app.Now()
+	return app.Now(), nil
 }
 
 // isVerifyError reports whether err is a package failing verification

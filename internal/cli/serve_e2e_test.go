@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -455,6 +456,93 @@ func TestE2EConcurrentUploads(t *testing.T) {
 		t.Error(err)
 	}
 	if diff := cmp.Diff(want, e.index(t, "edge/main/x86_64")); diff != "" {
+		t.Errorf("index (-want +got):\n%s", diff)
+	}
+}
+
+// TestE2ERealApk checks the served repository with Alpine's own apk
+// (apk-tools 2.x), when APKIT_TEST_APK names its binary: apk trusts the
+// index signed by the server's key, lists and fetches the uploaded package,
+// and calls the index UNTRUSTED without that key.
+func TestE2ERealApk(t *testing.T) {
+	apkBin := os.Getenv("APKIT_TEST_APK")
+	if apkBin == "" {
+		t.Skip("set APKIT_TEST_APK to an apk-tools 2.x binary to check the served repository with it")
+	}
+	e := startE2E(t)
+	pkg := buildTestPackage(t, filepath.Join(e.dir, "pkgs"), e.buildKey, "hello", "1.0-r0", "x86_64", 100)
+	tok, _ := e.idp.Token("job")
+	content, _ := os.ReadFile(pkg)
+	if code, body := postForm(t, e.url, tok, nil, map[string][]byte{"hello-1.0-r0.apk": content}); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	root, fetched, empty := t.TempDir(), t.TempDir(), t.TempDir()
+	keys := filepath.Join(e.dir, "apk-keys")
+	writeKeyFiles(t, e.srvKey, t.TempDir(), keys)
+	writeKeyFiles(t, e.buildKey, t.TempDir(), keys)
+	apk := func(keysDir string, args ...string) string {
+		all := append([]string{"--root", root, "--arch", "x86_64", "--keys-dir", keysDir, "--repositories-file", "/dev/null", "--no-cache"}, args...)
+		out, err := exec.Command(apkBin, all...).CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "UNTRUSTED") {
+			t.Fatalf("apk %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	apk(keys, "add", "--initdb")
+	repoURL := e.url + "/edge/main"
+	if out := apk(keys, "-X", repoURL, "update"); !strings.Contains(out, "OK: 1 distinct packages available") {
+		t.Errorf("apk update:\n%s", out)
+	}
+	apk(keys, "-X", repoURL, "fetch", "-o", fetched, "hello")
+	got, err := os.ReadFile(filepath.Join(fetched, "hello-1.0-r0.apk"))
+	if err != nil || !bytes.Equal(got, content) {
+		t.Errorf("apk fetch did not get the uploaded package: %v", err)
+	}
+	if out := apk(empty, "-X", repoURL, "update"); !strings.Contains(out, "UNTRUSTED") {
+		t.Errorf("apk without the server's key does not call the index UNTRUSTED:\n%s", out)
+	}
+}
+
+// TestE2EUploadBuiltPackage builds a real recipe with apkit build, uploads
+// the result with apkit upload to a real apkit serve, and checks that the
+// served index, signed by the server, lists it.
+func TestE2EUploadBuiltPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: -short")
+	}
+	e := startE2E(t)
+	recipe := filepath.Join("..", "..", "examples", "main", "hello-sh")
+	if _, err := os.Stat(filepath.Join(recipe, "APKBUILD")); err != nil {
+		t.Fatalf("example recipe: %v", err)
+	}
+	aports := filepath.Join(e.dir, "aports", "main", "hello-sh")
+	os.MkdirAll(aports, 0o755)
+	ents, _ := os.ReadDir(recipe)
+	for _, ent := range ents {
+		b, err := os.ReadFile(filepath.Join(recipe, ent.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(aports, ent.Name()), b, 0o644)
+	}
+	// The builder signs with the key the server trusts for uploads.
+	buildKey := filepath.Join(e.dir, "builder", e.buildKey.PrivateFileName())
+	repodest := filepath.Join(e.dir, "packages")
+	env := map[string]string{"HOME": e.dir, "APKIT_CONFIG": filepath.Join(e.dir, "none.yaml"), "PATH": os.Getenv("PATH")}
+	if code, _, stderr := runApkit(t, env, "build", "-q", "--offline", "--key", buildKey, "--repodest", repodest, aports); code != 0 {
+		t.Fatalf("apkit build: exit %d\n%s", code, stderr)
+	}
+	tok, _ := e.idp.Token("job")
+	env["APKIT_TOKEN"] = tok
+	code, stdout, stderr := runApkit(t, env, "upload", "--url", e.url, "--version", "v3.22", repodest)
+	if code != 0 {
+		t.Fatalf("apkit upload: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "v3.22/main/") || !strings.Contains(stdout, "/hello-sh-0.3.1-r2.apk") {
+		t.Errorf("upload output:\n%s", stdout)
+	}
+	arch := filepath.Base(filepath.Dir(strings.TrimSpace(stdout)))
+	if diff := cmp.Diff([]string{"hello-sh-0.3.1-r2.apk"}, e.index(t, "v3.22/main/"+arch)); diff != "" {
 		t.Errorf("index (-want +got):\n%s", diff)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -53,9 +54,10 @@ edge for edge.
 
 The token is read from --token-file, else from the variable that
 --token-env names (use it for a GitLab CI id_tokens variable), else from
-APKIT_TOKEN, CI_JOB_JWT_V2 or CI_JOB_JWT. Network errors and server errors
-(5xx) are retried with backoff; refusals (4xx) are not, and the server's
-message is shown.`
+APKIT_TOKEN, CI_JOB_JWT_V2 or CI_JOB_JWT; without one, packages are sent
+without a token, which only a server in --dev mode takes. Network errors and
+server errors (5xx) are retried with backoff; refusals (4xx) are not, and the
+server's message is shown.`
 
 func newUploadCmd(app *App) *cobra.Command { return uploadCmd(app, runUpload) }
 
@@ -124,10 +126,16 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 	}
 
 	token, from, err := upload.TokenSource{File: opts.tokenFile, Env: opts.tokenEnv, Getenv: app.Getenv}.Token()
-	if err != nil {
+	switch {
+	case errors.Is(err, upload.ErrNoToken):
+		// A server in dev mode takes uploads without one; any other
+		// answers 401, which is reported with its message.
+		app.IO.Warnf("%v; uploading without a token", err)
+	case err != nil:
 		return usageErrorf("%v", err)
+	default:
+		app.IO.Verbosef("token from %s", from)
 	}
-	app.IO.Verbosef("token from %s", from)
 	hc, err := app.HTTPClient()
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ const (
 	dfMinMatch   = 3
 	dfMaxMatch   = 258
 	dfWindow     = 1 << 15
+	dfWindowMask = dfWindow - 1
 	dfHashBits   = 16
 	dfTooFar     = 4096 // a 3-byte match further than this is not worth it
 	dfEOB        = 256
@@ -157,10 +158,10 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	d.buf = append(append(d.buf[:0], dict...), in...)
 	buf := d.buf
 	n := len(buf)
-	if cap(d.prev) < n {
-		d.prev = make([]int32, n)
+	if d.prev == nil {
+		d.prev = make([]int32, dfWindow)
 	}
-	prev := d.prev[:n]
+	prev := d.prev[:dfWindow]
 	head := d.head
 	for i := range head {
 		head[i] = -1
@@ -175,7 +176,7 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	last := n - dfMinMatch
 	for pos := 0; pos < start && pos <= last; pos++ {
 		h := dfHash(buf[pos:])
-		prev[pos] = head[h]
+		prev[pos&dfWindowMask] = head[h]
 		head[h] = int32(pos)
 	}
 
@@ -188,9 +189,9 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 		if pos <= last {
 			h := dfHash(buf[pos:])
 			cur := int(head[h])
-			prev[pos] = int32(cur)
+			prev[pos&dfWindowMask] = int32(cur)
 			head[h] = int32(pos)
-			if cur >= 0 && prevLen < p.lazy && pos-cur <= dfWindow {
+			if cur >= 0 && prevLen < p.lazy && pos-cur < dfWindow {
 				matchLen, matchPos = d.longest(pos, cur, prevLen)
 				if matchLen == dfMinMatch && pos-matchPos > dfTooFar {
 					matchLen = dfMinMatch - 1
@@ -203,7 +204,7 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 			end := pos - 1 + prevLen
 			for q := pos + 1; q < end && q <= last; q++ {
 				h := dfHash(buf[q:])
-				prev[q] = head[h]
+				prev[q&dfWindowMask] = head[h]
 				head[h] = int32(q)
 			}
 			pos = end
@@ -253,16 +254,40 @@ func (d *deflater) longest(pos, cur, best int) (int, int) {
 		chain >>= 2
 	}
 	nice := min(d.p.nice, maxLen)
-	limit := pos - dfWindow
+	// Candidates must be after limit: prev holds the last window only.
+	limit := max(pos-dfWindow, -1)
 	bestPos := -1
 	prev := d.prev
 	scan := buf[pos : pos+maxLen]
-	s0, s1 := scan[0], scan[1]
+	if maxLen < 8 {
+		for cur > limit && chain > 0 {
+			m := buf[cur : cur+maxLen]
+			if l := matchLength(m, scan, maxLen); l > best {
+				best, bestPos = l, cur
+				if l >= nice {
+					break
+				}
+			}
+			next := int(prev[cur&dfWindowMask])
+			if next >= cur {
+				break
+			}
+			cur = next
+			chain--
+		}
+		return best, bestPos
+	}
+	s8 := binary.LittleEndian.Uint64(scan)
 	sb := scan[best]
-	for cur >= limit && cur >= 0 && chain > 0 {
+	for cur > limit && chain > 0 {
 		m := buf[cur : cur+maxLen]
-		if m[best] == sb && m[0] == s0 && m[1] == s1 {
-			l := matchLength(m, scan, maxLen)
+		if m[best] == sb {
+			var l int
+			if x := binary.LittleEndian.Uint64(m) ^ s8; x != 0 {
+				l = bits.TrailingZeros64(x) >> 3
+			} else {
+				l = 8 + matchLength(m[8:], scan[8:], maxLen-8)
+			}
 			if l > best {
 				best, bestPos = l, cur
 				if l >= nice {
@@ -271,7 +296,11 @@ func (d *deflater) longest(pos, cur, best int) (int, int) {
 				sb = scan[best]
 			}
 		}
-		cur = int(prev[cur])
+		next := int(prev[cur&dfWindowMask])
+		if next >= cur {
+			break
+		}
+		cur = next
 		chain--
 	}
 	return best, bestPos

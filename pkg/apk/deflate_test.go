@@ -2,6 +2,8 @@ package apk
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"compress/flate"
 	"io"
 	"math/rand"
@@ -103,11 +105,20 @@ func BenchmarkDeflateFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range []struct {
+	type setting struct {
 		name string
 		p    dfParams
-	}{{"zlib4", dfParams{4, 4, 16, 16}}, {"zlib5", dfParams{8, 16, 32, 32}}, {"zlib6", dfParams{8, 16, 128, 128}}, {"zlib7", dfParams{8, 32, 128, 256}}, {"zlib8", dfParams{32, 128, 258, 1024}}, {"zlib9", zlib9}} {
-		if f := os.Getenv("APKIT_BENCH_ONLY"); f != "" && f != s.name {
+	}
+	var custom []setting
+	// APKIT_BENCH_PARAMS="good,lazy,nice,chain;..." adds settings to try.
+	for _, spec := range strings.Split(os.Getenv("APKIT_BENCH_PARAMS"), ";") {
+		var p dfParams
+		if _, err := fmt.Sscanf(spec, "%d,%d,%d,%d", &p.good, &p.lazy, &p.nice, &p.chain); err == nil {
+			custom = append(custom, setting{strings.ReplaceAll(spec, ",", "-"), p})
+		}
+	}
+	for _, s := range append(custom, []setting{{"zlib4", dfParams{4, 4, 16, 16}}, {"zlib5", dfParams{8, 16, 32, 32}}, {"zlib6", dfParams{8, 16, 128, 128}}, {"zlib7", dfParams{8, 32, 128, 256}}, {"zlib8", dfParams{32, 128, 258, 1024}}, {"zlib9", zlib9}}...) {
+		if f := os.Getenv("APKIT_BENCH_ONLY"); f != "" && f != s.name && !strings.Contains(s.name, "-") {
 			continue
 		}
 		b.Run(s.name, func(b *testing.B) {

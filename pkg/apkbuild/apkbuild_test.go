@@ -329,6 +329,10 @@ func TestErrors(t *testing.T) {
 		{"runaway output", header + "_a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n_a=$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a\n_a=$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a\n_a=$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a$_a\n_b=$(while :; do echo $_a; done)\n", "memory", ErrLimit, false},
 		{"recursion", header + "_f() { _f; }\n_f\n", "function calls", ErrLimit, false},
 		{"fork bomb", header + "_f() { _f | _f; }\n_f\n", "function calls", ErrLimit, false},
+		{"background job", header + "_x=1 &\n", "APKBUILD:8:1: a background job (&) is not supported", ErrUnsupported, false},
+		{"background in function", header + "_f() { sleep 1 & }\n_f\n", "APKBUILD:8:8: a background job", ErrUnsupported, false},
+		{"background in eval", header + "eval '_x=1 &'\n", "APKBUILD:8:1: eval: a background job", ErrUnsupported, false},
+		{"process substitution", header + "read _x < <(echo a)\n", "process substitution is not supported", ErrUnsupported, false},
 		{"printf width", header + "_v=$(printf '%0999999999d' 1)\n", "printf field width", ErrLimit, false},
 	}
 	for _, tc := range tests {

@@ -28,6 +28,8 @@ type ParseError struct {
 	Err error
 }
 
+// Error formats the error as "FILE:LINE:COL: msg", leaving out what is
+// unknown.
 func (e *ParseError) Error() string {
 	switch {
 	case e.Line > 0 && e.Col > 0:

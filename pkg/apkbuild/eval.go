@@ -126,16 +126,32 @@ func instrument(f *syntax.File) *notAsh { return instrumentNode(f, nil) }
 type notAsh struct {
 	pos  syntax.Pos
 	what string
+	// own is set for what ash runs but evaluation refuses.
+	own bool
+}
+
+func (n *notAsh) msg() string {
+	if n.own {
+		return n.what + " is not supported while evaluating"
+	}
+	return n.what + " is not supported by busybox ash"
 }
 
 func (n *notAsh) err(filename string) error {
-	return &ParseError{File: filename, Line: int(n.pos.Line()), Col: int(n.pos.Col()), Msg: n.what + " is not supported by busybox ash", Err: ErrUnsupported}
+	return &ParseError{File: filename, Line: int(n.pos.Line()), Col: int(n.pos.Col()), Msg: n.msg(), Err: ErrUnsupported}
 }
 
 // ashCheck reports what in node busybox ash would not accept the same way.
 func ashCheck(node syntax.Node) *notAsh {
-	bad := func(pos syntax.Pos, what string) *notAsh { return &notAsh{pos, what} }
+	bad := func(pos syntax.Pos, what string) *notAsh { return &notAsh{pos: pos, what: what} }
 	switch n := node.(type) {
+	case *syntax.Stmt:
+		// Background jobs would outlive the evaluation.
+		if n.Background || n.Coprocess {
+			return &notAsh{n.Pos(), "a background job (&)", true}
+		}
+	case *syntax.ProcSubst:
+		return &notAsh{n.Pos(), "process substitution", true}
 	case *syntax.Assign:
 		if n.Array != nil || n.Index != nil {
 			return bad(n.Pos(), "an array")
@@ -460,7 +476,7 @@ func (g *guard) instrumentEval(hc interp.HandlerContext, src string) (string, er
 		return src, nil // eval reports the syntax error itself
 	}
 	if bad := instrument(f); bad != nil {
-		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %s is not supported by busybox ash", bad.what))
+		return "", g.fail(g.errAt(hc.Pos, ErrUnsupported, "eval: %s", bad.msg()))
 	}
 	var b strings.Builder
 	if err := syntax.NewPrinter().Print(&b, f); err != nil {

@@ -283,6 +283,10 @@ func trSet(s string) []byte {
 func cmdTr(hc interp.HandlerContext, args []string) error {
 	del, squeeze, complement := false, false, false
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") && len(args[0]) > 1 {
+		if args[0] == "--" {
+			args = args[1:]
+			break
+		}
 		for _, c := range args[0][1:] {
 			switch c {
 			case 'd':
@@ -401,8 +405,8 @@ func cmdCat(hc interp.HandlerContext, args []string) error {
 	return err
 }
 
-// countArg parses -n N, -N and -nN style arguments of head and tail.
-func countArg(args []string) (n int, fromStart bool, err error) {
+// countArg parses the -n N, -nN, -N and -c N arguments of head and tail.
+func countArg(args []string) (n int, fromStart, bytes bool, err error) {
 	n = 10
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -410,34 +414,41 @@ func countArg(args []string) (n int, fromStart bool, err error) {
 		switch {
 		case a == "-n" || a == "-c":
 			if i+1 >= len(args) {
-				return 0, false, fmt.Errorf("missing count")
+				return 0, false, false, fmt.Errorf("missing count")
 			}
+			bytes = a == "-c"
 			i++
 			v = args[i]
-		case strings.HasPrefix(a, "-n"):
+		case strings.HasPrefix(a, "-n"), strings.HasPrefix(a, "-c"):
+			bytes = a[1] == 'c'
 			v = a[2:]
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			v = a[1:]
 		default:
-			return 0, false, fmt.Errorf("reading files is not supported")
+			return 0, false, false, fmt.Errorf("reading files is not supported")
 		}
 		if strings.HasPrefix(v, "+") {
 			fromStart = true
 			v = v[1:]
 		}
 		if n, err = strconv.Atoi(v); err != nil || n < 0 {
-			return 0, false, fmt.Errorf("bad count %q", v)
+			return 0, false, false, fmt.Errorf("bad count %q", v)
 		}
 	}
-	return n, fromStart, nil
+	return n, fromStart, bytes, nil
 }
 
 func cmdHead(hc interp.HandlerContext, args []string) error {
-	n, _, err := countArg(args)
+	n, _, byBytes, err := countArg(args)
 	if err != nil {
 		return failf(hc, "head: %v", err)
 	}
-	ls := lines(readInput(hc))
+	in := readInput(hc)
+	if byBytes {
+		_, err := io.WriteString(hc.Stdout, in[:min(n, len(in))])
+		return err
+	}
+	ls := lines(in)
 	for _, l := range ls[:min(n, len(ls))] {
 		fmt.Fprintln(hc.Stdout, l)
 	}
@@ -445,11 +456,20 @@ func cmdHead(hc interp.HandlerContext, args []string) error {
 }
 
 func cmdTail(hc interp.HandlerContext, args []string) error {
-	n, fromStart, err := countArg(args)
+	n, fromStart, byBytes, err := countArg(args)
 	if err != nil {
 		return failf(hc, "tail: %v", err)
 	}
-	ls := lines(readInput(hc))
+	in := readInput(hc)
+	if byBytes {
+		start := max(len(in)-n, 0)
+		if fromStart {
+			start = min(max(n-1, 0), len(in))
+		}
+		_, err := io.WriteString(hc.Stdout, in[start:])
+		return err
+	}
+	ls := lines(in)
 	start := max(len(ls)-n, 0)
 	if fromStart {
 		start = min(max(n-1, 0), len(ls))

@@ -190,6 +190,24 @@ func (l *linter) validate() {
 		}
 	}
 	l.spdx()
+	for _, o := range r.Options {
+		name := o
+		if _, after, ok := strings.Cut(o, "::"); ok {
+			name = after
+		} else if strings.Contains(o, ":") {
+			continue // custom options are ignored by abuild
+		}
+		if !slices.Contains(KnownOptions, name) {
+			l.atVar(SeverityWarning, "options", "unknown-option", "unknown option %s", o)
+		}
+	}
+}
+
+// KnownOptions are the options abuild acts on (spec §3.5).
+var KnownOptions = []string{
+	"!check", "checkroot", "net", "!strip", "!tracedeps", "!fhs", "!archcheck", "!dbg", "!spdx",
+	"!usrmerge", "textrels", "suid", "setcap", "lib64", "libtool", "charset.alias", "keepdirs",
+	"bigdocs", "toolchain", "ldpath-recursive", "sover-namecheck", "chmod-clean",
 }
 
 // scripts checks install and triggers (spec §8).

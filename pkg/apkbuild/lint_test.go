@@ -60,6 +60,7 @@ func TestLintRules(t *testing.T) {
 		{"style", strings.Replace(lintHeader, "pkgname=foo", "pkgname=\"foo\"", 1) + "builddir=\"$srcdir/$pkgname-$pkgver\"\nsource=\"\"\n_x=`echo x` \nfunction foo() { :; }\nbar (){\n\ttrue || return 1\n}\nbaz()\n{\n  :\n}\nqux(){ :; }\n" + lintPackage, nil,
 			[]string{"warning backticks-usage", "warning default-builddir-value", "warning empty-variable", "warning function-keyword", "warning indent-tabs", "warning newline-opening-brace", "warning pkgname-quoted", "warning space-after-function-parenthesis", "warning space-before-function-parenthesis", "warning trailing-whitespace", "warning unnecessary-return-1"}},
 		{"superfluous cd", lintHeader + "build() {\n\tcd \"$builddir\"\n\tmake\n}\ncheck() {\n\tcd \"$builddir\"\n\tmake check\n\tcd tests\n}\n" + lintPackage, nil, []string{"warning superfluous-cd-builddir"}},
+		{"options", lintHeader + "options=\"!check net foo-doc::!strip bogus foo::bogus2 custom:thing\"\n" + lintPackage, nil, []string{"warning unknown-option", "warning unknown-option"}},
 		{"pkgver release", strings.Replace(lintHeader, "pkgver=1.0", "pkgver=1.0_r1", 1) + lintPackage, nil, []string{"error validate", "warning pkgver-has-pkgrel"}},
 	}
 	for _, tc := range tests {

@@ -32,7 +32,7 @@ var (
 
 // provider returns one identity provider shared by the tests of this file
 // (RSA key generation is slow); tests that count fetches start their own.
-func provider(t *testing.T) *authtest.Provider {
+func provider(t testing.TB) *authtest.Provider {
 	t.Helper()
 	provOnce.Do(func() { prov, provErr = authtest.New() })
 	if provErr != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
@@ -199,6 +200,9 @@ type PhaseError struct {
 func (e *PhaseError) Error() string { return fmt.Sprintf("%s failed: %v", e.Phase, e.Err) }
 func (e *PhaseError) Unwrap() error { return e.Err }
 
+// ErrBusy reports that another build of the same recipe is running.
+var ErrBusy = errors.New("another build of this recipe is running")
+
 // ErrMissingDeps reports build dependencies that are not installed.
 var ErrMissingDeps = errors.New("missing build dependencies")
 
@@ -297,11 +301,18 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	for _, p := range phases {
 		b.want[p] = true
 	}
-	b.log, err = os.Create(b.d.logFile)
+	// The log file doubles as the recipe's lock: one build at a time.
+	b.log, err = os.OpenFile(b.d.logFile, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("build log: %w", err)
 	}
 	defer b.log.Close()
+	if err := syscall.Flock(int(b.log.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("build %s: %w (%v)", dir, ErrBusy, err)
+	}
+	if err := b.log.Truncate(0); err != nil {
+		return nil, fmt.Errorf("build log: %w", err)
+	}
 	var sinks []io.Writer = []io.Writer{b.log, b.tail}
 	if opts.Output != nil {
 		sinks = append(sinks, opts.Output)

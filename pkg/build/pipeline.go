@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -683,5 +682,3 @@ func shScript(path string) bool {
 
 // writeHook replaces write in tests.
 var writeHook func(ctx context.Context, b *builder, pkgs []*pkgBuild) ([]Package, error)
-
-var _ = sort.Strings

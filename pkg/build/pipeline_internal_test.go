@@ -3,10 +3,12 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,4 +133,20 @@ func testKeyFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestOneBuildPerRecipe(t *testing.T) {
+	dir := copyRecipe(t, "greet-data")
+	f, err := os.OpenFile(filepath.Join(dir, "build.log"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(context.Background(), dir, Options{Runner: sandbox.Plain{}, Phases: []Phase{PhaseUnpack}})
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy", err)
+	}
 }

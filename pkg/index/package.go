@@ -12,13 +12,25 @@ import (
 // fields come from .PKGINFO (I: from size, D: from every depend line in
 // file order, declared then automatically detected, p: likewise from
 // provides, i: from install_if). packager, replaces, replaces_priority,
-// triggers and datahash are not indexed.
+// triggers and datahash are not indexed. An empty arch, origin or commit is
+// kept as a bare line ([Record.Empty]), as apk 2.14 does for the lines
+// abuild and pkg/apk always write.
 func FromPackage(p *apk.Package, fileSize int64) *Record {
 	info := p.Info
 	if info == nil {
 		info = &apk.PkgInfo{}
 	}
+	empty := ""
+	for _, f := range []struct {
+		key byte
+		v   string
+	}{{'A', info.Arch}, {'o', info.Origin}, {'c', info.Commit}} {
+		if f.v == "" {
+			empty += string(f.key)
+		}
+	}
 	return &Record{
+		Empty:            empty,
 		Checksum:         Identity(p.ControlSHA1[:]),
 		Name:             info.Name,
 		Version:          info.Version,

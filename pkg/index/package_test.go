@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,5 +87,135 @@ p:cmd:mkmntdirs=3.2.0-r23
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// apkIndexText is what apk index 2.14.10 wrote for five packages made by
+// pkg/apk with the metadata of TestFromPackageLikeApk (SOURCE_DATE_EPOCH
+// 1700000000): bare A:, o: and c: lines for empty values, D: and p: with
+// the declared items before the detected ones, records by name without
+// case, then by version.
+const apkIndexText = `C:Q1CjUlPbyKyFIyR4oskMuzIb4xPyU=
+P:a
+V:0.9-r9
+A:x86_64
+S:908
+I:2
+T:old a
+U:u
+L:MIT
+o:a
+t:1
+c:
+
+C:Q1KjDhX4qFbxwBpaZ7wlIuWr8q2rg=
+P:a
+V:0.9-r10
+A:x86_64
+S:906
+I:2
+T:old a
+U:u
+L:MIT
+o:a
+t:1
+c:
+
+C:Q1lXch+DshVwIOskxOipUXSMnf/FI=
+P:a
+V:1.0-r0
+A:x86_64
+S:901
+I:2
+T:d
+U:u
+L:MIT
+o:a
+t:1
+c:
+
+C:Q1BlK8BGeMfecQUimDlq1/DD8x7qA=
+P:B-upper
+V:2.0_rc1-r3
+A:noarch
+S:1100
+I:2
+T:  spaced  
+U:
+L:GPL-2.0-or-later OR MIT
+o:
+m:M <m@x>
+c:
+k:100
+D:a>=1.0 !conflict so:libc.musl-x86_64.so.1 /bin/sh
+p:cmd:x=2.0_rc1-r3 virt so:libb.so.1=1
+i:a=1.0-r0 docs
+
+C:Q1fXuh2/Xkq6N2OjJ/CORI0gLrSIM=
+P:c
+V:0.1-r0
+A:x86_64
+S:703
+I:0
+T:
+U:
+L:
+o:
+c:deadbeef-dirty
+D:a~1 B-upper<3
+
+`
+
+// TestFromPackageLikeApk builds records from .PKGINFO metadata (with the
+// control digests and file sizes of the packages apk indexed) and sorts
+// them: the text is apk index's, byte for byte.
+func TestFromPackageLikeApk(t *testing.T) {
+	t.Parallel()
+	type pkg struct {
+		info apk.PkgInfo
+		id   string
+		size int64
+	}
+	pkgs := []pkg{
+		{apk.PkgInfo{Name: "c", Version: "0.1-r0", Arch: "x86_64", Commit: "deadbeef-dirty", Size: 0,
+			Depends: []string{"a~1", "B-upper<3"}}, "Q1fXuh2/Xkq6N2OjJ/CORI0gLrSIM=", 703},
+		{apk.PkgInfo{Name: "B-upper", Version: "2.0_rc1-r3", Arch: "noarch", License: "GPL-2.0-or-later OR MIT", Description: "  spaced  ",
+			Size: 2, Maintainer: "M <m@x>", ProviderPriority: 100, ReplacesPriority: 5, Replaces: []string{"old"}, Triggers: []string{"/usr/share/x/*"},
+			Depends: []string{"a>=1.0", "!conflict", "so:libc.musl-x86_64.so.1"}, Provides: []string{"cmd:x=2.0_rc1-r3", "virt"},
+			InstallIf: []string{"a=1.0-r0", "docs"}, AutoDepends: []string{"/bin/sh"}, AutoProvides: []string{"so:libb.so.1=1"}},
+			"Q1BlK8BGeMfecQUimDlq1/DD8x7qA=", 1100},
+		{apk.PkgInfo{Name: "a", Version: "1.0-r0", Arch: "x86_64", License: "MIT", Description: "d", URL: "u", BuildDate: 1, Origin: "a", Size: 2},
+			"Q1lXch+DshVwIOskxOipUXSMnf/FI=", 901},
+		{apk.PkgInfo{Name: "a", Version: "0.9-r10", Arch: "x86_64", License: "MIT", Description: "old a", URL: "u", BuildDate: 1, Origin: "a", Size: 2},
+			"Q1KjDhX4qFbxwBpaZ7wlIuWr8q2rg=", 906},
+		{apk.PkgInfo{Name: "a", Version: "0.9-r9", Arch: "x86_64", License: "MIT", Description: "old a", URL: "u", BuildDate: 1, Origin: "a", Size: 2},
+			"Q1CjUlPbyKyFIyR4oskMuzIb4xPyU=", 908},
+	}
+	var recs []*index.Record
+	for _, p := range pkgs {
+		sum, err := index.ParseIdentity(p.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap := &apk.Package{Info: &p.info}
+		copy(ap.ControlSHA1[:], sum)
+		recs = append(recs, index.FromPackage(ap, p.size))
+	}
+	index.Sort(recs)
+	got, err := index.AppendText(nil, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(apkIndexText, string(got)); diff != "" {
+		t.Errorf("(-apk +apkit):\n%s", diff)
+	}
+	// And the text reads back to the same records, bare lines included.
+	back, err := index.ParseText(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := index.AppendText(nil, back)
+	if !bytes.Equal(got, again) {
+		t.Errorf("round trip changed the text:\n%s", again)
 	}
 }

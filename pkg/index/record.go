@@ -53,6 +53,13 @@ type Record struct {
 	Provides []string
 	// InstallIf holds the i: items.
 	InstallIf []string
+	// Empty lists the letters of the optional fields A, o, m and c that
+	// are present with an empty value, in any order: apk 2.14 writes a
+	// bare "c:" line for a package whose .PKGINFO has "commit = " (abuild
+	// writes it when the recipe is not in git), and likewise for arch,
+	// origin and maintainer. Such a field is written as a bare line when
+	// its value is empty; letters outside A, o, m, c are ignored.
+	Empty string
 	// Extra holds lines with letters apk's index does not define, in the
 	// order read. They are written back after the known fields so that an
 	// index read and written again keeps them; indexes apkit builds never

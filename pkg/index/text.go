@@ -122,6 +122,7 @@ func (r *Record) set(key byte, v string) error {
 		r.Version = v
 	case 'A':
 		r.Arch = v
+		r.noteEmpty(key, v)
 	case 'S':
 		r.Size, err = parseNumber('S', v)
 	case 'I':
@@ -134,12 +135,15 @@ func (r *Record) set(key byte, v string) error {
 		r.License = v
 	case 'o':
 		r.Origin = v
+		r.noteEmpty(key, v)
 	case 'm':
 		r.Maintainer = v
+		r.noteEmpty(key, v)
 	case 't':
 		r.BuildTime, err = parseNumber('t', v)
 	case 'c':
 		r.Commit = v
+		r.noteEmpty(key, v)
 	case 'k':
 		r.ProviderPriority, err = parseNumber('k', v)
 	case 'D':
@@ -152,6 +156,20 @@ func (r *Record) set(key byte, v string) error {
 		r.Extra = append(r.Extra, Field{Key: key, Value: v})
 	}
 	return err
+}
+
+// noteEmpty records in r.Empty that the optional field key is present with
+// an empty value.
+func (r *Record) noteEmpty(key byte, v string) {
+	if v == "" && strings.IndexByte(r.Empty, key) < 0 {
+		r.Empty += string(key)
+	}
+}
+
+// optional reports whether the optional field key, whose value is v, is
+// written: when it has a value, or is present but empty.
+func (r *Record) optional(key byte, v string) bool {
+	return v != "" || strings.IndexByte(r.Empty, key) >= 0
 }
 
 // parseNumber reads a non-negative decimal number.
@@ -192,7 +210,8 @@ var errNewline = errors.New("value contains a newline")
 
 // AppendText appends the record in apk's field order (C P V A S I
 // T U L o m t c k D p i, then [Record.Extra]), followed by the empty line
-// that ends a record. Optional fields are written only when set. It returns
+// that ends a record. Optional fields are written only when set, or listed
+// in [Record.Empty]. It returns
 // an error, and b unchanged, when a value contains a newline or a list item
 // is empty or contains a space, since the index could not be read back.
 func (r *Record) AppendText(b []byte) ([]byte, error) {
@@ -204,7 +223,7 @@ func (r *Record) AppendText(b []byte) ([]byte, error) {
 	}
 	b = appendField(b, 'P', r.Name)
 	b = appendField(b, 'V', r.Version)
-	if r.Arch != "" {
+	if r.optional('A', r.Arch) {
 		b = appendField(b, 'A', r.Arch)
 	}
 	b = appendNumber(b, 'S', r.Size)
@@ -212,16 +231,16 @@ func (r *Record) AppendText(b []byte) ([]byte, error) {
 	b = appendField(b, 'T', r.Description)
 	b = appendField(b, 'U', r.URL)
 	b = appendField(b, 'L', r.License)
-	if r.Origin != "" {
+	if r.optional('o', r.Origin) {
 		b = appendField(b, 'o', r.Origin)
 	}
-	if r.Maintainer != "" {
+	if r.optional('m', r.Maintainer) {
 		b = appendField(b, 'm', r.Maintainer)
 	}
 	if r.BuildTime != 0 {
 		b = appendNumber(b, 't', r.BuildTime)
 	}
-	if r.Commit != "" {
+	if r.optional('c', r.Commit) {
 		b = appendField(b, 'c', r.Commit)
 	}
 	if r.ProviderPriority != 0 {

@@ -88,6 +88,11 @@ func TestParseText(t *testing.T) {
 			}},
 		},
 		{
+			name: "bare optional lines",
+			in:   "P:a\nV:1-r0\nA:\nS:1\nI:1\nT:\nU:\nL:\no:\nm:\nc:\n\n",
+			want: []*index.Record{{Name: "a", Version: "1-r0", Size: 1, InstalledSize: 1, Empty: "Aomc"}},
+		},
+		{
 			name: "repeated scalar keeps the last value",
 			in:   "P:a\nV:1-r0\nV:2-r0\n\n",
 			want: []*index.Record{{Name: "a", Version: "2-r0"}},
@@ -148,6 +153,11 @@ func TestParseTextErrors(t *testing.T) {
 
 func TestAppendText(t *testing.T) {
 	t.Parallel()
+	bare := "P:a\nV:1-r0\nA:\nS:1\nI:1\nT:\nU:\nL:\no:\nm:\nc:\n\n"
+	recs, _ := index.ParseText([]byte(bare))
+	if got, _ := index.AppendText(nil, recs); string(got) != bare {
+		t.Errorf("bare lines not kept:\n%s", got)
+	}
 	got, err := index.AppendText(nil, []*index.Record{helloRecord()})
 	if err != nil {
 		t.Fatal(err)

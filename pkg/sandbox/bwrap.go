@@ -33,9 +33,9 @@ func (b *Bwrap) path() string {
 	return "bwrap"
 }
 
-// hostSecrets are directories hidden when the host's root is the build
-// root: other users' homes and runtime sockets.
-var hostSecrets = []string{"/home", "/root", "/run", "/var/tmp"}
+// hostSecrets are paths hidden when the host's root is the build root:
+// users' homes, runtime sockets, password hashes and host keys.
+var hostSecrets = []string{"/home", "/root", "/run", "/var/tmp", "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/etc/sudoers.d"}
 
 // Args returns the bwrap arguments that run s (without the bwrap
 // executable itself).
@@ -135,17 +135,23 @@ func (b *Bwrap) Run(ctx context.Context, s *Spec) error {
 	return startAndWait(ctx, path, b.Args(s), s, nil, "")
 }
 
+// ErrNotInstalled reports that the bwrap executable was not found.
+var ErrNotInstalled = errors.New("bwrap is not installed (install the bubblewrap package: apk add bubblewrap, apt-get install bubblewrap)")
+
 // Probe checks that bubblewrap is installed and can create its namespaces
 // here by running "true" in a sandbox. The error says why not.
 func (b *Bwrap) Probe(ctx context.Context) error {
 	path, err := exec.LookPath(b.path())
 	if err != nil {
-		return fmt.Errorf("bwrap is not installed: %w", err)
+		return fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
 	var stderr bytes.Buffer
 	s := &Spec{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}, Stderr: &stderr}
 	if err := startAndWait(ctx, path, b.Args(s), s, nil, ""); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		msg := strings.Join(strings.Fields(stderr.String()), " ")
+		if len(msg) > 300 {
+			msg = msg[:300] + "..."
+		}
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -191,7 +197,11 @@ func Select(ctx context.Context, opts Options) (r Runner, warning string, err er
 			if opts.RootFS != "" {
 				return nil, "", fmt.Errorf("sandbox: a build root (rootfs) needs bwrap: %w", err)
 			}
-			return Plain{}, fmt.Sprintf("building without isolation: %v; install bubblewrap and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or docker --privileged) to build in a sandbox, or pass --sandbox none to silence this", err), nil
+			how := "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; in a container, run it with --privileged or a seccomp profile that permits them)"
+			if errors.Is(err, ErrNotInstalled) {
+				how = "install bubblewrap (apk add bubblewrap, or apt-get install bubblewrap)"
+			}
+			return Plain{}, fmt.Sprintf("building without isolation: %v; to build in a sandbox, %s; --sandbox none silences this warning", err, how), nil
 		}
 		return b, "", nil
 	}

@@ -182,6 +182,7 @@ func TestBwrapIsolation(t *testing.T) {
 		{"read hidden key", `cat "` + key + `"`, false, false},
 		{"list hidden key dir", `test -z "$(ls -A "` + keys + `")"`, false, true},
 		{"root home hidden", `test -z "$(ls -A /root)"`, false, true},
+		{"shadow hidden", `! grep -q root /etc/shadow`, false, true},
 		{"tmp is private and writable", `echo x > /tmp/sandbox-test-f`, false, true},
 		{"dial without net", `SANDBOX_TEST_DIAL="$SANDBOX_TEST_ADDR" "$SELF"`, false, false},
 		{"dial with net", `SANDBOX_TEST_DIAL="$SANDBOX_TEST_ADDR" "$SELF"`, true, true},
@@ -213,7 +214,7 @@ func TestSelect(t *testing.T) {
 		t.Fatalf("none: %v %q %v", r, warn, err)
 	}
 	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto, BwrapPath: "/nonexistent/bwrap"})
-	if err != nil || r.Name() != "none" || !strings.Contains(warn, "bubblewrap") {
+	if err != nil || r.Name() != "none" || !strings.Contains(warn, "install bubblewrap") {
 		t.Fatalf("auto without bwrap: %v %q %v", r, warn, err)
 	}
 	if strings.Contains(warn, "\n") {
@@ -221,6 +222,16 @@ func TestSelect(t *testing.T) {
 	}
 	if _, _, err := sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeBwrap, BwrapPath: "/nonexistent/bwrap"}); err == nil {
 		t.Fatal("bwrap mode without bwrap: want error")
+	}
+	// A bwrap that cannot make namespaces (as in many CI containers).
+	fake := filepath.Join(t.TempDir(), "bwrap")
+	script := "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace,' >&2\necho 'likely because the kernel does not allow it' >&2\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto, BwrapPath: fake})
+	if err != nil || r.Name() != "none" || strings.Contains(warn, "\n") || !strings.Contains(warn, "No permissions to creating new namespace, likely") || !strings.Contains(warn, "user namespaces") {
+		t.Fatalf("auto with a failing bwrap: %v %q %v", r, warn, err)
 	}
 	requireBwrap(t)
 	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto})

@@ -52,44 +52,112 @@ func (v PackageValidator) Validate(ctx context.Context, path string) (*Package, 
 // pkg/repo, which locks the directory, places the files and writes the new
 // index atomically. It keeps one *repo.Repo per directory and is safe for
 // concurrent use.
+//
+// Uploads to one directory that arrive while an index update is under way
+// are committed together, with one repo.Add and so one new index, which
+// keeps throughput up when many clients upload at once. If that combined
+// Add fails, each upload of the batch is tried on its own, so that only the
+// uploads at fault fail: every upload stays all or nothing by itself.
 type Repositories struct {
 	// Options are given to repo.Open for every directory (Arch is left to
 	// the directory's name).
 	Options repo.Options
 
-	mu    sync.Mutex
-	repos map[string]*repo.Repo
+	mu     sync.Mutex
+	queues map[string]*repoQueue
 }
 
-func (rs *Repositories) open(dir string) (*repo.Repo, error) {
+// repoQueue gathers the uploads waiting for one repository.
+type repoQueue struct {
+	r *repo.Repo
+
+	mu      sync.Mutex
+	pending []*addRequest
+	running bool // a committer goroutine is draining pending
+}
+
+type addRequest struct {
+	files []File
+	done  chan error
+}
+
+func (rs *Repositories) queue(dir string) (*repoQueue, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if r, ok := rs.repos[dir]; ok {
-		return r, nil
+	if q, ok := rs.queues[dir]; ok {
+		return q, nil
 	}
 	r, err := repo.Open(dir, rs.Options)
 	if err != nil {
 		return nil, err
 	}
-	if rs.repos == nil {
-		rs.repos = map[string]*repo.Repo{}
+	if rs.queues == nil {
+		rs.queues = map[string]*repoQueue{}
 	}
-	rs.repos[dir] = r
-	return r, nil
+	q := &repoQueue{r: r}
+	rs.queues[dir] = q
+	return q, nil
 }
 
 // Add implements [Repository]. Its errors name the uploaded files, never
-// paths on the server.
+// paths on the server. It returns once the files are in the repository and
+// its new index is in place, or not at all.
 func (rs *Repositories) Add(ctx context.Context, dir string, files []File) error {
-	r, err := rs.open(dir)
+	q, err := rs.queue(dir)
 	if err != nil {
 		return err
 	}
+	req := &addRequest{files: files, done: make(chan error, 1)}
+	q.mu.Lock()
+	q.pending = append(q.pending, req)
+	if !q.running {
+		q.running = true
+		go q.run(context.WithoutCancel(ctx))
+	}
+	q.mu.Unlock()
+	return <-req.done
+}
+
+// run commits batches until nothing is pending.
+func (q *repoQueue) run(ctx context.Context) {
+	for {
+		q.mu.Lock()
+		batch := q.pending
+		q.pending = nil
+		if len(batch) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		q.commit(ctx, batch)
+	}
+}
+
+func (q *repoQueue) commit(ctx context.Context, batch []*addRequest) {
+	if len(batch) > 1 {
+		var all []File
+		for _, req := range batch {
+			all = append(all, req.files...)
+		}
+		if err := q.add(ctx, all); err == nil {
+			for _, req := range batch {
+				req.done <- nil
+			}
+			return
+		}
+	}
+	for _, req := range batch {
+		req.done <- q.add(ctx, req.files)
+	}
+}
+
+func (q *repoQueue) add(ctx context.Context, files []File) error {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
-	_, err = r.Add(ctx, paths...)
+	_, err := q.r.Add(ctx, paths...)
 	if err == nil {
 		return nil
 	}

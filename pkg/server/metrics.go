@@ -121,7 +121,7 @@ func (m *metrics) write(w io.Writer) {
 	b.WriteString("# TYPE apkit_uploads_in_flight gauge\n")
 	fmt.Fprintf(&b, "apkit_uploads_in_flight %d\n", m.inflight)
 	writeHistogram(&b, "apkit_upload_duration_seconds", "Time to handle an upload request.", &m.uploadDur)
-	writeHistogram(&b, "apkit_index_update_duration_seconds", "Time to add packages and write the signed index.", &m.addDur)
+	writeHistogram(&b, "apkit_index_update_duration_seconds", "Time from handing packages to the repository to their signed index being in place, waiting for other updates included.", &m.addDur)
 	b.WriteString("# HELP apkit_start_time_seconds When the server started, in Unix time.\n")
 	b.WriteString("# TYPE apkit_start_time_seconds gauge\n")
 	fmt.Fprintf(&b, "apkit_start_time_seconds %d\n", m.start.Unix())

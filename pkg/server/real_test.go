@@ -69,6 +69,9 @@ func buildPackage(t testing.TB, out string, key *sign.PrivateKey, name, version,
 	if err := os.WriteFile(filepath.Join(doc, "README"), []byte(name+" "+version+"\n"+fmt.Sprint(extra)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(out, name+"-"+version+".apk")
 	var buf bytes.Buffer
 	_, err = apk.Write(&buf, &apk.Input{
@@ -472,5 +475,54 @@ func TestUploadDoesNotRescan(t *testing.T) {
 	}
 	if got := servedIndex(t, e.http.URL, "edge/main/x86_64"); len(got) != 31 {
 		t.Errorf("index lists %d packages, want 31: %v", len(got), got)
+	}
+}
+
+// TestConcurrentUploadsWithAConflict sends uploads at once, one of which
+// conflicts with a package already there: uploads committed together must
+// not fail with it, and it must fail whole.
+func TestConcurrentUploadsWithAConflict(t *testing.T) {
+	_, upKey := testKeys(t)
+	e := newRealEnv(t, keyring(upKey))
+	dir := t.TempDir()
+	first := buildPackage(t, filepath.Join(dir, "first"), upKey, "taken", "1.0-r0", "x86_64")
+	if code, reply := uploadFiles(t, e, "", nil, first); code != 200 {
+		t.Fatalf("first upload: %d %s", code, reply)
+	}
+	rebuilt := buildPackage(t, filepath.Join(dir, "rebuilt"), upKey, "taken", "1.0-r0", "x86_64", "rebuilt")
+	partner := buildPackage(t, filepath.Join(dir, "rebuilt"), upKey, "partner", "1.0-r0", "x86_64")
+	var goods []string
+	for i := range 12 {
+		goods = append(goods, buildPackage(t, dir, upKey, fmt.Sprintf("ok%02d", i), "1.0-r0", "x86_64"))
+	}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		codes := make([]int, len(goods)/3)
+		var conflict int
+		for i := range codes {
+			p := goods[round*len(codes)+i]
+			wg.Go(func() { codes[i], _ = uploadFiles(t, e, "", nil, p) })
+		}
+		wg.Go(func() { conflict, _ = uploadFiles(t, e, "", nil, rebuilt, partner) })
+		wg.Wait()
+		for i, c := range codes {
+			if c != 200 {
+				t.Errorf("round %d: good upload %d: status %d", round, i, c)
+			}
+		}
+		if conflict != 409 {
+			t.Errorf("round %d: conflicting upload: status %d, want 409", round, conflict)
+		}
+	}
+	want := []string{"taken-1.0-r0.apk"}
+	for _, g := range goods {
+		want = append(want, filepath.Base(g))
+	}
+	sort.Strings(want)
+	if diff := cmpStrings(want, servedIndex(t, e.http.URL, "edge/main/x86_64")); diff != "" {
+		t.Error(diff)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "edge/main/x86_64/partner-1.0-r0.apk")); err == nil {
+		t.Error("the conflicting upload's other file was added")
 	}
 }

@@ -111,10 +111,12 @@ type Server struct {
 
 	inflight sync.WaitGroup
 	slots    chan struct{} // one per upload being read
+	staging  string        // this server's directory for uploads being read
 }
 
-// New returns a server for opts. It creates Dir when missing and clears
-// stale files from earlier runs' upload staging directory.
+// New returns a server for opts. It creates Dir when missing, and its own
+// upload staging directory under Dir/.upload, where it also clears what
+// servers that stopped long ago left behind.
 func New(opts Options) (*Server, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("server: no directory")
@@ -135,18 +137,15 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	staging := filepath.Join(opts.Dir, stagingDir)
-	if err := os.RemoveAll(staging); err != nil {
-		return nil, fmt.Errorf("server: clear %s: %w", staging, err)
-	}
-	if err := os.Mkdir(staging, 0o700); err != nil {
+	staging, err := newStaging(filepath.Join(opts.Dir, stagingDir))
+	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	root, err := os.OpenRoot(opts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{opts: opts, root: root, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
+	s := &Server{opts: opts, root: root, staging: staging, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
 	mux := http.NewServeMux()
 	mux.Handle("POST /upload", s.instrument("upload", http.HandlerFunc(s.handleUpload)))
 	mux.Handle("/upload", s.instrument("upload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -160,8 +159,32 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Close releases the server's handle on its directory.
-func (s *Server) Close() error { return s.root.Close() }
+// Close removes the server's staging directory and releases its handle on
+// its directory.
+func (s *Server) Close() error {
+	os.RemoveAll(s.staging)
+	return s.root.Close()
+}
+
+// staleStaging is how old another server's staging directory must be
+// before it is taken for abandoned (several servers may share one tree).
+const staleStaging = 24 * time.Hour
+
+// newStaging makes this server's staging directory under parent and
+// removes the directories of servers that stopped long ago.
+func newStaging(parent string) (string, error) {
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", err
+	}
+	if ents, err := os.ReadDir(parent); err == nil {
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleStaging {
+				os.RemoveAll(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
+	return os.MkdirTemp(parent, "srv-")
+}
 
 // ServeHTTP routes a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"mime/multipart"
@@ -311,7 +312,14 @@ func (s *Server) readForm(r *http.Request) (*uploadForm, error) {
 				return form, refuse(http.StatusBadRequest, "file %s sent twice", name)
 			}
 			seen[name] = true
-			tmp, err := os.CreateTemp(filepath.Join(s.opts.Dir, stagingDir), "up-*.apk")
+			tmp, err := os.CreateTemp(s.staging, "up-*.apk")
+			if errors.Is(err, fs.ErrNotExist) {
+				// Another server sharing the tree took an idle staging
+				// directory for abandoned; make it again.
+				if err = os.MkdirAll(s.staging, 0o700); err == nil {
+					tmp, err = os.CreateTemp(s.staging, "up-*.apk")
+				}
+			}
 			if err != nil {
 				return form, fmt.Errorf("stage upload: %w", err)
 			}

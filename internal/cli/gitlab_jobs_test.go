@@ -1,0 +1,129 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestGitLabJobs runs testdata/gitlab/*.txtar: the jobs of the GitLab CI
+// templates in examples/gitlab, run as a GitLab runner runs them (before_script
+// and script in one shell), on the sample package project. The command
+// "gitlab-job TEMPLATE JOB OUT" writes JOB's shell script to OUT.
+func TestGitLabJobs(t *testing.T) {
+	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/gitlab",
+		RequireExplicitExec: true,
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, "home")
+			if err := os.MkdirAll(home, 0o755); err != nil {
+				return err
+			}
+			env.Setenv("HOME", home)
+			env.Setenv("XDG_CONFIG_HOME", "")
+			env.Setenv("XDG_CACHE_HOME", "")
+			env.Setenv("ABUILD_CONF", filepath.Join(env.WorkDir, "etc-abuild.conf"))
+			env.Setenv("EXAMPLES", examples)
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			env.Setenv("PORT", fmt.Sprint(port))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"gitlab-job": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 {
+					ts.Fatalf("usage: gitlab-job TEMPLATE JOB OUT")
+				}
+				script, err := gitlabJobScript(ts.ReadFile(args[0]), args[1])
+				ts.Check(err)
+				ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(script), 0o644))
+			},
+		},
+	})
+}
+
+// gitlabJobScript returns the shell script GitLab runs for job in the CI
+// file src: its before_script (or that of the job it extends) and script,
+// with !reference tags resolved, under "set -e" as a runner does.
+func gitlabJobScript(src, job string) (string, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		return "", err
+	}
+	root := doc.Content[0]
+	lookup := func(m *yaml.Node, key string) *yaml.Node {
+		for i := 0; m != nil && m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				return m.Content[i+1]
+			}
+		}
+		return nil
+	}
+	var lines func(n *yaml.Node) ([]string, error)
+	lines = func(n *yaml.Node) ([]string, error) {
+		var out []string
+		for _, c := range n.Content {
+			switch {
+			case c.Tag == "!reference":
+				target := root
+				for _, p := range c.Content {
+					target = lookup(target, p.Value)
+				}
+				if target == nil {
+					return nil, fmt.Errorf("!reference %v: not found", c.Content)
+				}
+				sub, err := lines(target)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, sub...)
+			case c.Kind == yaml.ScalarNode:
+				out = append(out, c.Value)
+			default:
+				return nil, fmt.Errorf("unexpected %v in a script", c.Tag)
+			}
+		}
+		return out, nil
+	}
+	// key finds a job's key, following extends.
+	var key func(name, k string) *yaml.Node
+	key = func(name, k string) *yaml.Node {
+		j := lookup(root, name)
+		if j == nil {
+			return nil
+		}
+		if v := lookup(j, k); v != nil {
+			return v
+		}
+		if ext := lookup(j, "extends"); ext != nil {
+			return key(ext.Value, k)
+		}
+		return nil
+	}
+	if lookup(root, job) == nil {
+		return "", fmt.Errorf("no job %s", job)
+	}
+	var script []string
+	for _, k := range []string{"before_script", "script"} {
+		if n := key(job, k); n != nil {
+			l, err := lines(n)
+			if err != nil {
+				return "", fmt.Errorf("%s.%s: %w", job, k, err)
+			}
+			script = append(script, l...)
+		}
+	}
+	return "set -e\n" + strings.Join(script, "\n") + "\n", nil
+}
