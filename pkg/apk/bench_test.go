@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,7 +17,16 @@ func benchTree(b *testing.B) string {
 	if d := os.Getenv("APKIT_BENCH_TREE"); d != "" {
 		return d
 	}
-	return runtime.GOROOT()
+	return goroot(b)
+}
+
+// goroot returns `go env GOROOT`.
+func goroot(tb testing.TB) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		tb.Skipf("go env GOROOT: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func cpuTime() time.Duration {

@@ -7,9 +7,11 @@ import (
 )
 
 // This file holds apkit's own deflate encoder (RFC 1951), used for
-// LevelBest: lazy matching over hash chains of 3-byte strings, as zlib
-// does, which finds the short matches that 4-byte-hash encoders miss, and
-// Huffman blocks chosen by size among dynamic, fixed and stored. It
+// LevelDefault and LevelBest: zlib's lazy matching, with hash chains of
+// 4-byte strings plus a table of the last place of each 3-byte string, so
+// the short matches that 4-byte-only encoders miss are found without
+// walking long chains of poor candidates, and Huffman blocks chosen by size
+// among dynamic, fixed and stored. It
 // compresses one chunk at a time with the 32 KiB before it as dictionary,
 // so chunks can be compressed in parallel (see parallelGzip).
 
@@ -19,6 +21,7 @@ const (
 	dfWindow     = 1 << 15
 	dfWindowMask = dfWindow - 1
 	dfHashBits   = 16
+	dfHash3Bits  = 14
 	dfTooFar     = 4096 // a 3-byte match further than this is not worth it
 	dfEOB        = 256
 	dfNumLit     = 286
@@ -132,6 +135,7 @@ type deflater struct {
 	p     dfParams
 	buf   []byte
 	head  []int32
+	head3 []int32
 	prev  []int32
 	syms  []uint32
 	bw    bitWriter
@@ -145,10 +149,14 @@ func newDeflater(p dfParams) *deflater {
 	return &deflater{p: p, head: make([]int32, 1<<dfHashBits), syms: make([]uint32, 0, dfBlockSyms)}
 }
 
-func dfHash(b []byte) uint32 {
+func dfHash4(b []byte) uint32 {
+	return (binary.LittleEndian.Uint32(b) * 2654435761) >> (32 - dfHashBits)
+}
+
+func dfHash3(b []byte) uint32 {
 	_ = b[2]
 	v := uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
-	return (v * 2654435761) >> (32 - dfHashBits)
+	return (v * 2246822519) >> (32 - dfHash3Bits)
 }
 
 // compress appends the deflate blocks for in (with dict before it) to
@@ -172,12 +180,25 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	clear(d.dist[:])
 	start := len(dict)
 	d.block = start
-	// Positions from which a 3-byte string can be hashed.
+	// Positions from which a 3-byte (and a 4-byte) string can be hashed.
 	last := n - dfMinMatch
+	last4 := n - 4
+	if d.head3 == nil {
+		d.head3 = make([]int32, 1<<dfHash3Bits)
+	}
+	head3 := d.head3
+	for i := range head3 {
+		head3[i] = -1
+	}
+	// Every position goes into the 3-byte table and, when 4 bytes follow,
+	// into the 4-byte chains.
 	for pos := 0; pos < start && pos <= last; pos++ {
-		h := dfHash(buf[pos:])
-		prev[pos&dfWindowMask] = head[h]
-		head[h] = int32(pos)
+		head3[dfHash3(buf[pos:])] = int32(pos)
+		if pos <= last4 {
+			h := dfHash4(buf[pos:])
+			prev[pos&dfWindowMask] = head[h]
+			head[h] = int32(pos)
+		}
 	}
 
 	p := d.p
@@ -187,12 +208,31 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	for pos < n {
 		matchLen, matchPos := dfMinMatch-1, -1
 		if pos <= last {
-			h := dfHash(buf[pos:])
-			cur := int(head[h])
-			prev[pos&dfWindowMask] = int32(cur)
-			head[h] = int32(pos)
-			if cur >= 0 && prevLen < p.lazy && pos-cur < dfWindow {
-				matchLen, matchPos = d.longest(pos, cur, prevLen)
+			h3 := dfHash3(buf[pos:])
+			c3 := int(head3[h3])
+			head3[h3] = int32(pos)
+			cur := -1
+			if pos <= last4 {
+				h := dfHash4(buf[pos:])
+				cur = int(head[h])
+				prev[pos&dfWindowMask] = int32(cur)
+				head[h] = int32(pos)
+			}
+			if prevLen < p.lazy {
+				if c3 >= 0 && pos-c3 <= dfTooFar && prevLen < dfMinMatch {
+					if m := buf[c3:]; m[0] == buf[pos] && m[1] == buf[pos+1] && m[2] == buf[pos+2] {
+						matchLen, matchPos = matchLength(m, buf[pos:], min(dfMaxMatch, n-pos)), c3
+					}
+				}
+				if cur >= 0 && pos-cur < dfWindow {
+					l, mp := d.longest(pos, cur, max(prevLen, matchLen))
+					if mp >= 0 {
+						matchLen, matchPos = l, mp
+					}
+				}
+				if matchLen <= prevLen {
+					matchLen = dfMinMatch - 1
+				}
 				if matchLen == dfMinMatch && pos-matchPos > dfTooFar {
 					matchLen = dfMinMatch - 1
 				}
@@ -203,9 +243,12 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 			d.match(prevLen, prevDist)
 			end := pos - 1 + prevLen
 			for q := pos + 1; q < end && q <= last; q++ {
-				h := dfHash(buf[q:])
-				prev[q&dfWindowMask] = head[h]
-				head[h] = int32(q)
+				head3[dfHash3(buf[q:])] = int32(q)
+				if q <= last4 {
+					h := dfHash4(buf[q:])
+					prev[q&dfWindowMask] = head[h]
+					head[h] = int32(q)
+				}
 			}
 			pos = end
 			available = false

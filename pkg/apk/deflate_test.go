@@ -2,14 +2,14 @@ package apk
 
 import (
 	"bytes"
-	"fmt"
-	"strings"
 	"compress/flate"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -44,7 +44,7 @@ func deflateInputs(t testing.TB) map[string][]byte {
 		"skewed": skewed,
 		"mixed":  append(append(bytes.Clone(text[:100000]), random[:100000]...), skewed...),
 	}
-	src, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "runtime", "proc.go"))
+	src, err := os.ReadFile(filepath.Join(goroot(t), "src", "runtime", "proc.go"))
 	if err == nil {
 		in["source"] = src
 	}
@@ -54,7 +54,7 @@ func deflateInputs(t testing.TB) map[string][]byte {
 func TestDeflateRoundTrip(t *testing.T) {
 	t.Parallel()
 	for name, data := range deflateInputs(t) {
-		for _, p := range []dfParams{zlib9, {8, 16, 128, 128}, {4, 4, 16, 16}} {
+		for _, p := range []dfParams{zlib9, {8, 16, 128, 128}, {4, 4, 16, 16}, {8, 32, 64, 40}, {32, 258, 258, 4096}} {
 			d := newDeflater(p)
 			// Whole, then in chunks primed with the 32 KiB before each.
 			got := inflate(t, d.compress(nil, nil, data, true))

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -380,5 +381,44 @@ func TestWriteLevels(t *testing.T) {
 	}
 	if sizes[LevelBest] > sizes[LevelDefault] || sizes[LevelDefault] > sizes[1] {
 		t.Errorf("sizes by level: %v", sizes)
+	}
+}
+
+// TestVerifyLegacy reads a package without datahash, whose signature
+// covers the control and data segments together, as old abuild made them.
+func TestVerifyLegacy(t *testing.T) {
+	t.Parallel()
+	key := newTestKey(t)
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	tw.WriteHeader(&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "etc/motd", Typeflag: tar.TypeReg, Mode: 0o644, Size: 6,
+		PAXRecords: map[string]string{ChecksumKey: "f572d396fae9206628714fb2ce00f72e94f2258f"}})
+	tw.Write([]byte("hello\n"))
+	tw.Close()
+	var data bytes.Buffer
+	zw := gzip.NewWriter(&data)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	info := testInfo()
+	ctl, err := controlMember(&info, nil, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := append(bytes.Clone(ctl), data.Bytes()...)
+	sig, _ := key.SignBytes(sign.RSA, signed)
+	var pkg bytes.Buffer
+	sign.WriteSignatureMember(&pkg, []sign.Signature{sig}, time.Unix(0, 0))
+	pkg.Write(signed)
+	res := Verify(bytes.NewReader(pkg.Bytes()), testKeyring(t), nil)
+	if res.Problem != OK {
+		t.Fatalf("got %v %v", res.Problem, res.Err)
+	}
+	if want := sha1.Sum(signed); res.Package.ControlSHA1 != want {
+		t.Error("the identity of a legacy package is not the SHA-1 of control and data")
+	}
+	pkg.Bytes()[pkg.Len()-12] ^= 1 // the data's last deflate bytes
+	if res := Verify(bytes.NewReader(pkg.Bytes()), testKeyring(t), nil); res.Problem == OK {
+		t.Error("tampered legacy package verified")
 	}
 }
