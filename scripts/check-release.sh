@@ -6,7 +6,8 @@
 #   once the module cache is filled), then checks what it made: checksums,
 #   one .apk per Alpine architecture and one .deb per Debian one, both
 #   carrying the binary, the completions and the man pages; a binary that
-#   prints its version and commit; a source tarball that builds offline.
+#   prints its version and commit and verifies the .apk packages, signed
+#   with a throwaway key; a source tarball that builds offline.
 #
 # GORELEASER names the goreleaser command (default: the pinned version
 # below, installed into a temporary directory). Needs git, go, tar, gzip, sha256sum; dpkg-deb when present.
@@ -31,6 +32,11 @@ git clone -q --no-local "$top" "$tmp/src"
 cd "$tmp/src"
 go mod download
 $GORELEASER check
+# A throwaway release key, so that the .apk signing configuration is
+# exercised too.
+go run ./cmd/apkit keygen --name release@apkit.invalid --bits 2048 --dir "$tmp/keys" >/dev/null
+APKIT_RELEASE_KEY=$(ls "$tmp"/keys/*.rsa)
+export APKIT_RELEASE_KEY
 GOPROXY=off GOFLAGS=-mod=mod $GORELEASER release --snapshot --clean >"$tmp/release.log" 2>&1 ||
 	{ cat "$tmp/release.log" >&2; fail "snapshot release failed"; }
 
@@ -74,6 +80,10 @@ echo "$out" | grep -q "^apkit v$version (commit $(git -C .. rev-parse HEAD)," ||
 if command -v file >/dev/null 2>&1; then
 	file "$bin" | grep -q 'statically linked' || fail "$bin is not static"
 fi
+
+# apkit itself accepts every .apk: signed by the release key, intact.
+"$bin" verify --keys-dir "$tmp/keys" apkit_*.apk >"$tmp/verify.log" ||
+	{ cat "$tmp/verify.log" >&2; fail "apkit verify refused the release packages"; }
 
 # The source tarball holds vendor/ and builds with no network.
 src=$(ls ../.release/apkit-*.tar.gz)

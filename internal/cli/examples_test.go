@@ -291,3 +291,72 @@ func TestDocsCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestServerExamples checks examples/server: the s6 run script is an
+// executable execline one-liner running an apkit command that exists, the
+// systemd unit's ExecStart is one too, and the Containerfile copies files
+// that exist.
+func TestServerExamples(t *testing.T) {
+	dir := filepath.Join(repoRoot, "examples", "server")
+
+	run := filepath.Join(dir, "s6", "apkit", "run")
+	fi, err := os.Stat(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o111 == 0 {
+		t.Errorf("%s is not executable (%v)", run, fi.Mode())
+	}
+	data, err := os.ReadFile(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 || lines[0] != "#!/bin/execlineb -P" {
+		t.Fatalf("%s: want an execline shebang and one command line, got %q", run, lines)
+	}
+	cmd, ok := strings.CutPrefix(lines[1], "s6-setuidgid apkit ")
+	if !ok {
+		t.Errorf("%s: %q does not drop to the apkit user", run, lines[1])
+	}
+	if msg := checkInvocation(cmd); msg != "" || !strings.HasPrefix(cmd, "apkit serve ") {
+		t.Errorf("%s: %q: %s", run, cmd, msg)
+	}
+
+	unit, err := os.ReadFile(filepath.Join(dir, "apkit-serve.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exec string
+	for _, l := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart=/usr/bin/"); ok {
+			exec = v
+		}
+	}
+	if msg := checkInvocation(exec); exec == "" || msg != "" {
+		t.Errorf("apkit-serve.service: ExecStart %q: %s", exec, msg)
+	}
+	if !strings.Contains(string(unit), "--config /etc/apkit/serve.yaml") || !strings.Contains(lines[1], "--config /etc/apkit/serve.yaml") {
+		t.Errorf("the unit and the s6 service should read the same /etc/apkit/serve.yaml")
+	}
+
+	cf, err := os.ReadFile(filepath.Join(dir, "Containerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := 0
+	for _, l := range strings.Split(string(cf), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && f[0] == "COPY" {
+			copies++
+			for _, src := range f[1 : len(f)-1] {
+				if _, err := os.Stat(filepath.Join(repoRoot, src)); err != nil {
+					t.Errorf("Containerfile: COPY %s: %v (the build context is the top of the source tree)", src, err)
+				}
+			}
+		}
+	}
+	if copies == 0 {
+		t.Error("Containerfile copies nothing")
+	}
+}

@@ -1,5 +1,7 @@
 package cli
 
+//go:generate go run ../../cmd/apkit gen-docs --markdown ../../docs/cli
+
 import (
 	"bytes"
 	"context"

@@ -42,7 +42,7 @@ func TestMarkdownDocsFresh(t *testing.T) {
 		}
 		got[filepath.Base(f)] = b
 	}
-	const fix = "docs/cli is stale; regenerate it with: go run ./cmd/apkit gen-docs --markdown docs/cli"
+	const fix = "docs/cli is stale; regenerate it with: go generate ./internal/cli (or go run ./cmd/apkit gen-docs --markdown docs/cli)"
 	if diff := cmp.Diff(sortedKeys(want), sortedKeys(got)); diff != "" {
 		t.Errorf("pages (-want +got):\n%s\n%s", diff, fix)
 	}

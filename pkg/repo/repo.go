@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -207,6 +208,13 @@ func (r *Repo) Add(ctx context.Context, paths ...string) (_ []Added, err error) 
 			}
 		}
 	}()
+	// Read the current index (into the cache, where the locked part finds
+	// it if nobody changed it meanwhile) while the packages are staged.
+	prefetched := make(chan struct{})
+	go func() {
+		defer close(prefetched)
+		r.current()
+	}()
 	err = forEach(ctx, len(paths), r.opts.Jobs, func(ctx context.Context, i int) error {
 		tmp, size, err := copyToTemp(r.dir, paths[i])
 		if err != nil {
@@ -242,6 +250,7 @@ func (r *Repo) Add(ctx context.Context, paths ...string) (_ []Added, err error) 
 		st[i].dup = j
 	}
 
+	<-prefetched
 	unlock, err := r.lock(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("add: %w", err)
@@ -319,9 +328,10 @@ func (r *Repo) Add(ctx context.Context, paths ...string) (_ []Added, err error) 
 		st[i].tmp = ""
 		placed = append(placed, final)
 	}
-	if err := syncDir(r.dir); err != nil {
-		return nil, fmt.Errorf("add: %w", err)
-	}
+	// The new files must be on disk before the index that lists them: sync
+	// the directory while the index is encoded and signed.
+	synced := make(chan error, 1)
+	go func() { synced <- syncDir(r.dir) }()
 
 	recs := make([]*index.Record, 0, len(cur.Records)+len(newRecs))
 	for j, rec := range cur.Records {
@@ -331,7 +341,7 @@ func (r *Repo) Add(ctx context.Context, paths ...string) (_ []Added, err error) 
 	}
 	recs = append(recs, newRecs...)
 	index.Sort(recs)
-	if err := r.writeIndex(recs, cur.Description); err != nil {
+	if err := r.writeIndex(recs, cur.Description, synced); err != nil {
 		return nil, fmt.Errorf("add: %w", err)
 	}
 	for i := range out {
@@ -400,10 +410,15 @@ func (r *Repo) Remove(ctx context.Context, names ...string) ([]*index.Record, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("remove: %w", err)
 	}
-	if err := r.writeIndex(keep, cur.Description); err != nil {
+	if err := r.writeIndex(keep, cur.Description, nil); err != nil {
 		return nil, fmt.Errorf("remove: %w", err)
 	}
 	for _, rec := range removed {
+		if !validName(rec.Name) || !validVersion(rec.Version) {
+			// An index written elsewhere may name anything: never follow
+			// such a name out of the directory.
+			continue
+		}
 		if err := os.Remove(filepath.Join(r.dir, rec.FileName())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return removed, fmt.Errorf("remove: %w", err)
 		}
@@ -437,7 +452,7 @@ func (r *Repo) Reindex(ctx context.Context) (*IndexResult, error) {
 	if old != nil {
 		desc = old.Description
 	}
-	if err := r.writeIndex(res.Records, desc); err != nil {
+	if err := r.writeIndex(res.Records, desc, nil); err != nil {
 		return nil, fmt.Errorf("reindex: %w", err)
 	}
 	return res, nil
@@ -604,8 +619,12 @@ func (r *Repo) load(ctx context.Context) (*index.Index, error) {
 	return &index.Index{Records: res.Records}, nil
 }
 
-// writeIndex writes recs as the repository's index, atomically.
-func (r *Repo) writeIndex(recs []*index.Record, desc string) error {
+// writeIndex writes recs as the repository's index, atomically. When
+// pending is not nil, the index is encoded and signed first and the file
+// written only once pending has delivered nil (Add syncs the directory
+// meanwhile, so that new package files are on disk before the index that
+// lists them).
+func (r *Repo) writeIndex(recs []*index.Record, desc string, pending <-chan error) error {
 	if r.opts.Description != "" {
 		desc = r.opts.Description
 	}
@@ -613,14 +632,32 @@ func (r *Repo) writeIndex(recs []*index.Record, desc string) error {
 	if r.opts.Now != nil {
 		now = r.opts.Now
 	}
+	if pending != nil {
+		// Whatever happens, wait for it: Add's rollback must not race
+		// with it.
+		defer func() {
+			if pending != nil {
+				<-pending
+			}
+		}()
+	}
 	ix := &index.Index{Description: desc, Records: recs, ModTime: now()}
-	path := r.IndexPath()
-	err := WriteFile(path, 0o644, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 256<<10)
-		if err := index.WriteSigned(bw, ix, r.opts.Key, r.opts.Algorithm); err != nil {
+	var data bytes.Buffer
+	data.Grow(256 * len(recs))
+	if err := index.WriteSigned(&data, ix, r.opts.Key, r.opts.Algorithm); err != nil {
+		return err
+	}
+	if pending != nil {
+		err := <-pending
+		pending = nil
+		if err != nil {
 			return err
 		}
-		return bw.Flush()
+	}
+	path := r.IndexPath()
+	err := WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data.Bytes())
+		return err
 	})
 	if err != nil {
 		return err

@@ -774,3 +774,28 @@ func TestAddReadsOnlyNewPackages(t *testing.T) {
 		t.Errorf("%d records, want 52", got)
 	}
 }
+
+// TestRemoveStaysInside: an index written elsewhere that names a file
+// outside the directory loses the entry, and nothing outside is deleted.
+func TestRemoveStaysInside(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dir := filepath.Join(base, "x86_64")
+	os.MkdirAll(dir, 0o755)
+	victim := filepath.Join(base, "victim-1-r0.apk")
+	os.WriteFile(victim, []byte("keep me"), 0o644)
+	ix := &index.Index{Records: []*index.Record{{Checksum: "Q1qZk+NkcGgWq6PiVxeFDCbJzQ2J0=", Name: "../victim", Version: "1-r0", Arch: "x86_64"}}}
+	if err := WriteFile(filepath.Join(dir, IndexName), 0o644, func(w io.Writer) error { return index.Write(w, ix) }); err != nil {
+		t.Fatal(err)
+	}
+	r := openFake(t, dir, Options{})
+	if _, err := r.Remove(context.Background(), "../victim"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "keep me" {
+		t.Errorf("file outside the repository touched: %v", err)
+	}
+	if got := names(t, r); len(got) != 0 {
+		t.Errorf("entry kept: %v", got)
+	}
+}

@@ -46,7 +46,8 @@
 // ahead of extraction in its own goroutine; xz and bzip2 streams are
 // decoded by the xz and bzip2 programs when installed (as tar does, since
 // the Go decoders are several times slower) unless [UnpackOptions].PureGo
-// is set. [Populate] fills $srcdir as abuild's default unpack does: a
+// is set; in pure Go, the blocks of a multi-block xz file (as a
+// multi-threaded xz writes) are decoded in parallel. [Populate] fills $srcdir as abuild's default unpack does: a
 // symlink per source, then every archive extracted.
 //
 // A build pipeline calls, in order:

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -21,7 +22,8 @@ var externalDecoders = map[string][][]string{
 }
 
 // decompress is [Decompress] that may run an external decoder (unless
-// opts.PureGo is set), killed when ctx ends or the reader is closed.
+// opts.PureGo is set), killed when ctx ends or the reader is closed, and
+// that decodes the blocks of a multi-block xz file in parallel.
 func decompress(ctx context.Context, r io.Reader, f Format, opts UnpackOptions) (io.ReadCloser, error) {
 	if !opts.PureGo {
 		for _, argv := range externalDecoders[strings.TrimPrefix(string(f), "tar.")] {
@@ -30,6 +32,17 @@ func decompress(ctx context.Context, r io.Reader, f Format, opts UnpackOptions) 
 				continue
 			}
 			return startExternal(ctx, r, path, argv)
+		}
+	}
+	if strings.TrimPrefix(string(f), "tar.") == "xz" {
+		if file, ok := r.(*os.File); ok {
+			if pos, err := file.Seek(0, io.SeekCurrent); err == nil && pos == 0 {
+				if fi, err := file.Stat(); err == nil && fi.Mode().IsRegular() {
+					if px, ok := parallelXZ(file, fi.Size()); ok {
+						return newReadAhead(px, func() { px.Close() }), nil
+					}
+				}
+			}
 		}
 	}
 	return Decompress(r, f)

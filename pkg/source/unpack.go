@@ -21,6 +21,7 @@ import (
 	"github.com/sorairolake/lzip-go"
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
+	"golang.org/x/sys/unix"
 )
 
 // Format is an archive or compression format, as recognised from a file name.
@@ -98,7 +99,8 @@ type UnpackOptions struct {
 	// PureGo never runs an external decompressor. By default xz and bzip2
 	// streams are decoded by the xz and bzip2 (or lbzip2) programs when
 	// they are installed, as tar does, because the Go decoders are several
-	// times slower; the pure Go decoders serve when they are not.
+	// times slower; the pure Go decoders serve when they are not, decoding
+	// the blocks of a multi-block xz file in parallel.
 	PureGo bool
 }
 
@@ -440,6 +442,25 @@ func (x *extractor) dir(name string) (*os.Root, error) {
 	return r, nil
 }
 
+// symlinkTime sets the mtime of the symlink name itself, through a
+// handle on its directory, never following the link.
+func (x *extractor) symlinkTime(name string, mtime time.Time) error {
+	if mtime.IsZero() {
+		return nil
+	}
+	dir, err := x.root.Open(path.Dir(name))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	ts := unix.NsecToTimespec(mtime.UnixNano())
+	err = unix.UtimesNanoAt(int(dir.Fd()), path.Base(name), []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.ENOSYS) {
+		return nil
+	}
+	return err
+}
+
 // finish applies directory modes and mtimes, deepest first.
 func (x *extractor) finish() error {
 	x.forget()
@@ -633,7 +654,10 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if err != nil || kept {
 			return x.wrap(hdr.Name, err)
 		}
-		return x.wrap(hdr.Name, d.Symlink(hdr.Linkname, base))
+		if err := d.Symlink(hdr.Linkname, base); err != nil {
+			return x.wrap(hdr.Name, err)
+		}
+		return x.wrap(hdr.Name, x.symlinkTime(name, hdr.ModTime))
 	case tar.TypeLink:
 		target, err := localName(hdr.Linkname)
 		if err != nil || target == "" {

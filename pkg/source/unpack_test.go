@@ -195,6 +195,10 @@ func TestUnpackFormats(t *testing.T) {
 				if err != nil || !fi.ModTime().Equal(mtime) {
 					t.Errorf("directory mtime = %v, want %v", fi.ModTime(), mtime)
 				}
+				li, err := os.Lstat(filepath.Join(dest, "pkg-1.0/README.md"))
+				if err != nil || !li.ModTime().Equal(mtime) {
+					t.Errorf("symlink mtime = %v, want %v", li.ModTime(), mtime)
+				}
 				a, _ := os.Stat(filepath.Join(dest, "pkg-1.0/README"))
 				b, _ := os.Stat(filepath.Join(dest, "pkg-1.0/COPYING"))
 				if !os.SameFile(a, b) {
