@@ -28,7 +28,7 @@ const (
 	dfNumDist    = 30
 	dfMaxBits    = 15
 	dfMaxStored  = 65535
-	dfBlockSyms  = 1 << 14
+	dfBlockSyms  = 1 << 13 // symbols per block: smaller blocks follow the data's statistics
 	dfMatchFlag  = 1 << 31
 	dfDistShift  = 8
 	dfLenMask    = 0xff
