@@ -57,13 +57,13 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}
 	p := b.plan
 	res := &Result{Pkgname: p.pkgname}
-	if err := b.loadKey(); err != nil {
-		return nil, err
-	}
 	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
 		b.infof("%s", res.Skipped)
 		return res, nil
+	}
+	if err := b.loadKey(); err != nil {
+		return nil, err
 	}
 	if u, g := p.vars["pkgusers"], p.vars["pkggroups"]; u != "" || g != "" {
 		b.warnf("pkgusers/pkggroups (%s) are not created: files in the packages are owned by root", strings.TrimSpace(u+" "+g))
