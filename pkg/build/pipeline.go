@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -361,7 +362,7 @@ func (b *builder) listDbgFiles() error {
 	}
 	var lines []string
 	for _, e := range t.ELF {
-		if e.Type == 3 /* ET_DYN */ && !strings.HasPrefix(e.Path, "usr/lib/debug/") {
+		if e.Type == elf.ET_DYN && !strings.HasPrefix(e.Path, "usr/lib/debug/") {
 			lines = append(lines, filepath.Join(t.Root, filepath.FromSlash(e.Path)))
 		}
 	}
