@@ -129,7 +129,7 @@ func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
 		return fail("error", err)
 	}
 	defer f.Close()
-	res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+	res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted, Read: apk.ReadOptions{NoFileList: true}})
 	if !errors.Is(res.Err, apk.ErrNotPackage) {
 		out.Kind = "package"
 		if res.Signature != nil {

@@ -141,6 +141,11 @@ func TestReadRealPackages(t *testing.T) {
 				t.Errorf("control only: id %s, %d files", ctl.ID(), len(ctl.Files))
 			}
 
+			lean, err := Read(bytes.NewReader(data), &ReadOptions{NoFileList: true})
+			if err != nil || len(lean.Files) != 0 || lean.ID() != tt.id || lean.DataSHA256 != p.DataSHA256 {
+				t.Errorf("no file list: %v, %d files", err, len(lean.Files))
+			}
+
 			res := Verify(bytes.NewReader(data), kr, nil)
 			if res.Problem != OK || res.Err != nil || res.Signature == nil || res.Signature.KeyName != tt.key {
 				t.Errorf("trusted: %v %v %v", res.Problem, res.Err, res.Signature)
