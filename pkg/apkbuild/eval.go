@@ -786,10 +786,12 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	r.Env = newStartEnviron(e.env, [][2]string{{"UID", id[0]}, {"EUID", id[1]}, {"GID", id[2]}})
 	r.Reset()
 	if e.preamble {
-		// Sized for the file's own functions too, so that it does not grow.
-		pre := preambleFuncs()
-		r.Funcs = make(map[string]*syntax.Stmt, len(pre)+len(p.funcs))
-		maps.Copy(r.Funcs, pre)
+		if pre := preambleFuncs(); len(p.funcs) <= preambleRoom {
+			r.Funcs = maps.Clone(pre) // keeps its room for the file's functions
+		} else {
+			r.Funcs = make(map[string]*syntax.Stmt, len(pre)+len(p.funcs))
+			maps.Copy(r.Funcs, pre)
+		}
 		r.Dir = e.dir
 	}
 	runErr := runGuarded(ctx, r, e.preamble, f)
@@ -809,8 +811,10 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 		}
 		funcs = r.Funcs // Reset forgets it
 	}
-	// Drop references to this evaluation before pooling the interpreter.
-	r.Reset()
+	// Drop references to this evaluation before pooling the interpreter
+	// (the next Reset forgets the rest).
+	clear(r.Vars)
+	r.Funcs = nil
 	ev.g = nil
 	evaluatorPool.Put(ev)
 
