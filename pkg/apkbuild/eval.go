@@ -53,6 +53,9 @@ type shellEval struct {
 	timeout  time.Duration
 	maxMem   int64
 	preamble bool // define abuild's helper functions first
+	// interpOnly makes every file go through the interpreter (fastEval
+	// is not tried).
+	interpOnly bool
 }
 
 // evalResult is what a file left behind.
@@ -773,6 +776,11 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	maxMem := e.maxMem
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
+	}
+	if !e.interpOnly && ctx.Err() == nil {
+		if vars, funcs, ok := e.fastEval(p, maxMem); ok {
+			return &evalResult{file: f, vars: vars, funcs: funcs}, nil
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
