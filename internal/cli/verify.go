@@ -47,8 +47,10 @@ SHA-1 record. One line per file: "FILE: OK" or the reason it failed (UNTRUSTED,
 BAD signature, checksum mismatch, truncated, BAD archive).
 
 Trusted keys come from every --keys-dir, the configured keys_dirs, apkit's own
-keys ($XDG_CONFIG_HOME/apkit/keys) and /etc/apk/keys. --allow-untrusted checks
-integrity only: a file with no trusted signature is OK if nothing else is wrong.
+keys ($XDG_CONFIG_HOME/apkit/keys), /etc/apk/keys and the public half of the
+signing key (its .pub file, as apkit keygen and abuild-keygen write it).
+--allow-untrusted checks integrity only: a file with no trusted signature is
+OK if nothing else is wrong.
 
 The exit status is 0 only when every file is OK, 3 otherwise.`
 
