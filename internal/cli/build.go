@@ -210,6 +210,10 @@ func buildFailed(app *App, path string, err error) error {
 	if pe != nil {
 		return fmt.Errorf("build %s: phase %s", path, pe.Error())
 	}
+	// Some of the pipeline's errors name the recipe already.
+	if strings.HasPrefix(err.Error(), "build "+path+": ") {
+		return err
+	}
 	return fmt.Errorf("build %s: %w", path, err)
 }
 
