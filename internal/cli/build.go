@@ -16,7 +16,9 @@ import (
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/source"
 )
 
 type buildOptions struct {
@@ -208,6 +210,14 @@ func buildFailed(app *App, path string, err error) error {
 		}
 	}
 	if pe != nil {
+		// A source checksum mismatch is a verification failure (exit 3),
+		// as in apkit fetch.
+		if errors.Is(pe, source.ErrChecksumMismatch) {
+			return verifyFailed(checksumHint(fmt.Errorf("build %s: phase %s failed: %w", path, pe.Phase, pe.Err)))
+		}
+		if errors.Is(pe, repo.ErrConflict) {
+			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s)", path, pe.Error(), path)
+		}
 		return fmt.Errorf("build %s: phase %s", path, pe.Error())
 	}
 	// Some of the pipeline's errors name the recipe already.
