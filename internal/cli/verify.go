@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -102,7 +103,8 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 			}
 		case r.OK && app.IO.Quiet():
 		case r.Error != "" && r.Error != r.Result:
-			fmt.Fprintf(app.IO.Out, "%s: %s (%s)\n", f, r.Result, r.Error)
+			// The reason often starts with the result: say it once.
+			fmt.Fprintf(app.IO.Out, "%s: %s (%s)\n", f, r.Result, strings.TrimPrefix(r.Error, r.Result+": "))
 		default:
 			fmt.Fprintf(app.IO.Out, "%s: %s\n", f, r.Result)
 		}
