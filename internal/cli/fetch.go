@@ -170,7 +170,7 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		}
 	}
 	if err != nil {
-		return fail(fetchError(fmt.Errorf("%s: %w", recipeLabel(r), err)))
+		return fail(fetchError(checksumHint(fmt.Errorf("%s: %w", recipeLabel(r), err))))
 	}
 	return rec, nil
 }

@@ -125,6 +125,17 @@ func fetchError(err error) error {
 	return err
 }
 
+// checksumHint says how to fix a checksum mismatch of a local source file,
+// which is most often one edited on purpose. A download that does not match
+// gets no such hint: it may have been tampered with.
+func checksumHint(err error) error {
+	var ce *source.ChecksumError
+	if errors.As(err, &ce) && ce.MovedTo == "" {
+		return fmt.Errorf("%w; if the new file is the right one, run apkit checksum to record it", err)
+	}
+	return err
+}
+
 // writeFileAtomic replaces path with data: a temporary file in the same
 // directory, fsync, rename, keeping path's mode.
 func writeFileAtomic(path string, data []byte) error {

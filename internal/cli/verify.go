@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,8 +48,10 @@ SHA-1 record. One line per file: "FILE: OK" or the reason it failed (UNTRUSTED,
 BAD signature, checksum mismatch, truncated, BAD archive).
 
 Trusted keys come from every --keys-dir, the configured keys_dirs, apkit's own
-keys ($XDG_CONFIG_HOME/apkit/keys) and /etc/apk/keys. --allow-untrusted checks
-integrity only: a file with no trusted signature is OK if nothing else is wrong.
+keys ($XDG_CONFIG_HOME/apkit/keys), /etc/apk/keys and the public half of the
+signing key (its .pub file, as apkit keygen and abuild-keygen write it).
+--allow-untrusted checks integrity only: a file with no trusted signature is
+OK if nothing else is wrong.
 
 The exit status is 0 only when every file is OK, 3 otherwise.`
 
@@ -100,7 +103,8 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 			}
 		case r.OK && app.IO.Quiet():
 		case r.Error != "" && r.Error != r.Result:
-			fmt.Fprintf(app.IO.Out, "%s: %s (%s)\n", f, r.Result, r.Error)
+			// The reason often starts with the result: say it once.
+			fmt.Fprintf(app.IO.Out, "%s: %s (%s)\n", f, r.Result, strings.TrimPrefix(r.Error, r.Result+": "))
 		default:
 			fmt.Fprintf(app.IO.Out, "%s: %s\n", f, r.Result)
 		}

@@ -1,9 +1,10 @@
 package apk
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // This file holds apkit's own deflate encoder (RFC 1951), used for
@@ -405,6 +406,8 @@ type huffScratch struct {
 	rle     []uint16 // code-length symbols, with their extra bits in the high byte
 	nodes   []hnode
 	order   []int
+	weights [dfNumLit]uint64
+	depth   [2 * dfNumLit]uint8
 }
 
 // flushBlock writes the pending symbols (the raw bytes buf[d.block:end])
@@ -651,17 +654,17 @@ func buildLengths(freq []uint32, lengths []uint8, maxBits int, h *huffScratch) {
 		lengths[h.order[0]] = 1
 		return
 	}
-	w := make([]uint64, len(freq))
+	w := h.weights[:len(freq)]
 	for i, f := range freq {
 		w[i] = uint64(f)
 	}
-	for shift := 0; ; shift++ {
+	for {
 		order := h.order
-		sort.Slice(order, func(a, b int) bool {
-			if w[order[a]] != w[order[b]] {
-				return w[order[a]] < w[order[b]]
+		slices.SortFunc(order, func(a, b int) int {
+			if w[a] != w[b] {
+				return cmp.Compare(w[a], w[b])
 			}
-			return order[a] < order[b]
+			return cmp.Compare(a, b)
 		})
 		nodes := h.nodes[:0]
 		for _, s := range order {
@@ -685,7 +688,8 @@ func buildLengths(freq []uint32, lengths []uint8, maxBits int, h *huffScratch) {
 		}
 		h.nodes = nodes
 		// Depths, from the root down (children come before parents).
-		depth := make([]uint8, len(nodes))
+		depth := h.depth[:len(nodes)]
+		clear(depth)
 		maxDepth := 0
 		for i := len(nodes) - 1; i >= nl; i-- {
 			nd := nodes[i]

@@ -424,6 +424,12 @@ func fileOf(hdr *tar.Header) (*File, error) {
 	}
 	for k, v := range hdr.PAXRecords {
 		switch {
+		case strings.HasPrefix(k, "GNU.sparse."):
+			// A sparse entry's logical size is whatever it claims: reading
+			// it could produce any amount of zeros. apk installs none.
+			return nil, fmt.Errorf("%w: data segment: %q is a sparse file", ErrMalformed, name)
+		case k == "size":
+			return nil, fmt.Errorf("%w: data segment: %q has a PAX size record, which apk ignores", ErrMalformed, name)
 		case k == ChecksumKey:
 			f.Checksum = v
 		case strings.HasPrefix(k, xattrPrefix):

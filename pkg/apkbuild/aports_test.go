@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // These tests compare the evaluator with busybox ash over a tree of real
@@ -155,4 +158,58 @@ func TestAportsConformance(t *testing.T) {
 		t.Errorf("%s: %s", m.path, m.what)
 	}
 	t.Logf("%d of %d recipes equal (CARCH=%s)", len(paths)-len(misses), len(paths), conformanceArch())
+}
+
+// TestAportsFastPath checks that every recipe of the tree that fastEval
+// takes evaluates to exactly what the interpreter gives.
+func TestAportsFastPath(t *testing.T) {
+	tree := recipeTree(t)
+	taken := 0
+	paths := findRecipes(t, tree)
+	for _, path := range paths {
+		src, err := readLimited(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eval := func(interpOnly bool) (*evalResult, bool, error) {
+			p, err := parseShell(src, path)
+			if err != nil {
+				return nil, false, err
+			}
+			e := &shellEval{filename: path, dir: filepath.Dir(path), env: Environment(path, conformanceArch(), nil), preamble: true, interpOnly: interpOnly}
+			_, _, fast := e.fastEval(p, DefaultMaxMemory)
+			res, err := e.run(context.Background(), p)
+			return res, fast, err
+		}
+		got, fast, gerr := eval(false)
+		if !fast {
+			continue
+		}
+		taken++
+		want, _, werr := eval(true)
+		if (gerr != nil) != (werr != nil) {
+			t.Errorf("%s: fast path error %v, interpreter error %v", path, gerr, werr)
+			continue
+		}
+		if gerr != nil {
+			continue
+		}
+		if diff := cmp.Diff(want.vars, got.vars); diff != "" {
+			t.Errorf("%s: variables differ (-interpreter +fast):\n%s", path, diff)
+		}
+		funcPos := func(funcs map[string]*syntax.Stmt) map[string]string {
+			m := map[string]string{}
+			for name, body := range funcs {
+				m[name] = body.Pos().String()
+			}
+			return m
+		}
+		if diff := cmp.Diff(funcPos(want.funcs), funcPos(got.funcs)); diff != "" {
+			t.Errorf("%s: functions differ (-interpreter +fast):\n%s", path, diff)
+		}
+		if want.stderr != got.stderr {
+			t.Errorf("%s: stderr %q, interpreter %q", path, got.stderr, want.stderr)
+		}
+	}
+	t.Logf("fast path took %d of %d recipes (CARCH=%s)", taken, len(paths), conformanceArch())
 }

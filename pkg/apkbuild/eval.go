@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ type shellEval struct {
 	timeout  time.Duration
 	maxMem   int64
 	preamble bool // define abuild's helper functions first
+	// interpOnly makes every file go through the interpreter (fastEval
+	// is not tried).
+	interpOnly bool
 }
 
 // evalResult is what a file left behind.
@@ -220,7 +224,7 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 		weight int
 		quad   bool
 	}
-	var stack []open
+	stack := make([]open, 0, 32)
 	var first *notAsh
 	syntax.Walk(node, func(n syntax.Node) bool {
 		if first != nil {
@@ -234,12 +238,8 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 				if top.quad {
 					w = -1
 				}
-				tick := &syntax.Redirect{
-					Op:   syntax.RdrOut,
-					N:    &syntax.Lit{Value: "2"},
-					Word: &syntax.Word{Parts: []syntax.WordPart{&syntax.Lit{Value: tickPrefix + strconv.Itoa(w)}}},
-				}
-				st.Redirs = append([]*syntax.Redirect{tick}, st.Redirs...)
+				redirs := make([]*syntax.Redirect, 0, len(st.Redirs)+1)
+				st.Redirs = append(append(redirs, tickRedirect(w)), st.Redirs...)
 			}
 			return true
 		}
@@ -294,6 +294,31 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 	return first
 }
 
+// ticks caches the tick redirections of the usual weights; the
+// interpreter only reads them, so statements can share them.
+var ticks = func() (t [64]*syntax.Redirect) {
+	for w := range t {
+		t[w] = newTickRedirect(w - 1)
+	}
+	return t
+}()
+
+// tickRedirect returns the redirection "2>tickPrefix+w".
+func tickRedirect(w int) *syntax.Redirect {
+	if w+1 >= 0 && w+1 < len(ticks) {
+		return ticks[w+1]
+	}
+	return newTickRedirect(w)
+}
+
+func newTickRedirect(w int) *syntax.Redirect {
+	return &syntax.Redirect{
+		Op:   syntax.RdrOut,
+		N:    &syntax.Lit{Value: "2"},
+		Word: &syntax.Word{Parts: []syntax.WordPart{&syntax.Lit{Value: tickPrefix + strconv.Itoa(w)}}},
+	}
+}
+
 // quoteBraces rewrites unquoted '{' in a word's literal parts as a quoted
 // '{', which disables brace expansion for that word while keeping its value.
 func quoteBraces(w *syntax.Word) {
@@ -343,8 +368,9 @@ type guard struct {
 	fcalls   atomic.Int64
 
 	// funcs are the file's function declarations, instrumented on their
-	// first call (under mu).
+	// first call (under mu); done names those instrumented.
 	funcs  map[string][]*syntax.FuncDecl
+	done   map[string]bool
 	cancel context.CancelFunc
 
 	mu  sync.Mutex
@@ -419,13 +445,16 @@ func (g *guard) call(ctx context.Context, args []string) ([]string, error) {
 		}
 		g.mu.Lock()
 		var bad *notAsh
-		if decls, ok := g.funcs[args[0]]; ok {
+		if decls, ok := g.funcs[args[0]]; ok && !g.done[args[0]] {
 			for _, fd := range decls {
 				if b := instrumentNode(fd.Body, nil); b != nil && bad == nil {
 					bad = b
 				}
 			}
-			delete(g.funcs, args[0])
+			if g.done == nil {
+				g.done = map[string]bool{}
+			}
+			g.done[args[0]] = true
 		}
 		g.mu.Unlock()
 		if bad != nil {
@@ -659,28 +688,53 @@ var evaluatorPool = sync.Pool{New: func() any {
 
 // setPWD is run first: like abuild, the file is read from its directory
 // (the runner's Dir is set directly, which costs no system call).
-var setPWD = func() *syntax.File {
+var setPWD = func() *syntax.Stmt {
 	f, err := newParser().Parse(strings.NewReader(`PWD=$startdir`), "")
 	if err != nil {
 		panic(err)
 	}
-	return f
+	return f.Stmts[0]
 }()
 
-// mapEnviron is the environment a file starts with, exported.
-type mapEnviron map[string]string
+// startEnviron is the environment a file starts with, all exported: a
+// map for lookups and the same pairs in a slice, which is cheaper to walk
+// (the memory check walks the environment before every statement).
+type startEnviron struct {
+	m     map[string]string
+	names []string
+	vals  []string
+}
 
-func (m mapEnviron) Get(name string) expand.Variable {
-	v, ok := m[name]
+func newStartEnviron(m map[string]string, extra [][2]string) *startEnviron {
+	e := &startEnviron{m: m, names: make([]string, 0, len(m)+len(extra)), vals: make([]string, 0, len(m)+len(extra))}
+	for k, v := range m {
+		e.names = append(e.names, k)
+		e.vals = append(e.vals, v)
+	}
+	for _, kv := range extra {
+		if _, ok := m[kv[0]]; !ok {
+			e.names = append(e.names, kv[0])
+			e.vals = append(e.vals, kv[1])
+		}
+	}
+	return e
+}
+
+func (e *startEnviron) Get(name string) expand.Variable {
+	v, ok := e.m[name]
 	if !ok {
-		return expand.Variable{}
+		i := slices.Index(e.names[len(e.m):], name)
+		if i < 0 {
+			return expand.Variable{}
+		}
+		v = e.vals[len(e.m)+i]
 	}
 	return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}
 }
 
-func (m mapEnviron) Each(f func(name string, vr expand.Variable) bool) {
-	for name, v := range m {
-		if !f(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}) {
+func (e *startEnviron) Each(f func(name string, vr expand.Variable) bool) {
+	for i, name := range e.names {
+		if !f(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: e.vals[i]}) {
 			return
 		}
 	}
@@ -705,9 +759,9 @@ func runGuarded(ctx context.Context, r *interp.Runner, enter bool, f *syntax.Fil
 		}
 	}()
 	if enter {
-		if err := r.Run(ctx, setPWD); err != nil {
-			return err
-		}
+		// One run of setPWD followed by the file's statements.
+		stmts := make([]*syntax.Stmt, 0, len(f.Stmts)+1)
+		f = &syntax.File{Name: f.Name, Stmts: append(append(stmts, setPWD), f.Stmts...), Last: f.Last}
 	}
 	return r.Run(ctx, f)
 }
@@ -723,28 +777,29 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
 	}
+	if !e.interpOnly && ctx.Err() == nil {
+		if vars, funcs, ok := e.fastEval(p, maxMem); ok {
+			return &evalResult{file: f, vars: vars, funcs: funcs}, nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: maps.Clone(p.funcs)}
+	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: p.funcs}
 	ev := evaluatorPool.Get().(*evaluator)
 	ev.g = g
 	ev.stderr.reset()
 	ev.stdout.reset()
 	r := ev.r
-	env := make(mapEnviron, len(e.env)+4)
-	for k, v := range e.env {
-		env[k] = v
-	}
 	id := ids()
-	for i, k := range []string{"UID", "EUID", "GID"} {
-		if _, ok := env[k]; !ok {
-			env[k] = id[i]
-		}
-	}
-	r.Env = env
+	r.Env = newStartEnviron(e.env, [][2]string{{"UID", id[0]}, {"EUID", id[1]}, {"GID", id[2]}})
 	r.Reset()
 	if e.preamble {
-		r.Funcs = maps.Clone(preambleFuncs())
+		if pre := preambleFuncs(); len(p.funcs) <= preambleRoom {
+			r.Funcs = maps.Clone(pre) // keeps its room for the file's functions
+		} else {
+			r.Funcs = make(map[string]*syntax.Stmt, len(pre)+len(p.funcs))
+			maps.Copy(r.Funcs, pre)
+		}
 		r.Dir = e.dir
 	}
 	runErr := runGuarded(ctx, r, e.preamble, f)
@@ -762,10 +817,12 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 				vars[name] = v.String()
 			}
 		}
-		funcs = maps.Clone(r.Funcs)
+		funcs = r.Funcs // Reset forgets it
 	}
-	// Drop references to this evaluation before pooling the interpreter.
-	r.Reset()
+	// Drop references to this evaluation before pooling the interpreter
+	// (the next Reset forgets the rest).
+	clear(r.Vars)
+	r.Funcs = nil
 	ev.g = nil
 	evaluatorPool.Put(ev)
 
@@ -819,29 +876,6 @@ func EvalShellFile(path string, env map[string]string) (map[string]string, error
 		return nil, err
 	}
 	return res.vars, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	size := 0
-	if fi, err := fh.Stat(); err == nil {
-		if fi.IsDir() {
-			return nil, fmt.Errorf("read %s: is a directory", path)
-		}
-		if fi.Size() > MaxFileSize {
-			return nil, &ParseError{File: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize), Err: ErrLimit}
-		}
-		size = int(fi.Size())
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+512))
-	if _, err := buf.ReadFrom(io.LimitReader(fh, MaxFileSize+1)); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf.Bytes(), nil
 }
 
 func envList(env map[string]string) []string {

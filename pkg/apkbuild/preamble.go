@@ -53,6 +53,10 @@ want_check() {
 }
 `
 
+// preambleRoom is how many functions of a file the map of helpers has
+// room for: a clone of it takes a recipe's functions without growing.
+const preambleRoom = 40
+
 var (
 	preambleOnce sync.Once
 	preambleMap  map[string]*syntax.Stmt
@@ -69,7 +73,7 @@ func preambleFuncs() map[string]*syntax.Stmt {
 		if bad := instrument(f); bad != nil {
 			panic("apkbuild: helper functions use " + bad.what)
 		}
-		preambleMap = map[string]*syntax.Stmt{}
+		preambleMap = make(map[string]*syntax.Stmt, 16+preambleRoom)
 		for _, st := range f.Stmts {
 			if fd, ok := st.Cmd.(*syntax.FuncDecl); ok {
 				preambleMap[fd.Name.Value] = fd.Body

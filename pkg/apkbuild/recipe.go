@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -203,30 +205,60 @@ func Environment(path, arch string, extra map[string]string) map[string]string {
 	if arch == "" {
 		arch = HostArch()
 	}
-	startdir := filepath.Dir(abs)
-	chost := Triplet(arch)
-	env := map[string]string{
-		"HOME":       "/home/build",
-		"PATH":       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"APKBUILD":   abs,
-		"startdir":   startdir,
-		"srcdir":     startdir + "/src",
-		"pkgbasedir": startdir + "/pkg",
-		"tmpdir":     startdir + "/tmp",
-		"repo":       filepath.Base(filepath.Dir(startdir)),
-		"CFLAGS":     "-Os -fstack-clash-protection -Wformat -Werror=format-security",
-		"CXXFLAGS":   "-Os -fstack-clash-protection -Wformat -Werror=format-security -D_GLIBCXX_ASSERTIONS=1 -D_LIBCPP_ENABLE_THREAD_SAFETY_ANNOTATIONS=1 -D_LIBCPP_HARDENING_MODE=_LIBCPP_HARDENING_MODE_FAST",
-		"CPPFLAGS":   "",
-		"LDFLAGS":    "-Wl,--as-needed,-O1,--sort-common",
-		"GOFLAGS":    "-buildmode=pie -modcacherw -trimpath -buildvcs=false",
-		"JOBS":       "2",
-		"MAKEFLAGS":  "-j2",
-		"REPODEST":   "/home/build/packages",
-		"SRCDEST":    "/var/cache/distfiles",
-		"CC":         "cc",
-		"CXX":        "c++",
-		"LD":         "ld",
+	var env map[string]string
+	if len(extra) == 0 {
+		// The same for every recipe read for arch: built once.
+		base, ok := baseEnvs.Load(arch)
+		if !ok {
+			base, _ = baseEnvs.LoadOrStore(arch, baseEnvironment(arch, nil, len(recipeEnvNames)))
+		}
+		env = maps.Clone(base.(map[string]string))
+	} else {
+		env = baseEnvironment(arch, extra, len(recipeEnvNames))
 	}
+	startdir := filepath.Dir(abs)
+	env["APKBUILD"] = abs
+	env["startdir"] = startdir
+	env["srcdir"] = startdir + "/src"
+	env["pkgbasedir"] = startdir + "/pkg"
+	env["tmpdir"] = startdir + "/tmp"
+	env["repo"] = filepath.Base(filepath.Dir(startdir))
+	for _, k := range recipeEnvNames {
+		if v, ok := extra[k]; ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// recipeEnvNames are the variables of [Environment] that depend on the
+// recipe's path.
+var recipeEnvNames = []string{"APKBUILD", "startdir", "srcdir", "pkgbasedir", "tmpdir", "repo"}
+
+// baseEnvs caches baseEnvironment(arch, nil) by arch.
+var baseEnvs sync.Map
+
+// baseEnvironment returns the part of [Environment] that does not depend
+// on the recipe's path, with room for room more variables.
+func baseEnvironment(arch string, extra map[string]string, room int) map[string]string {
+	chost := Triplet(arch)
+	env := make(map[string]string, 32+len(extra)+room)
+	maps.Copy(env, map[string]string{
+		"HOME":      "/home/build",
+		"PATH":      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"CFLAGS":    "-Os -fstack-clash-protection -Wformat -Werror=format-security",
+		"CXXFLAGS":  "-Os -fstack-clash-protection -Wformat -Werror=format-security -D_GLIBCXX_ASSERTIONS=1 -D_LIBCPP_ENABLE_THREAD_SAFETY_ANNOTATIONS=1 -D_LIBCPP_HARDENING_MODE=_LIBCPP_HARDENING_MODE_FAST",
+		"CPPFLAGS":  "",
+		"LDFLAGS":   "-Wl,--as-needed,-O1,--sort-common",
+		"GOFLAGS":   "-buildmode=pie -modcacherw -trimpath -buildvcs=false",
+		"JOBS":      "2",
+		"MAKEFLAGS": "-j2",
+		"REPODEST":  "/home/build/packages",
+		"SRCDEST":   "/var/cache/distfiles",
+		"CC":        "cc",
+		"CXX":       "c++",
+		"LD":        "ld",
+	})
 	for k, v := range extra {
 		env[k] = v
 	}
