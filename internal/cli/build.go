@@ -141,6 +141,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	bo.Runner = runner
 	bo.Progress = &buildProgress{io: app.IO}
 	bo.Hide = privateHidden(app)
+	if bo.Key != "" {
+		bo.Passphrase = passphraseFunc(app, bo.Key)
+	}
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
