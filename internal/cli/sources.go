@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
 func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string, rewritingSums bool) (*apkbuild.Recipe, error) {
 	r, err := apkbuild.LoadContext(ctx, path, apkbuild.Options{Arch: cfg.Arch})
 	if r == nil {
-		return nil, err
+		return nil, noRecipeHint(err)
 	}
 	if err != nil {
 		if !errors.Is(err, apkbuild.ErrInvalid) {
@@ -179,4 +180,14 @@ func recipePaths(args []string) []string {
 		return []string{"."}
 	}
 	return args
+}
+
+// noRecipeHint explains a missing APKBUILD: the command was run outside a
+// recipe directory, or given a path that is not one.
+func noRecipeHint(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) && filepath.Base(pe.Path) == "APKBUILD" {
+		return fmt.Errorf("%w (not a recipe directory: give one, or run apkit in one)", err)
+	}
+	return err
 }
