@@ -130,6 +130,9 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 			return usageErrorf("--json needs -o FILE: the index itself goes to standard output")
 		}
 	}
+	if st, err := os.Stat(out); out != "-" && err == nil && st.IsDir() {
+		return usageErrorf("-o %s: is a directory: give a file, such as %s", out, filepath.Join(out, repo.IndexName))
+	}
 	if opts.noSign && opts.key != "" {
 		return usageErrorf("--key and --no-sign cannot be used together")
 	}
