@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	bo, err := pipelineOptions(cfg, opts, phases)
 	if err != nil {
 		return err
+	}
+	if bo.Key != "" && (len(phases) == 0 || slices.Contains(phases, build.PhasePackage) || slices.Contains(phases, build.PhaseIndex)) {
+		if err := checkKeyExists(cfg, bo.Key, opts.key != ""); err != nil {
+			return err
+		}
 	}
 	bo.Runner = runner
 	bo.Progress = &buildProgress{io: app.IO}
