@@ -290,6 +290,12 @@ func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// The client's *url.Error names the method and the URL (without a
+		// password) already.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
 	}
 	defer resp.Body.Close()
