@@ -172,7 +172,7 @@ func checkKeyExists(cfg *config.Config, path string, fromFlag bool) error {
 		return nil
 	}
 	if fromFlag || cfg == nil {
-		return usageErrorf("--key %s: no such file", path)
+		return fmt.Errorf("--key %s: no such file", path)
 	}
 	from := string(cfg.Sources["signing_key"])
 	if o := cfg.Origins["signing_key"]; o != "" {
