@@ -89,7 +89,30 @@ recipe's work directories. A failed build leaves the repository untouched.`,
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	_ = cmd.RegisterFlagCompletionFunc("sandbox", cobra.FixedCompletions([]string{"auto", "bwrap", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("phases", completePhases)
+	_ = cmd.RegisterFlagCompletionFunc("rootfs", dirCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("repodest", dirCompletion)
 	return cmd
+}
+
+// completePhases completes the comma-separated list of --phases: the
+// phases after the last comma.
+func completePhases(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	prefix := ""
+	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+		prefix = toComplete[:i+1]
+	}
+	var out []string
+	for _, p := range build.AllPhases {
+		out = append(out, prefix+string(p))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+// dirCompletion completes directory names.
+func dirCompletion(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return nil, cobra.ShellCompDirectiveFilterDirs
 }
 
 // addFlags binds the build flags to o.
