@@ -66,6 +66,15 @@ func NewApp(io *term.Streams) *App {
 				Getenv:     app.Getenv,
 				AbuildConf: abuildConfReader,
 			})
+			if err == nil {
+				for _, k := range cfg.Unknown {
+					hint := ""
+					if s := config.SuggestKey(k); s != "" {
+						hint = fmt.Sprintf(" (did you mean %s?)", s)
+					}
+					app.IO.Warnf("config %s: unknown key %q%s", cfg.File, k, hint)
+				}
+			}
 		})
 		return cfg, err
 	}

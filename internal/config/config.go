@@ -53,6 +53,9 @@ type Config struct {
 
 	// File is the config file that was read ("" when none).
 	File string
+	// Unknown lists the keys in File that neither apkit's settings nor the
+	// server's configuration know (misspelt ones, most likely), sorted.
+	Unknown []string
 	// Sources maps each setting's key to where its value came from.
 	Sources map[string]Source
 	// Origins maps each setting's key to the file or variable it came from,
@@ -141,6 +144,7 @@ func Load(opts Options) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", file, err)
 		}
 		c.File = file
+		c.Unknown = unknownKeys(v.AllKeys())
 	} else if explicit || !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -310,4 +314,76 @@ func (c *Config) Value(key string) string {
 		return c.Arch
 	}
 	return ""
+}
+
+// unknownKeys returns the keys (as viper flattens them, lower case, with
+// dots) that no setting of apkit or of apkit serve reads, sorted.
+func unknownKeys(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if !KnownKey(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// KnownKey reports whether key (lower case, nested keys joined with dots)
+// is read by apkit or by apkit serve. Every key under jwt.claims is.
+func KnownKey(key string) bool {
+	if key == "jwt.claims" || strings.HasPrefix(key, "jwt.claims.") {
+		return true
+	}
+	for _, s := range Settings {
+		if s.Key == key {
+			return true
+		}
+	}
+	for _, k := range serveEnvKeys {
+		// An empty section (tls: with nothing under it) is a key too.
+		if k == key || strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// SuggestKey returns the known key closest to an unknown one, or "" when
+// none is close (at most two edits away).
+func SuggestKey(key string) string {
+	best, bestD := "", 3
+	try := func(k string) {
+		if d := editDistance(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	for _, s := range Settings {
+		try(s.Key)
+	}
+	for _, k := range serveEnvKeys {
+		try(k)
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
