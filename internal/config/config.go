@@ -158,6 +158,10 @@ func Load(opts Options) (*Config, error) {
 			}
 			vars, err := opts.AbuildConf(p, map[string]string{"HOME": home})
 			if err != nil {
+				// Positioned errors name the file already.
+				if strings.HasPrefix(err.Error(), p+":") {
+					return nil, fmt.Errorf("abuild configuration %w", err)
+				}
 				return nil, fmt.Errorf("abuild configuration %s: %w", p, err)
 			}
 			for _, s := range Settings {
@@ -216,7 +220,11 @@ func Load(opts Options) (*Config, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
 	if err != nil || n < 1 {
-		return nil, fmt.Errorf("config: jobs (from %s): %q is not a positive whole number", c.Sources["jobs"], raw["jobs"])
+		from := string(c.Sources["jobs"])
+		if o := c.Origins["jobs"]; o != "" {
+			from += " " + o
+		}
+		return nil, fmt.Errorf("config: jobs (from %s): %q is not a positive whole number", from, raw["jobs"])
 	}
 	c.Jobs = n
 	if c.Sources["makeflags"] == SourceDefault {
