@@ -30,6 +30,7 @@ type buildOptions struct {
 	noCheck  bool
 	noDeps   bool
 	keep     bool
+	replace  bool
 	jobs     int
 	offline  bool
 	sandbox  string
@@ -77,7 +78,12 @@ index, the packages stay in the recipe's tmp/.apkit/out until a later
 "--phases index" adds them to the repository.
 
 The recipe's output streams to stderr and is kept in build.log beside the
-recipe's work directories. A failed build leaves the repository untouched.`,
+recipe's work directories. A failed build leaves the repository untouched.
+
+A package whose file is already in the repository with different contents
+(a rebuild of the same pkgver and pkgrel) fails the build unless --replace
+is given, which replaces it as abuild does; raising pkgrel is the way to
+publish a changed package to others.`,
 		Example: `  apkit build
   apkit build examples/main/greet --repodest ./packages
   apkit build --no-check --keep ./my-recipe
@@ -123,6 +129,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run check()")
 	f.BoolVar(&o.noDeps, "no-deps", false, "go on when build dependencies are missing")
 	f.BoolVarP(&o.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
+	f.BoolVar(&o.replace, "replace", false, "replace packages of the same version already in the repository (as abuild does)")
 	f.IntVarP(&o.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
 	f.BoolVar(&o.offline, "offline", false, "do not download: remote sources must be in the cache")
 	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
@@ -237,6 +244,7 @@ func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phas
 		NoCheck:   opts.noCheck,
 		NoDeps:    opts.noDeps,
 		Keep:      opts.keep,
+		Replace:   opts.replace,
 		Offline:   opts.offline,
 		RootFS:    opts.rootfs,
 	}
@@ -272,7 +280,7 @@ func buildFailed(app *App, path string, err error) error {
 			return verifyFailed(checksumHint(fmt.Errorf("build %s: phase %s failed: %w", path, pe.Phase, pe.Err)))
 		}
 		if errors.Is(pe, repo.ErrConflict) {
-			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s)", path, pe.Error(), path)
+			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s), or pass --replace to overwrite it", path, pe.Error(), path)
 		}
 		return fmt.Errorf("build %s: phase %s", path, pe.Error())
 	}

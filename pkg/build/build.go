@@ -146,6 +146,10 @@ type Options struct {
 	NoDeps bool
 	// Keep keeps srcdir, pkgdir and tmpdir after a successful build.
 	Keep bool
+	// Replace lets the new packages replace different ones of the same
+	// name and version in the repository, as abuild does; otherwise such
+	// a conflict fails the build with [repo.ErrConflict].
+	Replace bool
 	// HTTPClient downloads remote sources; nil means the source
 	// fetcher's default client.
 	HTTPClient *http.Client
