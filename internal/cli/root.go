@@ -162,6 +162,10 @@ func newRootCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
+	// apkit --version, as most tools (and abuild -V) have, prints what
+	// apkit version prints.
+	cmd.Version = buildVersion().String()
+	cmd.SetVersionTemplate("apkit {{.Version}}\n")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")
