@@ -777,12 +777,15 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
 	}
+	// One deadline for both ways: the time fastEval spent before
+	// declining counts.
+	deadline := time.Now().Add(timeout)
 	if !e.interpOnly && ctx.Err() == nil {
-		if vars, funcs, ok := e.fastEval(p, maxMem); ok {
+		if vars, funcs, ok := e.fastEval(ctx, deadline, p, maxMem); ok {
 			return &evalResult{file: f, vars: vars, funcs: funcs}, nil
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: p.funcs}
 	ev := evaluatorPool.Get().(*evaluator)
