@@ -33,15 +33,19 @@ var fastUnsafeNames = map[string]bool{
 var errFastDecline = errors.New("needs the interpreter")
 
 // fastEnv holds the variables of a fast evaluation: the starting
-// environment and what the file set, with the sizes the memory check
-// counts (both are counted when a file variable shadows one of the
-// environment, as the interpreter's check does).
+// environment (env and the ids) and what the file set, with the sizes
+// the memory check counts (both are counted when a file variable shadows
+// one of the environment, as the interpreter's check does).
 type fastEnv struct {
-	parent  *startEnviron
+	env     map[string]string
+	ids     [3]string // UID, EUID, GID unless env has them
 	set     map[string]string
 	total   int64
 	largest int64 // an upper bound: values may shrink
 }
+
+// idNames are the names of fastEnv.ids.
+var idNames = [3]string{"UID", "EUID", "GID"}
 
 func (f *fastEnv) assign(name, val string) {
 	if old, ok := f.set[name]; ok {
@@ -58,7 +62,15 @@ func (f *fastEnv) Get(name string) expand.Variable {
 	if v, ok := f.set[name]; ok {
 		return expand.Variable{Set: true, Kind: expand.String, Str: v}
 	}
-	return f.parent.Get(name)
+	if v, ok := f.env[name]; ok {
+		return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}
+	}
+	for i, n := range idNames {
+		if n == name && f.ids[i] != "" {
+			return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: f.ids[i]}
+		}
+	}
+	return expand.Variable{}
 }
 
 func (f *fastEnv) Set(name string, vr expand.Variable) error {
@@ -69,14 +81,27 @@ func (f *fastEnv) Set(name string, vr expand.Variable) error {
 	return nil
 }
 
-func (f *fastEnv) Each(fn func(name string, vr expand.Variable) bool) {
-	for i, name := range f.parent.names {
-		if !fn(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: f.parent.vals[i]}) {
-			return
+// eachStart calls fn for every variable of the starting environment.
+func (f *fastEnv) eachStart(fn func(name, val string)) {
+	for name, v := range f.env {
+		fn(name, v)
+	}
+	for i, name := range idNames {
+		if f.ids[i] != "" {
+			fn(name, f.ids[i])
 		}
 	}
+}
+
+func (f *fastEnv) Each(fn func(name string, vr expand.Variable) bool) {
+	stop := false
+	f.eachStart(func(name, val string) {
+		if !stop && !fn(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: val}) {
+			stop = true
+		}
+	})
 	for name, v := range f.set {
-		if !fn(name, expand.Variable{Set: true, Kind: expand.String, Str: v}) {
+		if stop || !fn(name, expand.Variable{Set: true, Kind: expand.String, Str: v}) {
 			return
 		}
 	}
@@ -98,29 +123,29 @@ func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed,
 	if !e.preamble || !fastStmts(p.file.Stmts) {
 		return nil, nil, false
 	}
-	id := ids()
-	env := &fastEnv{
-		parent: newStartEnviron(e.env, [][2]string{{"UID", id[0]}, {"EUID", id[1]}, {"GID", id[2]}}),
-		set:    make(map[string]string, len(p.assigns)+3),
+	env := &fastEnv{env: e.env, ids: ids(), set: make(map[string]string, len(p.assigns)+3)}
+	for i, name := range idNames {
+		if _, ok := e.env[name]; ok {
+			env.ids[i] = ""
+		}
 	}
-	for i, name := range env.parent.names {
-		env.total += int64(len(name) + len(env.parent.vals[i]))
-		env.largest = max(env.largest, int64(len(env.parent.vals[i])))
-	}
+	env.eachStart(func(name, val string) {
+		env.total += int64(len(name) + len(val))
+		env.largest = max(env.largest, int64(len(val)))
+	})
 	// As the interpreter's Reset and setPWD leave them.
 	env.assign("PWD", "/")
 	env.assign("IFS", " \t\n")
 	env.assign("OPTIND", "1")
 	env.assign("PWD", env.Get("startdir").Str)
 
-	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, cfg: &expand.Config{Env: env}, funcs: maps.Clone(preambleFuncs()), maxMem: maxMem}
+	// Only the file's functions: the helpers are not looked at again.
+	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, cfg: &expand.Config{Env: env}, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
 	if fr.stmts(p.file.Stmts) != nil {
 		return nil, nil, false
 	}
-	vars = make(map[string]string, len(env.parent.names)+len(env.set))
-	for i, name := range env.parent.names {
-		vars[name] = env.parent.vals[i]
-	}
+	vars = make(map[string]string, len(e.env)+3+len(env.set))
+	env.eachStart(func(name, val string) { vars[name] = val })
 	maps.Copy(vars, env.set)
 	return vars, fr.funcs, true
 }
