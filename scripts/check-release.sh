@@ -34,7 +34,7 @@ go mod download
 $GORELEASER check
 # A throwaway release key, so that the .apk signing configuration is
 # exercised too.
-go run ./cmd/apkit keygen --name release@apkit.invalid --bits 2048 --dir "$tmp/keys" >/dev/null
+APKIT_CONFIG="$tmp/config.yaml" go run ./cmd/apkit keygen --name release@apkit.invalid --bits 2048 --dir "$tmp/keys" >/dev/null 2>&1
 APKIT_RELEASE_KEY=$(ls "$tmp"/keys/*.rsa)
 export APKIT_RELEASE_KEY
 GOPROXY=off GOFLAGS=-mod=mod $GORELEASER release --snapshot --clean >"$tmp/release.log" 2>&1 ||

@@ -16,7 +16,9 @@ import (
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/source"
 )
 
 type buildOptions struct {
@@ -46,6 +48,10 @@ type buildRecipeJSON struct {
 	Skipped  string          `json:"skipped,omitempty"`
 	Packages []build.Package `json:"packages"`
 	Log      string          `json:"log"`
+	// Error and Phase say why and where the recipe's build failed; the
+	// recipes after it were not built.
+	Error string `json:"error,omitempty"`
+	Phase string `json:"phase,omitempty"`
 }
 
 func newBuildCmd(app *App) *cobra.Command {
@@ -135,6 +141,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	bo.Runner = runner
 	bo.Progress = &buildProgress{io: app.IO}
 	bo.Hide = privateHidden(app)
+	if bo.Key != "" {
+		bo.Passphrase = passphraseFunc(app, bo.Key)
+	}
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
@@ -142,7 +151,23 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	for _, p := range paths {
 		res, err := build.Build(ctx, p, bo)
 		if err != nil {
-			return buildFailed(app, p, err)
+			var pe *build.PhaseError
+			errors.As(err, &pe)
+			err = buildFailed(app, p, err)
+			if opts.json {
+				r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
+				if res != nil {
+					r.Pkgname, r.Log = res.Pkgname, res.Log
+				}
+				if pe != nil {
+					r.Phase, r.Log = pe.Phase, pe.Log
+				}
+				out.Recipes = append(out.Recipes, r)
+				if jerr := printBuildJSON(app, &out); jerr != nil {
+					return jerr
+				}
+			}
+			return err
 		}
 		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log}
 		if r.Packages == nil {
@@ -156,11 +181,15 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		}
 	}
 	if opts.json {
-		enc := json.NewEncoder(app.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printBuildJSON(app, &out)
 	}
 	return nil
+}
+
+func printBuildJSON(app *App, out *buildJSON) error {
+	enc := json.NewEncoder(app.IO.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // pipelineOptions turns the flags and the configuration into the
@@ -208,7 +237,19 @@ func buildFailed(app *App, path string, err error) error {
 		}
 	}
 	if pe != nil {
+		// A source checksum mismatch is a verification failure (exit 3),
+		// as in apkit fetch.
+		if errors.Is(pe, source.ErrChecksumMismatch) {
+			return verifyFailed(checksumHint(fmt.Errorf("build %s: phase %s failed: %w", path, pe.Phase, pe.Err)))
+		}
+		if errors.Is(pe, repo.ErrConflict) {
+			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s)", path, pe.Error(), path)
+		}
 		return fmt.Errorf("build %s: phase %s", path, pe.Error())
+	}
+	// Some of the pipeline's errors name the recipe already.
+	if strings.HasPrefix(err.Error(), "build "+path+": ") {
+		return err
 	}
 	return fmt.Errorf("build %s: %w", path, err)
 }

@@ -3,12 +3,14 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -39,6 +41,10 @@ func checkInvocation(line string) string {
 		if strings.Contains(w, "$") {
 			w = "ARG"
 		}
+		if placeholderRE.MatchString(w) {
+			// A placeholder such as DIR, BITS or NAME[,NAME...].
+			w = "1"
+		}
 		args = append(args, strings.Trim(w, `"'`))
 	}
 	root := newRootCmd(NewApp(nil))
@@ -55,21 +61,29 @@ func checkInvocation(line string) string {
 		}
 		return err.Error()
 	}
-	if cmd == root {
-		for _, a := range rest {
-			if !strings.HasPrefix(a, "-") {
-				if pendingVerbs[a] {
-					return ""
-				}
-				return "no verb " + a
-			}
-		}
-	}
-	if err := cmd.ParseFlags(rest); err != nil {
+	err = cmd.ParseFlags(rest)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		return ""
+	case err != nil && strings.HasPrefix(err.Error(), "flag needs an argument") && len(args) > 0 && strings.HasPrefix(args[len(args)-1], "-"):
+		// Prose naming a flag: `apkit show --field`.
+		return ""
+	case err != nil:
 		return err.Error()
+	}
+	if cmd == root {
+		if a := cmd.Flags().Args(); len(a) > 0 {
+			if pendingVerbs[a[0]] {
+				return ""
+			}
+			return "no verb " + a[0]
+		}
 	}
 	return ""
 }
+
+// placeholderRE matches the upper-case placeholders of usage lines.
+var placeholderRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*(\[[^ ]*\])?$`)
 
 func TestCheckInvocation(t *testing.T) {
 	tests := []struct {
@@ -85,6 +99,12 @@ func TestCheckInvocation(t *testing.T) {
 		{"echo apkit frobnicate", true},
 		{"APKIT_TOKEN=x apkit version --nope", false},
 		{"apkit version &", true},
+		{"apkit -C DIR version", true},
+		{"apkit -C DIR", true},
+		{"apkit --color never frobnicate", false},
+		{"apkit keygen --bits BITS", true},
+		{"apkit show --field", true},
+		{"apkit --help", true},
 	}
 	for _, tt := range tests {
 		if got := checkInvocation(tt.line); (got == "") != tt.ok {
@@ -239,6 +259,9 @@ func stringOf(v any) string {
 	return b.String()
 }
 
+// inlineRE finds apkit command lines in inline code spans.
+var inlineRE = regexp.MustCompile("`(apkit [^`]*)`")
+
 // fenceRE finds the start of a fenced code block and its info string.
 var fenceRE = regexp.MustCompile("^\\s*```\\s*(\\S*)")
 
@@ -273,6 +296,14 @@ func TestDocsCommands(t *testing.T) {
 					inShell = m[1] == "sh" || m[1] == "shell" || m[1] == "console" || m[1] == "bash"
 				}
 				continue
+			}
+			if !inBlock {
+				// Inline code: `apkit verb --flag ...`.
+				for _, m := range inlineRE.FindAllStringSubmatch(line, -1) {
+					if msg := checkInvocation(m[1]); msg != "" {
+						t.Errorf("%s:%d: %q: %s", f, lineNo, m[1], msg)
+					}
+				}
 			}
 			if !inShell {
 				continue

@@ -158,9 +158,19 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 			s.Path, s.Downloaded = results[i].Path, results[i].Downloaded
 		}
 		rec.Sources = append(rec.Sources, s)
+		if s.Path != "" {
+			how := "from the cache"
+			switch {
+			case s.Downloaded:
+				how = "downloaded"
+			case it.URL == "":
+				how = "local"
+			}
+			app.IO.Verbosef("%s: %s verified (%s, %s)", recipeLabel(r), it.Name, it.Sum.Algo, how)
+		}
 	}
 	if err != nil {
-		return fail(fetchError(fmt.Errorf("%s: %w", recipeLabel(r), err)))
+		return fail(fetchError(checksumHint(fmt.Errorf("%s: %w", recipeLabel(r), err))))
 	}
 	return rec, nil
 }

@@ -48,7 +48,8 @@ $XDG_CONFIG_HOME/apkit/keys, whose public keys apkit trusts. An existing key is
 never overwritten.
 
 The private key becomes the default signing key (signing_key in apkit's config
-file) when none is set. --install copies the public key into /etc/apk/keys
+file) when none is set; otherwise the configured one stays, and apkit keygen
+says so. --install copies the public key into /etc/apk/keys
 ($APKIT_APK_KEYS_DIR when set), so that apk on this machine trusts packages
 signed with it; that needs root.
 
@@ -153,7 +154,14 @@ func runKeygen(ctx context.Context, app *App, opts *keygenOptions) error {
 	}
 	out := keygenJSON{PrivateKey: privPath, PublicKey: pubPath, KeyName: key.Name, Bits: opts.bits}
 
-	if cfg.SigningKey == "" {
+	if cfg.SigningKey != "" {
+		// Say so: a user making a new key most often means to sign with it.
+		from := string(cfg.Sources["signing_key"])
+		if o := cfg.Origins["signing_key"]; o != "" {
+			from += " " + o
+		}
+		app.IO.Infof("signing_key stays %s (from %s); to sign with the new key, set signing_key to %s", cfg.SigningKey, from, privPath)
+	} else {
 		file := cfg.File
 		if file == "" {
 			home := app.Getenv("HOME")

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -41,7 +42,7 @@ func apkitKeysDir(app *App) string {
 
 // trustedKeyDirs lists the key directories to trust, first wins: the
 // --keys-dir flags, the configured keys_dirs, apkit's own keys and the
-// system's.
+// system's. loadKeyring also trusts the signing key's public half.
 func trustedKeyDirs(app *App, cfg *config.Config, flagDirs []string) []string {
 	dirs := append([]string(nil), flagDirs...)
 	if cfg != nil {
@@ -64,7 +65,36 @@ func loadKeyring(app *App, cfg *config.Config, flagDirs []string) (*sign.Keyring
 	for _, s := range kr.Skipped {
 		app.IO.Verbosef("skipped key file %s", s)
 	}
+	trustSigningKey(app, cfg, kr)
 	return kr, nil
+}
+
+// trustSigningKey trusts the public half of the configured signing key,
+// read from the .pub file that apkit keygen and abuild-keygen write beside
+// it, so that what the user signs verifies without installing the key. A
+// key of the same name from a key directory wins.
+func trustSigningKey(app *App, cfg *config.Config, kr *sign.Keyring) {
+	if cfg == nil || cfg.SigningKey == "" {
+		return
+	}
+	path := cfg.SigningKey + ".pub"
+	name := filepath.Base(path)
+	if kr.Key(name) != nil {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			app.IO.Verbosef("skipped key file %s: %v", path, err)
+		}
+		return
+	}
+	pub, err := sign.ParsePublicKey(data)
+	if err != nil {
+		app.IO.Verbosef("skipped key file %s: %v", path, err)
+		return
+	}
+	kr.Add(name, pub)
 }
 
 // passphraseFunc returns the passphrase of an encrypted key: from

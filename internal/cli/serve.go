@@ -88,7 +88,8 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		Getenv: app.Getenv,
 	})
 	if err != nil {
-		return usageErrorf("%v", err)
+		// A bad configuration is not a bad command line: no usage text.
+		return err
 	}
 	log := newServerLogger(app, cfg.LogFormat)
 
@@ -119,7 +120,7 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 			HTTPClient: hc,
 		})
 		if err != nil {
-			return usageErrorf("%v", err)
+			return fmt.Errorf("jwt: %w", err)
 		}
 		if err := v.Refresh(ctx); err != nil {
 			log.Warn("token keys not fetched yet; will retry", "jwks", cfg.JWT.JWKS, "error", err.Error())

@@ -124,7 +124,7 @@ func loadRecipes(ctx context.Context, paths []string, opts apkbuild.Options) []l
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			r, err := apkbuild.LoadContext(ctx, p, opts)
-			res[i] = loadResult{path: p, recipe: r, err: err}
+			res[i] = loadResult{path: p, recipe: r, err: noRecipeHint(err)}
 		}()
 	}
 	wg.Wait()

@@ -32,6 +32,8 @@ replaced and signatures by other keys are kept after it. Signatures use
 RSA with SHA-256 (.SIGN.RSA256., read by apk 2.7 and later); --sha1 writes
 RSA with SHA-1 (.SIGN.RSA.) for older clients. The signature's key name is the
 private key's file name plus .pub: install that public key under that name.
+A damaged file (truncated, or failing its checksums) is left as it is and
+not signed.
 
 The key is --key, else signing_key from the config. An encrypted key's
 passphrase comes from $APKIT_KEY_PASSPHRASE or is asked on the terminal.
@@ -102,6 +104,19 @@ func signFile(path string, key *sign.PrivateKey, alg sign.Algorithm, mtime time.
 	}
 	defer src.Close()
 	kind := "package"
+	// A damaged package is not signed: a new signature would make it look
+	// sound to whoever trusts the key. (An index's stream is checked while
+	// its signature is replaced.)
+	res := apk.Verify(src, nil, &apk.VerifyOptions{AllowUntrusted: true, Read: apk.ReadOptions{NoFileList: true}})
+	if !errors.Is(res.Err, apk.ErrNotPackage) && res.Problem != apk.OK {
+		if res.Err != nil {
+			return kind, fmt.Errorf("%w; not signed", res.Err)
+		}
+		return kind, fmt.Errorf("%s; not signed", res.Problem)
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return kind, err
+	}
 	err = repo.WriteFile(path, 0o644, func(w io.Writer) error {
 		err := apk.Resign(w, src, key, alg, mtime)
 		if !errors.Is(err, apk.ErrNotPackage) {

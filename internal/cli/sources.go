@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
 func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string, rewritingSums bool) (*apkbuild.Recipe, error) {
 	r, err := apkbuild.LoadContext(ctx, path, apkbuild.Options{Arch: cfg.Arch})
 	if r == nil {
-		return nil, err
+		return nil, noRecipeHint(err)
 	}
 	if err != nil {
 		if !errors.Is(err, apkbuild.ErrInvalid) {
@@ -125,6 +126,17 @@ func fetchError(err error) error {
 	return err
 }
 
+// checksumHint says how to fix a checksum mismatch of a local source file,
+// which is most often one edited on purpose. A download that does not match
+// gets no such hint: it may have been tampered with.
+func checksumHint(err error) error {
+	var ce *source.ChecksumError
+	if errors.As(err, &ce) && ce.MovedTo == "" {
+		return fmt.Errorf("%w; if the new file is the right one, run apkit checksum to record it", err)
+	}
+	return err
+}
+
 // writeFileAtomic replaces path with data: a temporary file in the same
 // directory, fsync, rename, keeping path's mode.
 func writeFileAtomic(path string, data []byte) error {
@@ -168,4 +180,14 @@ func recipePaths(args []string) []string {
 		return []string{"."}
 	}
 	return args
+}
+
+// noRecipeHint explains a missing APKBUILD: the command was run outside a
+// recipe directory, or given a path that is not one.
+func noRecipeHint(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) && filepath.Base(pe.Path) == "APKBUILD" {
+		return fmt.Errorf("%w (not a recipe directory: give one, or run apkit in one)", err)
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -91,6 +92,9 @@ func uploadCmd(app *App, run func(context.Context, *App, *uploadOptions) error) 
 func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 	if opts.url == "" {
 		return usageErrorf("--url is required")
+	}
+	if u, err := url.Parse(opts.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageErrorf("--url: %q is not an http(s) URL such as https://packages.example.com", opts.url)
 	}
 	if opts.repo != "" && !plainName(opts.repo) {
 		return usageErrorf("--repo: %q is not a plain name", opts.repo)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,10 +48,13 @@ SHA-1 record. One line per file: "FILE: OK" or the reason it failed (UNTRUSTED,
 BAD signature, checksum mismatch, truncated, BAD archive).
 
 Trusted keys come from every --keys-dir, the configured keys_dirs, apkit's own
-keys ($XDG_CONFIG_HOME/apkit/keys) and /etc/apk/keys. --allow-untrusted checks
-integrity only: a file with no trusted signature is OK if nothing else is wrong.
+keys ($XDG_CONFIG_HOME/apkit/keys), /etc/apk/keys and the public half of the
+signing key (its .pub file, as apkit keygen and abuild-keygen write it).
+--allow-untrusted checks integrity only: a file with no trusted signature is
+OK if nothing else is wrong.
 
-The exit status is 0 only when every file is OK, 3 otherwise.`
+The exit status is 0 only when every file is OK, 3 when a file failed a
+check, and 1 when the only failures were files that could not be read.`
 
 func newVerifyCmd(app *App) *cobra.Command {
 	opts := &verifyOptions{}
@@ -83,14 +87,18 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	failed := 0
+	failed, unreadable := 0, 0
 	enc := json.NewEncoder(app.IO.Out)
 	for _, f := range opts.files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		r := verifyFile(f, kr, opts.allowUntrusted)
-		if !r.OK {
+		switch {
+		case r.OK:
+		case r.Result == resultError:
+			unreadable++
+		default:
 			failed++
 		}
 		switch {
@@ -100,7 +108,8 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 			}
 		case r.OK && app.IO.Quiet():
 		case r.Error != "" && r.Error != r.Result:
-			fmt.Fprintf(app.IO.Out, "%s: %s (%s)\n", f, r.Result, r.Error)
+			// The reason often starts with the result: say it once.
+			fmt.Fprintf(app.IO.Out, "%s: %s (%s)\n", f, r.Result, strings.TrimPrefix(r.Error, r.Result+": "))
 		default:
 			fmt.Fprintf(app.IO.Out, "%s: %s\n", f, r.Result)
 		}
@@ -108,11 +117,19 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 			app.IO.Verbosef("%s: checked %s with the key in %s", f, r.Signature, r.KeyDir)
 		}
 	}
-	if failed > 0 {
+	switch {
+	case failed > 0:
 		return &silentError{code: ExitVerify}
+	case unreadable > 0:
+		// A file that could not be read (a wrong path, say) is no
+		// verification failure.
+		return &silentError{code: ExitFailure}
 	}
 	return nil
 }
+
+// resultError is the result of a file that could not be opened or read.
+const resultError = "error"
 
 // verifyFile checks one package or index.
 func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
@@ -126,10 +143,10 @@ func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fail("error", err)
+		return fail(resultError, err)
 	}
 	defer f.Close()
-	res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+	res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted, Read: apk.ReadOptions{NoFileList: true}})
 	if !errors.Is(res.Err, apk.ErrNotPackage) {
 		out.Kind = "package"
 		if res.Signature != nil {
@@ -149,7 +166,7 @@ func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
 	// Not a package: an index, whose signature covers everything after it.
 	out.Kind = "index"
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fail("error", err)
+		return fail(resultError, err)
 	}
 	sr, err := sign.VerifyStream(f, kr, checkIndexTar)
 	if sr != nil && sr.Used >= 0 {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 )
 
 // Source says where a setting's value came from.
@@ -261,7 +263,7 @@ func defaultValue(key string, getenv func(string) string, home string) string {
 	case "keys_dirs":
 		return ""
 	case "arch":
-		return HostArch()
+		return apkbuild.HostArch()
 	}
 	return ""
 }

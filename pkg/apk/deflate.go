@@ -1,9 +1,10 @@
 package apk
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // This file holds apkit's own deflate encoder (RFC 1951), used for
@@ -28,7 +29,7 @@ const (
 	dfNumDist    = 30
 	dfMaxBits    = 15
 	dfMaxStored  = 65535
-	dfBlockSyms  = 1 << 14
+	dfBlockSyms  = 1 << 13 // symbols per block: smaller blocks follow the data's statistics
 	dfMatchFlag  = 1 << 31
 	dfDistShift  = 8
 	dfLenMask    = 0xff
@@ -149,14 +150,20 @@ func newDeflater(p dfParams) *deflater {
 	return &deflater{p: p, head: make([]int32, 1<<dfHashBits), syms: make([]uint32, 0, dfBlockSyms)}
 }
 
-func dfHash4(b []byte) uint32 {
-	return (binary.LittleEndian.Uint32(b) * 2654435761) >> (32 - dfHashBits)
+// dfHash4v hashes the 4 bytes v (little-endian) for the chains.
+func dfHash4v(v uint32) uint32 {
+	return (v * 2654435761) >> (32 - dfHashBits)
 }
 
+// dfHash3v hashes the first 3 bytes of v for the 3-byte table.
+func dfHash3v(v uint32) uint32 {
+	return ((v & 0xffffff) * 2246822519) >> (32 - dfHash3Bits)
+}
+
+// dfHash3 hashes the 3 bytes at b, the same as dfHash3v.
 func dfHash3(b []byte) uint32 {
 	_ = b[2]
-	v := uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
-	return (v * 2246822519) >> (32 - dfHash3Bits)
+	return dfHash3v(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16)
 }
 
 // compress appends the deflate blocks for in (with dict before it) to
@@ -193,12 +200,15 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	// Every position goes into the 3-byte table and, when 4 bytes follow,
 	// into the 4-byte chains.
 	for pos := 0; pos < start && pos <= last; pos++ {
-		head3[dfHash3(buf[pos:])] = int32(pos)
-		if pos <= last4 {
-			h := dfHash4(buf[pos:])
-			prev[pos&dfWindowMask] = head[h]
-			head[h] = int32(pos)
+		if pos > last4 {
+			head3[dfHash3(buf[pos:])] = int32(pos)
+			continue
 		}
+		v := binary.LittleEndian.Uint32(buf[pos:])
+		head3[dfHash3v(v)] = int32(pos)
+		h := dfHash4v(v)
+		prev[pos&dfWindowMask] = head[h]
+		head[h] = int32(pos)
 	}
 
 	p := d.p
@@ -208,15 +218,21 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	for pos < n {
 		matchLen, matchPos := dfMinMatch-1, -1
 		if pos <= last {
-			h3 := dfHash3(buf[pos:])
-			c3 := int(head3[h3])
-			head3[h3] = int32(pos)
-			cur := -1
+			var c3, cur int
 			if pos <= last4 {
-				h := dfHash4(buf[pos:])
+				v := binary.LittleEndian.Uint32(buf[pos:])
+				h3 := dfHash3v(v)
+				c3 = int(head3[h3])
+				head3[h3] = int32(pos)
+				h := dfHash4v(v)
 				cur = int(head[h])
 				prev[pos&dfWindowMask] = int32(cur)
 				head[h] = int32(pos)
+			} else {
+				h3 := dfHash3(buf[pos:])
+				c3 = int(head3[h3])
+				head3[h3] = int32(pos)
+				cur = -1
 			}
 			if prevLen < p.lazy {
 				if c3 >= 0 && pos-c3 <= dfTooFar && prevLen < dfMinMatch {
@@ -243,12 +259,15 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 			d.match(prevLen, prevDist)
 			end := pos - 1 + prevLen
 			for q := pos + 1; q < end && q <= last; q++ {
-				head3[dfHash3(buf[q:])] = int32(q)
-				if q <= last4 {
-					h := dfHash4(buf[q:])
-					prev[q&dfWindowMask] = head[h]
-					head[h] = int32(q)
+				if q > last4 {
+					head3[dfHash3(buf[q:])] = int32(q)
+					continue
 				}
+				v := binary.LittleEndian.Uint32(buf[q:])
+				head3[dfHash3v(v)] = int32(q)
+				h := dfHash4v(v)
+				prev[q&dfWindowMask] = head[h]
+				head[h] = int32(q)
 			}
 			pos = end
 			available = false
@@ -387,6 +406,8 @@ type huffScratch struct {
 	rle     []uint16 // code-length symbols, with their extra bits in the high byte
 	nodes   []hnode
 	order   []int
+	weights [dfNumLit]uint64
+	depth   [2 * dfNumLit]uint8
 }
 
 // flushBlock writes the pending symbols (the raw bytes buf[d.block:end])
@@ -633,17 +654,17 @@ func buildLengths(freq []uint32, lengths []uint8, maxBits int, h *huffScratch) {
 		lengths[h.order[0]] = 1
 		return
 	}
-	w := make([]uint64, len(freq))
+	w := h.weights[:len(freq)]
 	for i, f := range freq {
 		w[i] = uint64(f)
 	}
-	for shift := 0; ; shift++ {
+	for {
 		order := h.order
-		sort.Slice(order, func(a, b int) bool {
-			if w[order[a]] != w[order[b]] {
-				return w[order[a]] < w[order[b]]
+		slices.SortFunc(order, func(a, b int) int {
+			if w[a] != w[b] {
+				return cmp.Compare(w[a], w[b])
 			}
-			return order[a] < order[b]
+			return cmp.Compare(a, b)
 		})
 		nodes := h.nodes[:0]
 		for _, s := range order {
@@ -667,7 +688,8 @@ func buildLengths(freq []uint32, lengths []uint8, maxBits int, h *huffScratch) {
 		}
 		h.nodes = nodes
 		// Depths, from the root down (children come before parents).
-		depth := make([]uint8, len(nodes))
+		depth := h.depth[:len(nodes)]
+		clear(depth)
 		maxDepth := 0
 		for i := len(nodes) - 1; i >= nl; i-- {
 			nd := nodes[i]

@@ -76,6 +76,7 @@ type PkgInfoError struct {
 	Msg  string
 }
 
+// Error returns ".PKGINFO:LINE: message".
 func (e *PkgInfoError) Error() string { return fmt.Sprintf(".PKGINFO:%d: %s", e.Line, e.Msg) }
 
 // ParsePkgInfo parses .PKGINFO text as apk does: "key = value" lines split

@@ -164,6 +164,9 @@ type ReadOptions struct {
 	// MaxEntries bounds the number of data entries; 0 means
 	// [DefaultMaxEntries].
 	MaxEntries int
+	// NoFileList leaves Package.Files empty: the entries are checked but
+	// not kept, which saves memory on packages with many files.
+	NoFileList bool
 }
 
 // Read reads a v2 package from r in one pass: signatures, control entries,
@@ -377,7 +380,9 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 				p.Mismatches = append(p.Mismatches, f.Path)
 			}
 		}
-		p.Files = append(p.Files, *f)
+		if !opts.NoFileList {
+			p.Files = append(p.Files, *f)
+		}
 	}
 }
 
@@ -419,6 +424,12 @@ func fileOf(hdr *tar.Header) (*File, error) {
 	}
 	for k, v := range hdr.PAXRecords {
 		switch {
+		case strings.HasPrefix(k, "GNU.sparse."):
+			// A sparse entry's logical size is whatever it claims: reading
+			// it could produce any amount of zeros. apk installs none.
+			return nil, fmt.Errorf("%w: data segment: %q is a sparse file", ErrMalformed, name)
+		case k == "size":
+			return nil, fmt.Errorf("%w: data segment: %q has a PAX size record, which apk ignores", ErrMalformed, name)
 		case k == ChecksumKey:
 			f.Checksum = v
 		case strings.HasPrefix(k, xattrPrefix):

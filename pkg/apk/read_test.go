@@ -6,9 +6,11 @@ import (
 	"compress/gzip"
 	"crypto"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,11 @@ func TestReadRealPackages(t *testing.T) {
 			}
 			if ctl.ID() != tt.id || len(ctl.Files) != 0 {
 				t.Errorf("control only: id %s, %d files", ctl.ID(), len(ctl.Files))
+			}
+
+			lean, err := Read(bytes.NewReader(data), &ReadOptions{NoFileList: true})
+			if err != nil || len(lean.Files) != 0 || lean.ID() != tt.id || lean.DataSHA256 != p.DataSHA256 {
+				t.Errorf("no file list: %v, %d files", err, len(lean.Files))
 			}
 
 			res := Verify(bytes.NewReader(data), kr, nil)
@@ -348,4 +355,60 @@ func TestResignRealPackage(t *testing.T) {
 	if err := Resign(io.Discard, bytes.NewReader(idx), key, sign.RSA256, epoch); !errors.Is(err, ErrNotPackage) {
 		t.Errorf("index: got %v, want ErrNotPackage", err)
 	}
+}
+
+// TestReadRefusesSparse: a PAX sparse entry may claim any size; reading it
+// would produce that many zeros.
+func TestReadRefusesSparse(t *testing.T) {
+	t.Parallel()
+	// archive/tar will not write GNU sparse records: build the blocks.
+	var raw bytes.Buffer
+	pax := ""
+	for _, kv := range []string{"GNU.sparse.major=0", "GNU.sparse.minor=1", "GNU.sparse.numblocks=1", "GNU.sparse.map=0,0", "GNU.sparse.realsize=1000000000000"} {
+		rec := " " + kv + "\n"
+		n := len(rec) + 2
+		if len(strconv.Itoa(n)+rec) != n {
+			n++
+		}
+		pax += strconv.Itoa(n) + rec
+	}
+	raw.Write(ustarBlock("PaxHeaders/f", 'x', int64(len(pax))))
+	raw.WriteString(pax)
+	raw.Write(make([]byte, 512-len(pax)%512))
+	raw.Write(ustarBlock("f", '0', 0))
+	raw.Write(make([]byte, 1024))
+	var data bytes.Buffer
+	zw := gzip.NewWriter(&data)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	info := testInfo()
+	info.DataHash = strings.Repeat("0", 64)
+	ctl, err := controlMember(&info, nil, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := append(ctl, data.Bytes()...)
+	if _, err := Read(bytes.NewReader(pkg), nil); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sparse") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// ustarBlock returns a ustar header block.
+func ustarBlock(name string, typ byte, size int64) []byte {
+	b := make([]byte, 512)
+	copy(b, name)
+	copy(b[100:], "0000644\x00")
+	copy(b[108:], "0000000\x00")
+	copy(b[116:], "0000000\x00")
+	copy(b[124:], fmt.Sprintf("%011o\x00", size))
+	copy(b[136:], "00000000000\x00")
+	b[156] = typ
+	copy(b[257:], "ustar\x0000")
+	copy(b[148:], "        ")
+	sum := 0
+	for _, c := range b {
+		sum += int(c)
+	}
+	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return b
 }

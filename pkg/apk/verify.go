@@ -81,7 +81,8 @@ type VerifyOptions struct {
 	// AllowUntrusted checks integrity only: a package without a signature
 	// by a trusted key is OK if everything else is.
 	AllowUntrusted bool
-	// Read is passed to [Read] (ControlOnly is ignored).
+	// Read is passed to [Read] (ControlOnly is ignored). Set
+	// Read.NoFileList when Result.Package.Files is not needed.
 	Read ReadOptions
 }
 

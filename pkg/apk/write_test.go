@@ -269,7 +269,7 @@ func TestWriteEmptyAndSHA1(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "hello"), []byte("hello\n"), 0o644)
 	os.Symlink("hello", filepath.Join(dir, "link"))
 	var out bytes.Buffer
-	wp, err := Write(&out, &Input{Info: testInfo(), Dir: dir, TempDir: t.TempDir(), Algorithm: sign.RSA})
+	wp, err := Write(&out, &Input{Info: testInfo(), Dir: dir, TempDir: t.TempDir(), Algorithm: sign.RSA, ListFiles: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,3 +422,38 @@ func TestVerifyLegacy(t *testing.T) {
 		t.Error("tampered legacy package verified")
 	}
 }
+
+// TestWriteOrder checks the byte order of full paths: "a" before "a-b"
+// before "a/c", and top-level dot-names left out.
+func TestWriteOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, p := range []string{"a/c", "a-b", "a.d/e", "b", "a/c.d/f", ".hidden/x", "a/.keep"} {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		os.WriteFile(full, []byte(p), 0o644)
+	}
+	wp, err := Write(io.Discard, &Input{Info: testInfo(), Dir: dir, TempDir: t.TempDir(), ListFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range wp.Files {
+		got = append(got, f.Path)
+	}
+	want := []string{"a", "a-b", "a.d", "a.d/e", "a/.keep", "a/c", "a/c.d", "a/c.d/f", "b"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	var progress countProgress
+	if _, err := Write(io.Discard, &Input{Info: testInfo(), Dir: dir, TempDir: t.TempDir(), Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if progress.entries != int64(len(want)) {
+		t.Errorf("progress saw %d entries, want %d", progress.entries, len(want))
+	}
+}
+
+type countProgress struct{ entries, bytes int64 }
+
+func (c *countProgress) Packaged(entries, bytes int64) { c.entries, c.bytes = entries, bytes }

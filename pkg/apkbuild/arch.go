@@ -32,6 +32,13 @@ var triplets = map[string]string{
 	"x86_64":       "x86_64-alpine-linux-musl",
 }
 
+// KnownArch reports whether name is one of Alpine's architecture names
+// (x86_64, aarch64, ...); "noarch" and "all" are not.
+func KnownArch(name string) bool {
+	_, ok := triplets[name]
+	return ok
+}
+
 // Triplet returns the GNU triplet abuild uses for an Alpine arch name. A
 // value that already looks like a triplet (contains '-') is returned as is;
 // an unknown arch name gives "<arch>-alpine-linux-musl".

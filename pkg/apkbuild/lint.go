@@ -330,7 +330,8 @@ func (l *linter) sources() {
 	if err != nil {
 		return
 	}
-	known := map[string]bool{"APKBUILD": true, "src": true, "pkg": true, "tmp": true}
+	// src, pkg, tmp and build.log are what a build leaves behind.
+	known := map[string]bool{"APKBUILD": true, "src": true, "pkg": true, "tmp": true, "build.log": true}
 	for _, s := range r.Sources {
 		if s.Local != "" {
 			known[strings.SplitN(s.Local, "/", 2)[0]] = true

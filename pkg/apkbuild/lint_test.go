@@ -55,6 +55,7 @@ func TestLintRules(t *testing.T) {
 			[]string{"error checksum-not-source", "error duplicate-source", "error initd-shebang", "error initd-shebang", "error invalid-source-name", "error missing-checksum", "error source-needs-rename"}},
 		{"sha256", lintHeader + "source=\"a\"\nsha256sums=\"1  a\"\n" + lintPackage, map[string]string{"a": ""}, []string{"warning old-checksum"}},
 		{"unexpected file", lintHeader + lintPackage, map[string]string{"stray.patch": ""}, []string{"warning unexpected-file"}},
+		{"build leftovers", lintHeader + lintPackage, map[string]string{"build.log": ""}, nil},
 		{"toolchain", lintHeader + "makedepends=\"g++ go\"\n" + lintPackage, nil, []string{"warning go-without-net", "warning gxx-without-toolchain"}},
 		{"depends_dev", lintHeader + "depends_dev=\"x\"\n" + lintPackage, nil, []string{"warning depends-dev-without-dev"}},
 		{"style", strings.Replace(lintHeader, "pkgname=foo", "pkgname=\"foo\"", 1) + "builddir=\"$srcdir/$pkgname-$pkgver\"\nsource=\"\"\n_x=`echo x` \nfunction foo() { :; }\nbar (){\n\ttrue || return 1\n}\nbaz()\n{\n  :\n}\nqux(){ :; }\n" + lintPackage, nil,

@@ -128,6 +128,9 @@ type Options struct {
 	Srcdest string
 	// Key is the private key that signs packages and the index.
 	Key string
+	// Passphrase returns the passphrase of an encrypted Key; nil means an
+	// encrypted key is an error.
+	Passphrase func() ([]byte, error)
 	// Packager is written to .PKGINFO ("" means "Unknown").
 	Packager string
 	// Jobs is the build parallelism (JOBS); Makeflags defaults to -j$JOBS.
@@ -284,6 +287,14 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 	if b.opts.BuildArch == "" {
 		b.opts.BuildArch = b.opts.Arch
+	}
+	// The sandbox hides the key by its absolute path.
+	if b.opts.Key != "" {
+		key, err := filepath.Abs(b.opts.Key)
+		if err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
+		}
+		b.opts.Key = key
 	}
 	b.runner = opts.Runner
 	if b.runner == nil {

@@ -129,6 +129,15 @@ verify() {
 	default_verify
 }
 
+# _apkit_patch runs patch, or busybox's when patch is not installed.
+_apkit_patch() {
+	if command -v patch >/dev/null 2>&1; then
+		patch "$@"
+	else
+		busybox patch "$@"
+	fi
+}
+
 default_prepare() {
 	local _s _name _failed=""
 	mkdir -p "$tmpdir"
@@ -144,17 +153,17 @@ default_prepare() {
 		msg "$_name"
 		case $_name in
 		*.gz)
-			if ! gunzip -c "$srcdir/$_name" | patch ${patch_args_cfg} ${patch_args:--p1}; then
+			if ! gunzip -c "$srcdir/$_name" | _apkit_patch ${patch_args_cfg} ${patch_args:--p1}; then
 				_failed="$_failed $_name"
 			fi
 			;;
 		*.xz)
-			if ! unxz -c "$srcdir/$_name" | patch ${patch_args_cfg} ${patch_args:--p1}; then
+			if ! unxz -c "$srcdir/$_name" | _apkit_patch ${patch_args_cfg} ${patch_args:--p1}; then
 				_failed="$_failed $_name"
 			fi
 			;;
 		*)
-			if ! patch ${patch_args_cfg} ${patch_args:--p1} -i "$srcdir/$_name"; then
+			if ! _apkit_patch ${patch_args_cfg} ${patch_args:--p1} -i "$srcdir/$_name"; then
 				_failed="$_failed $_name"
 			fi
 			;;

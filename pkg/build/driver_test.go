@@ -55,13 +55,19 @@ func newDriverEnv(t *testing.T, apkbuild string) *driverEnv {
 // run runs the driver with args under sh and returns its output and metadata.
 func (e *driverEnv) run(t *testing.T, sh []string, args ...string) (string, map[string]string, error) {
 	t.Helper()
+	return e.runPath(t, sh, defaultPath, args...)
+}
+
+// runPath is run with PATH set to path.
+func (e *driverEnv) runPath(t *testing.T, sh []string, path string, args ...string) (string, map[string]string, error) {
+	t.Helper()
 	meta := filepath.Join(e.tmpdir, "meta")
 	os.Remove(meta)
 	argv := append(append(append([]string(nil), sh[1:]...), "-c", driverScript, "apkit-phase"), args...)
 	cmd := exec.Command(sh[0], argv...)
 	cmd.Dir = e.startdir
 	cmd.Env = []string{
-		"PATH=" + defaultPath, "HOME=" + e.tmpdir, "startdir=" + e.startdir, "APKBUILD=" + filepath.Join(e.startdir, "APKBUILD"),
+		"PATH=" + path, "HOME=" + e.tmpdir, "startdir=" + e.startdir, "APKBUILD=" + filepath.Join(e.startdir, "APKBUILD"),
 		"srcdir=" + e.srcdir, "pkgbasedir=" + e.pkgbasedir, "tmpdir=" + e.tmpdir, "APKIT_META=" + meta,
 		"CBUILD=x86_64-alpine-linux-musl", "CHOST=x86_64-alpine-linux-musl", "CTARGET=x86_64-alpine-linux-musl", "CARCH=x86_64",
 	}
@@ -331,8 +337,10 @@ func TestDriverPhases(t *testing.T) {
 }
 
 func TestDriverDefaultPrepare(t *testing.T) {
-	if _, err := exec.LookPath("patch"); err != nil {
-		t.Skip("patch is not installed")
+	_, errPatch := exec.LookPath("patch")
+	_, errBusybox := exec.LookPath("busybox")
+	if errPatch != nil && errBusybox != nil {
+		t.Skip("neither patch nor busybox is installed")
 	}
 	good := "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-one\n+two\n"
 	bad := "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-nothing like this\n+three\n"
@@ -376,5 +384,31 @@ func TestRecipeUnpackRunsAfterApkits(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "src", "marker")); string(got) != "unpacked-by-recipe\n" {
 		t.Errorf("marker = %q", got)
+	}
+}
+
+// TestDriverPatchWithBusybox: without patch, default_prepare uses busybox's.
+func TestDriverPatchWithBusybox(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed")
+	}
+	bin := t.TempDir()
+	for name, target := range map[string]string{"busybox": bb, "mkdir": bb} {
+		if err := os.Symlink(target, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newDriverEnv(t, recipeHead+"source=\"x-1.0.tar.gz fix.patch\"\n")
+	builddir := filepath.Join(e.srcdir, "x-1.0")
+	os.MkdirAll(builddir, 0o755)
+	os.WriteFile(filepath.Join(builddir, "f"), []byte("one\n"), 0o644)
+	os.WriteFile(filepath.Join(e.srcdir, "fix.patch"), []byte("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-one\n+two\n"), 0o644)
+	out, _, err := e.runPath(t, []string{bb, "sh"}, bin, "prepare")
+	if err != nil {
+		t.Fatalf("prepare: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(builddir, "f")); string(b) != "two\n" {
+		t.Errorf("patch not applied: %q\n%s", b, out)
 	}
 }

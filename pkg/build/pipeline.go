@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -57,13 +58,13 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}
 	p := b.plan
 	res := &Result{Pkgname: p.pkgname}
-	if err := b.loadKey(); err != nil {
-		return nil, err
-	}
 	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
 		b.infof("%s", res.Skipped)
 		return res, nil
+	}
+	if err := b.loadKey(); err != nil {
+		return nil, err
 	}
 	if u, g := p.vars["pkgusers"], p.vars["pkggroups"]; u != "" || g != "" {
 		b.warnf("pkgusers/pkggroups (%s) are not created: files in the packages are owned by root", strings.TrimSpace(u+" "+g))
@@ -361,7 +362,7 @@ func (b *builder) listDbgFiles() error {
 	}
 	var lines []string
 	for _, e := range t.ELF {
-		if e.Type == 3 /* ET_DYN */ && !strings.HasPrefix(e.Path, "usr/lib/debug/") {
+		if e.Type == elf.ET_DYN && !strings.HasPrefix(e.Path, "usr/lib/debug/") {
 			lines = append(lines, filepath.Join(t.Root, filepath.FromSlash(e.Path)))
 		}
 	}

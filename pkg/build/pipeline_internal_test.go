@@ -60,8 +60,11 @@ func testRunner(t *testing.T) sandbox.Runner {
 }
 
 func TestPipelineGreet(t *testing.T) {
-	for _, cmd := range []string{"cc", "make", "patch", "strip"} {
+	for _, cmd := range []string{"cc", "make", "strip", "patch"} {
 		if _, err := exec.LookPath(cmd); err != nil {
+			if _, bb := exec.LookPath("busybox"); cmd == "patch" && bb == nil {
+				continue // default_prepare falls back to busybox patch
+			}
 			if os.Getenv("CI") != "" {
 				t.Fatalf("the greet example needs %s", cmd)
 			}

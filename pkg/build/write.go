@@ -26,7 +26,7 @@ func (b *builder) loadKey() error {
 	if b.opts.Key == "" {
 		return fmt.Errorf("%w: create one with apkit keygen, or pass --key", ErrNoKey)
 	}
-	k, err := sign.LoadPrivateKey(b.opts.Key, nil)
+	k, err := sign.LoadPrivateKey(b.opts.Key, b.opts.Passphrase)
 	if err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}

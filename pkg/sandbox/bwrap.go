@@ -197,11 +197,12 @@ func Select(ctx context.Context, opts Options) (r Runner, warning string, err er
 			if opts.RootFS != "" {
 				return nil, "", fmt.Errorf("sandbox: a build root (rootfs) needs bwrap: %w", err)
 			}
-			how := "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; in a container, run it with --privileged or a seccomp profile that permits them)"
+			why, how := err.Error(), "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; in a container, run it with --privileged or a seccomp profile that permits them)"
 			if errors.Is(err, ErrNotInstalled) {
-				how = "install bubblewrap (apk add bubblewrap, or apt-get install bubblewrap)"
+				// ErrNotInstalled names the package already.
+				why, how = "bwrap is not installed", "install bubblewrap (apk add bubblewrap, or apt-get install bubblewrap)"
 			}
-			return Plain{}, fmt.Sprintf("building without isolation: %v; to build in a sandbox, %s; --sandbox none silences this warning", err, how), nil
+			return Plain{}, fmt.Sprintf("building without isolation: %s; to build in a sandbox, %s; --sandbox none silences this warning", why, how), nil
 		}
 		return b, "", nil
 	}

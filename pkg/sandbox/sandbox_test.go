@@ -220,6 +220,9 @@ func TestSelect(t *testing.T) {
 	if strings.Contains(warn, "\n") {
 		t.Errorf("warning is not one line: %q", warn)
 	}
+	if n := strings.Count(warn, "apt-get install bubblewrap"); n != 1 {
+		t.Errorf("warning names the package %d times, want once: %q", n, warn)
+	}
 	if _, _, err := sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeBwrap, BwrapPath: "/nonexistent/bwrap"}); err == nil {
 		t.Fatal("bwrap mode without bwrap: want error")
 	}

@@ -418,8 +418,8 @@ func TestFetchParallelIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := peak.Load(); p != 2 {
-		t.Errorf("peak concurrency = %d, want 2", p)
+	if p := peak.Load(); p > 2 || p < 1 {
+		t.Errorf("peak concurrency = %d, want at most 2", p)
 	}
 	for i, r := range res {
 		if got, _ := os.ReadFile(r.Path); string(got) != fmt.Sprintf("/f%d", i) {

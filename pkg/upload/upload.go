@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 )
 
 // Group is a set of packages that go to one repository and architecture in
@@ -37,7 +39,11 @@ type ArchFunc func(path string) (string, error)
 // directory above the architecture directory. The architecture comes from
 // the package itself through archOf, or, when archOf is nil, from the name
 // of the directory that holds it; a noarch package goes to the
-// architecture of its directory. Groups and their files are sorted.
+// architecture of its directory. A directory counts as an architecture
+// directory only when it is named after one (or after the package's own
+// arch): a package elsewhere needs repo, and a noarch one is refused, as
+// neither its repository nor its architecture can be told. Groups and
+// their files are sorted.
 func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 	var files []string
 	for _, p := range paths {
@@ -77,6 +83,11 @@ func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 		}
 		dir := filepath.Dir(abs)
 		arch := filepath.Base(dir)
+		// The directory is an architecture directory (<repo>/<arch>/) when
+		// it is named after one; only then do its name and its parent's
+		// say anything about where the package goes.
+		archDir := apkbuild.KnownArch(arch)
+		fromDir := true
 		if archOf != nil {
 			a, err := archOf(f)
 			if err != nil {
@@ -85,11 +96,18 @@ func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 			// A noarch package goes where it was built, as abuild puts it
 			// in the build's arch directory.
 			if a != "noarch" {
-				arch = a
+				archDir = archDir || a == arch
+				arch, fromDir = a, false
 			}
+		}
+		if !archDir && fromDir {
+			return nil, fmt.Errorf("%s: cannot tell its architecture: %s is not named after one; put it in a <repo>/<arch>/ directory", f, filepath.Dir(f))
 		}
 		r := repo
 		if r == "" {
+			if !archDir {
+				return nil, fmt.Errorf("%s: cannot tell its repository: %s is not a <repo>/%s/ directory; use --repo", f, filepath.Dir(f), arch)
+			}
 			r = filepath.Base(filepath.Dir(dir))
 		}
 		if r == "" || r == "/" || r == "." {

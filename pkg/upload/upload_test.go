@@ -83,6 +83,38 @@ func TestPlan(t *testing.T) {
 	if _, err := upload.Plan([]string{t.TempDir()}, "", nil); err == nil {
 		t.Error("empty directory: no error")
 	}
+
+	// A package outside a <repo>/<arch>/ directory: its repository (and for
+	// noarch its architecture) cannot be told from where it lies.
+	loose := filepath.Join(dir, "downloads")
+	touch(t, filepath.Join(loose, "f-1-r0.apk"), "x86_64")
+	touch(t, filepath.Join(loose, "g-1-r0.apk"), "noarch")
+	got, err := upload.Plan([]string{filepath.Join(loose, "f-1-r0.apk")}, "testing", archOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []upload.Group{{Repo: "testing", Arch: "x86_64", Files: []string{"downloads/f-1-r0.apk"}}}
+	if diff := cmp.Diff(want, rel(got)); diff != "" {
+		t.Errorf("loose package with repo (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		name, file, repo, want string
+	}{
+		{"loose package", "f-1-r0.apk", "", "cannot tell its repository"},
+		{"loose noarch package", "g-1-r0.apk", "testing", "cannot tell its architecture"},
+		{"loose package, arch from directory", "f-1-r0.apk", "testing", "cannot tell its architecture"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := archOf
+			if strings.Contains(tc.name, "from directory") {
+				f = nil
+			}
+			_, err := upload.Plan([]string{filepath.Join(loose, tc.file)}, tc.repo, f)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
 }
 
 func TestSendRetries(t *testing.T) {
