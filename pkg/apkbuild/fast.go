@@ -14,8 +14,8 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// Most recipes are nothing but assignments, case statements on $CARCH and
-// the like, and function definitions. Such a file is evaluated here
+// Most recipes are nothing but assignments (some exported), case
+// statements on $CARCH and the like, and function definitions. Such a file is evaluated here
 // without the interpreter: words are expanded by the same expand package
 // the interpreter uses, and the memory check before each statement is the
 // interpreter's. Anything else (a command, a loop, a command
@@ -190,6 +190,30 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 			}
 			fr.env.assign(as.Name.Value, val)
 		}
+	case *syntax.DeclClause: // export, as fastStmts checked
+		for _, as := range cm.Args {
+			name := as.Name.Value
+			if as.Naked {
+				// The interpreter copies the variable into its overlay,
+				// or declares it when it is unset: that is not modelled.
+				vr := fr.env.Get(name)
+				if !vr.IsSet() {
+					return errFastDecline
+				}
+				if _, ok := fr.env.set[name]; !ok {
+					fr.env.assign(name, vr.Str)
+				}
+				continue
+			}
+			val := ""
+			if as.Value != nil {
+				var err error
+				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
+					return errFastDecline
+				}
+			}
+			fr.env.assign(name, val)
+		}
 	case *syntax.CaseClause:
 		str, err := expand.Literal(fr.cfg, cm.Word)
 		if err != nil {
@@ -266,6 +290,19 @@ func fastStmts(list []*syntax.Stmt) bool {
 			}
 			for _, as := range cm.Assigns {
 				if as.Append || as.Naked || as.Index != nil || as.Array != nil || as.Name == nil || fastUnsafeNames[as.Name.Value] {
+					return false
+				}
+				if as.Value != nil && !fastWord(as.Value, false) {
+					return false
+				}
+			}
+		case *syntax.DeclClause:
+			if cm.Variant == nil || cm.Variant.Value != "export" || len(cm.Args) == 0 {
+				return false
+			}
+			for _, as := range cm.Args {
+				if as.Name == nil || !validIdent(as.Name.Value) || fastUnsafeNames[as.Name.Value] ||
+					as.Append || as.Index != nil || as.Array != nil {
 					return false
 				}
 				if as.Value != nil && !fastWord(as.Value, false) {
