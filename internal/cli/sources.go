@@ -27,6 +27,57 @@ func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
 	f.IntVarP(&o.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
 }
 
+// fetchRecipes runs one, the work of a verb that fetches sources, on each
+// recipe path in turn, with source options built from the configuration
+// and flags and the fetch progress shown meanwhile; noVerify fetches
+// without checking the sources' checksums. It returns the results of one
+// in path order, and the errors of one joined by [joinVerify]. When
+// nothing could be attempted (bad flags or configuration), the results
+// are nil and the error says why.
+func fetchRecipes[R any](ctx context.Context, app *App, paths []string, flags sourceFlags, noVerify bool,
+	one func(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (R, error)) ([]R, error) {
+	if flags.jobs < 1 {
+		return nil, usageErrorf("--jobs must be at least 1")
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, err
+	}
+	progress, wait := newFetchProgress(ctx, app.IO)
+	fopts, err := sourceOptions(app, cfg, flags, progress)
+	if err != nil {
+		return nil, err
+	}
+	fopts.NoVerify = noVerify
+	recs := make([]R, 0, len(paths))
+	var errs []error
+	for _, path := range paths {
+		rec, err := one(ctx, app, cfg, path, fopts)
+		recs = append(recs, rec)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	wait()
+	return recs, joinVerify(errs)
+}
+
+// joinVerify joins errors, keeping exit code 3 when any is a verification
+// failure and none is something else.
+func joinVerify(errs []error) error {
+	err := errors.Join(errs...)
+	if err == nil {
+		return nil
+	}
+	for _, e := range errs {
+		var v *verifyError
+		if !errors.As(e, &v) {
+			return err
+		}
+	}
+	return verifyFailed(err)
+}
+
 // loadRecipe evaluates the recipe at path (a directory or an APKBUILD).
 // Breaches of abuild's rules that do not stop fetching (a checksum list
 // that does not match the sources, for example) are printed as warnings;
