@@ -92,6 +92,7 @@ type ChecksumError struct {
 	MovedTo string // where the bad file now is ("" when left in place)
 }
 
+// Error names the source and both digests, and where the bad file went.
 func (e *ChecksumError) Error() string {
 	s := fmt.Sprintf("%s: %s mismatch: expected %s, got %s", e.Name, e.Algo, e.Want, e.Got)
 	if e.MovedTo != "" {
