@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra/doc"
 
 	"github.com/apkit-dev/apkit/internal/term"
+	"github.com/apkit-dev/apkit/pkg/repo"
 )
 
 type genDocsOptions struct {
@@ -216,36 +218,12 @@ func writePages(dir string, pages map[string][]byte, ext string) error {
 		if cur, err := os.ReadFile(p); err == nil && bytes.Equal(cur, data) {
 			continue
 		}
-		if err := writePageAtomic(p, data, 0o644); err != nil {
+		if err := repo.WriteFile(p, 0o644, func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writePageAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path.
-func writePageAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
