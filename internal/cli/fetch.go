@@ -152,6 +152,7 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		return fail(err)
 	}
 	results, err := source.Fetch(ctx, items, fopts)
+	mirrorNotes(app, r, results)
 	for i, it := range items {
 		s := fetchSourceJSON{Name: it.Name, URL: it.URL, Algo: string(it.Sum.Algo), Digest: it.Sum.Digest}
 		if results != nil {
@@ -161,6 +162,8 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		if s.Path != "" {
 			how := "from the cache"
 			switch {
+			case results[i].FromMirror:
+				how = "from the distfiles mirror"
 			case s.Downloaded:
 				how = "downloaded"
 			case it.URL == "":

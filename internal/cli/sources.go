@@ -111,11 +111,27 @@ func sourceOptions(app *App, cfg *config.Config, f sourceFlags, progress source.
 	}
 	return source.Options{
 		Cache:    cfg.Srcdest,
+		Mirror:   cfg.DistfilesMirror,
 		Offline:  f.offline,
 		Client:   client,
 		Progress: progress,
 		Jobs:     f.jobs,
 	}, nil
+}
+
+// mirrorNotes tells why the distfiles mirror was passed over: a copy that
+// failed verification is a warning (the mirror is stale or tampered with),
+// a file the mirror lacks is news only with -v.
+func mirrorNotes(app *App, r *apkbuild.Recipe, results []source.Result) {
+	for _, res := range results {
+		switch err := res.MirrorErr; {
+		case err == nil:
+		case errors.Is(err, source.ErrChecksumMismatch):
+			app.IO.Warnf("%s: distfiles mirror copy refused, fetched %s instead: %v", recipeLabel(r), res.Item.URL, err)
+		default:
+			app.IO.Verbosef("%s: %s: not from the distfiles mirror: %v", recipeLabel(r), res.Item.Name, err)
+		}
+	}
 }
 
 // fetchError marks a checksum mismatch as a verification failure (exit 3).
