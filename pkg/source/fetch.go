@@ -436,7 +436,7 @@ func localMirror(mirror string) (string, bool) {
 
 // supportedScheme reports whether URLs of scheme can be downloaded.
 func supportedScheme(scheme string) bool {
-	return scheme == "http" || scheme == "https"
+	return scheme == "http" || scheme == "https" || scheme == "ftp"
 }
 
 // copyPart copies the file src into part (replacing what part held) and
@@ -472,13 +472,17 @@ func copyPart(ctx context.Context, src, part string, tr Transfer) (err error) {
 	return out.Sync()
 }
 
-
 // download fetches it.URL into part, resuming what part already holds,
 // retrying temporary failures with exponential backoff.
 func (f *fetcher) download(ctx context.Context, it Item, part string, tr Transfer, attempts int) error {
 	var validator string // ETag or Last-Modified of the first answer, for If-Range
 	for attempt := 1; ; attempt++ {
-		err := f.attempt(ctx, it, part, tr, &validator)
+		var err error
+		if strings.HasPrefix(strings.ToLower(it.URL), "ftp://") {
+			err = f.attemptFTP(ctx, it, part, tr)
+		} else {
+			err = f.attempt(ctx, it, part, tr, &validator)
+		}
 		if err == nil {
 			return nil
 		}
@@ -509,6 +513,10 @@ func retryable(err error) bool {
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return he.Temporary()
+	}
+	var fe *FTPError
+	if errors.As(err, &fe) {
+		return fe.Temporary()
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
