@@ -55,6 +55,13 @@ fetch at once: a download goes to <name>.part and takes its final name only
 when it is complete and verified. Downloads follow redirects, honour
 HTTP_PROXY, HTTPS_PROXY and NO_PROXY, retry network errors and server errors
 with backoff, and resume an interrupted download where the server allows it.
+Sources may be http, https or ftp (passive mode, anonymous unless the URL
+names a user) URLs.
+
+With distfiles_mirror set (DISTFILES_MIRROR in abuild.conf), a URL or a local
+directory, each remote source is first asked of the mirror by its saved name,
+once; when the mirror lacks it, fails, or serves a copy that does not verify
+(moved aside, with a warning), the source's own URL is used.
 
 A file that fails verification is renamed to <name>.<first 8 hex digits of
 the expected digest> and apkit exits with code 3. With --offline nothing goes
