@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -26,6 +27,7 @@ type ftpServer struct {
 	// many bytes and then abort with 426.
 	dropAfter int
 	noRest    bool // answer REST with 502
+	stall     bool // RETR answers 150 and then sends nothing
 
 	mu  sync.Mutex
 	log []string // the commands received, USER/PASS/FEAT/TYPE/OPTS/EPSV/QUIT aside
@@ -150,6 +152,12 @@ func (s *ftpServer) serve(c net.Conn) {
 			b = b[offset:]
 			offset = 0
 			reply("150 sending")
+			if s.stall {
+				// Hold the data connection open until the client gives up.
+				dc.Read(make([]byte, 1))
+				dc.Close()
+				continue
+			}
 			s.mu.Lock()
 			drop := s.dropAfter
 			s.dropAfter = 0
@@ -224,6 +232,23 @@ func TestFetchFTP(t *testing.T) {
 				t.Fatalf("cached file differs (err %v)", err)
 			}
 		})
+	}
+}
+
+// A server that stops sending fails the attempt after Options.Timeout.
+func TestFetchFTPStalled(t *testing.T) {
+	t.Parallel()
+	srv := newFTPServer(t, map[string][]byte{"/f.tar.gz": payload(1000)})
+	srv.stall = true
+	opts := fastOpts(t.TempDir())
+	opts.Timeout, opts.Attempts = 200*time.Millisecond, 2
+	start := time.Now()
+	_, err := Fetch(context.Background(), []Item{{Name: "f.tar.gz", URL: srv.URL("/f.tar.gz")}}, opts)
+	if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "after 2 attempts") {
+		t.Fatalf("err = %v, want stalled after 2 attempts", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
 
