@@ -150,6 +150,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
 	}
+	// The repository is a directory under REPODEST and a name on the
+	// server: the same rule as apkit upload's --repo.
+	if opts.repo != "" && !plainName(opts.repo) {
+		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
