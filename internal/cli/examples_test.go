@@ -51,6 +51,7 @@ func checkInvocation(line string) string {
 	}
 	root := newRootCmd(NewApp(nil))
 	root.InitDefaultHelpCmd()
+	root.InitDefaultVersionFlag()
 	cmd, rest, err := root.Find(args)
 	if err != nil {
 		for _, a := range args {

@@ -15,10 +15,11 @@
 // in bounded time ([Options.Timeout]) and memory: an endless loop, a runaway
 // expansion or unbounded recursion is an error, never a hang.
 //
-// A recipe whose top level is only assignments of quoted or plain text and
-// $name expansions, and function definitions (most of them), is evaluated
-// without the interpreter, to the same result and under the same memory
-// bound; anything else goes through the interpreter.
+// A recipe whose top level is only assignments, case statements and
+// function definitions, with expansions that need no more than variables
+// (most of them), is evaluated without the interpreter, with the same
+// expansion code, to the same result and under the same memory bound;
+// anything else goes through the interpreter.
 //
 // The same evaluator reads abuild.conf files ([EvalShellFile]).
 //

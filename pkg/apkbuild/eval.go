@@ -62,7 +62,9 @@ type shellEval struct {
 type evalResult struct {
 	file *syntax.File
 	// vars holds every variable set, the environment included.
-	vars  map[string]string
+	vars map[string]string
+	// funcs holds the functions defined when the file ended; the helper
+	// functions may or may not be among them.
 	funcs map[string]*syntax.Stmt
 	// stderr holds what the file printed on standard error (bounded).
 	stderr string
@@ -219,12 +221,13 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 	// weights[i] counts the expansions of the i-th open statement; stack
 	// holds the open nodes, so that a statement is closed when Walk calls
 	// back with nil after its children.
-	type open struct {
-		node   syntax.Node
-		weight int
-		quad   bool
-	}
-	stack := make([]open, 0, 32)
+	sp := walkStacks.Get().(*[]openNode)
+	stack := (*sp)[:0]
+	defer func() {
+		clear(stack[:cap(stack)])
+		*sp = stack[:0]
+		walkStacks.Put(sp)
+	}()
 	var first *notAsh
 	syntax.Walk(node, func(n syntax.Node) bool {
 		if first != nil {
@@ -288,7 +291,7 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 		case *syntax.Word:
 			quoteBraces(n)
 		}
-		stack = append(stack, open{node: n})
+		stack = append(stack, openNode{node: n})
 		return true
 	})
 	return first
@@ -318,6 +321,20 @@ func newTickRedirect(w int) *syntax.Redirect {
 		Word: &syntax.Word{Parts: []syntax.WordPart{&syntax.Lit{Value: tickPrefix + strconv.Itoa(w)}}},
 	}
 }
+
+// openNode is a node instrumentNode has entered and not yet left, with
+// the expansions counted for it when it is a statement.
+type openNode struct {
+	node   syntax.Node
+	weight int
+	quad   bool
+}
+
+// walkStacks holds instrumentNode's stacks.
+var walkStacks = sync.Pool{New: func() any {
+	s := make([]openNode, 0, 32)
+	return &s
+}}
 
 // quoteBraces rewrites unquoted '{' in a word's literal parts as a quoted
 // '{', which disables brace expansion for that word while keeping its value.
@@ -777,12 +794,15 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
 	}
+	// One deadline for both ways: the time fastEval spent before
+	// declining counts.
+	deadline := time.Now().Add(timeout)
 	if !e.interpOnly && ctx.Err() == nil {
-		if vars, funcs, ok := e.fastEval(p, maxMem); ok {
+		if vars, funcs, ok := e.fastEval(ctx, deadline, p, maxMem); ok {
 			return &evalResult{file: f, vars: vars, funcs: funcs}, nil
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: p.funcs}
 	ev := evaluatorPool.Get().(*evaluator)

@@ -1,19 +1,27 @@
 package apkbuild
 
 import (
+	"context"
+	"errors"
 	"maps"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/pattern"
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// Most recipes are nothing but assignments of literals and plain $name
-// expansions, and function definitions. Such a file is evaluated here
-// without the interpreter, to the same variables and functions, and with
-// the same memory check before each statement. Anything else, and any
-// doubt, makes fastEval decline; the interpreter then evaluates the file
-// from the start, so the result never depends on which path ran.
+// Most recipes are nothing but assignments (some exported), case
+// statements on $CARCH and the like, and function definitions. Such a file is evaluated here
+// without the interpreter: words are expanded by the same expand package
+// the interpreter uses, and the memory check before each statement is the
+// interpreter's. Anything else (a command, a loop, a command
+// substitution, a special parameter, ...), and any expansion error, makes
+// fastEval decline; the interpreter then evaluates the file from the
+// start, so the result never depends on which path ran.
 
 // fastUnsafeNames are names whose expansion or assignment the interpreter
 // treats specially.
@@ -21,97 +29,224 @@ var fastUnsafeNames = map[string]bool{
 	"PPID": true, "RANDOM": true, "SRANDOM": true, "DIRSTACK": true, "LINENO": true,
 }
 
+// errFastDecline stops fastEval.
+var errFastDecline = errors.New("needs the interpreter")
+
+// fastEnv holds the variables of a fast evaluation: the starting
+// environment (env and the ids) and what the file set, with the sizes
+// the memory check counts (both are counted when a file variable shadows
+// one of the environment, as the interpreter's check does).
+type fastEnv struct {
+	env     map[string]string
+	ids     [3]string // UID, EUID, GID unless env has them
+	set     map[string]string
+	total   int64
+	largest int64 // an upper bound: values may shrink
+}
+
+// idNames are the names of fastEnv.ids.
+var idNames = [3]string{"UID", "EUID", "GID"}
+
+func (f *fastEnv) assign(name, val string) {
+	if old, ok := f.set[name]; ok {
+		f.total -= int64(len(old))
+	} else {
+		f.total += int64(len(name))
+	}
+	f.total += int64(len(val))
+	f.largest = max(f.largest, int64(len(val)))
+	f.set[name] = val
+}
+
+func (f *fastEnv) Get(name string) expand.Variable {
+	if v, ok := f.set[name]; ok {
+		return expand.Variable{Set: true, Kind: expand.String, Str: v}
+	}
+	if v, ok := f.env[name]; ok {
+		return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: v}
+	}
+	for i, n := range idNames {
+		if n == name && f.ids[i] != "" {
+			return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: f.ids[i]}
+		}
+	}
+	return expand.Variable{}
+}
+
+func (f *fastEnv) Set(name string, vr expand.Variable) error {
+	if vr.Kind != expand.String || !vr.IsSet() || fastUnsafeNames[name] {
+		return errFastDecline
+	}
+	f.assign(name, vr.Str)
+	return nil
+}
+
+// eachStart calls fn for every variable of the starting environment.
+func (f *fastEnv) eachStart(fn func(name, val string)) {
+	for name, v := range f.env {
+		fn(name, v)
+	}
+	for i, name := range idNames {
+		if f.ids[i] != "" {
+			fn(name, f.ids[i])
+		}
+	}
+}
+
+func (f *fastEnv) Each(fn func(name string, vr expand.Variable) bool) {
+	stop := false
+	f.eachStart(func(name, val string) {
+		if !stop && !fn(name, expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: val}) {
+			stop = true
+		}
+	})
+	for name, v := range f.set {
+		if stop || !fn(name, expand.Variable{Set: true, Kind: expand.String, Str: v}) {
+			return
+		}
+	}
+}
+
+// fastRun is one fast evaluation.
+type fastRun struct {
+	ctx      context.Context
+	deadline time.Time
+	env      *fastEnv
+	cfg      *expand.Config
+	funcs    map[string]*syntax.Stmt
+	maxMem   int64
+}
+
 // fastEval evaluates p as the interpreter would after the helper
 // functions are defined and PWD is set, or reports false.
-func (e *shellEval) fastEval(p *parsed, maxMem int64) (vars map[string]string, funcs map[string]*syntax.Stmt, ok bool) {
-	if !e.preamble || !fastFile(p.file) {
+func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed, maxMem int64) (vars map[string]string, funcs map[string]*syntax.Stmt, ok bool) {
+	if !e.preamble || !fastStmts(p.file.Stmts) {
 		return nil, nil, false
 	}
-	id := ids()
-	parent := newStartEnviron(e.env, [][2]string{{"UID", id[0]}, {"EUID", id[1]}, {"GID", id[2]}})
-	// What the memory check counts: every variable of the starting
-	// environment, then every variable the file set (both counted when a
-	// file variable shadows one of the environment), and the largest value.
-	var total, largest int64
-	for i, name := range parent.names {
-		total += int64(len(name) + len(parent.vals[i]))
-		largest = max(largest, int64(len(parent.vals[i])))
-	}
-	set := make(map[string]string, len(p.assigns)+3)
-	assign := func(name, val string) {
-		if old, ok := set[name]; ok {
-			total -= int64(len(old))
-		} else {
-			total += int64(len(name))
+	env := &fastEnv{env: e.env, ids: ids(), set: make(map[string]string, len(p.assigns)+3)}
+	for i, name := range idNames {
+		if _, ok := e.env[name]; ok {
+			env.ids[i] = ""
 		}
-		total += int64(len(val))
-		largest = max(largest, int64(len(val))) // an upper bound: values may shrink
-		set[name] = val
 	}
-	get := func(name string) string {
-		if v, ok := set[name]; ok {
-			return v
-		}
-		return parent.Get(name).Str
-	}
+	env.eachStart(func(name, val string) {
+		env.total += int64(len(name) + len(val))
+		env.largest = max(env.largest, int64(len(val)))
+	})
 	// As the interpreter's Reset and setPWD leave them.
-	assign("PWD", "/")
-	assign("IFS", " \t\n")
-	assign("OPTIND", "1")
-	assign("PWD", get("startdir"))
+	env.assign("PWD", "/")
+	env.assign("IFS", " \t\n")
+	env.assign("OPTIND", "1")
+	env.assign("PWD", env.Get("startdir").Str)
 
-	funcs = maps.Clone(preambleFuncs())
-	var sb strings.Builder
-	for _, st := range p.file.Stmts {
-		if len(st.Redirs) == 1 {
-			w, _ := tickWeight(st.Redirs[0])
-			need := total
-			if w < 0 {
-				need += largest * largest
-			} else {
-				need += int64(w) * largest
-			}
-			if total > maxMem || need > maxMem {
-				return nil, nil, false // the interpreter reports it
-			}
+	// Only the file's functions: the helpers are not looked at again.
+	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, cfg: &expand.Config{Env: env}, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
+	if fr.stmts(p.file.Stmts) != nil {
+		return nil, nil, false
+	}
+	vars = make(map[string]string, len(e.env)+3+len(env.set))
+	env.eachStart(func(name, val string) { vars[name] = val })
+	maps.Copy(vars, env.set)
+	return vars, fr.funcs, true
+}
+
+func (fr *fastRun) stmts(list []*syntax.Stmt) error {
+	for _, st := range list {
+		if err := fr.stmt(st); err != nil {
+			return err
 		}
-		switch cm := st.Cmd.(type) {
-		case *syntax.FuncDecl:
-			funcs[cm.Name.Value] = cm.Body
-		case *syntax.CallExpr:
-			for _, as := range cm.Assigns {
-				sb.Reset()
-				if as.Value != nil {
-					for _, wp := range as.Value.Parts {
-						switch wp := wp.(type) {
-						case *syntax.Lit:
-							sb.WriteString(wp.Value)
-						case *syntax.SglQuoted:
-							sb.WriteString(wp.Value)
-						case *syntax.ParamExp:
-							sb.WriteString(get(wp.Param.Value))
-						case *syntax.DblQuoted:
-							for _, q := range wp.Parts {
-								switch q := q.(type) {
-								case *syntax.Lit:
-									sb.WriteString(q.Value)
-								case *syntax.ParamExp:
-									sb.WriteString(get(q.Param.Value))
-								}
-							}
-						}
-					}
+	}
+	return nil
+}
+
+func (fr *fastRun) stmt(st *syntax.Stmt) error {
+	if fr.ctx.Err() != nil || time.Now().After(fr.deadline) {
+		return errFastDecline // the interpreter reports it
+	}
+	if len(st.Redirs) == 1 {
+		// The interpreter's tick: the memory check before the statement.
+		w, _ := tickWeight(st.Redirs[0])
+		need := fr.env.total
+		if w < 0 {
+			need += fr.env.largest * fr.env.largest
+		} else {
+			need += int64(w) * fr.env.largest
+		}
+		if fr.env.total > fr.maxMem || need > fr.maxMem {
+			return errFastDecline // the interpreter reports it
+		}
+	}
+	switch cm := st.Cmd.(type) {
+	case *syntax.FuncDecl:
+		fr.funcs[cm.Name.Value] = cm.Body
+	case *syntax.CallExpr:
+		for _, as := range cm.Assigns {
+			val := ""
+			if as.Value != nil {
+				var err error
+				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
+					return errFastDecline
 				}
-				assign(as.Name.Value, sb.String())
+			}
+			fr.env.assign(as.Name.Value, val)
+		}
+	case *syntax.DeclClause: // export, as fastStmts checked
+		for _, as := range cm.Args {
+			name := as.Name.Value
+			if as.Naked {
+				// The interpreter copies the variable into its overlay,
+				// or declares it when it is unset: that is not modelled.
+				vr := fr.env.Get(name)
+				if !vr.IsSet() {
+					return errFastDecline
+				}
+				if _, ok := fr.env.set[name]; !ok {
+					fr.env.assign(name, vr.Str)
+				}
+				continue
+			}
+			val := ""
+			if as.Value != nil {
+				var err error
+				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
+					return errFastDecline
+				}
+			}
+			fr.env.assign(name, val)
+		}
+	case *syntax.CaseClause:
+		str, err := expand.Literal(fr.cfg, cm.Word)
+		if err != nil {
+			return errFastDecline
+		}
+		for _, ci := range cm.Items {
+			for _, word := range ci.Patterns {
+				pat, err := expand.Pattern(fr.cfg, word)
+				if err != nil {
+					return errFastDecline
+				}
+				rx, err := casePattern(pat)
+				if err != nil {
+					return errFastDecline
+				}
+				if rx.MatchString(str) {
+					return fr.stmts(ci.Stmts)
+				}
 			}
 		}
+	default:
+		return errFastDecline
 	}
-	vars = make(map[string]string, len(parent.names)+len(set))
-	for i, name := range parent.names {
-		vars[name] = parent.vals[i]
+	return nil
+}
+
+// casePattern compiles a case pattern as the interpreter does.
+func casePattern(pat string) (*regexp.Regexp, error) {
+	expr, err := pattern.Regexp(pat, pattern.EntireString|pattern.ExtendedOperators)
+	if err != nil {
+		return nil, err
 	}
-	maps.Copy(vars, set)
-	return vars, funcs, true
+	return regexp.Compile(expr)
 }
 
 // tickWeight returns the weight of a tick redirection, or false when rd
@@ -132,9 +267,10 @@ func tickWeight(rd *syntax.Redirect) (int, bool) {
 	return w, err == nil
 }
 
-// fastFile reports whether fastEval can evaluate every statement of f.
-func fastFile(f *syntax.File) bool {
-	for _, st := range f.Stmts {
+// fastStmts reports whether fastEval can evaluate every statement of list
+// (it may still decline while evaluating).
+func fastStmts(list []*syntax.Stmt) bool {
+	for _, st := range list {
 		if st.Negated || st.Background || st.Coprocess || st.Disown || len(st.Redirs) > 1 {
 			return false
 		}
@@ -156,7 +292,37 @@ func fastFile(f *syntax.File) bool {
 				if as.Append || as.Naked || as.Index != nil || as.Array != nil || as.Name == nil || fastUnsafeNames[as.Name.Value] {
 					return false
 				}
-				if as.Value != nil && !fastWord(as.Value) {
+				if as.Value != nil && !fastWord(as.Value, false) {
+					return false
+				}
+			}
+		case *syntax.DeclClause:
+			if cm.Variant == nil || cm.Variant.Value != "export" || len(cm.Args) == 0 {
+				return false
+			}
+			for _, as := range cm.Args {
+				if as.Name == nil || !validIdent(as.Name.Value) || fastUnsafeNames[as.Name.Value] ||
+					as.Append || as.Index != nil || as.Array != nil {
+					return false
+				}
+				if as.Value != nil && !fastWord(as.Value, false) {
+					return false
+				}
+			}
+		case *syntax.CaseClause:
+			if !fastWord(cm.Word, false) {
+				return false
+			}
+			for _, ci := range cm.Items {
+				if ci.Op != syntax.Break {
+					return false
+				}
+				for _, w := range ci.Patterns {
+					if !fastWord(w, false) {
+						return false
+					}
+				}
+				if !fastStmts(ci.Stmts) {
 					return false
 				}
 			}
@@ -167,57 +333,97 @@ func fastFile(f *syntax.File) bool {
 	return true
 }
 
-// fastWord reports whether fastEval can expand w as an assignment value.
-func fastWord(w *syntax.Word) bool {
+// fastWord reports whether expanding w needs nothing but variables: no
+// command or process substitution, no special parameter, no tilde.
+func fastWord(w *syntax.Word, quoted bool) bool {
+	if w == nil {
+		return true
+	}
 	for _, wp := range w.Parts {
-		switch wp := wp.(type) {
-		case *syntax.Lit:
-			// Escapes and tilde expansion are the interpreter's.
-			if strings.ContainsAny(wp.Value, "\\~") {
-				return false
-			}
-		case *syntax.SglQuoted:
-			if wp.Dollar {
-				return false
-			}
-		case *syntax.ParamExp:
-			if !fastParam(wp) {
-				return false
-			}
-		case *syntax.DblQuoted:
-			if wp.Dollar {
-				return false
-			}
-			for _, q := range wp.Parts {
-				switch q := q.(type) {
-				case *syntax.Lit:
-					if strings.Contains(q.Value, "\\") {
-						return false
-					}
-				case *syntax.ParamExp:
-					if !fastParam(q) {
-						return false
-					}
-				default:
-					return false
-				}
-			}
-		default:
+		if !fastPart(wp, quoted) {
 			return false
 		}
 	}
 	return true
 }
 
-// fastParam reports whether pe is a plain $name or ${name} of an ordinary
-// variable.
+func fastPart(wp syntax.WordPart, quoted bool) bool {
+	switch wp := wp.(type) {
+	case *syntax.Lit:
+		return quoted || !strings.Contains(wp.Value, "~")
+	case *syntax.SglQuoted:
+		return !wp.Dollar
+	case *syntax.DblQuoted:
+		if wp.Dollar {
+			return false
+		}
+		for _, q := range wp.Parts {
+			if !fastPart(q, true) {
+				return false
+			}
+		}
+		return true
+	case *syntax.ParamExp:
+		return fastParam(wp)
+	case *syntax.ArithmExp:
+		return fastArithm(wp.X)
+	}
+	return false
+}
+
+// fastParam reports whether pe expands an ordinary variable with
+// operators that need no more than variables.
 func fastParam(pe *syntax.ParamExp) bool {
-	if pe.Excl || pe.Length || pe.Width || pe.IsSet || pe.Index != nil || pe.Slice != nil ||
-		pe.Repl != nil || pe.Names != 0 || pe.Exp != nil || pe.Flags != nil || pe.NestedParam != nil ||
-		pe.Split != 0 || pe.GlobSubst != 0 || pe.RcExpand != 0 || pe.Param == nil {
+	if pe.Excl || pe.Width || pe.IsSet || pe.Index != nil || pe.Names != 0 || pe.Flags != nil ||
+		pe.NestedParam != nil || pe.Split != 0 || pe.GlobSubst != 0 || pe.RcExpand != 0 || pe.Param == nil {
 		return false
 	}
-	return validIdent(pe.Param.Value) && !fastUnsafeNames[pe.Param.Value]
+	if !validIdent(pe.Param.Value) || fastUnsafeNames[pe.Param.Value] {
+		return false
+	}
+	if pe.Slice != nil && (!fastArithm(pe.Slice.Offset) || !fastArithm(pe.Slice.Length)) {
+		return false
+	}
+	if pe.Repl != nil && (!fastWord(pe.Repl.Orig, false) || !fastWord(pe.Repl.With, false)) {
+		return false
+	}
+	if pe.Exp != nil && !fastWord(pe.Exp.Word, false) {
+		return false
+	}
+	return true
+}
+
+// fastArithm reports whether an arithmetic expression reads only ordinary
+// variables and numbers.
+func fastArithm(x syntax.ArithmExpr) bool {
+	switch x := x.(type) {
+	case nil:
+		return true
+	case *syntax.BinaryArithm:
+		return fastArithm(x.X) && fastArithm(x.Y)
+	case *syntax.UnaryArithm:
+		return fastArithm(x.X)
+	case *syntax.ParenArithm:
+		return fastArithm(x.X)
+	case *syntax.Word:
+		for _, wp := range x.Parts {
+			switch wp := wp.(type) {
+			case *syntax.Lit:
+				v := wp.Value
+				if !validIdent(v) && strings.Trim(v, "0123456789") != "" || fastUnsafeNames[v] {
+					return false
+				}
+			case *syntax.ParamExp:
+				if !fastParam(wp) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func validIdent(s string) bool {

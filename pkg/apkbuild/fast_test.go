@@ -4,8 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 func TestFastEvalMatchesInterpreter(t *testing.T) {
@@ -25,14 +27,31 @@ func TestFastEvalMatchesInterpreter(t *testing.T) {
 		{"functions", "build() {\n\tmake\n}\npackage() { :; }\nmsg() { :; }\nbuild() { true; }\n", 0, true},
 		{"braces", "x={a,b}\ny=\"{c}\"\n", 0, true},
 		{"tilde", "x=~/a\n", 0, false},
-		{"backslash", "x=\"a\\\"b\"\n", 0, false},
+		{"backslash", "x=\"a\\\"b\\$ \\\\\"\ny=a\\ b\n", 0, true},
 		{"command", "pkgname=foo\necho hi\n", 0, false},
-		{"case", "case $CARCH in x86_64) a=1;; esac\n", 0, false},
-		{"pattern", "pkgver=1.2.3\n_v=${pkgver%.*}\n", 0, false},
+		{"case", "case $CARCH in x86_64) a=1;; esac\n", 0, true},
+		{"case patterns", "case \"$CARCH\" in\n\taarch64|x86*) a=1 ;;\n\t*) a=2; b=3 ;;\nesac\ncase foo in f?[a-z]) c=1;; esac\n", 0, true},
+		{"case no match", "case \"$CARCH\" in s390x) a=1;; esac\n", 0, true},
+		{"case nested", "case $CARCH in x86_64) case $CLIBC in musl) a=1;; esac;; esac\n", 0, true},
+		{"case command", "case $CARCH in x86_64) echo a;; esac\n", 0, false},
+		{"pattern", "pkgver=1.2.3\n_v=${pkgver%.*} _w=${pkgver#*.} _x=${pkgver%%.*} _y=${pkgver##*.}\n", 0, true},
+		{"replace", "pkgver=1.2.3\n_v=${pkgver//./_} _w=\"${pkgver/./-}\"\n", 0, true},
+		{"slice", "pkgver=1.2.3\n_v=${pkgver:0:3} _w=${pkgver:2} _n=${#pkgver}\n", 0, true},
+		{"defaults", "a=${x:-def} b=${pkgname:-no} c=${y:=set} d=${c:+alt}\n", 0, true},
+		{"arithmetic", "a=$((1 + 2 * 3)) b=$((a + 1))\n", 0, true},
+		{"error", "a=${x:?missing}\n", 0, false},
 		{"substitution", "a=$(echo x)\n", 0, false},
+		{"nested substitution", "a=${x:-$(echo x)}\n", 0, false},
+		{"special in arithmetic", "a=$((PPID + 0))\n", 0, false},
 		{"special", "a=$LINENO\nb=$PPID\n", 0, false},
 		{"positional", "a=$1\n", 0, false},
-		{"export", "export a=1\n", 0, false},
+		{"export", "export a=1 b=\"$a\"\nexport CFLAGS=\"$CFLAGS -O2\"\n", 0, true},
+		{"export naked", "export CC\na=1\nexport a\nexport a\n", 0, true},
+		{"export naked unset", "export nothing\n", 0, false},
+		{"export flag", "export -n CC\n", 0, false},
+		{"export list", "export\n", 0, false},
+		{"local", "local a=1\n", 0, false},
+		{"readonly", "readonly a=1\n", 0, false},
 		{"redirect", "a=1 >/dev/null\n", 0, false},
 		{"memory bound", "a=" + strings.Repeat("x", 1000) + "\n" + strings.Repeat("a=$a$a$a$a\n", 6), 1 << 20, false},
 	}
@@ -48,7 +67,7 @@ func TestFastEvalMatchesInterpreter(t *testing.T) {
 				if maxMem == 0 {
 					maxMem = DefaultMaxMemory
 				}
-				_, _, fast := e.fastEval(p, maxMem)
+				_, _, fast := e.fastEval(context.Background(), time.Now().Add(time.Minute), p, maxMem)
 				res, err := e.run(context.Background(), p)
 				return res, fast, err
 			}
@@ -66,13 +85,17 @@ func TestFastEvalMatchesInterpreter(t *testing.T) {
 			if diff := cmp.Diff(want.vars, got.vars); diff != "" {
 				t.Errorf("variables (-interpreter +got):\n%s", diff)
 			}
-			if len(want.funcs) != len(got.funcs) {
-				t.Errorf("%d functions, interpreter %d", len(got.funcs), len(want.funcs))
-			}
-			for name, body := range want.funcs {
-				if got.funcs[name] == nil || got.funcs[name].Pos() != body.Pos() {
-					t.Errorf("function %s differs", name)
+			own := func(funcs map[string]*syntax.Stmt) map[string]string {
+				m := map[string]string{}
+				for name, body := range funcs {
+					if !isHelper(name, body) {
+						m[name] = body.Pos().String()
+					}
 				}
+				return m
+			}
+			if diff := cmp.Diff(own(want.funcs), own(got.funcs)); diff != "" {
+				t.Errorf("functions (-interpreter +got):\n%s", diff)
 			}
 		})
 	}
@@ -85,5 +108,19 @@ func TestFastEvalMemoryBound(t *testing.T) {
 	_, err := Parse(strings.NewReader(src), "APKBUILD", Options{Arch: "x86_64", MaxMemory: 1 << 20})
 	if err == nil || !strings.Contains(err.Error(), "memory") {
 		t.Fatalf("error %v, want the memory bound", err)
+	}
+}
+
+// TestFastEvalTimeBound checks that a long file fastEval would take still
+// ends at the time bound.
+func TestFastEvalTimeBound(t *testing.T) {
+	src := "a=" + strings.Repeat("x", 1<<16) + "\n" + strings.Repeat("b=${a//x/y}\n", 200000)
+	start := time.Now()
+	_, err := Parse(strings.NewReader(src), "APKBUILD", Options{Arch: "x86_64", Timeout: 200 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("error %v, want the time bound", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // readBufs holds the buffers files are read into before being copied out
 // at their exact size.
 var readBufs = sync.Pool{New: func() any {
-	b := make([]byte, 64<<10)
+	b := make([]byte, 32<<10)
 	return &b
 }}
 
