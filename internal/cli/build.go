@@ -61,7 +61,7 @@ func newBuildCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [PATH...]",
 		Short: "Build recipes into signed packages in a local repository",
-		Long: `Build each recipe directory (default: the current directory) the way
+		Long: `Build each recipe directory (or its APKBUILD; default: the current directory) the way
 "abuild -r" does: install build dependencies, fetch and verify sources,
 unpack, prepare, build, check, package and split into subpackages, then strip,
 check and trace every package, write signed .apk files and add them to
@@ -159,7 +159,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	paths := opts.paths
+	paths := recipeDirs(opts.paths)
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
