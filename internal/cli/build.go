@@ -61,11 +61,12 @@ func newBuildCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [PATH...]",
 		Short: "Build recipes into signed packages in a local repository",
-		Long: `Build each recipe directory (or its APKBUILD; default: the current directory) the way
-"abuild -r" does: install build dependencies, fetch and verify sources,
-unpack, prepare, build, check, package and split into subpackages, then strip,
-check and trace every package, write signed .apk files and add them to
-REPODEST/<repo>/<arch>/ with the index updated and signed.
+		Long: `Build each recipe directory (or its APKBUILD; default: the current
+directory) the way "abuild -r" does: install build dependencies, fetch and
+verify sources, unpack, prepare, build, check, package and split into
+subpackages, then strip, check and trace every package, write signed .apk
+files and add them to REPODEST/<repo>/<arch>/ with the index updated and
+signed.
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
