@@ -61,11 +61,12 @@ func newBuildCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [PATH...]",
 		Short: "Build recipes into signed packages in a local repository",
-		Long: `Build each recipe directory (default: the current directory) the way
-"abuild -r" does: install build dependencies, fetch and verify sources,
-unpack, prepare, build, check, package and split into subpackages, then strip,
-check and trace every package, write signed .apk files and add them to
-REPODEST/<repo>/<arch>/ with the index updated and signed.
+		Long: `Build each recipe directory (or its APKBUILD; default: the current
+directory) the way "abuild -r" does: install build dependencies, fetch and
+verify sources, unpack, prepare, build, check, package and split into
+subpackages, then strip, check and trace every package, write signed .apk
+files and add them to REPODEST/<repo>/<arch>/ with the index updated and
+signed.
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
@@ -150,11 +151,16 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
 	}
+	// The repository is a directory under REPODEST and a name on the
+	// server: the same rule as apkit upload's --repo.
+	if opts.repo != "" && !plainName(opts.repo) {
+		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
 	}
-	paths := opts.paths
+	paths := recipeDirs(opts.paths)
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}

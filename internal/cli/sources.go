@@ -207,3 +207,19 @@ func noRecipeHint(err error) error {
 	}
 	return err
 }
+
+// recipeDirs turns recipe paths into recipe directories: a path naming an
+// APKBUILD file stands for its directory, as apkit show, lint and fetch
+// take it.
+func recipeDirs(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p
+		if filepath.Base(p) == "APKBUILD" {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				out[i] = filepath.Dir(p)
+			}
+		}
+	}
+	return out
+}

@@ -218,6 +218,13 @@ func Load(opts Options) (*Config, error) {
 	c.DistfilesMirror = expandHome(raw["distfiles_mirror"], home)
 	c.Makeflags = raw["makeflags"]
 	c.Arch = raw["arch"]
+	if !apkbuild.KnownArch(c.Arch) {
+		from := string(c.Sources["arch"])
+		if o := c.Origins["arch"]; o != "" {
+			from += " " + o
+		}
+		return nil, fmt.Errorf("config: arch (from %s): %q is not an Alpine architecture (x86_64, aarch64, armv7, ...)", from, c.Arch)
+	}
 	if raw["keys_dirs"] != "" {
 		for _, d := range filepath.SplitList(raw["keys_dirs"]) {
 			c.KeysDirs = append(c.KeysDirs, expandHome(d, home))
