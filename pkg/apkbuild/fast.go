@@ -3,6 +3,7 @@ package apkbuild
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"maps"
 	"regexp"
 	"strconv"
@@ -15,11 +16,12 @@ import (
 )
 
 // Most recipes are nothing but assignments (some exported), case
-// statements on $CARCH and the like, and function definitions. Such a file is evaluated here
+// statements on $CARCH and the like, for loops over words, and function
+// definitions. Such a file is evaluated here
 // without the interpreter: words are expanded by the same expand package
 // the interpreter uses, and the memory check before each statement is the
 // interpreter's. Anything else (a command, a loop, a command
-// substitution, a special parameter, ...), and any expansion error, makes
+// substitution, a special parameter, a glob, ...), and any expansion error, makes
 // fastEval decline; the interpreter then evaluates the file from the
 // start, so the result never depends on which path ran.
 
@@ -109,6 +111,8 @@ func (f *fastEnv) Each(fn func(name string, vr expand.Variable) bool) {
 
 // fastRun is one fast evaluation.
 type fastRun struct {
+	// globbed is set when an expansion wanted to read a directory.
+	globbed  bool
 	ctx      context.Context
 	deadline time.Time
 	env      *fastEnv
@@ -140,7 +144,11 @@ func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed,
 	env.assign("PWD", env.Get("startdir").Str)
 
 	// Only the file's functions: the helpers are not looked at again.
-	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, cfg: &expand.Config{Env: env}, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
+	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
+	fr.cfg = &expand.Config{Env: env, ReadDir2: func(string) ([]fs.DirEntry, error) {
+		fr.globbed = true
+		return nil, errFastDecline
+	}}
 	if fr.stmts(p.file.Stmts) != nil {
 		return nil, nil, false
 	}
@@ -213,6 +221,19 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 				}
 			}
 			fr.env.assign(name, val)
+		}
+	case *syntax.ForClause: // for name in words, as fastStmts checked
+		wi := cm.Loop.(*syntax.WordIter)
+		fr.globbed = false
+		items, err := expand.Fields(fr.cfg, wi.Items...)
+		if err != nil || fr.globbed {
+			return errFastDecline // globbing reads the recipe directory
+		}
+		for _, field := range items {
+			fr.env.assign(wi.Name.Value, field)
+			if err := fr.stmts(cm.Do); err != nil {
+				return err
+			}
 		}
 	case *syntax.CaseClause:
 		str, err := expand.Literal(fr.cfg, cm.Word)
@@ -308,6 +329,19 @@ func fastStmts(list []*syntax.Stmt) bool {
 				if as.Value != nil && !fastWord(as.Value, false) {
 					return false
 				}
+			}
+		case *syntax.ForClause:
+			wi, ok := cm.Loop.(*syntax.WordIter)
+			if !ok || cm.Select || !wi.InPos.IsValid() || wi.Name == nil || !validIdent(wi.Name.Value) || fastUnsafeNames[wi.Name.Value] {
+				return false
+			}
+			for _, w := range wi.Items {
+				if !fastWord(w, false) {
+					return false
+				}
+			}
+			if !fastStmts(cm.Do) {
+				return false
 			}
 		case *syntax.CaseClause:
 			if !fastWord(cm.Word, false) {
