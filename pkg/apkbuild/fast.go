@@ -189,12 +189,9 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 		fr.funcs[cm.Name.Value] = cm.Body
 	case *syntax.CallExpr:
 		for _, as := range cm.Assigns {
-			val := ""
-			if as.Value != nil {
-				var err error
-				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
-					return errFastDecline
-				}
+			val, err := fr.literal(as.Value)
+			if err != nil {
+				return err
 			}
 			fr.env.assign(as.Name.Value, val)
 		}
@@ -213,12 +210,9 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 				}
 				continue
 			}
-			val := ""
-			if as.Value != nil {
-				var err error
-				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
-					return errFastDecline
-				}
+			val, err := fr.literal(as.Value)
+			if err != nil {
+				return err
 			}
 			fr.env.assign(name, val)
 		}
@@ -259,6 +253,106 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 		return errFastDecline
 	}
 	return nil
+}
+
+// literal expands an assignment value as the interpreter does; nil is "".
+func (fr *fastRun) literal(w *syntax.Word) (string, error) {
+	if w == nil {
+		return "", nil
+	}
+	if s, ok := fr.plainLiteral(w); ok {
+		return s, nil
+	}
+	s, err := expand.Literal(fr.cfg, w)
+	if err != nil {
+		return "", errFastDecline
+	}
+	return s, nil
+}
+
+// plainLiteral expands the commonest values (text without escapes or
+// tildes, quoted or not, and plain $name expansions) without going through
+// expand.Literal, which gives the same string for them.
+func (fr *fastRun) plainLiteral(w *syntax.Word) (string, bool) {
+	if len(w.Parts) == 1 {
+		if s, ok := fr.plainPart(w.Parts[0]); ok {
+			return s, true
+		}
+	}
+	var sb strings.Builder
+	for _, wp := range w.Parts {
+		s, ok := fr.plainPart(wp)
+		if !ok {
+			return "", false
+		}
+		sb.WriteString(s)
+	}
+	return sb.String(), true
+}
+
+func (fr *fastRun) plainPart(wp syntax.WordPart) (string, bool) {
+	switch wp := wp.(type) {
+	case *syntax.Lit:
+		if strings.ContainsAny(wp.Value, "\\~") {
+			return "", false
+		}
+		return wp.Value, true
+	case *syntax.SglQuoted:
+		if wp.Dollar {
+			return "", false
+		}
+		return wp.Value, true
+	case *syntax.ParamExp:
+		if !plainParam(wp) {
+			return "", false
+		}
+		return fr.env.Get(wp.Param.Value).Str, true
+	case *syntax.DblQuoted:
+		if wp.Dollar {
+			return "", false
+		}
+		if len(wp.Parts) == 0 {
+			return "", true
+		}
+		if len(wp.Parts) == 1 {
+			switch q := wp.Parts[0].(type) {
+			case *syntax.Lit:
+				if !strings.Contains(q.Value, "\\") {
+					return q.Value, true
+				}
+			case *syntax.ParamExp:
+				if plainParam(q) {
+					return fr.env.Get(q.Param.Value).Str, true
+				}
+			}
+			return "", false
+		}
+		var sb strings.Builder
+		for _, q := range wp.Parts {
+			switch q := q.(type) {
+			case *syntax.Lit:
+				if strings.Contains(q.Value, "\\") {
+					return "", false
+				}
+				sb.WriteString(q.Value)
+			case *syntax.ParamExp:
+				if !plainParam(q) {
+					return "", false
+				}
+				sb.WriteString(fr.env.Get(q.Param.Value).Str)
+			default:
+				return "", false
+			}
+		}
+		return sb.String(), true
+	}
+	return "", false
+}
+
+// plainParam reports whether pe is $name or ${name} of an ordinary
+// variable.
+func plainParam(pe *syntax.ParamExp) bool {
+	return fastParam(pe) && !pe.Length && pe.Slice == nil && pe.Repl == nil && pe.Exp == nil
 }
 
 // casePattern compiles a case pattern as the interpreter does.
