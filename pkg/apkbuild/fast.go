@@ -230,12 +230,19 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 			}
 		}
 	case *syntax.CaseClause:
-		str, err := expand.Literal(fr.cfg, cm.Word)
+		str, err := fr.literal(cm.Word)
 		if err != nil {
-			return errFastDecline
+			return err
 		}
 		for _, ci := range cm.Items {
 			for _, word := range ci.Patterns {
+				if lit, ok := plainPattern(word); ok {
+					// No pattern characters: the pattern matches itself only.
+					if lit == str {
+						return fr.stmts(ci.Stmts)
+					}
+					continue
+				}
 				pat, err := expand.Pattern(fr.cfg, word)
 				if err != nil {
 					return errFastDecline
@@ -353,6 +360,25 @@ func (fr *fastRun) plainPart(wp syntax.WordPart) (string, bool) {
 // variable.
 func plainParam(pe *syntax.ParamExp) bool {
 	return fastParam(pe) && !pe.Length && pe.Slice == nil && pe.Repl == nil && pe.Exp == nil
+}
+
+// plainPattern returns the text of a case pattern that is a single
+// unquoted word of letters, digits, '.', '_' and '-', such as x86_64.
+func plainPattern(w *syntax.Word) (string, bool) {
+	if len(w.Parts) != 1 {
+		return "", false
+	}
+	l, ok := w.Parts[0].(*syntax.Lit)
+	if !ok || l.Value == "" {
+		return "", false
+	}
+	for i := 0; i < len(l.Value); i++ {
+		c := l.Value[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return "", false
+		}
+	}
+	return l.Value, true
 }
 
 // casePattern compiles a case pattern as the interpreter does.
