@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -87,36 +86,16 @@ func (o *fetchOptions) addFlags(f *pflag.FlagSet) {
 }
 
 func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
-	if opts.jobs < 1 {
-		return usageErrorf("--jobs must be at least 1")
-	}
-	cfg, err := app.Config()
-	if err != nil {
+	recs, err := fetchRecipes(ctx, app, opts.paths, opts.sourceFlags, false, fetchRecipe)
+	if recs == nil {
 		return err
 	}
-	progress, wait := newFetchProgress(ctx, app.IO)
-	fopts, err := sourceOptions(app, cfg, opts.sourceFlags, progress)
-	if err != nil {
-		return err
-	}
-	var (
-		out  fetchJSON
-		errs []error
-	)
-	for _, path := range opts.paths {
-		rec, err := fetchRecipe(ctx, app, cfg, path, fopts)
-		out.Recipes = append(out.Recipes, rec)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	wait()
 	if opts.json {
-		if err := json.NewEncoder(app.IO.Out).Encode(out); err != nil {
+		if err := json.NewEncoder(app.IO.Out).Encode(fetchJSON{Recipes: recs}); err != nil {
 			return err
 		}
 	} else {
-		for _, r := range out.Recipes {
+		for _, r := range recs {
 			for _, s := range r.Sources {
 				if s.Path != "" {
 					fmt.Fprintln(app.IO.Out, s.Path)
@@ -124,23 +103,7 @@ func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
 			}
 		}
 	}
-	return joinVerify(errs)
-}
-
-// joinVerify joins errors, keeping exit code 3 when any is a verification
-// failure and none is something else.
-func joinVerify(errs []error) error {
-	err := errors.Join(errs...)
-	if err == nil {
-		return nil
-	}
-	for _, e := range errs {
-		var v *verifyError
-		if !errors.As(e, &v) {
-			return err
-		}
-	}
-	return verifyFailed(err)
+	return err
 }
 
 func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (fetchRecipeJSON, error) {

@@ -207,7 +207,10 @@ type PhaseError struct {
 	Err error
 }
 
+// Error returns "<phase> failed: " and the cause.
 func (e *PhaseError) Error() string { return fmt.Sprintf("%s failed: %v", e.Phase, e.Err) }
+
+// Unwrap returns the cause.
 func (e *PhaseError) Unwrap() error { return e.Err }
 
 // ErrBusy reports that another build of the same recipe is running.

@@ -95,6 +95,7 @@ type HTTPError struct {
 	Status     string
 }
 
+// Error returns "GET <url>: <status>".
 func (e *HTTPError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e.Status) }
 
 // Temporary reports whether retrying might help (5xx, 408, 429).
@@ -115,6 +116,8 @@ type MissingError struct {
 	Items []Item
 }
 
+// Error lists the missing items, one per line, with the URL each would
+// come from.
 func (e *MissingError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "offline: %d source(s) missing from the cache:", len(e.Items))

@@ -95,6 +95,7 @@ type ChecksumError struct {
 	Source string
 }
 
+// Error names the source and both digests, and where the bad file went.
 func (e *ChecksumError) Error() string {
 	s := fmt.Sprintf("%s: %s mismatch: expected %s, got %s", e.Name, e.Algo, e.Want, e.Got)
 	if e.Source != "" {
