@@ -61,11 +61,12 @@ func newBuildCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [PATH...]",
 		Short: "Build recipes into signed packages in a local repository",
-		Long: `Build each recipe directory (default: the current directory) the way
-"abuild -r" does: install build dependencies, fetch and verify sources,
-unpack, prepare, build, check, package and split into subpackages, then strip,
-check and trace every package, write signed .apk files and add them to
-REPODEST/<repo>/<arch>/ with the index updated and signed.
+		Long: `Build each recipe directory (or its APKBUILD; default: the current
+directory) the way "abuild -r" does: install build dependencies, fetch and
+verify sources, unpack, prepare, build, check, package and split into
+subpackages, then strip, check and trace every package, write signed .apk
+files and add them to REPODEST/<repo>/<arch>/ with the index updated and
+signed.
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
@@ -150,11 +151,16 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
 	}
+	// The repository is a directory under REPODEST and a name on the
+	// server: the same rule as apkit upload's --repo.
+	if opts.repo != "" && !plainName(opts.repo) {
+		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
 	}
-	paths := opts.paths
+	paths := recipeDirs(opts.paths)
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -232,21 +238,22 @@ func printBuildJSON(app *App, out *buildJSON) error {
 // pipeline's options (runner, streams and hidden paths aside).
 func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phase) (build.Options, error) {
 	bo := build.Options{
-		Arch:      cfg.Arch,
-		Repodest:  firstNonEmpty(opts.repodest, cfg.Repodest),
-		Repo:      opts.repo,
-		Srcdest:   cfg.Srcdest,
-		Key:       firstNonEmpty(opts.key, cfg.SigningKey),
-		Packager:  cfg.Packager,
-		Jobs:      cfg.Jobs,
-		Makeflags: cfg.Makeflags,
-		Phases:    phases,
-		NoCheck:   opts.noCheck,
-		NoDeps:    opts.noDeps,
-		Keep:      opts.keep,
-		Replace:   opts.replace,
-		Offline:   opts.offline,
-		RootFS:    opts.rootfs,
+		Arch:            cfg.Arch,
+		Repodest:        firstNonEmpty(opts.repodest, cfg.Repodest),
+		Repo:            opts.repo,
+		Srcdest:         cfg.Srcdest,
+		DistfilesMirror: cfg.DistfilesMirror,
+		Key:             firstNonEmpty(opts.key, cfg.SigningKey),
+		Packager:        cfg.Packager,
+		Jobs:            cfg.Jobs,
+		Makeflags:       cfg.Makeflags,
+		Phases:          phases,
+		NoCheck:         opts.noCheck,
+		NoDeps:          opts.noDeps,
+		Keep:            opts.keep,
+		Replace:         opts.replace,
+		Offline:         opts.offline,
+		RootFS:          opts.rootfs,
 	}
 	if bo.Repodest != "" {
 		var err error

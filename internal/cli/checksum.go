@@ -99,7 +99,7 @@ func checksumRecipe(ctx context.Context, app *App, cfg *config.Config, path stri
 		return fail(err)
 	}
 	rec.APKBUILD, rec.Pkgname = recipeLabel(r), r.Pkgname
-	sums, err := sumItems(ctx, r, recipeItems(r), fopts)
+	sums, err := sumItems(ctx, app, r, recipeItems(r), fopts)
 	if err != nil {
 		return fail(err)
 	}
@@ -122,8 +122,9 @@ func checksumRecipe(ctx context.Context, app *App, cfg *config.Config, path stri
 
 // sumItems fetches items as fopts says (verified or not) and returns
 // their SHA-512 digests in source order.
-func sumItems(ctx context.Context, r *apkbuild.Recipe, items []source.Item, fopts source.Options) ([]source.FileSum, error) {
+func sumItems(ctx context.Context, app *App, r *apkbuild.Recipe, items []source.Item, fopts source.Options) ([]source.FileSum, error) {
 	results, err := source.Fetch(ctx, items, fopts)
+	mirrorNotes(app, r, results)
 	if err != nil {
 		return nil, fetchError(fmt.Errorf("%s: %w", recipeLabel(r), err))
 	}

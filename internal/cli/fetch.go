@@ -54,6 +54,13 @@ fetch at once: a download goes to <name>.part and takes its final name only
 when it is complete and verified. Downloads follow redirects, honour
 HTTP_PROXY, HTTPS_PROXY and NO_PROXY, retry network errors and server errors
 with backoff, and resume an interrupted download where the server allows it.
+Sources may be http, https or ftp (passive mode, anonymous unless the URL
+names a user) URLs.
+
+With distfiles_mirror set (DISTFILES_MIRROR in abuild.conf), a URL or a local
+directory, each remote source is first asked of the mirror by its saved name,
+once; when the mirror lacks it, fails, or serves a copy that does not verify
+(moved aside, with a warning), the source's own URL is used.
 
 A file that fails verification is renamed to <name>.<first 8 hex digits of
 the expected digest> and apkit exits with code 3. With --offline nothing goes
@@ -115,6 +122,7 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		return fail(err)
 	}
 	results, err := source.Fetch(ctx, items, fopts)
+	mirrorNotes(app, r, results)
 	for i, it := range items {
 		s := fetchSourceJSON{Name: it.Name, URL: it.URL, Algo: string(it.Sum.Algo), Digest: it.Sum.Digest}
 		if results != nil {
@@ -124,6 +132,8 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		if s.Path != "" {
 			how := "from the cache"
 			switch {
+			case results[i].FromMirror:
+				how = "from the distfiles mirror"
 			case s.Downloaded:
 				how = "downloaded"
 			case it.URL == "":

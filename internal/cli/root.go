@@ -163,6 +163,7 @@ func newRootCmd(app *App) *cobra.Command {
 	// apkit version prints.
 	cmd.Version = buildVersion().String()
 	cmd.SetVersionTemplate("apkit {{.Version}}\n")
+	cmd.Flags().Bool("version", false, "print the version (as apkit version does)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")

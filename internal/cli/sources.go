@@ -164,11 +164,27 @@ func sourceOptions(app *App, cfg *config.Config, f sourceFlags, progress source.
 	}
 	return source.Options{
 		Cache:    cfg.Srcdest,
+		Mirror:   cfg.DistfilesMirror,
 		Offline:  f.offline,
 		Client:   client,
 		Progress: progress,
 		Jobs:     f.jobs,
 	}, nil
+}
+
+// mirrorNotes tells why the distfiles mirror was passed over: a copy that
+// failed verification is a warning (the mirror is stale or tampered with),
+// a file the mirror lacks is news only with -v.
+func mirrorNotes(app *App, r *apkbuild.Recipe, results []source.Result) {
+	for _, res := range results {
+		switch err := res.MirrorErr; {
+		case err == nil:
+		case errors.Is(err, source.ErrChecksumMismatch):
+			app.IO.Warnf("%s: distfiles mirror copy refused, fetched %s instead: %v", recipeLabel(r), res.Item.URL, err)
+		default:
+			app.IO.Verbosef("%s: %s: not from the distfiles mirror: %v", recipeLabel(r), res.Item.Name, err)
+		}
+	}
 }
 
 // fetchError marks a checksum mismatch as a verification failure (exit 3).
@@ -219,4 +235,20 @@ func noRecipeHint(err error) error {
 		return fmt.Errorf("%w (not a recipe directory: give one, or run apkit in one)", err)
 	}
 	return err
+}
+
+// recipeDirs turns recipe paths into recipe directories: a path naming an
+// APKBUILD file stands for its directory, as apkit show, lint and fetch
+// take it.
+func recipeDirs(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p
+		if filepath.Base(p) == "APKBUILD" {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				out[i] = filepath.Dir(p)
+			}
+		}
+	}
+	return out
 }

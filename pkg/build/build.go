@@ -126,6 +126,9 @@ type Options struct {
 	Repo string
 	// Srcdest is the source download cache.
 	Srcdest string
+	// DistfilesMirror is a URL or local directory tried before each remote
+	// source's own URL (DISTFILES_MIRROR; see source.Options.Mirror).
+	DistfilesMirror string
 	// Key is the private key that signs packages and the index.
 	Key string
 	// Passphrase returns the passphrase of an encrypted Key; nil means an
