@@ -1,7 +1,6 @@
 package sandboxtest
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 func RequireBwrap(t testing.TB) *sandbox.Bwrap {
 	t.Helper()
 	b := &sandbox.Bwrap{}
-	if err := b.Probe(context.Background()); err != nil {
+	if err := b.Probe(t.Context()); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("bubblewrap is required in CI: %v", err)
 		}
