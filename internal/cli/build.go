@@ -238,21 +238,22 @@ func printBuildJSON(app *App, out *buildJSON) error {
 // pipeline's options (runner, streams and hidden paths aside).
 func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phase) (build.Options, error) {
 	bo := build.Options{
-		Arch:      cfg.Arch,
-		Repodest:  firstNonEmpty(opts.repodest, cfg.Repodest),
-		Repo:      opts.repo,
-		Srcdest:   cfg.Srcdest,
-		Key:       firstNonEmpty(opts.key, cfg.SigningKey),
-		Packager:  cfg.Packager,
-		Jobs:      cfg.Jobs,
-		Makeflags: cfg.Makeflags,
-		Phases:    phases,
-		NoCheck:   opts.noCheck,
-		NoDeps:    opts.noDeps,
-		Keep:      opts.keep,
-		Replace:   opts.replace,
-		Offline:   opts.offline,
-		RootFS:    opts.rootfs,
+		Arch:            cfg.Arch,
+		Repodest:        firstNonEmpty(opts.repodest, cfg.Repodest),
+		Repo:            opts.repo,
+		Srcdest:         cfg.Srcdest,
+		DistfilesMirror: cfg.DistfilesMirror,
+		Key:             firstNonEmpty(opts.key, cfg.SigningKey),
+		Packager:        cfg.Packager,
+		Jobs:            cfg.Jobs,
+		Makeflags:       cfg.Makeflags,
+		Phases:          phases,
+		NoCheck:         opts.noCheck,
+		NoDeps:          opts.noDeps,
+		Keep:            opts.keep,
+		Replace:         opts.replace,
+		Offline:         opts.offline,
+		RootFS:          opts.rootfs,
 	}
 	if bo.Repodest != "" {
 		var err error

@@ -135,7 +135,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 		wait()
 		return err
 	}
-	sums, err := sumItems(ctx, next, items, fopts)
+	sums, err := sumItems(ctx, app, next, items, fopts)
 	wait()
 	if err != nil {
 		return err

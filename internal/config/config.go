@@ -42,6 +42,9 @@ type Config struct {
 	Repodest string
 	// Srcdest is the source download cache.
 	Srcdest string
+	// DistfilesMirror is a URL or a local directory tried before each
+	// remote source's own URL (abuild's DISTFILES_MIRROR); "" means none.
+	DistfilesMirror string
 	// Jobs is the build parallelism.
 	Jobs int
 	// Makeflags is passed to builds as MAKEFLAGS.
@@ -78,6 +81,7 @@ var Settings = []Setting{
 	{Key: "signing_key", Abuild: "PACKAGER_PRIVKEY", Help: "private key that signs packages and indexes"},
 	{Key: "repodest", Abuild: "REPODEST", Help: "root of the local package repositories"},
 	{Key: "srcdest", Abuild: "SRCDEST", Help: "source download cache"},
+	{Key: "distfiles_mirror", Abuild: "DISTFILES_MIRROR", Help: "URL or local directory tried before each remote source"},
 	{Key: "jobs", Abuild: "JOBS", Help: "build parallelism"},
 	{Key: "makeflags", Abuild: "MAKEFLAGS", Help: "MAKEFLAGS for builds"},
 	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
@@ -211,6 +215,7 @@ func Load(opts Options) (*Config, error) {
 	c.SigningKey = expandHome(raw["signing_key"], home)
 	c.Repodest = expandHome(raw["repodest"], home)
 	c.Srcdest = expandHome(raw["srcdest"], home)
+	c.DistfilesMirror = expandHome(raw["distfiles_mirror"], home)
 	c.Makeflags = raw["makeflags"]
 	c.Arch = raw["arch"]
 	if !apkbuild.KnownArch(c.Arch) {
@@ -317,6 +322,8 @@ func (c *Config) Value(key string) string {
 		return c.Repodest
 	case "srcdest":
 		return c.Srcdest
+	case "distfiles_mirror":
+		return c.DistfilesMirror
 	case "jobs":
 		return strconv.Itoa(c.Jobs)
 	case "makeflags":

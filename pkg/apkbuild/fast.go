@@ -3,6 +3,7 @@ package apkbuild
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"maps"
 	"regexp"
 	"strconv"
@@ -15,11 +16,12 @@ import (
 )
 
 // Most recipes are nothing but assignments (some exported), case
-// statements on $CARCH and the like, and function definitions. Such a file is evaluated here
+// statements on $CARCH and the like, for loops over words, and function
+// definitions. Such a file is evaluated here
 // without the interpreter: words are expanded by the same expand package
 // the interpreter uses, and the memory check before each statement is the
 // interpreter's. Anything else (a command, a loop, a command
-// substitution, a special parameter, ...), and any expansion error, makes
+// substitution, a special parameter, a glob, ...), and any expansion error, makes
 // fastEval decline; the interpreter then evaluates the file from the
 // start, so the result never depends on which path ran.
 
@@ -109,6 +111,8 @@ func (f *fastEnv) Each(fn func(name string, vr expand.Variable) bool) {
 
 // fastRun is one fast evaluation.
 type fastRun struct {
+	// globbed is set when an expansion wanted to read a directory.
+	globbed  bool
 	ctx      context.Context
 	deadline time.Time
 	env      *fastEnv
@@ -140,7 +144,11 @@ func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed,
 	env.assign("PWD", env.Get("startdir").Str)
 
 	// Only the file's functions: the helpers are not looked at again.
-	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, cfg: &expand.Config{Env: env}, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
+	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
+	fr.cfg = &expand.Config{Env: env, ReadDir2: func(string) ([]fs.DirEntry, error) {
+		fr.globbed = true
+		return nil, errFastDecline
+	}}
 	if fr.stmts(p.file.Stmts) != nil {
 		return nil, nil, false
 	}
@@ -181,12 +189,9 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 		fr.funcs[cm.Name.Value] = cm.Body
 	case *syntax.CallExpr:
 		for _, as := range cm.Assigns {
-			val := ""
-			if as.Value != nil {
-				var err error
-				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
-					return errFastDecline
-				}
+			val, err := fr.literal(as.Value)
+			if err != nil {
+				return err
 			}
 			fr.env.assign(as.Name.Value, val)
 		}
@@ -205,22 +210,39 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 				}
 				continue
 			}
-			val := ""
-			if as.Value != nil {
-				var err error
-				if val, err = expand.Literal(fr.cfg, as.Value); err != nil {
-					return errFastDecline
-				}
+			val, err := fr.literal(as.Value)
+			if err != nil {
+				return err
 			}
 			fr.env.assign(name, val)
 		}
+	case *syntax.ForClause: // for name in words, as fastStmts checked
+		wi := cm.Loop.(*syntax.WordIter)
+		fr.globbed = false
+		items, err := expand.Fields(fr.cfg, wi.Items...)
+		if err != nil || fr.globbed {
+			return errFastDecline // globbing reads the recipe directory
+		}
+		for _, field := range items {
+			fr.env.assign(wi.Name.Value, field)
+			if err := fr.stmts(cm.Do); err != nil {
+				return err
+			}
+		}
 	case *syntax.CaseClause:
-		str, err := expand.Literal(fr.cfg, cm.Word)
+		str, err := fr.literal(cm.Word)
 		if err != nil {
-			return errFastDecline
+			return err
 		}
 		for _, ci := range cm.Items {
 			for _, word := range ci.Patterns {
+				if lit, ok := plainPattern(word); ok {
+					// No pattern characters: the pattern matches itself only.
+					if lit == str {
+						return fr.stmts(ci.Stmts)
+					}
+					continue
+				}
 				pat, err := expand.Pattern(fr.cfg, word)
 				if err != nil {
 					return errFastDecline
@@ -238,6 +260,125 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 		return errFastDecline
 	}
 	return nil
+}
+
+// literal expands an assignment value as the interpreter does; nil is "".
+func (fr *fastRun) literal(w *syntax.Word) (string, error) {
+	if w == nil {
+		return "", nil
+	}
+	if s, ok := fr.plainLiteral(w); ok {
+		return s, nil
+	}
+	s, err := expand.Literal(fr.cfg, w)
+	if err != nil {
+		return "", errFastDecline
+	}
+	return s, nil
+}
+
+// plainLiteral expands the commonest values (text without escapes or
+// tildes, quoted or not, and plain $name expansions) without going through
+// expand.Literal, which gives the same string for them.
+func (fr *fastRun) plainLiteral(w *syntax.Word) (string, bool) {
+	if len(w.Parts) == 1 {
+		if s, ok := fr.plainPart(w.Parts[0]); ok {
+			return s, true
+		}
+	}
+	var sb strings.Builder
+	for _, wp := range w.Parts {
+		s, ok := fr.plainPart(wp)
+		if !ok {
+			return "", false
+		}
+		sb.WriteString(s)
+	}
+	return sb.String(), true
+}
+
+func (fr *fastRun) plainPart(wp syntax.WordPart) (string, bool) {
+	switch wp := wp.(type) {
+	case *syntax.Lit:
+		if strings.ContainsAny(wp.Value, "\\~") {
+			return "", false
+		}
+		return wp.Value, true
+	case *syntax.SglQuoted:
+		if wp.Dollar {
+			return "", false
+		}
+		return wp.Value, true
+	case *syntax.ParamExp:
+		if !plainParam(wp) {
+			return "", false
+		}
+		return fr.env.Get(wp.Param.Value).Str, true
+	case *syntax.DblQuoted:
+		if wp.Dollar {
+			return "", false
+		}
+		if len(wp.Parts) == 0 {
+			return "", true
+		}
+		if len(wp.Parts) == 1 {
+			switch q := wp.Parts[0].(type) {
+			case *syntax.Lit:
+				if !strings.Contains(q.Value, "\\") {
+					return q.Value, true
+				}
+			case *syntax.ParamExp:
+				if plainParam(q) {
+					return fr.env.Get(q.Param.Value).Str, true
+				}
+			}
+			return "", false
+		}
+		var sb strings.Builder
+		for _, q := range wp.Parts {
+			switch q := q.(type) {
+			case *syntax.Lit:
+				if strings.Contains(q.Value, "\\") {
+					return "", false
+				}
+				sb.WriteString(q.Value)
+			case *syntax.ParamExp:
+				if !plainParam(q) {
+					return "", false
+				}
+				sb.WriteString(fr.env.Get(q.Param.Value).Str)
+			default:
+				return "", false
+			}
+		}
+		return sb.String(), true
+	}
+	return "", false
+}
+
+// plainParam reports whether pe is $name or ${name} of an ordinary
+// variable.
+func plainParam(pe *syntax.ParamExp) bool {
+	return fastParam(pe) && !pe.Length && pe.Slice == nil && pe.Repl == nil && pe.Exp == nil
+}
+
+// plainPattern returns the text of a case pattern that is a single
+// unquoted word of letters, digits, '.', '_' and '-', such as x86_64.
+func plainPattern(w *syntax.Word) (string, bool) {
+	if len(w.Parts) != 1 {
+		return "", false
+	}
+	l, ok := w.Parts[0].(*syntax.Lit)
+	if !ok || l.Value == "" {
+		return "", false
+	}
+	for i := 0; i < len(l.Value); i++ {
+		c := l.Value[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return "", false
+		}
+	}
+	return l.Value, true
 }
 
 // casePattern compiles a case pattern as the interpreter does.
@@ -308,6 +449,19 @@ func fastStmts(list []*syntax.Stmt) bool {
 				if as.Value != nil && !fastWord(as.Value, false) {
 					return false
 				}
+			}
+		case *syntax.ForClause:
+			wi, ok := cm.Loop.(*syntax.WordIter)
+			if !ok || cm.Select || !wi.InPos.IsValid() || wi.Name == nil || !validIdent(wi.Name.Value) || fastUnsafeNames[wi.Name.Value] {
+				return false
+			}
+			for _, w := range wi.Items {
+				if !fastWord(w, false) {
+					return false
+				}
+			}
+			if !fastStmts(cm.Do) {
+				return false
 			}
 		case *syntax.CaseClause:
 			if !fastWord(cm.Word, false) {

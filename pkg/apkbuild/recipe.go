@@ -523,21 +523,25 @@ func isAlnum(c byte) bool {
 func headerComments(src []byte, key string) []Comment {
 	var out []Comment
 	prefix := []byte("# " + key + ":")
-	line := 1
-	for len(src) > 0 {
-		i := bytes.IndexByte(src, '\n')
-		l := src
-		if i >= 0 {
-			l, src = src[:i], src[i+1:]
-		} else {
-			src = nil
+	line, counted := 1, 0 // line is the line of src[counted]
+	for off := 0; ; {
+		i := bytes.Index(src[off:], prefix)
+		if i < 0 {
+			return out
 		}
-		if rest, ok := bytes.CutPrefix(l, prefix); ok {
-			out = append(out, Comment{Line: line, Value: string(bytes.TrimPrefix(rest, []byte(" ")))})
+		i += off
+		off = i + len(prefix)
+		if i > 0 && src[i-1] != '\n' {
+			continue // not at the start of a line
 		}
-		line++
+		line += bytes.Count(src[counted:i], []byte("\n"))
+		counted = i
+		end := bytes.IndexByte(src[off:], '\n')
+		if end < 0 {
+			end = len(src) - off
+		}
+		out = append(out, Comment{Line: line, Value: string(bytes.TrimPrefix(src[off:off+end], []byte(" ")))})
 	}
-	return out
 }
 
 // noarchSuffixes are subpackage name endings whose default arch is noarch.
@@ -661,6 +665,7 @@ func (r *Recipe) parseChecksums() ([]Checksum, error) {
 		if len(words)%2 != 0 {
 			errs = append(errs, r.errorf(name, "%s: odd number of words (%d): each line must be '<digest>  <file>'", name, len(words)))
 		}
+		out = make([]Checksum, 0, len(words)/2)
 		for i := 0; i+1 < len(words); i += 2 {
 			out = append(out, Checksum{Algo: algo, Digest: words[i], Name: words[i+1]})
 		}

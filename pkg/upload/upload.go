@@ -207,6 +207,7 @@ type ServerError struct {
 	Message string
 }
 
+// Error returns "server: " with the HTTP status and the server's message.
 func (e *ServerError) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("server: %d %s", e.Status, http.StatusText(e.Status))
