@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type buildOptions struct {
 	noCheck  bool
 	noDeps   bool
 	keep     bool
+	replace  bool
 	jobs     int
 	offline  bool
 	sandbox  string
@@ -59,11 +61,12 @@ func newBuildCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [PATH...]",
 		Short: "Build recipes into signed packages in a local repository",
-		Long: `Build each recipe directory (default: the current directory) the way
-"abuild -r" does: install build dependencies, fetch and verify sources,
-unpack, prepare, build, check, package and split into subpackages, then strip,
-check and trace every package, write signed .apk files and add them to
-REPODEST/<repo>/<arch>/ with the index updated and signed.
+		Long: `Build each recipe directory (or its APKBUILD; default: the current
+directory) the way "abuild -r" does: install build dependencies, fetch and
+verify sources, unpack, prepare, build, check, package and split into
+subpackages, then strip, check and trace every package, write signed .apk
+files and add them to REPODEST/<repo>/<arch>/ with the index updated and
+signed.
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
@@ -76,7 +79,12 @@ index, the packages stay in the recipe's tmp/.apkit/out until a later
 "--phases index" adds them to the repository.
 
 The recipe's output streams to stderr and is kept in build.log beside the
-recipe's work directories. A failed build leaves the repository untouched.`,
+recipe's work directories. A failed build leaves the repository untouched.
+
+A package whose file is already in the repository with different contents
+(a rebuild of the same pkgver and pkgrel) fails the build unless --replace
+is given, which replaces it as abuild does; raising pkgrel is the way to
+publish a changed package to others.`,
 		Example: `  apkit build
   apkit build examples/main/greet --repodest ./packages
   apkit build --no-check --keep ./my-recipe
@@ -88,7 +96,30 @@ recipe's work directories. A failed build leaves the repository untouched.`,
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	_ = cmd.RegisterFlagCompletionFunc("sandbox", cobra.FixedCompletions([]string{"auto", "bwrap", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("phases", completePhases)
+	_ = cmd.RegisterFlagCompletionFunc("rootfs", dirCompletion)
+	_ = cmd.RegisterFlagCompletionFunc("repodest", dirCompletion)
 	return cmd
+}
+
+// completePhases completes the comma-separated list of --phases: the
+// phases after the last comma.
+func completePhases(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	prefix := ""
+	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+		prefix = toComplete[:i+1]
+	}
+	var out []string
+	for _, p := range build.AllPhases {
+		out = append(out, prefix+string(p))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
+// dirCompletion completes directory names.
+func dirCompletion(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return nil, cobra.ShellCompDirectiveFilterDirs
 }
 
 // addFlags binds the build flags to o.
@@ -99,6 +130,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run check()")
 	f.BoolVar(&o.noDeps, "no-deps", false, "go on when build dependencies are missing")
 	f.BoolVarP(&o.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
+	f.BoolVar(&o.replace, "replace", false, "replace packages of the same version already in the repository (as abuild does)")
 	f.IntVarP(&o.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
 	f.BoolVar(&o.offline, "offline", false, "do not download: remote sources must be in the cache")
 	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
@@ -119,11 +151,16 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
 	}
+	// The repository is a directory under REPODEST and a name on the
+	// server: the same rule as apkit upload's --repo.
+	if opts.repo != "" && !plainName(opts.repo) {
+		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
 	}
-	paths := opts.paths
+	paths := recipeDirs(opts.paths)
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -137,6 +174,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	bo, err := pipelineOptions(cfg, opts, phases)
 	if err != nil {
 		return err
+	}
+	if bo.Key != "" && (len(phases) == 0 || slices.Contains(phases, build.PhasePackage) || slices.Contains(phases, build.PhaseIndex)) {
+		if err := checkKeyExists(cfg, bo.Key, opts.key != ""); err != nil {
+			return err
+		}
 	}
 	bo.Runner = runner
 	bo.Progress = &buildProgress{io: app.IO}
@@ -196,20 +238,22 @@ func printBuildJSON(app *App, out *buildJSON) error {
 // pipeline's options (runner, streams and hidden paths aside).
 func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phase) (build.Options, error) {
 	bo := build.Options{
-		Arch:      cfg.Arch,
-		Repodest:  firstNonEmpty(opts.repodest, cfg.Repodest),
-		Repo:      opts.repo,
-		Srcdest:   cfg.Srcdest,
-		Key:       firstNonEmpty(opts.key, cfg.SigningKey),
-		Packager:  cfg.Packager,
-		Jobs:      cfg.Jobs,
-		Makeflags: cfg.Makeflags,
-		Phases:    phases,
-		NoCheck:   opts.noCheck,
-		NoDeps:    opts.noDeps,
-		Keep:      opts.keep,
-		Offline:   opts.offline,
-		RootFS:    opts.rootfs,
+		Arch:            cfg.Arch,
+		Repodest:        firstNonEmpty(opts.repodest, cfg.Repodest),
+		Repo:            opts.repo,
+		Srcdest:         cfg.Srcdest,
+		DistfilesMirror: cfg.DistfilesMirror,
+		Key:             firstNonEmpty(opts.key, cfg.SigningKey),
+		Packager:        cfg.Packager,
+		Jobs:            cfg.Jobs,
+		Makeflags:       cfg.Makeflags,
+		Phases:          phases,
+		NoCheck:         opts.noCheck,
+		NoDeps:          opts.noDeps,
+		Keep:            opts.keep,
+		Replace:         opts.replace,
+		Offline:         opts.offline,
+		RootFS:          opts.rootfs,
 	}
 	if bo.Repodest != "" {
 		var err error
@@ -243,7 +287,7 @@ func buildFailed(app *App, path string, err error) error {
 			return verifyFailed(checksumHint(fmt.Errorf("build %s: phase %s failed: %w", path, pe.Phase, pe.Err)))
 		}
 		if errors.Is(pe, repo.ErrConflict) {
-			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s)", path, pe.Error(), path)
+			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s), or pass --replace to overwrite it", path, pe.Error(), path)
 		}
 		return fmt.Errorf("build %s: phase %s", path, pe.Error())
 	}

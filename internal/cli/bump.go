@@ -93,6 +93,11 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 	}
 	name := recipeLabel(r)
 	text := r.Src
+	if opts.pkgver != "" && version.Valid(r.Pkgver) && version.Compare(opts.pkgver, r.Pkgver) < 0 {
+		// Allowed (a bad release is sometimes rolled back), but apk does
+		// not upgrade to it: say so.
+		app.IO.Warnf("%s: %s is older than %s: apk will not upgrade installed packages to it (raise pkgrel, or use a version above %s)", name, opts.pkgver, r.Pkgver, r.Pkgver)
+	}
 	if opts.pkgver != "" {
 		if text, err = source.SetVariable(text, "pkgver", opts.pkgver); err == nil {
 			text, err = source.SetVariable(text, "pkgrel", "0")
@@ -130,7 +135,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 		wait()
 		return err
 	}
-	sums, err := sumItems(ctx, next, items, fopts)
+	sums, err := sumItems(ctx, app, next, items, fopts)
 	wait()
 	if err != nil {
 		return err

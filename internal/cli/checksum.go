@@ -70,68 +70,50 @@ func (o *checksumOptions) addFlags(f *pflag.FlagSet) {
 }
 
 func runChecksum(ctx context.Context, app *App, opts *checksumOptions) error {
-	if opts.jobs < 1 {
-		return usageErrorf("--jobs must be at least 1")
-	}
-	cfg, err := app.Config()
-	if err != nil {
+	recs, err := fetchRecipes(ctx, app, opts.paths, opts.sourceFlags, true, checksumRecipe)
+	if recs == nil {
 		return err
 	}
-	progress, wait := newFetchProgress(ctx, app.IO)
-	fopts, err := sourceOptions(app, cfg, opts.sourceFlags, progress)
-	if err != nil {
-		return err
-	}
-	fopts.NoVerify = true
-	var (
-		out  checksumJSON
-		errs []error
-	)
-	for _, path := range opts.paths {
-		rec, err := checksumRecipe(ctx, app, cfg, path, fopts)
-		if err != nil {
-			rec.Error = err.Error()
-			errs = append(errs, err)
-		}
-		out.Recipes = append(out.Recipes, rec)
-	}
-	wait()
 	if opts.json {
-		if err := json.NewEncoder(app.IO.Out).Encode(out); err != nil {
+		if err := json.NewEncoder(app.IO.Out).Encode(checksumJSON{Recipes: recs}); err != nil {
 			return err
 		}
 	} else {
-		for _, r := range out.Recipes {
+		for _, r := range recs {
 			if r.Changed {
 				fmt.Fprintln(app.IO.Out, r.APKBUILD)
 			}
 		}
 	}
-	return joinVerify(errs)
+	return err
 }
 
 func checksumRecipe(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (checksumRecipeJSON, error) {
 	rec := checksumRecipeJSON{APKBUILD: path, Sha512sums: []source.FileSum{}}
-	r, err := loadRecipe(ctx, app, cfg, path, true)
-	if err != nil {
+	fail := func(err error) (checksumRecipeJSON, error) {
+		rec.Error = err.Error()
 		return rec, err
 	}
-	rec.APKBUILD, rec.Pkgname = recipeLabel(r), r.Pkgname
-	sums, err := sumItems(ctx, r, recipeItems(r), fopts)
+	r, err := loadRecipe(ctx, app, cfg, path, true)
 	if err != nil {
-		return rec, err
+		return fail(err)
+	}
+	rec.APKBUILD, rec.Pkgname = recipeLabel(r), r.Pkgname
+	sums, err := sumItems(ctx, app, r, recipeItems(r), fopts)
+	if err != nil {
+		return fail(err)
 	}
 	rec.Sha512sums = sums
 	text, err := source.RewriteChecksums(r.Src, sums)
 	if err != nil {
-		return rec, fmt.Errorf("%s: %w", recipeLabel(r), err)
+		return fail(fmt.Errorf("%s: %w", recipeLabel(r), err))
 	}
 	if bytes.Equal(text, r.Src) {
 		app.IO.Infof("%s: checksums unchanged", recipeLabel(r))
 		return rec, nil
 	}
 	if err := writeFileAtomic(r.Path, text); err != nil {
-		return rec, err
+		return fail(err)
 	}
 	rec.Changed = true
 	app.IO.Infof("%s: sha512sums updated", recipeLabel(r))
@@ -140,8 +122,9 @@ func checksumRecipe(ctx context.Context, app *App, cfg *config.Config, path stri
 
 // sumItems fetches items as fopts says (verified or not) and returns
 // their SHA-512 digests in source order.
-func sumItems(ctx context.Context, r *apkbuild.Recipe, items []source.Item, fopts source.Options) ([]source.FileSum, error) {
+func sumItems(ctx context.Context, app *App, r *apkbuild.Recipe, items []source.Item, fopts source.Options) ([]source.FileSum, error) {
 	results, err := source.Fetch(ctx, items, fopts)
+	mirrorNotes(app, r, results)
 	if err != nil {
 		return nil, fetchError(fmt.Errorf("%s: %w", recipeLabel(r), err))
 	}

@@ -38,7 +38,7 @@ func runClean(_ context.Context, app *App, opts *cleanOptions) error {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	for _, p := range paths {
+	for _, p := range recipeDirs(paths) {
 		if _, err := os.Stat(filepath.Join(p, "APKBUILD")); err != nil {
 			return fmt.Errorf("clean %s: not a recipe directory: %w", p, err)
 		}

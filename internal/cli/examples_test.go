@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 )
 
 // repoRoot is the top of the source tree, seen from this package.
@@ -49,6 +51,7 @@ func checkInvocation(line string) string {
 	}
 	root := newRootCmd(NewApp(nil))
 	root.InitDefaultHelpCmd()
+	root.InitDefaultVersionFlag()
 	cmd, rest, err := root.Find(args)
 	if err != nil {
 		for _, a := range args {
@@ -389,5 +392,26 @@ func TestServerExamples(t *testing.T) {
 	}
 	if copies == 0 {
 		t.Error("Containerfile copies nothing")
+	}
+}
+
+// TestExampleRecipesLintClean keeps the example recipes free of lint
+// findings: they are what users copy.
+func TestExampleRecipesLintClean(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(repoRoot, "examples", "*", "*", "APKBUILD"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no example recipes: %v", err)
+	}
+	for _, f := range dirs {
+		dir := filepath.Dir(f)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			r, err := apkbuild.Load(dir, apkbuild.Options{Arch: "x86_64"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, fd := range apkbuild.Lint(r) {
+				t.Errorf("%s:%d:%d: %s: %s", f, fd.Line, fd.Col, fd.Rule, fd.Message)
+			}
+		})
 	}
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -55,6 +54,13 @@ fetch at once: a download goes to <name>.part and takes its final name only
 when it is complete and verified. Downloads follow redirects, honour
 HTTP_PROXY, HTTPS_PROXY and NO_PROXY, retry network errors and server errors
 with backoff, and resume an interrupted download where the server allows it.
+Sources may be http, https or ftp (passive mode, anonymous unless the URL
+names a user) URLs.
+
+With distfiles_mirror set (DISTFILES_MIRROR in abuild.conf), a URL or a local
+directory, each remote source is first asked of the mirror by its saved name,
+once; when the mirror lacks it, fails, or serves a copy that does not verify
+(moved aside, with a warning), the source's own URL is used.
 
 A file that fails verification is renamed to <name>.<first 8 hex digits of
 the expected digest> and apkit exits with code 3. With --offline nothing goes
@@ -80,36 +86,16 @@ func (o *fetchOptions) addFlags(f *pflag.FlagSet) {
 }
 
 func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
-	if opts.jobs < 1 {
-		return usageErrorf("--jobs must be at least 1")
-	}
-	cfg, err := app.Config()
-	if err != nil {
+	recs, err := fetchRecipes(ctx, app, opts.paths, opts.sourceFlags, false, fetchRecipe)
+	if recs == nil {
 		return err
 	}
-	progress, wait := newFetchProgress(ctx, app.IO)
-	fopts, err := sourceOptions(app, cfg, opts.sourceFlags, progress)
-	if err != nil {
-		return err
-	}
-	var (
-		out  fetchJSON
-		errs []error
-	)
-	for _, path := range opts.paths {
-		rec, err := fetchRecipe(ctx, app, cfg, path, fopts)
-		out.Recipes = append(out.Recipes, rec)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	wait()
 	if opts.json {
-		if err := json.NewEncoder(app.IO.Out).Encode(out); err != nil {
+		if err := json.NewEncoder(app.IO.Out).Encode(fetchJSON{Recipes: recs}); err != nil {
 			return err
 		}
 	} else {
-		for _, r := range out.Recipes {
+		for _, r := range recs {
 			for _, s := range r.Sources {
 				if s.Path != "" {
 					fmt.Fprintln(app.IO.Out, s.Path)
@@ -117,23 +103,7 @@ func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
 			}
 		}
 	}
-	return joinVerify(errs)
-}
-
-// joinVerify joins errors, keeping exit code 3 when any is a verification
-// failure and none is something else.
-func joinVerify(errs []error) error {
-	err := errors.Join(errs...)
-	if err == nil {
-		return nil
-	}
-	for _, e := range errs {
-		var v *verifyError
-		if !errors.As(e, &v) {
-			return err
-		}
-	}
-	return verifyFailed(err)
+	return err
 }
 
 func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (fetchRecipeJSON, error) {
@@ -152,6 +122,7 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		return fail(err)
 	}
 	results, err := source.Fetch(ctx, items, fopts)
+	mirrorNotes(app, r, results)
 	for i, it := range items {
 		s := fetchSourceJSON{Name: it.Name, URL: it.URL, Algo: string(it.Sum.Algo), Digest: it.Sum.Digest}
 		if results != nil {
@@ -161,6 +132,8 @@ func fetchRecipe(ctx context.Context, app *App, cfg *config.Config, path string,
 		if s.Path != "" {
 			how := "from the cache"
 			switch {
+			case results[i].FromMirror:
+				how = "from the distfiles mirror"
 			case s.Downloaded:
 				how = "downloaded"
 			case it.URL == "":

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra/doc"
 
 	"github.com/apkit-dev/apkit/internal/term"
+	"github.com/apkit-dev/apkit/pkg/repo"
 )
 
 type genDocsOptions struct {
@@ -143,26 +145,13 @@ func WriteMarkdownDocs(dir string) error {
 // keyed by file name (apkit.md, apkit_build.md, ...).
 func MarkdownDocs() (map[string][]byte, error) {
 	pages := map[string][]byte{}
-	var walk func(c *cobra.Command) error
-	walk = func(c *cobra.Command) error {
+	for _, c := range visibleCommands(docsRoot()) {
 		var b bytes.Buffer
 		b.WriteString(genDocsHeader)
 		if err := doc.GenMarkdownCustom(c, &b, func(s string) string { return s }); err != nil {
-			return fmt.Errorf("markdown for %s: %w", c.CommandPath(), err)
+			return nil, fmt.Errorf("markdown for %s: %w", c.CommandPath(), err)
 		}
 		pages[pageName(c)+".md"] = b.Bytes()
-		for _, sub := range c.Commands() {
-			if !sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
-				continue
-			}
-			if err := walk(sub); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(docsRoot()); err != nil {
-		return nil, err
 	}
 	return pages, nil
 }
@@ -181,28 +170,27 @@ func WriteManPages(dir string, date time.Time) error {
 // keyed by file name (apkit.1, apkit-build.1, ...).
 func ManPages(date time.Time) (map[string][]byte, error) {
 	pages := map[string][]byte{}
-	var walk func(c *cobra.Command) error
-	walk = func(c *cobra.Command) error {
+	for _, c := range visibleCommands(docsRoot()) {
 		var b bytes.Buffer
 		h := &doc.GenManHeader{Title: strings.ToUpper(strings.ReplaceAll(c.CommandPath(), " ", "-")), Section: "1", Date: &date, Source: "apkit " + buildVersion().Version, Manual: "apkit manual"}
 		if err := doc.GenMan(c, h, &b); err != nil {
-			return fmt.Errorf("man page for %s: %w", c.CommandPath(), err)
+			return nil, fmt.Errorf("man page for %s: %w", c.CommandPath(), err)
 		}
 		pages[strings.ReplaceAll(c.CommandPath(), " ", "-")+".1"] = b.Bytes()
-		for _, sub := range c.Commands() {
-			if !sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
-				continue
-			}
-			if err := walk(sub); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(docsRoot()); err != nil {
-		return nil, err
 	}
 	return pages, nil
+}
+
+// visibleCommands returns c and its visible subcommands, depth first,
+// parents before children: the commands that get a page.
+func visibleCommands(c *cobra.Command) []*cobra.Command {
+	cmds := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() && !sub.IsAdditionalHelpTopicCommand() {
+			cmds = append(cmds, visibleCommands(sub)...)
+		}
+	}
+	return cmds
 }
 
 func pageName(c *cobra.Command) string { return strings.ReplaceAll(c.CommandPath(), " ", "_") }
@@ -230,36 +218,12 @@ func writePages(dir string, pages map[string][]byte, ext string) error {
 		if cur, err := os.ReadFile(p); err == nil && bytes.Equal(cur, data) {
 			continue
 		}
-		if err := writePageAtomic(p, data, 0o644); err != nil {
+		if err := repo.WriteFile(p, 0o644, func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writePageAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path.
-func writePageAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

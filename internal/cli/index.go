@@ -130,6 +130,9 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 			return usageErrorf("--json needs -o FILE: the index itself goes to standard output")
 		}
 	}
+	if st, err := os.Stat(out); out != "-" && err == nil && st.IsDir() {
+		return usageErrorf("-o %s: is a directory: give a file, such as %s", out, filepath.Join(out, repo.IndexName))
+	}
 	if opts.noSign && opts.key != "" {
 		return usageErrorf("--key and --no-sign cannot be used together")
 	}
@@ -279,12 +282,28 @@ func indexInputs(args []string, dir string) ([]string, error) {
 		}
 		return files, nil
 	}
+	// A file named twice (overlapping shell globs, say) is indexed once.
+	var (
+		files []string
+		seen  []os.FileInfo
+	)
+next:
 	for _, a := range args {
-		if st, err := os.Stat(a); err == nil && st.IsDir() {
+		st, err := os.Stat(a)
+		if err == nil && st.IsDir() {
 			return nil, usageErrorf("%s is a directory: give one directory alone, or package files", a)
 		}
+		if err == nil {
+			for _, o := range seen {
+				if os.SameFile(o, st) {
+					continue next
+				}
+			}
+			seen = append(seen, st)
+		}
+		files = append(files, a)
 	}
-	return args, nil
+	return files, nil
 }
 
 // readOldIndex reads a previous index for reuse (its signature is not

@@ -10,19 +10,14 @@ import (
 
 	"github.com/apkit-dev/apkit/internal/cli"
 	"github.com/apkit-dev/apkit/internal/term"
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
 // TestIndexExitCodes maps apkit index invocations to exit codes and
 // messages: usage errors 2, failing packages 3, other failures 1.
 func TestIndexExitCodes(t *testing.T) {
-	shared := sharedDir()
-	if shared == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("shared fixtures are missing and CI is set")
-		}
-		t.Skip("shared Alpine fixtures are absent")
-	}
+	shared := alpinetest.Shared(t)
 	dir := t.TempDir()
 	t.Setenv("HOME", filepath.Join(dir, "home"))
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "home", ".config"))

@@ -150,13 +150,35 @@ func newPassphrase(app *App) ([]byte, error) {
 // loadSigningKey loads the private key at path, or the configured one
 // when path is empty.
 func loadSigningKey(app *App, cfg *config.Config, path string) (*sign.PrivateKey, error) {
+	flagPath := path
 	if path == "" && cfg != nil {
 		path = cfg.SigningKey
 	}
 	if path == "" {
 		return nil, usageErrorf("no signing key: pass --key, set signing_key in the config, or run apkit keygen")
 	}
+	if err := checkKeyExists(cfg, path, path == flagPath); err != nil {
+		return nil, err
+	}
 	return sign.LoadPrivateKey(path, passphraseFunc(app, path))
+}
+
+// checkKeyExists fails, naming where the setting came from and how to fix
+// it, when the signing key file at path does not exist. fromFlag says path
+// is --key's value.
+func checkKeyExists(cfg *config.Config, path string, fromFlag bool) error {
+	_, err := os.Stat(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if fromFlag || cfg == nil {
+		return fmt.Errorf("--key %s: no such file", path)
+	}
+	from := string(cfg.Sources["signing_key"])
+	if o := cfg.Origins["signing_key"]; o != "" {
+		from += " " + o
+	}
+	return fmt.Errorf("signing key %s (signing_key, from %s): no such file: correct the setting (apkit keygen makes a new key)", path, from)
 }
 
 // writeNewFile writes data to path atomically and fails if path exists:

@@ -66,6 +66,15 @@ func NewApp(io *term.Streams) *App {
 				Getenv:     app.Getenv,
 				AbuildConf: abuildConfReader,
 			})
+			if err == nil {
+				for _, k := range cfg.Unknown {
+					hint := ""
+					if s := config.SuggestKey(k); s != "" {
+						hint = fmt.Sprintf(" (did you mean %s?)", s)
+					}
+					app.IO.Warnf("config %s: unknown key %q%s", cfg.File, k, hint)
+				}
+			}
 		})
 		return cfg, err
 	}
@@ -153,6 +162,11 @@ func newRootCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
+	// apkit --version, as most tools (and abuild -V) have, prints what
+	// apkit version prints.
+	cmd.Version = buildVersion().String()
+	cmd.SetVersionTemplate("apkit {{.Version}}\n")
+	cmd.Flags().Bool("version", false, "print the version (as apkit version does)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")

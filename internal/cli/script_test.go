@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/apkit-dev/apkit/internal/cli"
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testscript files and golden files")
@@ -37,7 +38,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("APKIT_CONFIG", filepath.Join(env.WorkDir, "apkit.yaml"))
 			env.Setenv("ABUILD_CONF", filepath.Join(env.WorkDir, "etc-abuild.conf"))
 			env.Setenv("NO_COLOR", "1")
-			env.Setenv("SHARED", sharedDir())
+			env.Setenv("SHARED", alpinetest.Lookup())
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -45,24 +46,12 @@ func TestScripts(t *testing.T) {
 			case "shared":
 				// [shared] holds when the shared Alpine fixtures are present.
 				// In CI they must be: a missing copy fails instead of skipping.
-				if sharedDir() == "" && os.Getenv("CI") != "" {
+				if alpinetest.Lookup() == "" && os.Getenv("CI") != "" {
 					return false, errors.New("shared fixtures are missing and CI is set")
 				}
-				return sharedDir() != "", nil
+				return alpinetest.Lookup() != "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
-}
-
-// sharedDir returns the shared test fixtures directory ("" when absent).
-func sharedDir() string {
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err != nil {
-		return ""
-	}
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -95,7 +96,7 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 
 	var verifier server.TokenVerifier
 	if cfg.Dev {
-		app.IO.Warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %v can add packages", cfg.Listen)
+		app.IO.Warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))
 		log.Warn("dev mode: authentication is off", "listen", cfg.Listen)
 	} else {
 		rules := map[string]auth.Rule{}

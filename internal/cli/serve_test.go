@@ -87,8 +87,8 @@ func TestServeDevModeStartsAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	if !strings.Contains(stderr, "DEV MODE") {
-		t.Errorf("no loud dev-mode warning:\n%s", stderr)
+	if want := "DEV MODE: uploads are NOT authenticated; anyone who can reach " + strings.TrimPrefix(url, "http://") + " can add packages"; !strings.Contains(stderr, want) {
+		t.Errorf("no loud dev-mode warning %q:\n%s", want, stderr)
 	}
 }
 

@@ -95,6 +95,9 @@ var showFields = []string{"version", "pkgarch", "carch", "startdir"}
 // configured one.
 func recipeArch(app *App, flag string) (string, error) {
 	if flag != "" {
+		if !apkbuild.KnownArch(flag) {
+			return "", usageErrorf("--arch: %q is not an Alpine architecture (x86_64, aarch64, armv7, ...)", flag)
+		}
 		return flag, nil
 	}
 	cfg, err := app.Config()

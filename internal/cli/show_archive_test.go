@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,27 +10,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apkit-dev/apkit/internal/term"
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 )
 
-// alpineFixtures returns the shared real Alpine fixtures; it skips when
-// they are absent, except in CI.
-func alpineFixtures(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "alpine"))
-	if err == nil {
-		if _, err = os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared Alpine fixtures are missing: %v", err)
-	}
-	t.Skip("shared Alpine fixtures are absent")
-	return ""
-}
-
 func TestShowArchive(t *testing.T) {
-	dir := alpineFixtures(t)
+	dir := alpinetest.Dir(t)
 	tests := []struct {
 		name string
 		file string
@@ -86,7 +69,7 @@ func TestShowArchive(t *testing.T) {
 }
 
 func TestShowArchiveJSON(t *testing.T) {
-	dir := alpineFixtures(t)
+	dir := alpinetest.Dir(t)
 	ts := term.Test()
 	app := NewApp(ts.Streams)
 	opts := &showOptions{json: true, files: true}

@@ -87,7 +87,7 @@ func runSign(ctx context.Context, app *App, opts *signOptions) error {
 		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
 			f = filepath.Join(f, "APKINDEX.tar.gz")
 		}
-		kind, err := signFile(f, key, alg, mtime)
+		kind, err := signRepoFile(ctx, f, key, alg, mtime)
 		if err != nil {
 			return fmt.Errorf("sign %s: %w", f, err)
 		}
@@ -95,6 +95,28 @@ func runSign(ctx context.Context, app *App, opts *signOptions) error {
 	}
 	return nil
 }
+
+// signRepoFile signs path with signFile. The index of a repository
+// directory (one with the lock file apkit build, index and serve use) is
+// signed under the directory's lock, so that a package added meanwhile is
+// not lost when the signed copy is renamed over the index.
+func signRepoFile(ctx context.Context, path string, key *sign.PrivateKey, alg sign.Algorithm, mtime time.Time) (string, error) {
+	dir := filepath.Dir(path)
+	if filepath.Base(path) == repo.IndexName {
+		if _, err := os.Stat(filepath.Join(dir, repoLockName)); err == nil {
+			unlock, err := repo.LockDir(ctx, dir)
+			if err != nil {
+				return "", err
+			}
+			defer unlock()
+		}
+	}
+	return signFile(path, key, alg, mtime)
+}
+
+// repoLockName is the lock file of a repository directory (see
+// [repo.LockDir]).
+const repoLockName = ".apkit.lock"
 
 // signFile re-signs one package or index atomically and says which it was.
 func signFile(path string, key *sign.PrivateKey, alg sign.Algorithm, mtime time.Time) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/source"
 )
 
@@ -25,6 +27,57 @@ type sourceFlags struct {
 func (o *sourceFlags) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
 	f.IntVarP(&o.jobs, "jobs", "j", source.DefaultJobs, "download at most `n` files at once")
+}
+
+// fetchRecipes runs one, the work of a verb that fetches sources, on each
+// recipe path in turn, with source options built from the configuration
+// and flags and the fetch progress shown meanwhile; noVerify fetches
+// without checking the sources' checksums. It returns the results of one
+// in path order, and the errors of one joined by [joinVerify]. When
+// nothing could be attempted (bad flags or configuration), the results
+// are nil and the error says why.
+func fetchRecipes[R any](ctx context.Context, app *App, paths []string, flags sourceFlags, noVerify bool,
+	one func(ctx context.Context, app *App, cfg *config.Config, path string, fopts source.Options) (R, error)) ([]R, error) {
+	if flags.jobs < 1 {
+		return nil, usageErrorf("--jobs must be at least 1")
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, err
+	}
+	progress, wait := newFetchProgress(ctx, app.IO)
+	fopts, err := sourceOptions(app, cfg, flags, progress)
+	if err != nil {
+		return nil, err
+	}
+	fopts.NoVerify = noVerify
+	recs := make([]R, 0, len(paths))
+	var errs []error
+	for _, path := range paths {
+		rec, err := one(ctx, app, cfg, path, fopts)
+		recs = append(recs, rec)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	wait()
+	return recs, joinVerify(errs)
+}
+
+// joinVerify joins errors, keeping exit code 3 when any is a verification
+// failure and none is something else.
+func joinVerify(errs []error) error {
+	err := errors.Join(errs...)
+	if err == nil {
+		return nil
+	}
+	for _, e := range errs {
+		var v *verifyError
+		if !errors.As(e, &v) {
+			return err
+		}
+	}
+	return verifyFailed(err)
 }
 
 // loadRecipe evaluates the recipe at path (a directory or an APKBUILD).
@@ -111,11 +164,27 @@ func sourceOptions(app *App, cfg *config.Config, f sourceFlags, progress source.
 	}
 	return source.Options{
 		Cache:    cfg.Srcdest,
+		Mirror:   cfg.DistfilesMirror,
 		Offline:  f.offline,
 		Client:   client,
 		Progress: progress,
 		Jobs:     f.jobs,
 	}, nil
+}
+
+// mirrorNotes tells why the distfiles mirror was passed over: a copy that
+// failed verification is a warning (the mirror is stale or tampered with),
+// a file the mirror lacks is news only with -v.
+func mirrorNotes(app *App, r *apkbuild.Recipe, results []source.Result) {
+	for _, res := range results {
+		switch err := res.MirrorErr; {
+		case err == nil:
+		case errors.Is(err, source.ErrChecksumMismatch):
+			app.IO.Warnf("%s: distfiles mirror copy refused, fetched %s instead: %v", recipeLabel(r), res.Item.URL, err)
+		default:
+			app.IO.Verbosef("%s: %s: not from the distfiles mirror: %v", recipeLabel(r), res.Item.Name, err)
+		}
+	}
 }
 
 // fetchError marks a checksum mismatch as a verification failure (exit 3).
@@ -137,41 +206,17 @@ func checksumHint(err error) error {
 	return err
 }
 
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory, fsync, rename, keeping path's mode.
+// writeFileAtomic replaces path with data atomically (see [repo.WriteFile]),
+// keeping path's mode (0644 for a new file).
 func writeFileAtomic(path string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	return repo.WriteFile(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	})
 }
 
 // recipePaths returns the paths given, or the current directory.
@@ -190,4 +235,20 @@ func noRecipeHint(err error) error {
 		return fmt.Errorf("%w (not a recipe directory: give one, or run apkit in one)", err)
 	}
 	return err
+}
+
+// recipeDirs turns recipe paths into recipe directories: a path naming an
+// APKBUILD file stands for its directory, as apkit show, lint and fetch
+// take it.
+func recipeDirs(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p
+		if filepath.Base(p) == "APKBUILD" {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				out[i] = filepath.Dir(p)
+			}
+		}
+	}
+	return out
 }

@@ -38,6 +38,9 @@ type uploadResult struct {
 	Repository string   `json:"repository,omitempty"`
 	Added      []string `json:"added,omitempty"`
 	DryRun     bool     `json:"dry_run,omitempty"`
+	// Error says why the group was not uploaded; the groups after it were
+	// not tried.
+	Error string `json:"error,omitempty"`
 }
 
 const uploadLong = `Upload packages to an apkit serve repository (POST /upload).
@@ -156,6 +159,7 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 				return ctx.Err()
 			}
 			failed = fmt.Errorf("upload %s/%s: %w", g.Repo, g.Arch, err)
+			results = append(results, uploadResult{Repo: g.Repo, Arch: g.Arch, Version: version, Files: g.Files, Error: failed.Error()})
 			break
 		}
 		r := uploadResult{Repo: g.Repo, Arch: g.Arch, Version: version, Files: g.Files, Repository: reply.Repository}

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
@@ -45,7 +47,8 @@ the gzip and tar structure, the signature against the trusted keys (the first
 signature whose key is trusted is checked, matched by file name as apk does),
 for packages the data segment against datahash and every file against its
 SHA-1 record. One line per file: "FILE: OK" or the reason it failed (UNTRUSTED,
-BAD signature, checksum mismatch, truncated, BAD archive).
+BAD signature, checksum mismatch, truncated, BAD archive). A directory stands
+for the packages and the APKINDEX.tar.gz in it.
 
 Trusted keys come from every --keys-dir, the configured keys_dirs, apkit's own
 keys ($XDG_CONFIG_HOME/apkit/keys), /etc/apk/keys and the public half of the
@@ -59,11 +62,12 @@ check, and 1 when the only failures were files that could not be read.`
 func newVerifyCmd(app *App) *cobra.Command {
 	opts := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify [--keys-dir DIR]... FILE...",
+		Use:   "verify [--keys-dir DIR]... FILE|DIR...",
 		Short: "Check the signatures and checksums of packages and indexes",
 		Long:  verifyLong,
 		Example: `  apkit verify hello-2.12.1-r0.apk
   apkit verify --keys-dir keys packages/main/x86_64/*.apk packages/main/x86_64/APKINDEX.tar.gz
+  apkit verify ~/packages/main/x86_64
   apkit verify --allow-untrusted --json hello-2.12.1-r0.apk`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,9 +91,13 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
+	files, err := verifyInputs(opts.files)
+	if err != nil {
+		return err
+	}
 	failed, unreadable := 0, 0
 	enc := json.NewEncoder(app.IO.Out)
-	for _, f := range opts.files {
+	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -126,6 +134,37 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 		return &silentError{code: ExitFailure}
 	}
 	return nil
+}
+
+// verifyInputs expands each directory argument into the repository files
+// in it: its *.apk files (not dot-files), sorted, then its APKINDEX.tar.gz.
+func verifyInputs(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil || !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, err
+		}
+		n := len(files)
+		for _, e := range ents {
+			name := e.Name()
+			if !strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".apk") && e.Type().IsRegular() {
+				files = append(files, filepath.Join(a, name))
+			}
+		}
+		if _, err := os.Stat(filepath.Join(a, repo.IndexName)); err == nil {
+			files = append(files, filepath.Join(a, repo.IndexName))
+		}
+		if len(files) == n {
+			return nil, usageErrorf("%s: a directory with no packages nor %s", a, repo.IndexName)
+		}
+	}
+	return files, nil
 }
 
 // resultError is the result of a file that could not be opened or read.

@@ -81,6 +81,12 @@ func runVersion(_ context.Context, app *App, opts *versionOptions) error {
 	if opts.json {
 		return json.NewEncoder(app.IO.Out).Encode(v)
 	}
-	_, err := fmt.Fprintf(app.IO.Out, "apkit %s (commit %s, %s, %s)\n", v.Version, v.Commit, v.GoVersion, v.Platform)
+	_, err := fmt.Fprintf(app.IO.Out, "apkit %s\n", v)
 	return err
+}
+
+// String is the version line without the program name, as apkit version
+// and apkit --version print it.
+func (v versionInfo) String() string {
+	return fmt.Sprintf("%s (commit %s, %s, %s)", v.Version, v.Commit, v.GoVersion, v.Platform)
 }

@@ -42,6 +42,9 @@ type Config struct {
 	Repodest string
 	// Srcdest is the source download cache.
 	Srcdest string
+	// DistfilesMirror is a URL or a local directory tried before each
+	// remote source's own URL (abuild's DISTFILES_MIRROR); "" means none.
+	DistfilesMirror string
 	// Jobs is the build parallelism.
 	Jobs int
 	// Makeflags is passed to builds as MAKEFLAGS.
@@ -53,6 +56,9 @@ type Config struct {
 
 	// File is the config file that was read ("" when none).
 	File string
+	// Unknown lists the keys in File that neither apkit's settings nor the
+	// server's configuration know (misspelt ones, most likely), sorted.
+	Unknown []string
 	// Sources maps each setting's key to where its value came from.
 	Sources map[string]Source
 	// Origins maps each setting's key to the file or variable it came from,
@@ -75,6 +81,7 @@ var Settings = []Setting{
 	{Key: "signing_key", Abuild: "PACKAGER_PRIVKEY", Help: "private key that signs packages and indexes"},
 	{Key: "repodest", Abuild: "REPODEST", Help: "root of the local package repositories"},
 	{Key: "srcdest", Abuild: "SRCDEST", Help: "source download cache"},
+	{Key: "distfiles_mirror", Abuild: "DISTFILES_MIRROR", Help: "URL or local directory tried before each remote source"},
 	{Key: "jobs", Abuild: "JOBS", Help: "build parallelism"},
 	{Key: "makeflags", Abuild: "MAKEFLAGS", Help: "MAKEFLAGS for builds"},
 	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
@@ -141,6 +148,7 @@ func Load(opts Options) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", file, err)
 		}
 		c.File = file
+		c.Unknown = unknownKeys(v.AllKeys())
 	} else if explicit || !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -154,6 +162,10 @@ func Load(opts Options) (*Config, error) {
 			}
 			vars, err := opts.AbuildConf(p, map[string]string{"HOME": home})
 			if err != nil {
+				// Positioned errors name the file already.
+				if strings.HasPrefix(err.Error(), p+":") {
+					return nil, fmt.Errorf("abuild configuration %w", err)
+				}
 				return nil, fmt.Errorf("abuild configuration %s: %w", p, err)
 			}
 			for _, s := range Settings {
@@ -203,8 +215,16 @@ func Load(opts Options) (*Config, error) {
 	c.SigningKey = expandHome(raw["signing_key"], home)
 	c.Repodest = expandHome(raw["repodest"], home)
 	c.Srcdest = expandHome(raw["srcdest"], home)
+	c.DistfilesMirror = expandHome(raw["distfiles_mirror"], home)
 	c.Makeflags = raw["makeflags"]
 	c.Arch = raw["arch"]
+	if !apkbuild.KnownArch(c.Arch) {
+		from := string(c.Sources["arch"])
+		if o := c.Origins["arch"]; o != "" {
+			from += " " + o
+		}
+		return nil, fmt.Errorf("config: arch (from %s): %q is not an Alpine architecture (x86_64, aarch64, armv7, ...)", from, c.Arch)
+	}
 	if raw["keys_dirs"] != "" {
 		for _, d := range filepath.SplitList(raw["keys_dirs"]) {
 			c.KeysDirs = append(c.KeysDirs, expandHome(d, home))
@@ -212,7 +232,11 @@ func Load(opts Options) (*Config, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
 	if err != nil || n < 1 {
-		return nil, fmt.Errorf("config: jobs (from %s): %q is not a positive whole number", c.Sources["jobs"], raw["jobs"])
+		from := string(c.Sources["jobs"])
+		if o := c.Origins["jobs"]; o != "" {
+			from += " " + o
+		}
+		return nil, fmt.Errorf("config: jobs (from %s): %q is not a positive whole number", from, raw["jobs"])
 	}
 	c.Jobs = n
 	if c.Sources["makeflags"] == SourceDefault {
@@ -298,6 +322,8 @@ func (c *Config) Value(key string) string {
 		return c.Repodest
 	case "srcdest":
 		return c.Srcdest
+	case "distfiles_mirror":
+		return c.DistfilesMirror
 	case "jobs":
 		return strconv.Itoa(c.Jobs)
 	case "makeflags":
@@ -310,4 +336,76 @@ func (c *Config) Value(key string) string {
 		return c.Arch
 	}
 	return ""
+}
+
+// unknownKeys returns the keys (as viper flattens them, lower case, with
+// dots) that no setting of apkit or of apkit serve reads, sorted.
+func unknownKeys(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if !KnownKey(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// KnownKey reports whether key (lower case, nested keys joined with dots)
+// is read by apkit or by apkit serve. Every key under jwt.claims is.
+func KnownKey(key string) bool {
+	if key == "jwt.claims" || strings.HasPrefix(key, "jwt.claims.") {
+		return true
+	}
+	for _, s := range Settings {
+		if s.Key == key {
+			return true
+		}
+	}
+	for _, k := range serveEnvKeys {
+		// An empty section (tls: with nothing under it) is a key too.
+		if k == key || strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// SuggestKey returns the known key closest to an unknown one, or "" when
+// none is close (at most two edits away).
+func SuggestKey(key string) string {
+	best, bestD := "", 3
+	try := func(k string) {
+		if d := editDistance(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	for _, s := range Settings {
+		try(s.Key)
+	}
+	for _, k := range serveEnvKeys {
+		try(k)
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

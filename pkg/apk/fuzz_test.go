@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // FuzzRead feeds arbitrary bytes to the package reader and verifier: they
 // must never panic, and must stay within their memory limits.
 func FuzzRead(f *testing.F) {
-	if dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "alpine")); err == nil {
+	if shared := alpinetest.Lookup(); shared != "" {
+		dir := filepath.Join(shared, "testdata", "alpine")
 		for _, name := range []string{"test_alpine.apk", "alpine-baselayout-3.2.0-r23.apk"} {
 			if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
 				f.Add(data)

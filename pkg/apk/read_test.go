@@ -17,29 +17,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
-// alpineDir returns the shared real Alpine fixtures, skipping the test when
-// they are absent outside CI.
-func alpineDir(t testing.TB) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "alpine"))
-	if err == nil {
-		if _, err = os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared Alpine fixtures are missing: %v", err)
-	}
-	t.Skip("shared Alpine fixtures are absent")
-	return ""
-}
-
 func alpineKeyring(t testing.TB) *sign.Keyring {
 	t.Helper()
-	kr, err := sign.LoadKeyring(filepath.Join(alpineDir(t), "keys"))
+	kr, err := sign.LoadKeyring(filepath.Join(alpinetest.Dir(t), "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +93,7 @@ var realPackages = []struct {
 }
 
 func TestReadRealPackages(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	kr := alpineKeyring(t)
 	for _, tt := range realPackages {
 		t.Run(tt.file, func(t *testing.T) {
@@ -163,7 +147,7 @@ func TestReadRealPackages(t *testing.T) {
 }
 
 func TestPkgInfoRoundTripReal(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	for _, tt := range realPackages {
 		t.Run(tt.file, func(t *testing.T) {
 			f, err := os.Open(filepath.Join(dir, tt.file))
@@ -203,7 +187,7 @@ func TestPkgInfoRoundTripReal(t *testing.T) {
 }
 
 func TestVerifyTampered(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	kr := alpineKeyring(t)
 	read := func(name string) []byte {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -321,7 +305,7 @@ func TestParsePkgInfo(t *testing.T) {
 var epoch = time.Unix(1700000000, 0)
 
 func TestResignRealPackage(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	key := newTestKey(t)
 	data, err := os.ReadFile(filepath.Join(dir, "alpine-baselayout-3.2.0-r23.apk"))
 	if err != nil {

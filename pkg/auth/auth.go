@@ -54,6 +54,7 @@ type TokenError struct {
 	Err    error
 }
 
+// Error returns "token: " and the reason, followed by the cause when there is one.
 func (e *TokenError) Error() string {
 	if e.Err != nil {
 		return "token: " + e.Reason + ": " + e.Err.Error()
@@ -61,6 +62,7 @@ func (e *TokenError) Error() string {
 	return "token: " + e.Reason
 }
 
+// Unwrap returns the cause, or nil.
 func (e *TokenError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrUnauthorized) true.

@@ -56,6 +56,7 @@ type ClaimError struct {
 	Missing bool
 }
 
+// Error names the claim and says whether it is missing or not allowed.
 func (e *ClaimError) Error() string {
 	if e.Missing {
 		return fmt.Sprintf("claim %q is missing", e.Claim)

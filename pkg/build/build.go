@@ -126,6 +126,9 @@ type Options struct {
 	Repo string
 	// Srcdest is the source download cache.
 	Srcdest string
+	// DistfilesMirror is a URL or local directory tried before each remote
+	// source's own URL (DISTFILES_MIRROR; see source.Options.Mirror).
+	DistfilesMirror string
 	// Key is the private key that signs packages and the index.
 	Key string
 	// Passphrase returns the passphrase of an encrypted Key; nil means an
@@ -146,6 +149,10 @@ type Options struct {
 	NoDeps bool
 	// Keep keeps srcdir, pkgdir and tmpdir after a successful build.
 	Keep bool
+	// Replace lets the new packages replace different ones of the same
+	// name and version in the repository, as abuild does; otherwise such
+	// a conflict fails the build with [repo.ErrConflict].
+	Replace bool
 	// HTTPClient downloads remote sources; nil means the source
 	// fetcher's default client.
 	HTTPClient *http.Client
@@ -200,7 +207,10 @@ type PhaseError struct {
 	Err error
 }
 
+// Error returns "<phase> failed: " and the cause.
 func (e *PhaseError) Error() string { return fmt.Sprintf("%s failed: %v", e.Phase, e.Err) }
+
+// Unwrap returns the cause.
 func (e *PhaseError) Unwrap() error { return e.Err }
 
 // ErrBusy reports that another build of the same recipe is running.

@@ -21,6 +21,7 @@ type TreeError struct {
 	Problems []string
 }
 
+// Error names the package and lists its problems.
 func (e *TreeError) Error() string {
 	return fmt.Sprintf("package %s: %s", e.Package, strings.Join(e.Problems, "; "))
 }

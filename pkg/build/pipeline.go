@@ -263,6 +263,7 @@ func (b *builder) fetch(ctx context.Context, verify bool) ([]string, error) {
 	}
 	res, err := source.Fetch(ctx, items, source.Options{
 		Cache:    b.opts.Srcdest,
+		Mirror:   b.opts.DistfilesMirror,
 		Offline:  b.opts.Offline,
 		NoVerify: !verify,
 		Client:   b.opts.HTTPClient,

@@ -135,6 +135,9 @@ func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, err
 			return nil, err
 		}
 		added, err := r.Add(ctx, byDir[dir]...)
+		if errors.Is(err, repo.ErrConflict) && b.opts.Replace {
+			added, err = b.replaceInRepo(ctx, r, byDir[dir])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("add to repository %s: %w", r.Dir(), err)
 		}
@@ -150,6 +153,23 @@ func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, err
 		}
 	}
 	return out, nil
+}
+
+// replaceInRepo takes the packages of the same file names as paths out of
+// r, then adds paths. Unlike Add alone it is not all or nothing: a failed
+// Add leaves those packages removed.
+func (b *builder) replaceInRepo(ctx context.Context, r *repo.Repo, paths []string) ([]repo.Added, error) {
+	for _, p := range paths {
+		name := filepath.Base(p)
+		if _, err := os.Stat(filepath.Join(r.Dir(), name)); err != nil {
+			continue
+		}
+		if _, err := r.Remove(ctx, name); err != nil && !errors.Is(err, repo.ErrNotFound) {
+			return nil, err
+		}
+		b.infof("replacing %s in %s", name, r.Dir())
+	}
+	return r.Add(ctx, paths...)
 }
 
 // writeFileSync creates path, lets fill write it, and syncs it.

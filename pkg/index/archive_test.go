@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
@@ -81,7 +82,7 @@ func entry(t *testing.T, tarball []byte, name string) []byte {
 }
 
 func TestRealIndexes(t *testing.T) {
-	shared := sharedDir(t)
+	shared := alpinetest.Shared(t)
 	for _, ri := range realIndexes {
 		t.Run(ri.path, func(t *testing.T) {
 			t.Parallel()

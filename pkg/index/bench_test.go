@@ -7,11 +7,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
 func loadReal(b *testing.B) ([]byte, *index.Index) {
-	raw, err := os.ReadFile(filepath.Join(sharedDir(b), "testdata/alpine/alpine-317/APKINDEX.tar.gz"))
+	raw, err := os.ReadFile(filepath.Join(alpinetest.Shared(b), "testdata/alpine/alpine-317/APKINDEX.tar.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}

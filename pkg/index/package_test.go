@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
 )
@@ -18,7 +19,7 @@ import (
 // the detected ones, as in the record of the x86_64 build of
 // alpine-baselayout-3.2.0-r23 in the real v3.16 index.
 func TestFromPackage(t *testing.T) {
-	shared := sharedDir(t)
+	shared := alpinetest.Shared(t)
 	tests := []struct {
 		file string
 		want string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
@@ -34,7 +35,7 @@ func key(t *testing.T) *sign.PrivateKey {
 }
 
 func TestReadVerifiedReal(t *testing.T) {
-	shared := sharedDir(t)
+	shared := alpinetest.Shared(t)
 	kr, err := sign.LoadKeyring(filepath.Join(shared, "testdata/alpine/keys"))
 	if err != nil {
 		t.Fatal(err)

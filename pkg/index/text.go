@@ -16,6 +16,7 @@ type ParseError struct {
 	Msg  string
 }
 
+// Error returns "APKINDEX:<line>: <msg>".
 func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Line, e.Msg) }
 
 // Limits on what [ParseText] accepts, so that memory stays within a small

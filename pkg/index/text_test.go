@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
@@ -284,7 +285,7 @@ func FuzzParseText(f *testing.F) {
 	f.Add([]byte(helloText))
 	f.Add([]byte("P:a\nV:1\nD:x  y\nS:007\nt:0\nx:\n\n"))
 	f.Add([]byte("P:a\nV:1\nhello\n"))
-	if shared := fuzzShared(); shared != "" {
+	if shared := alpinetest.Lookup(); shared != "" {
 		if b, err := os.ReadFile(filepath.Join(shared, "testdata/alpine/alpine-316/APKINDEX.tar.gz")); err == nil {
 			if ix, err := index.Read(bytes.NewReader(b)); err == nil && len(ix.Records) > 3 {
 				txt, _ := index.AppendText(nil, ix.Records[:3])
@@ -315,18 +316,6 @@ func FuzzParseText(f *testing.F) {
 			t.Fatalf("text is not stable:\n%q\n%q", out, out2)
 		}
 	})
-}
-
-// fuzzShared is sharedDir without a testing.TB (seeds are optional).
-func fuzzShared() string {
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err != nil {
-		return ""
-	}
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
 }
 
 func TestUnsatisfied(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
@@ -20,7 +21,7 @@ import (
 // files themselves are not needed to add another package).
 func bigRepo(b *testing.B) string {
 	b.Helper()
-	raw, err := os.ReadFile(filepath.Join(sharedDir(b), "testdata/alpine/alpine-317/APKINDEX.tar.gz"))
+	raw, err := os.ReadFile(filepath.Join(alpinetest.Shared(b), "testdata/alpine/alpine-317/APKINDEX.tar.gz"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func bigRepo(b *testing.B) string {
 // from disk; "warm" keeps one Repo, which reuses the index it wrote last.
 // Between iterations the package is removed again, untimed.
 func BenchmarkAddOneTo5000(b *testing.B) {
-	alpine := filepath.Join(sharedDir(b), "testdata/alpine")
+	alpine := filepath.Join(alpinetest.Shared(b), "testdata/alpine")
 	alpineKeys, err := sign.LoadKeyring(filepath.Join(alpine, "keys"))
 	if err != nil {
 		b.Fatal(err)

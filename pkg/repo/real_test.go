@@ -10,27 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
-
-// sharedDir returns the shared fixtures directory. Without it the test is
-// skipped, except in CI (CI set), where it fails.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err == nil {
-		if _, err = os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared fixtures are missing and CI is set: %v", err)
-	}
-	t.Skip("shared Alpine fixtures are absent")
-	return ""
-}
 
 var (
 	keyOnce sync.Once
@@ -50,7 +34,7 @@ func key(t testing.TB) *sign.PrivateKey {
 }
 
 func TestAddRealPackages(t *testing.T) {
-	shared := sharedDir(t)
+	shared := alpinetest.Shared(t)
 	alpine := filepath.Join(shared, "testdata/alpine")
 	alpineKeys, err := sign.LoadKeyring(filepath.Join(alpine, "keys"))
 	if err != nil {

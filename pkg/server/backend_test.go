@@ -9,29 +9,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/server"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
-// sharedDir returns the shared fixtures directory. Without it the test is
-// skipped, except in CI (CI set), where it fails.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err == nil {
-		if _, err = os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared fixtures are missing and CI is set: %v", err)
-	}
-	t.Skip("shared Alpine fixtures are absent")
-	return ""
-}
-
 func TestPackageValidator(t *testing.T) {
-	alpine := filepath.Join(sharedDir(t), "testdata", "alpine")
+	alpine := filepath.Join(alpinetest.Shared(t), "testdata", "alpine")
 	keys, err := sign.LoadKeyring(filepath.Join(alpine, "keys"))
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
 )
 
 // FuzzVerifyStream feeds arbitrary bytes to the signed stream reader and
 // the re-signer: no panic, bounded memory.
 func FuzzVerifyStream(f *testing.F) {
-	if dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "alpine")); err == nil {
+	if shared := alpinetest.Lookup(); shared != "" {
+		dir := filepath.Join(shared, "testdata", "alpine")
 		for _, name := range []string{"test_alpine.apk", "alpine-baselayout-3.2.0-r23.apk"} {
 			if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
 				f.Add(data)

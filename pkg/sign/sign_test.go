@@ -14,24 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-// alpineDir returns the shared real Alpine fixtures, skipping the test when
-// they are absent outside CI.
-func alpineDir(t testing.TB) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "alpine"))
-	if err == nil {
-		if _, err = os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("shared Alpine fixtures are missing: %v", err)
-	}
-	t.Skip("shared Alpine fixtures are absent")
-	return ""
-}
+	"github.com/apkit-dev/apkit/pkg/alpinetest"
+)
 
 var (
 	testKeyOnce sync.Once
@@ -270,7 +255,7 @@ func TestParseEntryName(t *testing.T) {
 }
 
 func TestLoadKeyring(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	junk := t.TempDir()
 	os.WriteFile(filepath.Join(junk, "README"), []byte("not a key"), 0o644)
 	os.Mkdir(filepath.Join(junk, "sub"), 0o755)
@@ -295,7 +280,7 @@ func TestLoadKeyring(t *testing.T) {
 }
 
 func TestVerifyRealIndexes(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	alpine, err := LoadKeyring(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +343,7 @@ func TestVerifyRealIndexes(t *testing.T) {
 }
 
 func TestMemberReaderRealPackage(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	tests := []struct {
 		file    string
 		lengths []int64
@@ -405,7 +390,7 @@ func TestMemberReaderRealPackage(t *testing.T) {
 }
 
 func TestReplaceSignature(t *testing.T) {
-	dir := alpineDir(t)
+	dir := alpinetest.Dir(t)
 	k := newTestKey(t)
 	data, err := os.ReadFile(filepath.Join(dir, "alpine-317", "APKINDEX.tar.gz"))
 	if err != nil {

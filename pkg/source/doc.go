@@ -19,7 +19,20 @@
 // and NO_PROXY, fail an attempt that receives nothing for
 // [Options].Timeout, retry network errors and 5xx answers with exponential
 // backoff, resume an interrupted download with a Range request where the
-// server allows it, and run a bounded number at a time. With
+// server allows it, and run a bounded number at a time. ftp:// URLs are
+// fetched in passive mode, anonymously unless the URL names a user, and
+// resumed with REST; 4xx replies are retried, 5xx ones are not, and proxy
+// variables do not apply to them.
+//
+// [Options].Mirror is abuild's DISTFILES_MIRROR: an http, https or ftp
+// URL, or a local directory, asked once for <mirror>/<saved name> before
+// each remote item's own URL. Whatever the mirror returns is verified;
+// when it fails (a missing file, a network error, a wrong checksum, the
+// bad copy being moved aside as below) the item's own URL is used, and
+// [Result].MirrorErr says why. abuild would stop at a wrong mirror copy;
+// apkit goes on, as the upstream file is verified just the same and a
+// stale mirror would otherwise block the build for good. With
+// [Options].Offline, only a local-directory mirror is used. With
 // [Options].Offline nothing goes to the network and every missing file is
 // listed in a [*MissingError]. Progress is reported through the
 // [Progress] interface; the default reports nothing.

@@ -56,6 +56,17 @@ type Options struct {
 	// (waiting for the response included) before the attempt fails
 	// (default 60s).
 	Timeout time.Duration
+	// Mirror is abuild's DISTFILES_MIRROR: an http or https URL, or a
+	// local directory (a plain path or a file:// URL), tried before each
+	// remote item's own URL. The mirror is asked for <Mirror>/<Item.Name>
+	// once, without retries; when that fails for any reason (missing file,
+	// network error, wrong checksum), the item's own URL is used. What the
+	// mirror returns is verified like any download, and a mirror copy that
+	// fails verification is moved aside before the item's own URL is tried
+	// (abuild would stop there; the upstream file, verified too, is no less
+	// trustworthy, and a stale mirror then does not block the build). With
+	// Offline, a local-directory mirror is still used.
+	Mirror string
 }
 
 // Result says where a fetched item is.
@@ -64,8 +75,17 @@ type Result struct {
 	// Path is the verified file: in the cache for a remote item, the
 	// item's Local path otherwise.
 	Path string
-	// Downloaded is true when the file came over the network in this call.
+	// Downloaded is true when the file came over the network (or from
+	// the mirror) in this call.
 	Downloaded bool
+	// FromMirror is true when the downloaded file came from
+	// [Options].Mirror.
+	FromMirror bool
+	// MirrorErr says why the mirror was not used when it was tried and
+	// the file came from the item's own URL instead: an *[HTTPError]
+	// with status 404 for a file the mirror lacks, a [*ChecksumError]
+	// for a mirror copy that failed verification (and was moved aside).
+	MirrorErr error
 }
 
 // HTTPError is a download answered with an HTTP error status.
@@ -75,6 +95,7 @@ type HTTPError struct {
 	Status     string
 }
 
+// Error returns "GET <url>: <status>".
 func (e *HTTPError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e.Status) }
 
 // Temporary reports whether retrying might help (5xx, 408, 429).
@@ -95,6 +116,8 @@ type MissingError struct {
 	Items []Item
 }
 
+// Error lists the missing items, one per line, with the URL each would
+// come from.
 func (e *MissingError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "offline: %d source(s) missing from the cache:", len(e.Items))
@@ -132,6 +155,11 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 		for _, it := range items {
 			if it.Remote() {
 				if _, err := os.Stat(filepath.Join(opts.Cache, it.Name)); err != nil {
+					if dir, ok := localMirror(opts.Mirror); ok {
+						if _, err := os.Stat(filepath.Join(dir, it.Name)); err == nil {
+							continue // copied from the local mirror
+						}
+					}
 					missing = append(missing, it)
 				}
 			}
@@ -154,7 +182,7 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 				return
 			}
 			defer func() { <-sem }()
-			path, downloaded, err := f.one(ctx, it)
+			path, downloaded, err := f.one(ctx, it, &results[i])
 			if err != nil {
 				var ce *ChecksumError
 				if errors.As(err, &ce) {
@@ -172,6 +200,17 @@ func Fetch(ctx context.Context, items []Item, opts Options) ([]Result, error) {
 }
 
 func checkItems(items []Item, opts Options) error {
+	if opts.Mirror != "" {
+		if _, ok := localMirror(opts.Mirror); !ok {
+			u, err := url.Parse(opts.Mirror)
+			if err != nil {
+				return fmt.Errorf("distfiles mirror: %w", err)
+			}
+			if !supportedScheme(u.Scheme) || u.Host == "" {
+				return fmt.Errorf("distfiles mirror %q: not an http, https or ftp URL, nor a local directory", opts.Mirror)
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for _, it := range items {
 		if !validName(it.Name) {
@@ -189,7 +228,7 @@ func checkItems(items []Item, opts Options) error {
 			if err != nil {
 				return fmt.Errorf("source %s: %w", it.Name, err)
 			}
-			if u.Scheme != "http" && u.Scheme != "https" {
+			if !supportedScheme(u.Scheme) {
 				return fmt.Errorf("source %s: unsupported URL scheme %q", it.Name, u.Scheme)
 			}
 		} else if it.Local == "" {
@@ -245,8 +284,9 @@ func (f *fetcher) verify(it Item, path string) error {
 	return err
 }
 
-// one fetches a single item and returns its path.
-func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded bool, err error) {
+// one fetches a single item and returns its path; it records in res
+// whether the mirror served it, or why not.
+func (f *fetcher) one(ctx context.Context, it Item, res *Result) (path string, downloaded bool, err error) {
 	if !it.Remote() {
 		if _, err := os.Stat(it.Local); err != nil {
 			return "", false, err
@@ -278,34 +318,44 @@ func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded boo
 		}
 		ce.MovedTo = moved
 		if f.opts.Offline {
-			return "", false, err
+			if _, ok := localMirror(f.opts.Mirror); !ok {
+				return "", false, err
+			}
 		}
 		// A stale cached copy (the upstream file changed, or another
 		// recipe saved a different file under this name): download anew.
 	}
-	if f.opts.Offline {
+	_, haveLocalMirror := localMirror(f.opts.Mirror)
+	if f.opts.Offline && !haveLocalMirror {
 		return "", false, &MissingError{Items: []Item{it}}
 	}
 
 	part := final + ".part"
-	if it.Sum.IsZero() || f.opts.NoVerify {
+	unverified := it.Sum.IsZero() || f.opts.NoVerify
+	if unverified {
 		// A part left by an earlier run is resumed only when the result
 		// will be verified: nothing says it is of the same upstream file.
 		os.Remove(part)
 	}
 	tr := f.progress.Start(it)
-	err = f.download(ctx, it, part, tr)
-	if err == nil {
-		if err = f.verify(it, part); err != nil {
-			var ce *ChecksumError
-			if errors.As(err, &ce) {
-				ce.Path = final
-				if moved, merr := moveAside(part, final, it.Sum.Digest); merr == nil {
-					ce.MovedTo = moved
-				} else {
-					err = errors.Join(err, merr)
-				}
+	fromMirror := false
+	err = errNoMirror
+	if f.opts.Mirror != "" {
+		err = f.fill(ctx, it, f.opts.Mirror, part, final, tr, true)
+		if err == nil {
+			fromMirror = true
+		} else {
+			res.MirrorErr = err
+			if unverified || ctx.Err() != nil {
+				os.Remove(part)
 			}
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		if f.opts.Offline {
+			err = &MissingError{Items: []Item{it}}
+		} else {
+			err = f.fill(ctx, it, "", part, final, tr, false)
 		}
 	}
 	if err == nil {
@@ -320,22 +370,129 @@ func (f *fetcher) one(ctx context.Context, it Item) (path string, downloaded boo
 		}
 		return "", false, err
 	}
+	res.FromMirror = fromMirror
+	if fromMirror {
+		res.MirrorErr = nil
+	}
 	return final, true, nil
+}
+
+// errNoMirror stands for "the mirror was not tried".
+var errNoMirror = errors.New("no mirror")
+
+// fill gets the item into part, from mirror (with the item's saved name,
+// one attempt) when that is not "", else from the item's own URL (with
+// retries), and verifies it. A copy that fails verification is moved
+// aside.
+func (f *fetcher) fill(ctx context.Context, it Item, mirror, part, final string, tr Transfer, once bool) error {
+	var err error
+	src := it
+	if dir, ok := localMirror(mirror); ok {
+		err = copyPart(ctx, filepath.Join(dir, it.Name), part, tr)
+	} else {
+		if mirror != "" {
+			src.URL = strings.TrimRight(mirror, "/") + "/" + it.Name
+		}
+		attempts := f.attempts
+		if once {
+			attempts = 1
+		}
+		err = f.download(ctx, src, part, tr, attempts)
+	}
+	if err != nil {
+		return err
+	}
+	if err = f.verify(it, part); err != nil {
+		var ce *ChecksumError
+		if errors.As(err, &ce) {
+			ce.Path = final
+			if mirror != "" {
+				ce.Source = src.URL
+				if _, ok := localMirror(mirror); ok {
+					ce.Source = filepath.Join(mirror, it.Name)
+				}
+			}
+			if moved, merr := moveAside(part, final, it.Sum.Digest); merr == nil {
+				ce.MovedTo = moved
+			} else {
+				err = errors.Join(err, merr)
+			}
+		}
+	}
+	return err
+}
+
+// localMirror reports whether mirror names a local directory (a plain
+// path or a file:// URL) and returns it.
+func localMirror(mirror string) (string, bool) {
+	if mirror == "" {
+		return "", false
+	}
+	if rest, ok := strings.CutPrefix(mirror, "file://"); ok {
+		return rest, true
+	}
+	if strings.Contains(mirror, "://") {
+		return "", false
+	}
+	return mirror, true
+}
+
+// supportedScheme reports whether URLs of scheme can be downloaded.
+func supportedScheme(scheme string) bool {
+	return scheme == "http" || scheme == "https" || scheme == "ftp"
+}
+
+// copyPart copies the file src into part (replacing what part held) and
+// flushes it.
+func copyPart(ctx context.Context, src, part string, tr Transfer) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", src)
+	}
+	out, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	tr.Size(fi.Size(), 0)
+	n, err := io.Copy(out, &ctxReader{ctx, in})
+	tr.Add(n)
+	if err != nil {
+		return err
+	}
+	return out.Sync()
 }
 
 // download fetches it.URL into part, resuming what part already holds,
 // retrying temporary failures with exponential backoff.
-func (f *fetcher) download(ctx context.Context, it Item, part string, tr Transfer) error {
+func (f *fetcher) download(ctx context.Context, it Item, part string, tr Transfer, attempts int) error {
 	var validator string // ETag or Last-Modified of the first answer, for If-Range
 	for attempt := 1; ; attempt++ {
-		err := f.attempt(ctx, it, part, tr, &validator)
+		var err error
+		if strings.HasPrefix(strings.ToLower(it.URL), "ftp://") {
+			err = f.attemptFTP(ctx, it, part, tr)
+		} else {
+			err = f.attempt(ctx, it, part, tr, &validator)
+		}
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !retryable(err) || attempt >= f.attempts {
+		if !retryable(err) || attempt >= attempts {
 			if attempt > 1 {
 				return fmt.Errorf("after %d attempts: %w", attempt, err)
 			}
@@ -359,6 +516,10 @@ func retryable(err error) bool {
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return he.Temporary()
+	}
+	var fe *FTPError
+	if errors.As(err, &fe) {
+		return fe.Temporary()
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {

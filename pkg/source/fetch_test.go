@@ -373,7 +373,7 @@ func TestFetchLocalAndErrors(t *testing.T) {
 		{"local bad sum", []Item{{Name: "fix.patch", Local: patch, Sum: Checksum{SHA512, strings.Repeat("0", 128)}}}, "fix.patch: sha512 mismatch"},
 		{"duplicate", []Item{{Name: "fix.patch", Local: patch}, {Name: "fix.patch", Local: patch}}, "source fix.patch: duplicate saved name"},
 		{"bad name", []Item{{Name: "a/b", Local: patch}}, `source "a/b": invalid saved name`},
-		{"ftp", []Item{{Name: "a.tgz", URL: "ftp://example.org/a.tgz"}}, `unsupported URL scheme "ftp"`},
+		{"gopher", []Item{{Name: "a.tgz", URL: "gopher://example.org/a.tgz"}}, `unsupported URL scheme "gopher"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,10 +90,17 @@ type ChecksumError struct {
 	Want    string // expected digest
 	Got     string // actual digest
 	MovedTo string // where the bad file now is ("" when left in place)
+	// Source is where a bad copy came from when that was the distfiles
+	// mirror ("" otherwise).
+	Source string
 }
 
+// Error names the source and both digests, and where the bad file went.
 func (e *ChecksumError) Error() string {
 	s := fmt.Sprintf("%s: %s mismatch: expected %s, got %s", e.Name, e.Algo, e.Want, e.Got)
+	if e.Source != "" {
+		s += " from mirror " + e.Source
+	}
 	if e.MovedTo != "" {
 		s += fmt.Sprintf(" (bad file moved to %s)", e.MovedTo)
 	}

@@ -21,6 +21,7 @@ type RewriteError struct {
 	Msg  string
 }
 
+// Error returns "APKBUILD:<line>: <msg>".
 func (e *RewriteError) Error() string { return fmt.Sprintf("APKBUILD:%d: %s", e.Line, e.Msg) }
 
 var sumsAssign = regexp.MustCompile(`^sha[0-9]+sums=`)

@@ -119,6 +119,7 @@ type UnsafeError struct {
 	Err    error // ErrTooLarge for limits, else nil
 }
 
+// Error names the entry and says why it was refused.
 func (e *UnsafeError) Error() string {
 	return fmt.Sprintf("entry %q: %s", e.Entry, e.Reason)
 }

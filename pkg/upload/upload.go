@@ -207,6 +207,7 @@ type ServerError struct {
 	Message string
 }
 
+// Error returns "server: " with the HTTP status and the server's message.
 func (e *ServerError) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("server: %d %s", e.Status, http.StatusText(e.Status))
@@ -290,6 +291,12 @@ func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// The client's *url.Error names the method and the URL (without a
+		// password) already.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("post %s: %w", u.Redacted(), err)
 	}
 	defer resp.Body.Close()

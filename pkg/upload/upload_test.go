@@ -202,6 +202,24 @@ func TestSendRetries(t *testing.T) {
 	}
 }
 
+func TestSendNetworkError(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "main/x86_64/a-1-r0.apk")
+	touch(t, pkg, "package bytes")
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	c := &upload.Client{URL: url, Version: "edge", Attempts: 1, Backoff: time.Millisecond}
+	_, err := c.Send(context.Background(), upload.Group{Repo: "main", Arch: "x86_64", Files: []string{pkg}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	// The URL is named once.
+	if n := strings.Count(err.Error(), url); n != 1 {
+		t.Errorf("error names %s %d times: %v", url, n, err)
+	}
+}
+
 func TestTokenSource(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tok")
