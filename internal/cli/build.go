@@ -160,10 +160,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	paths := recipeDirs(opts.paths)
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
+	paths := recipePaths(recipeDirs(opts.paths))
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {
 		return err

@@ -34,11 +34,7 @@ The build log is kept.`,
 }
 
 func runClean(_ context.Context, app *App, opts *cleanOptions) error {
-	paths := opts.paths
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
-	for _, p := range recipeDirs(paths) {
+	for _, p := range recipeDirs(recipePaths(opts.paths)) {
 		if _, err := os.Stat(filepath.Join(p, "APKBUILD")); err != nil {
 			return fmt.Errorf("clean %s: not a recipe directory: %w", p, err)
 		}

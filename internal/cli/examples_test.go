@@ -19,10 +19,6 @@ import (
 // repoRoot is the top of the source tree, seen from this package.
 var repoRoot = filepath.Join("..", "..")
 
-// pendingVerbs are verbs that documents and examples may name before the
-// command exists. Empty once every documented command has landed.
-var pendingVerbs = map[string]bool{}
-
 // checkInvocation reports what is wrong with one apkit command line from a
 // document or CI script: an unknown verb or flag. Words holding shell
 // expansions count as arguments.
@@ -54,14 +50,6 @@ func checkInvocation(line string) string {
 	root.InitDefaultVersionFlag()
 	cmd, rest, err := root.Find(args)
 	if err != nil {
-		for _, a := range args {
-			if !strings.HasPrefix(a, "-") {
-				if pendingVerbs[a] {
-					return ""
-				}
-				break
-			}
-		}
 		return err.Error()
 	}
 	err = cmd.ParseFlags(rest)
@@ -76,9 +64,6 @@ func checkInvocation(line string) string {
 	}
 	if cmd == root {
 		if a := cmd.Flags().Args(); len(a) > 0 {
-			if pendingVerbs[a[0]] {
-				return ""
-			}
 			return "no verb " + a[0]
 		}
 	}

@@ -27,16 +27,9 @@ func TestGettingStarted(t *testing.T) {
 		RequireExplicitExec: true,
 		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
-			home := filepath.Join(env.WorkDir, "home")
-			if err := os.MkdirAll(home, 0o755); err != nil {
+			if err := setupHome(env); err != nil {
 				return err
 			}
-			env.Setenv("HOME", home)
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-			env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
-			// No host abuild configuration leaks in.
-			env.Setenv("ABUILD_CONF", filepath.Join(env.WorkDir, "etc-abuild.conf"))
-			env.Setenv("NO_COLOR", "1")
 			env.Setenv("EXAMPLES", examples)
 			port, err := freePort()
 			if err != nil {

@@ -49,10 +49,7 @@ func newLintCmd(app *App) *cobra.Command {
 }
 
 func runLint(ctx context.Context, app *App, opts *lintOptions) error {
-	paths := opts.paths
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
+	paths := recipePaths(opts.paths)
 	arch, err := recipeArch(app, opts.arch)
 	if err != nil {
 		return err

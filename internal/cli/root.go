@@ -1,6 +1,3 @@
-// Package cli is apkit's command tree. Each verb lives in its own file with
-// an options struct, a newXCmd constructor and a runX function; Main runs the
-// tree and owns exit codes.
 package cli
 
 import (
@@ -32,10 +29,10 @@ const (
 // App holds the dependencies every verb uses. Its funcs are lazy so that
 // verbs which need no configuration (version, help) never read it.
 type App struct {
-	IO         *term.Streams
-	Config     func() (*config.Config, error)
-	HTTPClient func() (*http.Client, error)
-	Now        func() time.Time
+	IO         *term.Streams                  // where output goes
+	Config     func() (*config.Config, error) // the resolved configuration, loaded on first call
+	HTTPClient func() (*http.Client, error)   // the client for every network request
+	Now        func() time.Time               // the clock (fixed in tests)
 
 	// Getenv looks up environment variables (os.Getenv outside tests).
 	Getenv func(string) string

@@ -141,10 +141,7 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
 		return usageErrorf("--field: %q is not a recipe variable nor one of %s", opts.field, strings.Join(showFields, ", "))
 	}
-	paths := opts.paths
-	if len(paths) == 0 {
-		paths = []string{"."}
-	}
+	paths := recipePaths(opts.paths)
 	var recipes []string
 	for _, p := range paths {
 		if isArchivePath(p) {

@@ -85,7 +85,7 @@ func runSign(ctx context.Context, app *App, opts *signOptions) error {
 			return err
 		}
 		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
-			f = filepath.Join(f, "APKINDEX.tar.gz")
+			f = filepath.Join(f, repo.IndexName)
 		}
 		kind, err := signRepoFile(ctx, f, key, alg, mtime)
 		if err != nil {

@@ -1,5 +1,3 @@
-// Package term holds apkit's terminal streams: where results and messages go,
-// whether they are terminals, whether colour is on, and GitLab CI sections.
 package term
 
 import (
@@ -28,9 +26,9 @@ const (
 // Out, progress and warnings to ErrOut. The zero value is not usable; use
 // [System] or [Test]. Writes are safe for concurrent use.
 type Streams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
+	In     io.Reader // standard input
+	Out    io.Writer // results: paths written, listings, JSON
+	ErrOut io.Writer // progress, warnings and prompts
 
 	inTTY, outTTY, errTTY bool
 	colorMode             ColorMode

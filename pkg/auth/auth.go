@@ -50,8 +50,8 @@ var (
 
 // TokenError says why a token was refused. It matches [ErrUnauthorized].
 type TokenError struct {
-	Reason string
-	Err    error
+	Reason string // why the token was refused
+	Err    error  // the underlying cause, or nil
 }
 
 // Error returns "token: " and the reason, followed by the cause when there is one.

@@ -52,8 +52,8 @@ func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 // ClaimError says that a required claim is missing or does not have an
 // allowed value. Its message names the claim, never the allowed values.
 type ClaimError struct {
-	Claim   string
-	Missing bool
+	Claim   string // the claim's name
+	Missing bool   // true when the token lacks the claim, false when its value is not allowed
 }
 
 // Error names the claim and says whether it is missing or not allowed.

@@ -199,11 +199,13 @@ type Result struct {
 
 // PhaseError reports a failed phase with the last lines of its output.
 type PhaseError struct {
+	// Phase names the phase that failed: build, check, package, "split NAME", ...
 	Phase string
 	// Tail holds the last lines the phase printed.
 	Tail []string
 	// Log is the full log file.
 	Log string
+	// Err is the cause.
 	Err error
 }
 

@@ -17,8 +17,8 @@ import (
 
 // TreeError lists the package tree checks a package failed (§12.2).
 type TreeError struct {
-	Package  string
-	Problems []string
+	Package  string   // the package's name
+	Problems []string // one message per failed check
 }
 
 // Error names the package and lists its problems.

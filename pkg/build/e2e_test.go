@@ -20,6 +20,7 @@ import (
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/build"
 	"github.com/apkit-dev/apkit/pkg/repo"
+	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
@@ -102,7 +103,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 // TestExamplesEndToEnd builds the example recipes in bubblewrap into a
 // repository and checks what a user of the repository would see.
 func TestExamplesEndToEnd(t *testing.T) {
-	runner := requireBwrap(t)
+	runner := sandboxtest.RequireBwrap(t)
 	tools := map[string]string{"cc": "gcc", "make": "make", "strip": "binutils"}
 	if _, err := exec.LookPath("busybox"); err != nil {
 		tools["patch"] = "patch" // default_prepare falls back to busybox patch

@@ -16,21 +16,8 @@ import (
 
 	"github.com/apkit-dev/apkit/pkg/build"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 )
-
-// requireBwrap returns a working bubblewrap runner; without one the test
-// is skipped, or fails when CI is set (CI installs bubblewrap).
-func requireBwrap(t *testing.T) *sandbox.Bwrap {
-	t.Helper()
-	b := &sandbox.Bwrap{}
-	if err := b.Probe(context.Background()); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("bubblewrap is required in CI: %v", err)
-		}
-		t.Skipf("bubblewrap is not usable here (install the bubblewrap package to run this test): %v", err)
-	}
-	return b
-}
 
 // writeRecipe writes an APKBUILD into a new <tmp>/aports/main/<name>.
 func writeRecipe(t *testing.T, name, body string) string {
@@ -104,7 +91,7 @@ func buildPhases(t *testing.T, r sandbox.Runner, dir string, opts build.Options)
 // TestSandboxDeniesNetwork: a recipe cannot reach a server on the host
 // unless its options contain net.
 func TestSandboxDeniesNetwork(t *testing.T) {
-	r := requireBwrap(t)
+	r := sandboxtest.RequireBwrap(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "reached") }))
 	defer srv.Close()
 	for _, tc := range []struct {
@@ -138,7 +125,7 @@ func TestSandboxDeniesNetwork(t *testing.T) {
 // TestSandboxDeniesWrites: a recipe cannot write to its own recipe
 // directory or the build root, only to its work directories.
 func TestSandboxDeniesWrites(t *testing.T) {
-	r := requireBwrap(t)
+	r := sandboxtest.RequireBwrap(t)
 	marker := fmt.Sprintf("apkit-sandbox-test-%d", os.Getpid())
 	for _, tc := range []struct {
 		name, target string
@@ -169,7 +156,7 @@ func TestSandboxDeniesWrites(t *testing.T) {
 // TestSandboxHidesPrivateKey: the signing key is invisible to the recipe,
 // even when it lies next to the APKBUILD or in the user's home.
 func TestSandboxHidesPrivateKey(t *testing.T) {
-	r := requireBwrap(t)
+	r := sandboxtest.RequireBwrap(t)
 	home := t.TempDir()
 	keyDir := filepath.Join(home, ".abuild")
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {

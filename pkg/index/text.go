@@ -12,8 +12,8 @@ import (
 // ParseError is a syntax error in APKINDEX text, with the 1-based line where
 // it was found.
 type ParseError struct {
-	Line int
-	Msg  string
+	Line int    // 1-based line number
+	Msg  string // what is wrong
 }
 
 // Error returns "APKINDEX:<line>: <msg>".

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apkit-dev/apkit/pkg/sandbox"
+	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 )
 
 // TestMain lets the test binary act as a helper inside the sandbox: with
@@ -35,20 +36,6 @@ func TestMain(m *testing.M) {
 
 const testPath = "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
-// requireBwrap returns a working bubblewrap runner, or skips the test when
-// there is none (and fails it in CI, where bubblewrap must be installed).
-func requireBwrap(t *testing.T) *sandbox.Bwrap {
-	t.Helper()
-	b := &sandbox.Bwrap{}
-	if err := b.Probe(context.Background()); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("bubblewrap is required in CI: %v", err)
-		}
-		t.Skipf("bubblewrap is not usable here (install the bubblewrap package): %v", err)
-	}
-	return b
-}
-
 func run(t *testing.T, r sandbox.Runner, s *sandbox.Spec) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
@@ -58,7 +45,7 @@ func run(t *testing.T, r sandbox.Runner, s *sandbox.Spec) (string, error) {
 }
 
 func runners(t *testing.T) map[string]sandbox.Runner {
-	return map[string]sandbox.Runner{"bwrap": requireBwrap(t), "none": sandbox.Plain{}}
+	return map[string]sandbox.Runner{"bwrap": sandboxtest.RequireBwrap(t), "none": sandbox.Plain{}}
 }
 
 func TestEnvironmentIsCleared(t *testing.T) {
@@ -120,7 +107,7 @@ func TestCancel(t *testing.T) {
 // TestBwrapIsolation proves what the sandbox forbids: writing outside the
 // writable directories, reading hidden files, and the network.
 func TestBwrapIsolation(t *testing.T) {
-	b := requireBwrap(t)
+	b := sandboxtest.RequireBwrap(t)
 	base := t.TempDir()
 	work := filepath.Join(base, "work")
 	recipe := filepath.Join(base, "recipe")
@@ -236,7 +223,7 @@ func TestSelect(t *testing.T) {
 	if err != nil || r.Name() != "none" || strings.Contains(warn, "\n") || !strings.Contains(warn, "No permissions to creating new namespace, likely") || !strings.Contains(warn, "user namespaces") {
 		t.Fatalf("auto with a failing bwrap: %v %q %v", r, warn, err)
 	}
-	requireBwrap(t)
+	sandboxtest.RequireBwrap(t)
 	r, warn, err = sandbox.Select(ctx, sandbox.Options{Mode: sandbox.ModeAuto})
 	if err != nil || warn != "" || r.Name() != "bwrap" {
 		t.Fatalf("auto with bwrap: %v %q %v", r, warn, err)

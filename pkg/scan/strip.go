@@ -90,7 +90,7 @@ func Strip(ctx context.Context, root string, files []string, opts StripOptions) 
 			cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 			cmd.Stderr = &stderr
 			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+				return fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 			}
 			return nil
 		}

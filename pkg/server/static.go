@@ -11,10 +11,12 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/apkit-dev/apkit/pkg/repo"
 )
 
-// IndexName is the name of a repository's signed index.
-const IndexName = "APKINDEX.tar.gz"
+// IndexName is the name of a repository's signed index, [repo.IndexName].
+const IndexName = repo.IndexName
 
 // handleFiles serves files and directory listings under the root. Names
 // starting with a dot (the upload staging area, temporary files, locks)

@@ -90,9 +90,9 @@ type Result struct {
 
 // HTTPError is a download answered with an HTTP error status.
 type HTTPError struct {
-	URL        string
-	StatusCode int
-	Status     string
+	URL        string // the URL requested
+	StatusCode int    // the HTTP status code, such as 404
+	Status     string // the status line's text, such as "404 Not Found"
 }
 
 // Error returns "GET <url>: <status>".
@@ -113,7 +113,7 @@ var ErrOffline = errors.New("offline")
 // MissingError lists the remote items that are not in the cache when
 // fetching offline.
 type MissingError struct {
-	Items []Item
+	Items []Item // the missing items, in source order
 }
 
 // Error lists the missing items, one per line, with the URL each would

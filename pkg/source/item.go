@@ -86,7 +86,7 @@ var ErrChecksumMismatch = errors.New("checksum mismatch")
 type ChecksumError struct {
 	Name    string // the source's saved name
 	Path    string // the file that was checked
-	Algo    Algo
+	Algo    Algo   // the digest algorithm
 	Want    string // expected digest
 	Got     string // actual digest
 	MovedTo string // where the bad file now is ("" when left in place)

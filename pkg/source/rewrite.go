@@ -17,8 +17,8 @@ type FileSum struct {
 // RewriteError is a problem found in the text of an APKBUILD, with its
 // 1-based line.
 type RewriteError struct {
-	Line int
-	Msg  string
+	Line int    // 1-based line number
+	Msg  string // what is wrong
 }
 
 // Error returns "APKBUILD:<line>: <msg>".

@@ -115,8 +115,8 @@ var ErrTooLarge = errors.New("archive expands beyond the limit")
 // the destination, create a device node, or exceed a limit.
 type UnsafeError struct {
 	Entry  string // the entry's name as the archive spells it
-	Reason string
-	Err    error // ErrTooLarge for limits, else nil
+	Reason string // why the entry was refused
+	Err    error  // ErrTooLarge for limits, else nil
 }
 
 // Error names the entry and says why it was refused.

@@ -203,8 +203,8 @@ type Reply struct {
 
 // ServerError is a refusal from the server, with its message.
 type ServerError struct {
-	Status  int
-	Message string
+	Status  int    // the HTTP status code
+	Message string // the server's error message, or ""
 }
 
 // Error returns "server: " with the HTTP status and the server's message.
