@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
@@ -132,6 +133,9 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	}
 	if st, err := os.Stat(out); out != "-" && err == nil && st.IsDir() {
 		return usageErrorf("-o %s: is a directory: give a file, such as %s", out, filepath.Join(out, repo.IndexName))
+	}
+	if opts.rewriteArch != "" && !apkbuild.KnownArch(opts.rewriteArch) {
+		return usageErrorf("--rewrite-arch: %q is not an Alpine architecture (x86_64, aarch64, armv7, ...)", opts.rewriteArch)
 	}
 	if opts.noSign && opts.key != "" {
 		return usageErrorf("--key and --no-sign cannot be used together")

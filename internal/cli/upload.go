@@ -102,6 +102,9 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 	if opts.repo != "" && !plainName(opts.repo) {
 		return usageErrorf("--repo: %q is not a plain name", opts.repo)
 	}
+	if opts.attempts < 1 {
+		return usageErrorf("--attempts: %d is less than 1", opts.attempts)
+	}
 	version := opts.version
 	if version == "" {
 		v, err := upload.SystemVersion(opts.osRelease)

@@ -17,13 +17,13 @@ import (
 
 // Most recipes are nothing but assignments (some exported), case
 // statements on $CARCH and the like, for loops over words, and function
-// definitions. Such a file is evaluated here
-// without the interpreter: words are expanded by the same expand package
-// the interpreter uses, and the memory check before each statement is the
-// interpreter's. Anything else (a command, a loop, a command
-// substitution, a special parameter, a glob, ...), and any expansion error, makes
-// fastEval decline; the interpreter then evaluates the file from the
-// start, so the result never depends on which path ran.
+// definitions. Such a file is evaluated here without the interpreter:
+// words are expanded by the same expand package the interpreter uses, and
+// the memory check before each statement is the interpreter's. Anything
+// else (a command, an if or while, a command substitution, a special
+// parameter, a glob, ...) and any expansion error make fastEval decline;
+// the interpreter then evaluates the file from the start, so the result
+// never depends on which way it ran.
 
 // fastUnsafeNames are names whose expansion or assignment the interpreter
 // treats specially.

@@ -304,6 +304,9 @@ func (l *linter) sources() {
 			if !names[c.Name] {
 				l.atVar(SeverityError, c.Algo+"sums", "checksum-not-source", "checksum for %s, which is not a source", c.Name)
 			}
+			if n := map[string]int{"sha512": 128, "sha256": 64, "md5": 32}[c.Algo]; n > 0 && (len(c.Digest) != n || strings.Trim(strings.ToLower(c.Digest), "0123456789abcdef") != "") {
+				l.atVar(SeverityError, c.Algo+"sums", "invalid-checksum", "%q for %s is not a %s digest (%d hex digits): run apkit checksum", c.Digest, c.Name, c.Algo, n)
+			}
 		}
 		for _, s := range r.Sources {
 			if !sums[s.Name] {

@@ -407,13 +407,22 @@ func (r *Recipe) fieldLines(name string, n int) []int {
 	if start > end || end > len(r.Src) {
 		return lines
 	}
-	var raw []int
-	for i, l := range strings.Split(string(r.Src[start:end]), "\n") {
-		for _, f := range strings.Fields(l) {
-			if strings.Trim(f, "\"'") != "" {
-				raw = append(raw, int(a.Value.Pos().Line())+i)
+	raw := make([]int, 0, n)
+	text := r.Src[start:end]
+	for line := int(a.Value.Pos().Line()); ; line++ {
+		l, rest, more := bytes.Cut(text, []byte("\n"))
+		for _, f := range bytes.Fields(l) {
+			if len(bytes.Trim(f, "\"'")) > 0 {
+				if len(raw) == n {
+					return lines // more fields than entries
+				}
+				raw = append(raw, line)
 			}
 		}
+		if !more {
+			break
+		}
+		text = rest
 	}
 	if len(raw) == n {
 		return raw
