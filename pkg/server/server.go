@@ -24,6 +24,13 @@ const DefaultMaxConcurrentUploads = 16
 // DefaultMaxUploadSize bounds an upload request when Options.MaxUploadSize is 0.
 const DefaultMaxUploadSize = 512 << 20
 
+// DefaultUploadIdleTimeout and DefaultUploadTimeout apply when the
+// Options fields of the same names are 0.
+const (
+	DefaultUploadIdleTimeout = time.Minute
+	DefaultUploadTimeout     = time.Hour
+)
+
 // stagingDir is the directory under the served root where uploads are
 // written before they are checked; dot names are never served.
 const stagingDir = ".upload"
@@ -92,6 +99,12 @@ type Options struct {
 	// (0 means DefaultMaxConcurrentUploads); more wait their turn. With
 	// MaxUploadSize it bounds the disk space staged uploads may take.
 	MaxConcurrentUploads int
+	// UploadIdleTimeout is how long an upload's body may send nothing
+	// before the upload fails with 408 (0 means
+	// DefaultUploadIdleTimeout), so a stalled client cannot hold an upload
+	// slot; UploadTimeout bounds the whole body (0 means
+	// DefaultUploadTimeout).
+	UploadIdleTimeout, UploadTimeout time.Duration
 	// HSTS is the Strict-Transport-Security header value sent on TLS
 	// connections ("" means none).
 	HSTS string
@@ -127,6 +140,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.UploadIdleTimeout <= 0 {
+		opts.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if opts.UploadTimeout <= 0 {
+		opts.UploadTimeout = DefaultUploadTimeout
 	}
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
