@@ -48,7 +48,8 @@ func serveBackend(app *App, cfg *config.ServeConfig) (server.Validator, server.R
 		}
 		key = k
 	} else if !cfg.Dev {
-		return nil, nil, usageErrorf("signing_key: no key to sign indexes with (set signing_key in the config file)")
+		// A configuration failure, not a bad command line: no usage text.
+		return nil, nil, fmt.Errorf("config: signing_key: no key to sign indexes with (set signing_key in the config file; apkit keygen --dir DIR makes one)")
 	} else {
 		app.IO.Warnf("no signing_key: indexes are written unsigned (apk needs --allow-untrusted)")
 	}
