@@ -132,6 +132,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			he = &httpError{code: http.StatusInternalServerError, msg: "internal error; the repository was not changed"}
 		}
 		code = he.code
+		if code < 500 {
+			// Why, for the operator; the client got the same message.
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "upload refused",
+				slog.Int("status", code), slog.String("reason", he.msg), slog.String("remote", r.RemoteAddr))
+		}
 		if code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apkit"`)
 		}
