@@ -290,7 +290,11 @@ func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) 
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
+	// A redirect is reported, not followed: a POST would turn into a GET,
+	// and the token would go to a URL nobody chose.
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Do(req)
 	if err != nil {
 		// The client's *url.Error names the method and the URL (without a
 		// password) already.
@@ -315,6 +319,13 @@ func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) 
 		}
 		if len(msg) > 500 {
 			msg = msg[:500] + "…"
+		}
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			if loc, err := resp.Location(); err == nil {
+				base := *loc
+				base.Path, base.RawPath, base.RawQuery = strings.TrimSuffix(loc.Path, "/upload"), "", ""
+				msg = fmt.Sprintf("redirects to %s: use --url %s", loc.Redacted(), base.Redacted())
+			}
 		}
 		return nil, &ServerError{Status: resp.StatusCode, Message: msg}
 	}
