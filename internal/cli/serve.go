@@ -244,16 +244,7 @@ func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.
 	if acme != nil {
 		h = acme.HTTPHandler(h)
 	}
-	port := strconv.Itoa(r.Port)
-	var nets [][2]string
-	switch r.Protocols {
-	case "ipv4":
-		nets = [][2]string{{"tcp4", "0.0.0.0:" + port}}
-	case "ipv6":
-		nets = [][2]string{{"tcp6", "[::]:" + port}}
-	default:
-		nets = [][2]string{{"tcp", ":" + port}}
-	}
+	nets := redirectAddrs(cfg.Listen, strconv.Itoa(r.Port), r.Protocols)
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	for _, n := range nets {
 		l, err := (&net.ListenConfig{}).Listen(ctx, n[0], n[1])
@@ -268,4 +259,42 @@ func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.
 		}()
 	}
 	return func() { hs.Close() }, nil
+}
+
+// redirectAddrs returns the networks and addresses of the redirect
+// listener: port on the hosts of the listen addresses, of the families
+// protocols allows, or on all interfaces when the server listens on all.
+func redirectAddrs(listen []string, port, protocols string) [][2]string {
+	network := map[string]string{"ipv4": "tcp4", "ipv6": "tcp6"}[protocols]
+	if network == "" {
+		network = "tcp"
+	}
+	var out [][2]string
+	seen := map[string]bool{}
+	for _, a := range listen {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			continue
+		}
+		ip := net.ParseIP(host)
+		if host == "" || (ip != nil && ip.IsUnspecified()) {
+			// All interfaces: one listener, as the protocols say.
+			switch protocols {
+			case "ipv4":
+				return [][2]string{{network, "0.0.0.0:" + port}}
+			case "ipv6":
+				return [][2]string{{network, "[::]:" + port}}
+			}
+			return [][2]string{{network, ":" + port}}
+		}
+		if ip != nil && ((protocols == "ipv4" && ip.To4() == nil) || (protocols == "ipv6" && ip.To4() != nil)) {
+			continue
+		}
+		addr := net.JoinHostPort(host, port)
+		if !seen[addr] {
+			seen[addr] = true
+			out = append(out, [2]string{network, addr})
+		}
+	}
+	return out
 }
