@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -145,6 +146,11 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 		return usageErrorf("%v", err)
 	default:
 		app.IO.Verbosef("token from %s", from)
+		if opts.tokenFile == "" && opts.tokenEnv != "" && opts.tokenEnv != upload.DefaultTokenEnv && from != "$"+opts.tokenEnv {
+			// Likely a misnamed id_tokens variable: a fallback token
+			// (another audience) would be refused with a puzzling 401.
+			app.IO.Warnf("--token-env %s: $%s is empty; using the token in %s", opts.tokenEnv, opts.tokenEnv, from)
+		}
 	}
 	hc, err := app.HTTPClient()
 	if err != nil {
@@ -162,6 +168,10 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 				return ctx.Err()
 			}
 			failed = fmt.Errorf("upload %s/%s: %w", g.Repo, g.Arch, err)
+			var se *upload.ServerError
+			if token != "" && errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) {
+				failed = fmt.Errorf("%w (token from %s)", failed, from)
+			}
 			results = append(results, uploadResult{Repo: g.Repo, Arch: g.Arch, Version: version, Files: g.Files, Error: failed.Error()})
 			break
 		}

@@ -92,3 +92,49 @@ func TestRunUploadOutput(t *testing.T) {
 		})
 	}
 }
+
+// When the token does not come from where the job said (--token-env names
+// an empty variable), a warning says so, and a 401 or 403 names the
+// token's source: the usual cause is a job token with another audience.
+func TestUploadTokenSourceShown(t *testing.T) {
+	dir := t.TempDir()
+	pkg := buildTestPackage(t, filepath.Join(dir, "main", "x86_64"), nil, "hello", "1.0-r0", "x86_64", 10)
+	tests := []struct {
+		name       string
+		env        map[string]string
+		tokenEnv   string
+		status     int
+		wantStderr []string
+		wantErr    string
+	}{
+		{"named variable empty", map[string]string{"CI_JOB_JWT_V2": "tok"}, "APKIT_ID_TOKEN", 401,
+			[]string{"warning: --token-env APKIT_ID_TOKEN: $APKIT_ID_TOKEN is empty; using the token in $CI_JOB_JWT_V2"},
+			"401 Unauthorized: invalid token: wrong audience (token from $CI_JOB_JWT_V2)"},
+		{"named variable set", map[string]string{"APKIT_ID_TOKEN": "tok"}, "APKIT_ID_TOKEN", 403,
+			nil, "403 Forbidden: invalid token: wrong audience (token from $APKIT_ID_TOKEN)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+				io.WriteString(w, `{"error":"invalid token: wrong audience"}`)
+			}))
+			defer srv.Close()
+			ts := term.Test()
+			app := NewApp(ts.Streams)
+			app.Getenv = func(k string) string { return tc.env[k] }
+			err := runUpload(context.Background(), app, &uploadOptions{url: srv.URL, version: "edge", tokenEnv: tc.tokenEnv, attempts: 1, paths: []string{pkg}})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+			for _, w := range tc.wantStderr {
+				if !strings.Contains(ts.ErrBuf.String(), w) {
+					t.Errorf("stderr = %q, want %q", ts.ErrBuf.String(), w)
+				}
+			}
+			if tc.wantStderr == nil && strings.Contains(ts.ErrBuf.String(), "warning") {
+				t.Errorf("stderr = %q, want no warning", ts.ErrBuf.String())
+			}
+		})
+	}
+}
