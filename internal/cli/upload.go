@@ -143,7 +143,8 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 		// answers 401, which is reported with its message.
 		app.IO.Warnf("%v; uploading without a token", err)
 	case err != nil:
-		return usageErrorf("%v", err)
+		// An unreadable token file is the job's setup, not the command line.
+		return err
 	default:
 		app.IO.Verbosef("token from %s", from)
 		if opts.tokenFile == "" && opts.tokenEnv != "" && opts.tokenEnv != upload.DefaultTokenEnv && from != "$"+opts.tokenEnv {
