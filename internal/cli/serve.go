@@ -93,10 +93,16 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		return err
 	}
 	log := newServerLogger(app, cfg.LogFormat)
+	// Startup warnings: "warning: ..." lines for a person reading text
+	// logs, log records when every line must be JSON.
+	warnf := app.IO.Warnf
+	if cfg.LogFormat == "json" {
+		warnf = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
+	}
 
 	var verifier server.TokenVerifier
 	if cfg.Dev {
-		app.IO.Warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))
+		warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))
 		log.Warn("dev mode: authentication is off", "listen", cfg.Listen)
 	} else {
 		rules := map[string]auth.Rule{}
@@ -104,10 +110,10 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 			rules[k] = auth.Rule(v)
 		}
 		if len(rules) == 0 {
-			app.IO.Warnf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience)
+			warnf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience)
 		}
 		if u, err := url.Parse(cfg.JWT.JWKS); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
-			app.IO.Warnf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS)
+			warnf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS)
 		}
 		hc, err := app.HTTPClient()
 		if err != nil {
@@ -130,7 +136,7 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		verifier = v
 	}
 
-	validator, repository, err := serveBackend(app, cfg)
+	validator, repository, err := serveBackend(app, cfg, warnf)
 	if err != nil {
 		return err
 	}
