@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/upload"
 )
@@ -152,6 +153,9 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 			// (another audience) would be refused with a puzzling 401.
 			app.IO.Warnf("--token-env %s: $%s is empty; using the token in %s", opts.tokenEnv, opts.tokenEnv, from)
 		}
+	}
+	if u, err := url.Parse(opts.url); err == nil && token != "" && u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
+		app.IO.Warnf("--url %s is plain http: the token is sent in clear text and can be read and reused on the way; use https", u.Redacted())
 	}
 	hc, err := app.HTTPClient()
 	if err != nil {

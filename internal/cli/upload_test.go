@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -134,6 +135,46 @@ func TestUploadTokenSourceShown(t *testing.T) {
 			}
 			if tc.wantStderr == nil && strings.Contains(ts.ErrBuf.String(), "warning") {
 				t.Errorf("stderr = %q, want no warning", ts.ErrBuf.String())
+			}
+		})
+	}
+}
+
+// A token sent over plain http to another machine can be read on the way:
+// upload warns. Loopback (a local test server) is quiet.
+func TestUploadClearTextWarning(t *testing.T) {
+	dir := t.TempDir()
+	pkg := buildTestPackage(t, filepath.Join(dir, "main", "x86_64"), nil, "hello", "1.0-r0", "x86_64", 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`)
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name, url, token string
+		warn             bool
+	}{
+		{"http to another host", "http://packages.example.test", "tok", true},
+		{"http to loopback", srv.URL, "tok", false},
+		{"no token", "http://packages.example.test", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := term.Test()
+			app := NewApp(ts.Streams)
+			app.Getenv = func(k string) string { return map[string]string{"APKIT_TOKEN": tc.token}[k] }
+			app.HTTPClient = func() (*http.Client, error) {
+				// Every host name reaches the local test server.
+				tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+				}}
+				return &http.Client{Transport: tr}, nil
+			}
+			if err := runUpload(context.Background(), app, &uploadOptions{url: tc.url, version: "edge", tokenEnv: "APKIT_TOKEN", attempts: 1, paths: []string{pkg}}); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Contains(ts.ErrBuf.String(), "clear text")
+			if got != tc.warn {
+				t.Errorf("clear-text warning %v, want %v; stderr:\n%s", got, tc.warn, ts.ErrBuf.String())
 			}
 		})
 	}
