@@ -26,10 +26,11 @@ func TestRefusalLogged(t *testing.T) {
 		parts       []part
 		code        int
 		reason      string
+		subject     string // in the line when the token was good
 	}{
-		{"forbidden", forbidden, []part{{"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 403, `claim "project_path"`},
-		{"no file", good, []part{{"version", "", []byte("edge")}}, 400, "no file in the form"},
-		{"bad name", good, []part{{"repo", "", []byte("a/b")}, {"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 400, "not a plain name"},
+		{"forbidden", forbidden, []part{{"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 403, `claim "project_path"`, ""},
+		{"no file", good, []part{{"version", "", []byte("edge")}}, 400, "no file in the form", "project_path:group/project:ref_type:branch:ref:main"},
+		{"bad name", good, []part{{"repo", "", []byte("a/b")}, {"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 400, "not a plain name", "project_path:group/project:ref_type:branch:ref:main"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +55,9 @@ func TestRefusalLogged(t *testing.T) {
 			m := refused[0]
 			if m["level"] != "WARN" || m["status"] != float64(tt.code) || !strings.Contains(m["reason"].(string), tt.reason) {
 				t.Errorf("refusal line = %v, want status %d and a reason with %q", m, tt.code, tt.reason)
+			}
+			if got, _ := m["subject"].(string); got != tt.subject {
+				t.Errorf("subject = %q, want %q", got, tt.subject)
 			}
 			if strings.Contains(e.log.String(), tt.token) {
 				t.Error("token logged")
