@@ -100,6 +100,19 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		warnf = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
 	}
 
+	if !cfg.TLS.Enabled() {
+		var unused []string
+		if cfg.TLS.Redirect.Port != 0 && cfg.TLS.Redirect.Protocols != "none" {
+			unused = append(unused, "tls.redirect")
+		}
+		if cfg.TLS.HSTS.Duration > 0 {
+			unused = append(unused, "tls.hsts")
+		}
+		if len(unused) > 0 {
+			warnf("%s: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http", strings.Join(unused, ", "))
+		}
+	}
+
 	var verifier server.TokenVerifier
 	if cfg.Dev {
 		warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))

@@ -169,3 +169,20 @@ func TestServeJSONLogsOnly(t *testing.T) {
 		t.Errorf("%d WARN lines, want the dev mode, upload_keys and signing_key warnings:\n%s", warnings, stderr)
 	}
 }
+
+// tls.redirect and tls.hsts without a certificate do nothing; the
+// operator is told instead of finding out from a browser.
+func TestServeTLSSettingsWithoutTLS(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(cfg, []byte("dir: "+filepath.Join(dir, "repo")+"\ndev: true\ntls:\n  redirect:\n    port: 1\n  hsts:\n    duration: 1y\n"), 0o644)
+	env := map[string]string{"HOME": dir, "APKIT_CONFIG": cfg}
+	_, stop := startServe(t, env)
+	stderr, err := stop()
+	if err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	if want := "warning: tls.redirect, tls.hsts: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
