@@ -1,9 +1,16 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/apkit-dev/apkit/pkg/auth"
+	"github.com/apkit-dev/apkit/pkg/auth/authtest"
+	"github.com/apkit-dev/apkit/pkg/server"
 )
 
 // A refused upload leaves one warning that says why, so an operator can
@@ -63,5 +70,36 @@ func TestRefusalLogged(t *testing.T) {
 				t.Error("token logged")
 			}
 		})
+	}
+}
+
+// While the identity provider's key set cannot be fetched, uploads get a
+// 503 with Retry-After, which apkit upload honours.
+func TestKeysUnavailableRetryAfter(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/jwks"
+	dead.Close()
+	e := newEnv(t, func(o *server.Options) {
+		v, err := auth.New(auth.Options{JWKSURL: deadURL, Issuer: "https://issuer.test", Audience: []string{authtest.Audience}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Verifier = v
+	})
+	tok, err := e.p.Token("project_path:group/project:ref_type:branch:ref:main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctype, body := multipartBody(t, []part{{"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}})
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/upload", bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }

@@ -141,6 +141,9 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelWarn, "upload refused", attrs...)
 		}
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "30")
+		}
 		if code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apkit"`)
 		}
