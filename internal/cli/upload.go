@@ -235,6 +235,8 @@ type uploadProgress struct {
 	size  int64
 	last  time.Time
 	shown bool
+	// quarter is the last quarter reported as a line (no animation).
+	quarter int64
 }
 
 func newUploadProgress(s *term.Streams) *uploadProgress { return &uploadProgress{io: s} }
@@ -242,7 +244,7 @@ func newUploadProgress(s *term.Streams) *uploadProgress { return &uploadProgress
 func (p *uploadProgress) Start(g upload.Group, attempt int, size int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.size, p.shown = size, false
+	p.size, p.shown, p.quarter = size, false, 0
 	what := fmt.Sprintf("%d package(s), %s", len(g.Files), humanBytes(size))
 	if attempt > 1 {
 		p.io.Infof("uploading %s/%s: %s (attempt %d)", g.Repo, g.Arch, what, attempt)
@@ -254,7 +256,15 @@ func (p *uploadProgress) Start(g upload.Group, attempt int, size int64) {
 func (p *uploadProgress) Sent(n int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.io.Animate() || p.size < 4<<20 {
+	if p.size < 4<<20 {
+		return
+	}
+	if !p.io.Animate() {
+		// A CI log: one line per quarter, so a long upload is seen to move.
+		if q := n * 4 / p.size; q > p.quarter {
+			p.quarter = q
+			p.io.Infof("  %s / %s (%d%%)", humanBytes(n), humanBytes(p.size), n*100/p.size)
+		}
 		return
 	}
 	now := time.Now()

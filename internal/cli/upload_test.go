@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/apkit-dev/apkit/internal/term"
+	"github.com/apkit-dev/apkit/pkg/upload"
 )
 
 func TestUploadArgs(t *testing.T) {
@@ -177,5 +178,34 @@ func TestUploadClearTextWarning(t *testing.T) {
 				t.Errorf("clear-text warning %v, want %v; stderr:\n%s", got, tc.warn, ts.ErrBuf.String())
 			}
 		})
+	}
+}
+
+// Without animation (CI logs, pipes), a large upload still shows progress:
+// one line per quarter, no carriage returns.
+func TestUploadProgressLines(t *testing.T) {
+	ts := term.Test()
+	p := newUploadProgress(ts.Streams)
+	const size = 8 << 20
+	p.Start(upload.Group{Repo: "main", Arch: "x86_64"}, 1, size)
+	for n := int64(0); n <= size; n += 256 << 10 {
+		p.Sent(n)
+	}
+	got := ts.ErrBuf.String()
+	if strings.Contains(got, "\r") {
+		t.Errorf("carriage return in %q", got)
+	}
+	for _, want := range []string{"2.0 MiB / 8.0 MiB (25%)", "4.0 MiB / 8.0 MiB (50%)", "6.0 MiB / 8.0 MiB (75%)", "8.0 MiB / 8.0 MiB (100%)"} {
+		if strings.Count(got, want) != 1 {
+			t.Errorf("stderr has %q %d times, want once:\n%s", want, strings.Count(got, want), got)
+		}
+	}
+	// Small uploads stay quiet.
+	ts = term.Test()
+	p = newUploadProgress(ts.Streams)
+	p.Start(upload.Group{Repo: "main", Arch: "x86_64"}, 1, 1<<20)
+	p.Sent(1 << 20)
+	if strings.Contains(ts.ErrBuf.String(), "%") {
+		t.Errorf("progress for a small upload: %q", ts.ErrBuf.String())
 	}
 }
