@@ -162,6 +162,12 @@ func TestServeJSONLogsOnly(t *testing.T) {
 			warnings++
 		}
 	}
+	// The last line says the server stopped cleanly, for whoever reads
+	// the log after a restart.
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, `"msg":"stopped"`) {
+		t.Errorf("last line = %s, want the stopped record", last)
+	}
 	if !strings.Contains(stderr, "DEV MODE: uploads are NOT authenticated") || !strings.Contains(stderr, "upload_keys is not set") {
 		t.Errorf("startup warnings missing:\n%s", stderr)
 	}

@@ -259,6 +259,7 @@ func (s *Server) Serve(ctx context.Context, listeners []net.Listener, tlsConfig 
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	s.log.Info("stopped")
 	return nil
 }
 
