@@ -290,7 +290,15 @@ func (c *ServeConfig) check() error {
 		missing = append(missing, "jwt.audience")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("config: %s required to check upload tokens (or --dev for an unauthenticated server on loopback)", strings.Join(missing, ", "))
+		hint := ""
+		if base, ok := strings.CutSuffix(c.JWT.JWKS, "/oauth/discovery/keys"); ok && c.JWT.Issuer == "" {
+			// A GitLab instance: its tokens' iss is its URL.
+			hint = fmt.Sprintf("; for GitLab: jwt.issuer: %s", base)
+			if len(c.JWT.Audience) == 0 {
+				hint += ", jwt.audience: the URL of this server, as the jobs' id_tokens aud"
+			}
+		}
+		return fmt.Errorf("config: %s required to check upload tokens (or --dev for an unauthenticated server on loopback)%s", strings.Join(missing, ", "), hint)
 	}
 	return nil
 }
