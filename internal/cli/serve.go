@@ -167,7 +167,7 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 	}
 	defer srv.Close()
 
-	tlsConfig, acme, err := serveTLS(cfg)
+	tlsConfig, acme, err := serveTLS(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -225,8 +225,9 @@ func newServerLogger(app *App, format string) *slog.Logger {
 }
 
 // serveTLS returns the TLS configuration (nil for plain HTTP) and, with
-// ACME, the certificate manager.
-func serveTLS(cfg *config.ServeConfig) (*tls.Config, *autocert.Manager, error) {
+// ACME, the certificate manager. Certificate files are loaded again when
+// they change.
+func serveTLS(cfg *config.ServeConfig, log *slog.Logger) (*tls.Config, *autocert.Manager, error) {
 	switch {
 	case len(cfg.TLS.ACME.Domains) > 0:
 		m := &autocert.Manager{
@@ -239,11 +240,11 @@ func serveTLS(cfg *config.ServeConfig) (*tls.Config, *autocert.Manager, error) {
 		tc.MinVersion = tls.VersionTLS12
 		return tc, m, nil
 	case cfg.TLS.Cert != "":
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+		files, err := loadTLSFiles(cfg.TLS.Cert, cfg.TLS.Key, log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("tls: %w", err)
 		}
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil, nil
+		return &tls.Config{GetCertificate: files.getCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil, nil
 	}
 	return nil, nil, nil
 }
