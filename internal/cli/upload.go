@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,6 +174,10 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 				return ctx.Err()
 			}
 			failed = fmt.Errorf("upload %s/%s: %w", g.Repo, g.Arch, err)
+			var ce *tls.CertificateVerificationError
+			if errors.As(err, &ce) {
+				failed = fmt.Errorf("%w (for a private certificate authority, set SSL_CERT_FILE to its certificate)", failed)
+			}
 			var se *upload.ServerError
 			if token != "" && errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) {
 				failed = fmt.Errorf("%w (token from %s)", failed, from)

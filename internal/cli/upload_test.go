@@ -209,3 +209,23 @@ func TestUploadProgressLines(t *testing.T) {
 		t.Errorf("progress for a small upload: %q", ts.ErrBuf.String())
 	}
 }
+
+// An untrusted server certificate fails at once with the way to trust a
+// private certificate authority.
+func TestUploadUntrustedCertificateHint(t *testing.T) {
+	dir := t.TempDir()
+	pkg := buildTestPackage(t, filepath.Join(dir, "main", "x86_64"), nil, "hello", "1.0-r0", "x86_64", 10)
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	ts := term.Test()
+	app := NewApp(ts.Streams)
+	app.Getenv = func(string) string { return "" }
+	app.HTTPClient = func() (*http.Client, error) { return &http.Client{}, nil }
+	err := runUpload(context.Background(), app, &uploadOptions{url: srv.URL, version: "edge", tokenEnv: "APKIT_TOKEN", attempts: 3, paths: []string{pkg}})
+	if err == nil || !strings.Contains(err.Error(), "SSL_CERT_FILE") {
+		t.Errorf("error = %v, want the SSL_CERT_FILE hint", err)
+	}
+	if strings.Contains(ts.ErrBuf.String(), "retrying") {
+		t.Errorf("retried:\n%s", ts.ErrBuf.String())
+	}
+}

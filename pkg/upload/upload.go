@@ -3,6 +3,7 @@ package upload
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,7 +226,8 @@ func (e *ServerError) Error() string {
 func (e *ServerError) Temporary() bool { return e.Status >= 500 }
 
 // Send posts one group and returns the server's reply. It retries after
-// network errors and 5xx replies, never after other 4xx replies.
+// network errors and 5xx replies, never after 4xx replies or a server
+// certificate that does not verify.
 func (c *Client) Send(ctx context.Context, g Group) (*Reply, error) {
 	attempts := c.Attempts
 	if attempts <= 0 {
@@ -247,7 +249,8 @@ func (c *Client) Send(ctx context.Context, g Group) (*Reply, error) {
 			return reply, nil
 		}
 		var se *ServerError
-		if ctx.Err() != nil || (errors.As(err, &se) && !se.Temporary()) || errors.Is(err, errLocal) {
+		var ce *tls.CertificateVerificationError
+		if ctx.Err() != nil || (errors.As(err, &se) && !se.Temporary()) || errors.Is(err, errLocal) || errors.As(err, &ce) {
 			return nil, err
 		}
 		if attempt >= attempts {

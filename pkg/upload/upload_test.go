@@ -2,6 +2,7 @@ package upload_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -340,5 +341,25 @@ func TestSendHonoursRetryAfter(t *testing.T) {
 	}
 	if len(rec.waits) != 1 || rec.waits[0] < time.Second {
 		t.Errorf("waits = %v, want one of at least 1s", rec.waits)
+	}
+}
+
+// A certificate the client does not trust will not be trusted on the next
+// try either: no retries.
+func TestSendUntrustedCertificateNotRetried(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "main/x86_64/a-1-r0.apk")
+	touch(t, pkg, "package bytes")
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	rec := &retryRecorder{}
+	c := &upload.Client{URL: srv.URL, Version: "edge", HTTP: &http.Client{}, Attempts: 3, Backoff: time.Millisecond, Progress: rec}
+	_, err := c.Send(context.Background(), upload.Group{Repo: "main", Arch: "x86_64", Files: []string{pkg}})
+	var ce *tls.CertificateVerificationError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error = %v, want a certificate verification error", err)
+	}
+	if len(rec.waits) != 0 {
+		t.Errorf("retried %d times", len(rec.waits))
 	}
 }
