@@ -330,7 +330,7 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		if err != nil {
 			return classify(fmt.Errorf("data segment: %w", noEOF(err)))
 		}
-		if len(p.Files) >= max {
+		if len(kinds) >= max {
 			return fmt.Errorf("%w: data segment: more than %d entries", ErrMalformed, max)
 		}
 		f, err := fileOf(hdr)
