@@ -32,3 +32,34 @@ func TestReadMaxEntriesWithoutFileList(t *testing.T) {
 		})
 	}
 }
+
+// TestReadMaxNameBytes: long names are bounded in total, not only in
+// number, so a compressed stream of many entries with 4 KB names cannot
+// make the reader hold gigabytes of paths.
+func TestReadMaxNameBytes(t *testing.T) {
+	tree := t.TempDir()
+	long := bytes.Repeat([]byte("n"), 200)
+	for i := range 20 {
+		if err := os.WriteFile(filepath.Join(tree, fmt.Sprintf("%s%03d", long, i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pkg bytes.Buffer
+	if _, err := Write(&pkg, &Input{Info: testInfo(), Dir: tree, TempDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	defer func(old int) { maxNameBytes = old }(maxNameBytes)
+	maxNameBytes = 2000
+	for _, noList := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoFileList=%v", noList), func(t *testing.T) {
+			_, err := Read(bytes.NewReader(pkg.Bytes()), &ReadOptions{NoFileList: noList})
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want a refusal for too many name bytes", err)
+			}
+		})
+	}
+	maxNameBytes = 1 << 20
+	if _, err := Read(bytes.NewReader(pkg.Bytes()), nil); err != nil {
+		t.Fatalf("within the bound: %v", err)
+	}
+}

@@ -28,6 +28,11 @@ const (
 	DefaultMaxEntries = 1_000_000
 )
 
+// maxNameBytes bounds the bytes of all data entry paths and link targets
+// together: with DefaultMaxEntries entries of maxPathLen bytes a reader
+// would otherwise hold gigabytes of names. A variable for tests.
+var maxNameBytes = 256 << 20
+
 // ChecksumKey is the PAX record that carries a file's SHA-1.
 const ChecksumKey = "APK-TOOLS.checksum.SHA1"
 
@@ -321,6 +326,7 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 	}
 	tr := tar.NewReader(content)
 	kinds := map[string]Kind{}
+	names := 0 // bytes of paths and link targets so far
 	h := sha1.New()
 	for {
 		hdr, err := tr.Next()
@@ -336,6 +342,9 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		f, err := fileOf(hdr)
 		if err != nil {
 			return err
+		}
+		if names += len(f.Path) + len(f.Link); names > maxNameBytes {
+			return fmt.Errorf("%w: data segment: more than %d bytes of names", ErrMalformed, maxNameBytes)
 		}
 		if dir := path.Dir(f.Path); dir != "." && kinds[dir] != KindDir {
 			return fmt.Errorf("%w: data segment: %q comes before its directory", ErrMalformed, f.Path)
