@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +61,30 @@ func TestReadMaxNameBytes(t *testing.T) {
 	}
 	maxNameBytes = 1 << 20
 	if _, err := Read(bytes.NewReader(pkg.Bytes()), nil); err != nil {
+		t.Fatalf("within the bound: %v", err)
+	}
+}
+
+// TestReadMaxDataSize: the content a data segment expands to is bounded,
+// so a small upload that decompresses to hundreds of gigabytes (a gzip
+// bomb) is refused when its headers add up past the bound, before the
+// reader spends minutes hashing zeros.
+func TestReadMaxDataSize(t *testing.T) {
+	tree := t.TempDir()
+	for i := range 3 {
+		if err := os.WriteFile(filepath.Join(tree, fmt.Sprintf("f%d", i)), make([]byte, 1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pkg bytes.Buffer
+	if _, err := Write(&pkg, &Input{Info: testInfo(), Dir: tree, TempDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Read(bytes.NewReader(pkg.Bytes()), &ReadOptions{MaxDataSize: 2500})
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "2500") {
+		t.Fatalf("err = %v, want a refusal for more than 2500 bytes of content", err)
+	}
+	if _, err := Read(bytes.NewReader(pkg.Bytes()), &ReadOptions{MaxDataSize: 3000}); err != nil {
 		t.Fatalf("within the bound: %v", err)
 	}
 }

@@ -26,6 +26,10 @@ const (
 	// DefaultMaxEntries is the number of data entries a reader accepts when
 	// ReadOptions.MaxEntries is 0.
 	DefaultMaxEntries = 1_000_000
+	// DefaultMaxDataSize is the content size a reader accepts when
+	// ReadOptions.MaxDataSize is 0: far above any real package, yet a
+	// gzip bomb stops there rather than at a thousand times its size.
+	DefaultMaxDataSize = 64 << 30
 )
 
 // maxNameBytes bounds the bytes of all data entry paths and link targets
@@ -169,6 +173,9 @@ type ReadOptions struct {
 	// MaxEntries bounds the number of data entries; 0 means
 	// [DefaultMaxEntries].
 	MaxEntries int
+	// MaxDataSize bounds the bytes of file content in the data segment,
+	// the size it expands to; 0 means [DefaultMaxDataSize].
+	MaxDataSize int64
 	// NoFileList leaves Package.Files empty: the entries are checked but
 	// not kept, which saves memory on packages with many files.
 	NoFileList bool
@@ -327,6 +334,11 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 	tr := tar.NewReader(content)
 	kinds := map[string]Kind{}
 	names := 0 // bytes of paths and link targets so far
+	maxData := opts.MaxDataSize
+	if maxData <= 0 {
+		maxData = DefaultMaxDataSize
+	}
+	var data int64 // bytes of file content so far
 	h := sha1.New()
 	for {
 		hdr, err := tr.Next()
@@ -342,6 +354,12 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		f, err := fileOf(hdr)
 		if err != nil {
 			return err
+		}
+		if hdr.Size > maxData-data {
+			return fmt.Errorf("%w: data segment: more than %d bytes of content", ErrMalformed, maxData)
+		}
+		if hdr.Size > 0 {
+			data += hdr.Size
 		}
 		if names += len(f.Path) + len(f.Link); names > maxNameBytes {
 			return fmt.Errorf("%w: data segment: more than %d bytes of names", ErrMalformed, maxNameBytes)
