@@ -376,11 +376,8 @@ func (b *builder) listDbgFiles() error {
 // then traces dependencies across all packages.
 func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 	p := b.plan
-	if !p.hasOption("keepdirs") {
-		removeEmptyDirs(pkgs[0].dir)
-	}
 	var problems []error
-	for _, pb := range pkgs {
+	for i, pb := range pkgs {
 		has := func(o string) bool { return p.hasPkgOption(pb.name, o) }
 		removed, err := removeLibtoolArchives(pb.dir, has("libtool"))
 		if err != nil {
@@ -388,6 +385,11 @@ func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 		}
 		for _, r := range removed {
 			b.infof("%s: removed libtool archive %s", pb.name, r)
+		}
+		// abuild's postcheck deletes *.la before create_apks removes the
+		// main package's empty directories.
+		if i == 0 && !p.hasOption("keepdirs") {
+			removeEmptyDirs(pb.dir)
 		}
 		t, err := scan.Scan(pb.dir)
 		if err != nil {

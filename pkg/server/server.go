@@ -44,9 +44,9 @@ type TokenVerifier interface {
 
 // Package is what a [Validator] learned about an uploaded file.
 type Package struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
+	Name    string `json:"name"`    // package name
+	Version string `json:"version"` // package version
+	Arch    string `json:"arch"`    // package architecture
 }
 
 // FileName is the file name the package must have: NAME-VERSION.apk.
@@ -64,7 +64,8 @@ type File struct {
 	// Path is the temporary file, on the same file system as the repository.
 	Path string
 	// Name is its name in the repository.
-	Name    string
+	Name string
+	// Package is what the [Validator] learned about the file.
 	Package *Package
 }
 

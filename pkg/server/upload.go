@@ -37,21 +37,21 @@ const (
 type UploadReply struct {
 	// Repository is version/repo/arch.
 	Repository string      `json:"repository"`
-	Added      []AddedFile `json:"added"`
+	Added      []AddedFile `json:"added"` // the packages added
 }
 
 // AddedFile is one package of an accepted upload.
 type AddedFile struct {
-	File    string `json:"file"`
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
-	Size    int64  `json:"size"`
+	File    string `json:"file"`    // file name in the repository
+	Name    string `json:"name"`    // package name
+	Version string `json:"version"` // package version
+	Arch    string `json:"arch"`    // package architecture
+	Size    int64  `json:"size"`    // file size in bytes
 }
 
 // ErrorReply is the JSON body of a refused request.
 type ErrorReply struct {
-	Error string `json:"error"`
+	Error string `json:"error"` // why the request was refused
 }
 
 func replyJSON(w http.ResponseWriter, code int, v any) {

@@ -1,0 +1,112 @@
+package build_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
+)
+
+// compatRecipe writes an APKBUILD, and the extra files, into a new
+// <tmp>/aports/main/<name>.
+func compatRecipe(t *testing.T, name, apkbuild string, extra map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "aports", "main", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	extra["APKBUILD"] = apkbuild
+	for n, body := range extra {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// compatBuild builds the recipe in dir in bubblewrap and returns its
+// packages by name, with the build's output.
+func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, error) {
+	t.Helper()
+	runner := sandboxtest.RequireBwrap(t)
+	base := t.TempDir()
+	var out bytes.Buffer
+	opts := build.Options{
+		Runner:   runner,
+		Arch:     "x86_64",
+		Repodest: filepath.Join(base, "packages"),
+		Srcdest:  filepath.Join(base, "distfiles"),
+		Key:      testKey(t, filepath.Join(base, "keys")),
+		Packager: "Test <test@example.org>",
+		Jobs:     1,
+		Offline:  true,
+		Output:   &out,
+	}
+	res, err := build.Build(context.Background(), dir, opts)
+	if err != nil {
+		return nil, out.String(), err
+	}
+	pkgs := map[string]*apk.Package{}
+	for _, p := range res.Packages {
+		f, err := os.Open(p.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg, err := apk.Read(f, nil)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgs[p.Name] = pkg
+	}
+	return pkgs, out.String(), nil
+}
+
+// paths lists the data entries of pkg.
+func paths(pkg *apk.Package) []string {
+	var out []string
+	for _, f := range pkg.Files {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+// recipeHead is the start of a recipe named name.
+func recipeHead(name, arch string) string {
+	return "pkgname=" + name + `
+pkgver=1.0
+pkgrel=0
+pkgdesc="compat test"
+url="https://example.org"
+arch="` + arch + `"
+license="MIT"
+source=""
+builddir="$srcdir"
+`
+}
+
+// TestCompatLibtoolArchiveDirRemoved: a directory left empty by the
+// removal of *.la files is removed from the main package like abuild's
+// create_apks does, since postcheck deleted the archives before.
+func TestCompatLibtoolArchiveDirRemoved(t *testing.T) {
+	dir := compatRecipe(t, "latool", recipeHead("latool", "noarch")+`
+package() {
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/latool
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/liblatool.la
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if d := cmp.Diff([]string{"usr", "usr/bin", "usr/bin/latool"}, paths(pkgs["latool"])); d != "" {
+		t.Errorf("latool files (-want +got):\n%s", d)
+	}
+}
