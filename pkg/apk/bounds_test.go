@@ -1,7 +1,9 @@
 package apk
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"os"
@@ -86,5 +88,56 @@ func TestReadMaxDataSize(t *testing.T) {
 	}
 	if _, err := Read(bytes.NewReader(pkg.Bytes()), &ReadOptions{MaxDataSize: 3000}); err != nil {
 		t.Fatalf("within the bound: %v", err)
+	}
+}
+
+// TestReadMaxMetadataBytes: extended attributes and PAX user and group
+// names (each up to a megabyte per entry in a PAX header) count against the
+// same bound as names, so a compressed stream of entries repeating large
+// attributes cannot make the reader hold gigabytes of them.
+func TestReadMaxMetadataBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hdr  func(i int) *tar.Header
+	}{
+		{"xattrs", func(i int) *tar.Header {
+			return &tar.Header{Name: fmt.Sprintf("f%d", i), Mode: 0o644, Format: tar.FormatPAX,
+				PAXRecords: map[string]string{"SCHILY.xattr.user.big": strings.Repeat("v", 500)}}
+		}},
+		{"uname", func(i int) *tar.Header {
+			return &tar.Header{Name: fmt.Sprintf("f%d", i), Mode: 0o644, Format: tar.FormatPAX, Uname: strings.Repeat("u", 500)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var raw bytes.Buffer
+			tw := tar.NewWriter(&raw)
+			for i := range 20 {
+				if err := tw.WriteHeader(tc.hdr(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tw.Flush()
+			raw.Write(make([]byte, 1024))
+			var data bytes.Buffer
+			zw := gzip.NewWriter(&data)
+			zw.Write(raw.Bytes())
+			zw.Close()
+			info := testInfo()
+			info.DataHash = strings.Repeat("0", 64)
+			ctl, err := controlMember(&info, nil, epoch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkg := append(ctl, data.Bytes()...)
+			defer func(old int) { maxNameBytes = old }(maxNameBytes)
+			maxNameBytes = 5000
+			if _, err := Read(bytes.NewReader(pkg), &ReadOptions{NoFileList: true}); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want a refusal for too many bytes of metadata", err)
+			}
+			maxNameBytes = 1 << 20
+			if _, err := Read(bytes.NewReader(pkg), nil); err != nil {
+				t.Fatalf("within the bound: %v", err)
+			}
+		})
 	}
 }

@@ -32,9 +32,10 @@ const (
 	DefaultMaxDataSize = 64 << 30
 )
 
-// maxNameBytes bounds the bytes of all data entry paths and link targets
-// together: with DefaultMaxEntries entries of maxPathLen bytes a reader
-// would otherwise hold gigabytes of names. A variable for tests.
+// maxNameBytes bounds the bytes of all data entry paths, link targets,
+// owner names and extended attributes together: with DefaultMaxEntries
+// entries of maxPathLen bytes (or of PAX records up to a megabyte) a
+// reader would otherwise hold gigabytes of them. A variable for tests.
 var maxNameBytes = 256 << 20
 
 // ChecksumKey is the PAX record that carries a file's SHA-1.
@@ -333,7 +334,7 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 	}
 	tr := tar.NewReader(content)
 	kinds := map[string]Kind{}
-	names := 0 // bytes of paths and link targets so far
+	names := 0 // bytes of paths, link targets, owners and xattrs so far
 	maxData := opts.MaxDataSize
 	if maxData <= 0 {
 		maxData = DefaultMaxDataSize
@@ -361,8 +362,12 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		if hdr.Size > 0 {
 			data += hdr.Size
 		}
-		if names += len(f.Path) + len(f.Link); names > maxNameBytes {
-			return fmt.Errorf("%w: data segment: more than %d bytes of names", ErrMalformed, maxNameBytes)
+		names += len(f.Path) + len(f.Link) + len(f.Uname) + len(f.Gname)
+		for k, v := range f.Xattrs {
+			names += len(k) + len(v)
+		}
+		if names > maxNameBytes {
+			return fmt.Errorf("%w: data segment: more than %d bytes of names and attributes", ErrMalformed, maxNameBytes)
 		}
 		if dir := path.Dir(f.Path); dir != "." && kinds[dir] != KindDir {
 			return fmt.Errorf("%w: data segment: %q comes before its directory", ErrMalformed, f.Path)
