@@ -141,3 +141,46 @@ func TestReadMaxMetadataBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestReadControlEntryBounds: a control segment of many empty entries, or
+// of entries with megabyte-long PAX names, is refused rather than kept.
+func TestReadControlEntryBounds(t *testing.T) {
+	info := testInfo()
+	text, err := info.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		n       int
+		nameLen int
+	}{
+		{"many empty entries", 100000, 10},
+		{"long names", 40, 1 << 19},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var raw bytes.Buffer
+			tw := tar.NewWriter(&raw)
+			tw.WriteHeader(&tar.Header{Name: ".PKGINFO", Mode: 0o644, Size: int64(len(text)), Format: tar.FormatPAX})
+			tw.Write(text)
+			for i := range tc.n {
+				name := fmt.Sprintf(".%0*d", tc.nameLen, i)
+				if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Format: tar.FormatPAX}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tw.Flush() // no end-of-archive blocks in the control segment
+			var pkg bytes.Buffer
+			zw := gzip.NewWriter(&pkg)
+			zw.Write(raw.Bytes())
+			zw.Close()
+			zw = gzip.NewWriter(&pkg)
+			tar.NewWriter(zw).Close()
+			zw.Close()
+			_, err := Read(bytes.NewReader(pkg.Bytes()), &ReadOptions{ControlOnly: true})
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}

@@ -19,10 +19,11 @@ import (
 // Limits on what a package may hold, so that a hostile file cannot make a
 // reader use unbounded memory.
 const (
-	maxPkgInfoSize = 1 << 20  // one .PKGINFO
-	maxScriptSize  = 1 << 20  // one control script
-	maxControlSize = 16 << 20 // all control entries together
-	maxPathLen     = 4086     // apk refuses longer paths and link targets
+	maxPkgInfoSize    = 1 << 20  // one .PKGINFO
+	maxScriptSize     = 1 << 20  // one control script
+	maxControlSize    = 16 << 20 // all control entries together, names included
+	maxControlEntries = 256      // .PKGINFO and a handful of scripts in practice
+	maxPathLen        = 4086     // apk refuses longer paths and link targets
 	// DefaultMaxEntries is the number of data entries a reader accepts when
 	// ReadOptions.MaxEntries is 0.
 	DefaultMaxEntries = 1_000_000
@@ -274,13 +275,17 @@ func classify(err error) error {
 func (p *Package) readControl(content io.Reader) error {
 	tr := tar.NewReader(content)
 	total := int64(0)
-	for first := true; ; first = false {
+	for n := 0; ; n++ {
+		first := n == 0
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return classify(fmt.Errorf("control segment: %w", noEOF(err)))
+		}
+		if n >= maxControlEntries {
+			return fmt.Errorf("%w: control segment has more than %d entries", ErrMalformed, maxControlEntries)
 		}
 		name := hdr.Name
 		if first && !strings.HasPrefix(name, ".") {
@@ -302,7 +307,7 @@ func (p *Package) readControl(content io.Reader) error {
 		if hdr.Size > limit {
 			return fmt.Errorf("%w: control segment: %q is %d bytes, over the limit of %d", ErrMalformed, name, hdr.Size, limit)
 		}
-		if total += hdr.Size; total > maxControlSize {
+		if total += hdr.Size + int64(len(name)); total > maxControlSize {
 			return fmt.Errorf("%w: control segment is over %d bytes", ErrMalformed, maxControlSize)
 		}
 		data := make([]byte, hdr.Size)
