@@ -187,3 +187,43 @@ func TestListingInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledDownloadIsDropped: a client that asks for a large file and
+// never reads it must not hold a connection and a handler for ever.
+func TestStalledDownloadIsDropped(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) { o.SendTimeout = 200 * time.Millisecond })
+	big := filepath.Join(e.dir, "edge", "main", "x86_64", "big-1.0-r0.apk")
+	os.MkdirAll(filepath.Dir(big), 0o755)
+	if err := os.WriteFile(big, make([]byte, 64<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", e.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(conn, "GET /edge/main/x86_64/big-1.0-r0.apk HTTP/1.1\r\nHost: test\r\n\r\n")
+	// The handler logs its request line when it returns.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.log.String(), "big-1.0-r0.apk") {
+		if time.Now().After(deadline) {
+			t.Fatal("the handler is still writing to a client that does not read")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSendTimeoutKeepAlive: the write deadline of one reply does not cut
+// the next reply on the same kept-alive connection.
+func TestSendTimeoutKeepAlive(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) { o.SendTimeout = 200 * time.Millisecond })
+	writeFile(t, filepath.Join(e.dir, "a.apk"), "aaaa", time.Now())
+	for i := range 2 {
+		resp, body := get(t, e, "/a.apk", nil)
+		if resp.StatusCode != 200 || body != "aaaa" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+}
