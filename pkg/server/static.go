@@ -39,6 +39,11 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Opening a named pipe blocks until a writer comes: look before opening.
+	if fi, err := s.root.Stat(name); err != nil || !(fi.IsDir() || fi.Mode().IsRegular()) {
+		http.NotFound(w, r)
+		return
+	}
 	f, err := s.root.Open(name)
 	if err != nil {
 		// Missing, unreadable, or outside the root: all look the same.
