@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,5 +109,41 @@ package() {
 	}
 	if d := cmp.Diff([]string{"usr", "usr/bin", "usr/bin/latool"}, paths(pkgs["latool"])); d != "" {
 		t.Errorf("latool files (-want +got):\n%s", d)
+	}
+}
+
+// TestCompatDbgAfterOtherSplits: the dbg split handles the shared objects
+// of every package directory present when it runs, as abuild's scanelf
+// over $pkgbasedir/* does, even when -dbg is not the first subpackage;
+// hard links are handled once.
+func TestCompatDbgAfterOtherSplits(t *testing.T) {
+	requireTools(t, map[string]string{"cc": "gcc", "objcopy": "binutils", "strip": "binutils"})
+	dir := compatRecipe(t, "dbgqa", recipeHead("dbgqa", "all")+`subpackages="$pkgname-libs $pkgname-dbg"
+options="!check"
+build() {
+	echo 'int f(void){return 1;}' > f.c
+	cc -g -fPIC -shared -Wl,-soname,libdbgqa.so.1 -o libdbgqa.so.1.0 f.c
+	echo 'int main(void){return 0;}' > m.c
+	cc -g -fPIE -pie -o dbgqa m.c
+}
+package() {
+	install -Dm755 dbgqa "$pkgdir"/usr/bin/dbgqa
+	ln "$pkgdir"/usr/bin/dbgqa "$pkgdir"/usr/bin/dbgqa2
+	install -Dm755 libdbgqa.so.1.0 "$pkgdir"/usr/lib/libdbgqa.so.1.0
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var debug []string
+	for _, p := range paths(pkgs["dbgqa-dbg"]) {
+		if strings.HasSuffix(p, ".debug") {
+			debug = append(debug, p)
+		}
+	}
+	want := []string{"usr/lib/debug/usr/bin/dbgqa.debug", "usr/lib/debug/usr/lib/libdbgqa.so.1.0.debug"}
+	if d := cmp.Diff(want, debug); d != "" {
+		t.Errorf("dbgqa-dbg debug files (-want +got):\n%s", d)
 	}
 }
