@@ -3,6 +3,7 @@ package build_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,5 +146,43 @@ package() {
 	want := []string{"usr/lib/debug/usr/bin/dbgqa.debug", "usr/lib/debug/usr/lib/libdbgqa.so.1.0.debug"}
 	if d := cmp.Diff(want, debug); d != "" {
 		t.Errorf("dbgqa-dbg debug files (-want +got):\n%s", d)
+	}
+}
+
+// TestCompatValidate: abuild -r starts with validate (§6.1, §12.1), whose
+// errors stop the build before anything runs.
+func TestCompatValidate(t *testing.T) {
+	cases := []struct {
+		name, vars string
+		files      map[string]string
+		want       string
+	}{
+		{"no-pkgdesc", `pkgdesc=""`, nil, "pkgdesc is not set"},
+		{"provides-self", `provides="$pkgname=2.0"`, nil, "provides must not name the package itself"},
+		{"priority", `provider_priority=high`, nil, "provider_priority must be digits only"},
+		{"trigger-no-dirs", `triggers="$pkgname.trigger"`, map[string]string{"trigger-no-dirs.trigger": "#!/bin/sh\n"}, "must be <pkg>.trigger=<dir>"},
+		{"trigger-other-pkg", `triggers="other.trigger=/usr/share"`, map[string]string{"other.trigger": "#!/bin/sh\n"}, "other is not a package of this recipe"},
+		{"install-action", `install="$pkgname.post-foo"`, map[string]string{"install-action.post-foo": "#!/bin/sh\n"}, "install script install-action.post-foo"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			files := map[string]string{}
+			for k, v := range c.files {
+				files[k] = v
+			}
+			dir := compatRecipe(t, c.name, recipeHead(c.name, "noarch")+c.vars+`
+package() {
+	mkdir -p "$pkgdir"
+}
+`, files)
+			_, out, err := compatBuild(t, dir)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("build error = %v, want one containing %q\n%s", err, c.want, out)
+			}
+			var pe *build.PhaseError
+			if errors.As(err, &pe) && pe.Phase != "validate" {
+				t.Errorf("failed in phase %s, want validate", pe.Phase)
+			}
+		})
 	}
 }

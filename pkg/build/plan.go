@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,16 @@ func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
 	r, err := apkbuild.LoadContext(ctx, b.d.apkbuild, apkbuild.Options{Arch: b.opts.Arch, Env: b.recipeEnv()})
 	if err != nil {
 		return nil, err
+	}
+	// abuild -r starts with validate (§12.1): its errors stop the build.
+	var errs []error
+	for _, f := range apkbuild.Lint(r) {
+		if f.Severity == apkbuild.SeverityError {
+			errs = append(errs, errors.New(f.String()))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return newPlan(r)
 }
