@@ -186,3 +186,44 @@ package() {
 		})
 	}
 }
+
+// TestCompatEmptyDefaultSplit: abuild's default split functions create
+// $subpkgdir only by moving something into it, so a subpackage that gets
+// nothing fails with "Missing subpkgdir" (§6.9, §6.10).
+func TestCompatEmptyDefaultSplit(t *testing.T) {
+	for _, sub := range []string{"dev", "static", "libs", "openrc", "lang", "doc", "bash-completion", "dbg"} {
+		t.Run(sub, func(t *testing.T) {
+			dir := compatRecipe(t, "emptysplit", recipeHead("emptysplit", "all")+`subpackages="$pkgname-`+sub+`"
+options="!check"
+package() {
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/emptysplit
+}
+`, map[string]string{})
+			_, out, err := compatBuild(t, dir)
+			var pe *build.PhaseError
+			if !errors.As(err, &pe) || pe.Phase != "split emptysplit-"+sub {
+				t.Fatalf("build error = %v, want a failed split emptysplit-%s\n%s", err, sub, out)
+			}
+		})
+	}
+}
+
+// TestCompatStaticDependsOnDev: default_static depends on the matching
+// -dev subpackage by name, without a version (§7).
+func TestCompatStaticDependsOnDev(t *testing.T) {
+	dir := compatRecipe(t, "staticqa", recipeHead("staticqa", "all")+`subpackages="$pkgname-static $pkgname-dev"
+options="!check"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/libstaticqa.a
+	install -Dm644 /dev/null "$pkgdir"/usr/include/staticqa.h
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/staticqa
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if d := cmp.Diff([]string{"staticqa-dev"}, pkgs["staticqa-static"].Info.Depends); d != "" {
+		t.Errorf("staticqa-static depends (-want +got):\n%s", d)
+	}
+}
