@@ -227,3 +227,32 @@ package() {
 		t.Errorf("staticqa-static depends (-want +got):\n%s", d)
 	}
 }
+
+// TestCompatDevMoves: default_dev leaves *.a files alone when any
+// subpackage is a -static one (abuild's subpackage_types_has static), and
+// moves every directory named include.
+func TestCompatDevMoves(t *testing.T) {
+	dir := compatRecipe(t, "devqa", recipeHead("devqa", "all")+`subpackages="$pkgname-dev $pkgname-libs-static:static"
+options="!check"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/libdevqa.a
+	install -Dm644 /dev/null "$pkgdir"/usr/share/devqa/include/devqa.h
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/devqa-config
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/devqa
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	want := map[string][]string{
+		"devqa":             {"usr", "usr/bin", "usr/bin/devqa"},
+		"devqa-dev":         {"usr", "usr/bin", "usr/bin/devqa-config", "usr/share", "usr/share/devqa", "usr/share/devqa/include", "usr/share/devqa/include/devqa.h"},
+		"devqa-libs-static": {"usr", "usr/lib", "usr/lib/libdevqa.a"},
+	}
+	for name, w := range want {
+		if d := cmp.Diff(w, paths(pkgs[name])); d != "" {
+			t.Errorf("%s files (-want +got):\n%s", name, d)
+		}
+	}
+}

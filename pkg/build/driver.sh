@@ -271,6 +271,17 @@ default_doc() {
 	rm -f "$subpkgdir/usr/share/info/dir"
 }
 
+# _apkit_has_static_subpackage: some subpackage's name ends in -static
+# (abuild's subpackage_types_has static).
+_apkit_has_static_subpackage() {
+	local _s
+	for _s in $subpackages; do
+		_s=${_s%%:*}
+		[ "${_s##*-}" = static ] && return 0
+	done
+	return 1
+}
+
 default_dev() {
 	local _p
 	depends="$depends_dev"
@@ -286,7 +297,7 @@ default_dev() {
 		find "$_p" -type d -name include -prune | while read -r _d; do
 			amove "$_d"
 		done
-		if ! subpackages_has "$pkgname-static"; then
+		if ! _apkit_has_static_subpackage; then
 			find "$_p" -name '*.a' \( -type f -o -type l \) | while read -r _f; do
 				amove "$_f"
 			done
