@@ -76,7 +76,7 @@ func runSign(ctx context.Context, app *App, opts *signOptions) error {
 	if sde := app.Getenv("SOURCE_DATE_EPOCH"); sde != "" {
 		n, err := strconv.ParseInt(sde, 10, 64)
 		if err != nil {
-			return fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number", sde)
+			return fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number of seconds", sde)
 		}
 		mtime = time.Unix(n, 0)
 	}

@@ -35,8 +35,8 @@ type ServeConfig struct {
 	MaxUploadSize int64
 	// LogFormat is text or json.
 	LogFormat string
-	TLS       ServeTLS
-	JWT       ServeJWT
+	TLS       ServeTLS // HTTPS settings
+	JWT       ServeJWT // upload authentication settings
 
 	// File is the config file that was read ("" when none).
 	File string
@@ -46,9 +46,9 @@ type ServeConfig struct {
 type ServeTLS struct {
 	// Cert and Key are PEM files (keys crt and key).
 	Cert, Key string
-	Redirect  ServeRedirect
-	HSTS      ServeHSTS
-	ACME      ServeACME
+	Redirect  ServeRedirect // the plain-HTTP redirect listener
+	HSTS      ServeHSTS     // the Strict-Transport-Security header
+	ACME      ServeACME     // automatic certificates
 }
 
 // Enabled reports whether the server speaks TLS.
@@ -66,8 +66,8 @@ type ServeRedirect struct {
 type ServeHSTS struct {
 	// Duration is max-age (0 means no header).
 	Duration          time.Duration
-	IncludeSubdomains bool
-	Preload           bool
+	IncludeSubdomains bool // add includeSubDomains
+	Preload           bool // add preload
 }
 
 // Header returns the header value ("" when HSTS is off).
@@ -87,6 +87,7 @@ func (h ServeHSTS) Header() string {
 
 // ServeACME configures automatic certificates.
 type ServeACME struct {
+	// Domains are the names to get certificates for (none means no ACME).
 	Domains []string
 	// Cache is the directory that keeps account keys and certificates.
 	Cache string
@@ -98,8 +99,8 @@ type ServeACME struct {
 type ServeJWT struct {
 	// JWKS is the URL of the identity provider's key set.
 	JWKS     string
-	Issuer   string
-	Audience []string
+	Issuer   string   // the required iss claim
+	Audience []string // the accepted audiences (aud claim)
 	// Claims maps a claim name to its allowed values (exact or glob).
 	Claims map[string][]string
 }

@@ -49,7 +49,7 @@ type PkgInfo struct {
 
 // Field is one "key = value" line.
 type Field struct {
-	Key, Value string
+	Key, Value string // the text before and after " = "
 }
 
 // autoMarker separates declared from detected dependencies in .PKGINFO.
@@ -72,8 +72,8 @@ func (p *PkgInfo) FileName() string {
 
 // PkgInfoError is a malformed .PKGINFO line.
 type PkgInfoError struct {
-	Line int
-	Msg  string
+	Line int    // 1-based line number
+	Msg  string // what is wrong
 }
 
 // Error returns ".PKGINFO:LINE: message".

@@ -81,19 +81,19 @@ func (k Kind) String() string {
 type File struct {
 	// Path is the entry's path relative to the root, without a trailing "/".
 	Path string
-	Kind Kind
+	Kind Kind // the entry's type ([KindRegular], [KindDir], ...)
 	// Mode holds the permission bits, including setuid, setgid and sticky.
 	Mode    uint32
-	Uname   string
-	Gname   string
-	Uid     int
-	Gid     int
-	Size    int64
-	ModTime int64
+	Uname   string // owner's user name
+	Gname   string // owner's group name
+	Uid     int    // owner's numeric user ID
+	Gid     int    // owner's numeric group ID
+	Size    int64  // content size in bytes (regular files)
+	ModTime int64  // modification time, Unix seconds
 	// Link is a symlink's target or, for a hard link, the path of the
 	// entry it links to.
 	Link               string
-	DevMajor, DevMinor int64
+	DevMajor, DevMinor int64 // a device node's numbers
 	// Xattrs maps extended attribute names to raw values (nil when none).
 	Xattrs map[string]string
 	// Checksum is the recorded SHA-1 (lowercase hex) of a regular file's
@@ -103,21 +103,21 @@ type File struct {
 
 // Script is a control entry other than .PKGINFO (.post-install, .trigger, ...).
 type Script struct {
-	Name string
-	Mode uint32
-	Data []byte
+	Name string // entry name, such as ".post-install"
+	Mode uint32 // permission bits
+	Data []byte // the script's content
 }
 
 // Segment is the place of one gzip member in the package file.
 type Segment struct {
-	Offset, Length int64
+	Offset, Length int64 // in bytes, from the start of the file
 }
 
 // Package is what [Read] finds in a package.
 type Package struct {
-	Info       *PkgInfo
-	Signatures []sign.Signature
-	Scripts    []Script
+	Info       *PkgInfo         // the parsed .PKGINFO
+	Signatures []sign.Signature // the signature segment's signatures, in order
+	Scripts    []Script         // control entries other than .PKGINFO, in order
 	// Files are the data entries in archive order (empty with ControlOnly).
 	Files []File
 	// ControlSHA1 is the SHA-1 of the control segment's stored bytes, the

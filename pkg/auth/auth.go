@@ -98,8 +98,8 @@ type Options struct {
 
 // Identity is what a verified token says about its bearer.
 type Identity struct {
-	Subject string
-	Issuer  string
+	Subject string // the sub claim
+	Issuer  string // the iss claim
 	// Claims holds every claim of the token as decoded JSON.
 	Claims map[string]any
 }

@@ -178,9 +178,9 @@ type Options struct {
 
 // Package is one package a build wrote.
 type Package struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
+	Name    string `json:"name"`    // package name
+	Version string `json:"version"` // pkgver-r<pkgrel>
+	Arch    string `json:"arch"`    // package architecture
 	// Path is where the package is in the repository.
 	Path string `json:"path"`
 }

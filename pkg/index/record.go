@@ -70,8 +70,8 @@ type Record struct {
 // Field is one "X:value" line of a record whose letter is not one of the
 // fields [Record] names.
 type Field struct {
-	Key   byte
-	Value string
+	Key   byte   // the field's letter
+	Value string // the text after the colon
 }
 
 // FileName returns the name apk expects the record's package file to have in

@@ -24,6 +24,13 @@ const DefaultMaxConcurrentUploads = 16
 // DefaultMaxUploadSize bounds an upload request when Options.MaxUploadSize is 0.
 const DefaultMaxUploadSize = 512 << 20
 
+// DefaultUploadIdleTimeout and DefaultUploadTimeout apply when the
+// Options fields of the same names are 0.
+const (
+	DefaultUploadIdleTimeout = time.Minute
+	DefaultUploadTimeout     = time.Hour
+)
+
 // stagingDir is the directory under the served root where uploads are
 // written before they are checked; dot names are never served.
 const stagingDir = ".upload"
@@ -37,9 +44,9 @@ type TokenVerifier interface {
 
 // Package is what a [Validator] learned about an uploaded file.
 type Package struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
+	Name    string `json:"name"`    // package name
+	Version string `json:"version"` // package version
+	Arch    string `json:"arch"`    // package architecture
 }
 
 // FileName is the file name the package must have: NAME-VERSION.apk.
@@ -57,7 +64,8 @@ type File struct {
 	// Path is the temporary file, on the same file system as the repository.
 	Path string
 	// Name is its name in the repository.
-	Name    string
+	Name string
+	// Package is what the [Validator] learned about the file.
 	Package *Package
 }
 
@@ -91,6 +99,12 @@ type Options struct {
 	// (0 means DefaultMaxConcurrentUploads); more wait their turn. With
 	// MaxUploadSize it bounds the disk space staged uploads may take.
 	MaxConcurrentUploads int
+	// UploadIdleTimeout is how long an upload's body may send nothing
+	// before the upload fails with 408 (0 means
+	// DefaultUploadIdleTimeout), so a stalled client cannot hold an upload
+	// slot; UploadTimeout bounds the whole body (0 means
+	// DefaultUploadTimeout).
+	UploadIdleTimeout, UploadTimeout time.Duration
 	// HSTS is the Strict-Transport-Security header value sent on TLS
 	// connections ("" means none).
 	HSTS string
@@ -126,6 +140,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.UploadIdleTimeout <= 0 {
+		opts.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if opts.UploadTimeout <= 0 {
+		opts.UploadTimeout = DefaultUploadTimeout
 	}
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads

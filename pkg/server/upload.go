@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/apkit-dev/apkit/pkg/auth"
 )
@@ -36,21 +37,21 @@ const (
 type UploadReply struct {
 	// Repository is version/repo/arch.
 	Repository string      `json:"repository"`
-	Added      []AddedFile `json:"added"`
+	Added      []AddedFile `json:"added"` // the packages added
 }
 
 // AddedFile is one package of an accepted upload.
 type AddedFile struct {
-	File    string `json:"file"`
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Arch    string `json:"arch"`
-	Size    int64  `json:"size"`
+	File    string `json:"file"`    // file name in the repository
+	Name    string `json:"name"`    // package name
+	Version string `json:"version"` // package version
+	Arch    string `json:"arch"`    // package architecture
+	Size    int64  `json:"size"`    // file size in bytes
 }
 
 // ErrorReply is the JSON body of a refused request.
 type ErrorReply struct {
-	Error string `json:"error"`
+	Error string `json:"error"` // why the request was refused
 }
 
 func replyJSON(w http.ResponseWriter, code int, v any) {
@@ -134,7 +135,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		if code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apkit"`)
 		}
-		if code == http.StatusRequestEntityTooLarge || code == http.StatusBadRequest {
+		if code == http.StatusRequestEntityTooLarge || code == http.StatusBadRequest || code == http.StatusRequestTimeout {
 			// The rest of the body is not worth reading.
 			w.Header().Set("Connection", "close")
 		}
@@ -169,10 +170,19 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, i
 	case <-ctx.Done():
 		return nil, 0, ctx.Err()
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxUploadSize)
+	rc := http.NewResponseController(w)
+	dr := &deadlineReader{r: r.Body, rc: rc, idle: s.opts.UploadIdleTimeout, end: time.Now().Add(s.opts.UploadTimeout)}
+	r.Body = http.MaxBytesReader(w, dr, s.opts.MaxUploadSize)
+	// Checking and adding the files may take a while; the connection's
+	// read deadline must not cut the reply short.
+	defer rc.SetReadDeadline(time.Time{})
 	form, err := s.readForm(r)
 	if form != nil {
 		defer form.cleanup()
+	}
+	if dr.timedOut {
+		// The multipart reader may report the cut as a malformed form.
+		return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: timed out")
 	}
 	if err != nil {
 		return nil, 0, err
@@ -363,6 +373,33 @@ func rawFileName(p *multipart.Part) string {
 	}
 	return params["filename"]
 }
+
+// deadlineReader sets the connection's read deadline before each read of
+// an upload body: at most idle from now, and never past end. A reader that
+// cannot set deadlines (an HTTP/2 stream on an old transport) reads without.
+type deadlineReader struct {
+	r    io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	end  time.Time
+	// timedOut is set once a read hit the deadline.
+	timedOut bool
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	dl := time.Now().Add(d.idle)
+	if dl.After(d.end) {
+		dl = d.end
+	}
+	_ = d.rc.SetReadDeadline(dl)
+	n, err := d.r.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		d.timedOut = true
+	}
+	return n, err
+}
+
+func (d *deadlineReader) Close() error { return d.r.Close() }
 
 // bodyError maps an error reading the request body to its status: 413 when
 // the size cap was hit, 400 for a body that is cut off or malformed.

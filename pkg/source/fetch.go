@@ -71,7 +71,7 @@ type Options struct {
 
 // Result says where a fetched item is.
 type Result struct {
-	Item Item
+	Item Item // the item fetched
 	// Path is the verified file: in the cache for a remote item, the
 	// item's Local path otherwise.
 	Path string

@@ -17,11 +17,12 @@ import (
 
 // FTPError is a download answered with an FTP error reply.
 type FTPError struct {
-	URL  string
+	URL  string // the URL requested
 	Code int    // the reply code, e.g. 550
 	Msg  string // the server's text
 }
 
+// Error returns "RETR <url>: <code> <text>".
 func (e *FTPError) Error() string { return fmt.Sprintf("RETR %s: %d %s", e.URL, e.Code, e.Msg) }
 
 // Temporary reports whether retrying might help: 4xx replies are

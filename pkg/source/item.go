@@ -49,7 +49,7 @@ func (a Algo) hexLen() int {
 // Checksum is the expected digest of a source. The zero value means "no
 // checksum": the file is not verified.
 type Checksum struct {
-	Algo   Algo
+	Algo   Algo   // the digest algorithm; "" in the zero value
 	Digest string // lowercase hex
 }
 

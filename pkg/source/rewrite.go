@@ -10,8 +10,8 @@ import (
 // FileSum is one line of an APKBUILD checksum block: a digest and the
 // saved name of the source it belongs to.
 type FileSum struct {
-	Digest string `json:"digest"`
-	Name   string `json:"name"`
+	Digest string `json:"digest"` // lowercase hex
+	Name   string `json:"name"`   // the source's saved name
 }
 
 // RewriteError is a problem found in the text of an APKBUILD, with its

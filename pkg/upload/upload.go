@@ -24,9 +24,9 @@ import (
 // Group is a set of packages that go to one repository and architecture in
 // one request.
 type Group struct {
-	Repo  string   `json:"repo"`
-	Arch  string   `json:"arch"`
-	Files []string `json:"files"`
+	Repo  string   `json:"repo"`  // repository name, such as "main"
+	Arch  string   `json:"arch"`  // architecture, such as "x86_64"
+	Files []string `json:"files"` // paths of the package files
 }
 
 // ArchFunc returns the architecture a package file declares in its .PKGINFO.
@@ -191,8 +191,9 @@ type Client struct {
 
 // Reply is the server's answer to an accepted upload.
 type Reply struct {
-	Repository string `json:"repository"`
-	Added      []struct {
+	Repository string `json:"repository"` // version/repo/arch on the server
+	// Added lists the packages the server added.
+	Added []struct {
 		File    string `json:"file"`
 		Name    string `json:"name"`
 		Version string `json:"version"`
