@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/build"
@@ -253,6 +254,107 @@ package() {
 	for name, w := range want {
 		if d := cmp.Diff(w, paths(pkgs[name])); d != "" {
 			t.Errorf("%s files (-want +got):\n%s", name, d)
+		}
+	}
+}
+
+// TestCompatDefaultSplits builds a library with every common default
+// subpackage and checks what abuild gives each one (§7, §6.11.4).
+func TestCompatDefaultSplits(t *testing.T) {
+	requireTools(t, map[string]string{"cc": "gcc", "ar": "binutils", "strip": "binutils"})
+	dir := compatRecipe(t, "libqa", recipeHead("libqa", "all")+`depends_dev="zlib-dev"
+subpackages="$pkgname-static $pkgname-dev $pkgname-doc $pkgname-openrc $pkgname-lang $pkgname-libs
+	$pkgname-bash-completion $pkgname-zsh-completion $pkgname-fish-completion"
+options="!check"
+build() {
+	echo 'int qa(void){return 42;}' > qa.c
+	echo 'int qa(void); int main(void){return qa()-42;}' > main.c
+	cc -fPIC -shared -Wl,-soname,libqa.so.1 -o libqa.so.1.0 qa.c
+	cc -c qa.c -o qa.o && ar rcs libqa.a qa.o
+	cc -o qa main.c -L. -l:libqa.so.1.0
+}
+package() {
+	install -Dm755 qa "$pkgdir"/usr/bin/qa
+	install -Dm755 libqa.so.1.0 "$pkgdir"/usr/lib/libqa.so.1.0
+	ln -s libqa.so.1.0 "$pkgdir"/usr/lib/libqa.so.1
+	ln -s libqa.so.1.0 "$pkgdir"/usr/lib/libqa.so
+	install -Dm644 libqa.a "$pkgdir"/usr/lib/libqa.a
+	install -Dm644 /dev/null "$pkgdir"/usr/include/qa.h
+	mkdir -p "$pkgdir"/usr/lib/pkgconfig
+	printf 'Name: qa\nVersion: 1.0\n' > "$pkgdir"/usr/lib/pkgconfig/qa.pc
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/cmake/qa/qaConfig.cmake
+	mkdir -p "$pkgdir"/usr/share/man/man1 "$pkgdir"/usr/share/info
+	echo '.TH QA 1' > "$pkgdir"/usr/share/man/man1/qa.1
+	ln -s qa.1 "$pkgdir"/usr/share/man/man1/qa-alias.1
+	echo dir > "$pkgdir"/usr/share/info/dir
+	printf '#!/sbin/openrc-run\n' > qa.initd
+	install -Dm755 qa.initd "$pkgdir"/etc/init.d/qa
+	install -Dm644 /dev/null "$pkgdir"/etc/conf.d/qa
+	install -Dm644 /dev/null "$pkgdir"/usr/share/locale/de/LC_MESSAGES/qa.mo
+	install -Dm644 /dev/null "$pkgdir"/usr/share/bash-completion/completions/qa
+	install -Dm644 /dev/null "$pkgdir"/usr/share/zsh/site-functions/_qa
+	install -Dm644 /dev/null "$pkgdir"/usr/share/fish/vendor_completions.d/qa.fish
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	const v = "1.0-r0"
+	type want struct {
+		desc                                    string
+		depends, installIf, autoDeps, autoProvs []string
+		files                                   []string
+	}
+	wants := map[string]want{
+		"libqa": {desc: "compat test", autoDeps: []string{"so:libqa.so.1"}, autoProvs: []string{"cmd:qa=" + v},
+			files: []string{"usr", "usr/bin", "usr/bin/qa"}},
+		"libqa-static": {desc: "compat test (static library)", depends: []string{"libqa-dev"},
+			files: []string{"usr", "usr/lib", "usr/lib/libqa.a"}},
+		"libqa-dev": {desc: "compat test (development files)", depends: []string{"zlib-dev"},
+			autoDeps: []string{"libqa-libs=" + v, "pkgconfig"}, autoProvs: []string{"pc:qa=1.0"},
+			files: []string{"usr", "usr/include", "usr/include/qa.h", "usr/lib", "usr/lib/cmake", "usr/lib/cmake/qa", "usr/lib/cmake/qa/qaConfig.cmake",
+				"usr/lib/libqa.so", "usr/lib/pkgconfig", "usr/lib/pkgconfig/qa.pc"}},
+		"libqa-doc": {desc: "compat test (documentation)", installIf: []string{"docs", "libqa=" + v},
+			files: []string{"usr", "usr/share", "usr/share/info", "usr/share/man", "usr/share/man/man1", "usr/share/man/man1/qa-alias.1.gz", "usr/share/man/man1/qa.1.gz"}},
+		"libqa-openrc": {desc: "compat test (OpenRC init scripts)", installIf: []string{"openrc", "libqa=" + v},
+			files: []string{"etc", "etc/conf.d", "etc/conf.d/qa", "etc/init.d", "etc/init.d/qa"}},
+		"libqa-lang": {desc: "Languages for package libqa", installIf: []string{"libqa=" + v, "lang"},
+			files: []string{"usr", "usr/share", "usr/share/locale", "usr/share/locale/de", "usr/share/locale/de/LC_MESSAGES", "usr/share/locale/de/LC_MESSAGES/qa.mo"}},
+		"libqa-libs": {desc: "compat test (libraries)", autoProvs: []string{"so:libqa.so.1=1.0"},
+			files: []string{"usr", "usr/lib", "usr/lib/libqa.so.1", "usr/lib/libqa.so.1.0"}},
+		"libqa-bash-completion": {desc: "Bash completions for libqa", installIf: []string{"libqa=" + v, "bash-completion"},
+			files: []string{"usr", "usr/share", "usr/share/bash-completion", "usr/share/bash-completion/completions", "usr/share/bash-completion/completions/qa"}},
+		"libqa-zsh-completion": {desc: "Zsh completions for libqa", installIf: []string{"libqa=" + v, "zsh"},
+			files: []string{"usr", "usr/share", "usr/share/zsh", "usr/share/zsh/site-functions", "usr/share/zsh/site-functions/_qa"}},
+		"libqa-fish-completion": {desc: "Fish completions for libqa", installIf: []string{"libqa=" + v, "fish"},
+			files: []string{"usr", "usr/share", "usr/share/fish", "usr/share/fish/vendor_completions.d", "usr/share/fish/vendor_completions.d/qa.fish"}},
+	}
+	if len(pkgs) != len(wants) {
+		t.Errorf("built %d packages, want %d", len(pkgs), len(wants))
+	}
+	for name, w := range wants {
+		p := pkgs[name]
+		if p == nil {
+			t.Errorf("%s was not built", name)
+			continue
+		}
+		// The C library's soname depends on the host (glibc, musl).
+		var autoDeps []string
+		for _, d := range p.Info.AutoDepends {
+			if !strings.HasPrefix(d, "so:libc.") {
+				autoDeps = append(autoDeps, d)
+			}
+		}
+		got := want{desc: p.Info.Description, depends: p.Info.Depends, installIf: p.Info.InstallIf,
+			autoDeps: autoDeps, autoProvs: p.Info.AutoProvides, files: paths(p)}
+		if d := cmp.Diff(w, got, cmp.AllowUnexported(want{}), cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+	}
+	for _, f := range pkgs["libqa-doc"].Files {
+		if f.Path == "usr/share/man/man1/qa-alias.1.gz" && f.Link != "qa.1.gz" {
+			t.Errorf("qa-alias.1.gz links to %q, want qa.1.gz", f.Link)
 		}
 	}
 }
