@@ -345,15 +345,6 @@ func (b *builder) packageAndSplit(ctx context.Context, net bool) ([]*pkgBuild, e
 	return pkgs, nil
 }
 
-func (p *plan) hasSubpackage(name string) bool {
-	for _, s := range p.subpackages {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // listDbgFiles writes, for the default dbg split function, the shared
 // objects of every package directory made so far, each inode once, as
 // abuild's scanelf over $pkgbasedir/* does.
