@@ -352,6 +352,18 @@ package() {
 			t.Errorf("%s (-want +got):\n%s", name, d)
 		}
 	}
+	// §3.3: these subpackages default to noarch, the others to the recipe's arch.
+	for name, p := range pkgs {
+		want := "x86_64"
+		for _, suf := range []string{"-doc", "-openrc", "-lang", "sh-completion"} {
+			if strings.HasSuffix(name, suf) {
+				want = "noarch"
+			}
+		}
+		if p.Info.Arch != want {
+			t.Errorf("%s arch = %s, want %s", name, p.Info.Arch, want)
+		}
+	}
 	for _, f := range pkgs["libqa-doc"].Files {
 		if f.Path == "usr/share/man/man1/qa-alias.1.gz" && f.Link != "qa.1.gz" {
 			t.Errorf("qa-alias.1.gz links to %q, want qa.1.gz", f.Link)
