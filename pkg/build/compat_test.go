@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/build"
 	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 )
@@ -43,7 +44,7 @@ func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, err
 	var out bytes.Buffer
 	opts := build.Options{
 		Runner:   runner,
-		Arch:     "x86_64",
+		Arch:     apkbuild.HostArch(),
 		Repodest: filepath.Join(base, "packages"),
 		Srcdest:  filepath.Join(base, "distfiles"),
 		Key:      testKey(t, filepath.Join(base, "keys")),
@@ -354,7 +355,7 @@ package() {
 	}
 	// §3.3: these subpackages default to noarch, the others to the recipe's arch.
 	for name, p := range pkgs {
-		want := "x86_64"
+		want := apkbuild.HostArch()
 		for _, suf := range []string{"-doc", "-openrc", "-lang", "sh-completion"} {
 			if strings.HasSuffix(name, suf) {
 				want = "noarch"
