@@ -371,3 +371,21 @@ package() {
 		}
 	}
 }
+
+// TestCompatArchCheckBeforeValidate: abuild -r checks arch first (§6.1),
+// so a recipe for another architecture is skipped even when validate
+// would refuse it.
+func TestCompatArchCheckBeforeValidate(t *testing.T) {
+	dir := compatRecipe(t, "otherarch", recipeHead("otherarch", "s390x ppc64le")+`pkgdesc=""
+package() {
+	mkdir -p "$pkgdir"
+}
+`, map[string]string{})
+	if apkbuild.HostArch() == "s390x" || apkbuild.HostArch() == "ppc64le" {
+		t.Skip("the recipe is for this host's architecture")
+	}
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil || len(pkgs) != 0 {
+		t.Fatalf("build: %v, %d packages; want it skipped\n%s", err, len(pkgs), out)
+	}
+}

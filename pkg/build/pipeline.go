@@ -63,6 +63,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		b.infof("%s", res.Skipped)
 		return res, nil
 	}
+	if p.invalid != nil {
+		return nil, &PhaseError{Phase: "validate", Log: b.d.logFile, Err: p.invalid}
+	}
 	if err := b.loadKey(); err != nil {
 		return nil, err
 	}

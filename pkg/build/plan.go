@@ -35,7 +35,9 @@ type plan struct {
 	depends, makedepends, checkdepends []string
 	install                            []string
 	triggers                           []trigger
-	maintainer                         string
+	// invalid holds the errors of abuild's validate step, if any.
+	invalid    error
+	maintainer string
 	// functions lists the functions the recipe defines.
 	functions map[string]bool
 }
@@ -60,17 +62,20 @@ func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	// abuild -r starts with validate (§12.1): its errors stop the build.
+	p, err := newPlan(r)
+	if err != nil {
+		return nil, err
+	}
+	// abuild -r runs validate (§12.1) after the arch check; its errors
+	// stop the build.
 	var errs []error
 	for _, f := range apkbuild.Lint(r) {
 		if f.Severity == apkbuild.SeverityError {
 			errs = append(errs, errors.New(f.String()))
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return newPlan(r)
+	p.invalid = errors.Join(errs...)
+	return p, nil
 }
 
 // recipeEnv is what of the phase environment the recipe reader needs.
