@@ -389,3 +389,25 @@ package() {
 		t.Fatalf("build: %v, %d packages; want it skipped\n%s", err, len(pkgs), out)
 	}
 }
+
+// TestCompatValidateWarnings: validate's warnings (§12.1 W) are shown,
+// as abuild -r shows them, without stopping the build.
+func TestCompatValidateWarnings(t *testing.T) {
+	dir := compatRecipe(t, "warnqa", recipeHead("warnqa", "noarch")+`depends_dev="zlib-dev"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/share/warnqa/data
+}
+`, map[string]string{"stray.txt": "not in source\n"})
+	if _, out, err := compatBuild(t, dir); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	log := string(mustRead(t, filepath.Join(dir, "build.log")))
+	for _, want := range []string{"stray.txt is in the recipe directory", "depends_dev is set but there is no -dev subpackage", "no maintainer"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("build.log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "empty-variable") || strings.Contains(log, "assigned an empty value") {
+		t.Errorf("build.log shows lint style findings:\n%s", log)
+	}
+}

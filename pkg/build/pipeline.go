@@ -63,6 +63,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		b.infof("%s", res.Skipped)
 		return res, nil
 	}
+	for _, w := range p.warnings {
+		b.warnf("%s: %s", p.pkgname, w)
+	}
 	if p.invalid != nil {
 		return nil, &PhaseError{Phase: "validate", Log: b.d.logFile, Err: p.invalid}
 	}

@@ -35,6 +35,8 @@ type plan struct {
 	depends, makedepends, checkdepends []string
 	install                            []string
 	triggers                           []trigger
+	// warnings are the warnings of abuild's validate step.
+	warnings []string
 	// invalid holds the errors of abuild's validate step, if any.
 	invalid    error
 	maintainer string
@@ -70,12 +72,31 @@ func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
 	// stop the build.
 	var errs []error
 	for _, f := range apkbuild.Lint(r) {
-		if f.Severity == apkbuild.SeverityError {
+		switch {
+		case f.Severity == apkbuild.SeverityError:
 			errs = append(errs, errors.New(f.String()))
+		case validateWarnings[f.Rule]:
+			p.warnings = append(p.warnings, f.Message)
 		}
 	}
 	p.invalid = errors.Join(errs...)
 	return p, nil
+}
+
+// validateWarnings are the lint rules that abuild's validate step warns
+// about (§12.1 W); the other warnings are apkbuild-lint's style rules,
+// which abuild -r does not check.
+var validateWarnings = map[string]bool{
+	"depends-dev-without-dev": true,
+	"spdx-license":            true,
+	"go-without-net":          true,
+	"gxx-without-toolchain":   true,
+	"unsupported-checksum":    true,
+	"old-checksum":            true,
+	"unknown-option":          true,
+	"no-maintainer":           true,
+	"unexpected-file":         true,
+	"install-in-source":       true,
 }
 
 // recipeEnv is what of the phase environment the recipe reader needs.
