@@ -93,10 +93,29 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		return err
 	}
 	log := newServerLogger(app, cfg.LogFormat)
+	// Startup warnings: "warning: ..." lines for a person reading text
+	// logs, log records when every line must be JSON.
+	warnf := app.IO.Warnf
+	if cfg.LogFormat == "json" {
+		warnf = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
+	}
+
+	if !cfg.TLS.Enabled() {
+		var unused []string
+		if cfg.TLS.Redirect.Port != 0 && cfg.TLS.Redirect.Protocols != "none" {
+			unused = append(unused, "tls.redirect")
+		}
+		if cfg.TLS.HSTS.Duration > 0 {
+			unused = append(unused, "tls.hsts")
+		}
+		if len(unused) > 0 {
+			warnf("%s: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http", strings.Join(unused, ", "))
+		}
+	}
 
 	var verifier server.TokenVerifier
 	if cfg.Dev {
-		app.IO.Warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))
+		warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))
 		log.Warn("dev mode: authentication is off", "listen", cfg.Listen)
 	} else {
 		rules := map[string]auth.Rule{}
@@ -104,10 +123,10 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 			rules[k] = auth.Rule(v)
 		}
 		if len(rules) == 0 {
-			app.IO.Warnf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience)
+			warnf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience)
 		}
 		if u, err := url.Parse(cfg.JWT.JWKS); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
-			app.IO.Warnf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS)
+			warnf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS)
 		}
 		hc, err := app.HTTPClient()
 		if err != nil {
@@ -130,7 +149,7 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		verifier = v
 	}
 
-	validator, repository, err := serveBackend(app, cfg)
+	validator, repository, err := serveBackend(app, cfg, warnf)
 	if err != nil {
 		return err
 	}
@@ -229,24 +248,6 @@ func serveTLS(cfg *config.ServeConfig) (*tls.Config, *autocert.Manager, error) {
 	return nil, nil, nil
 }
 
-// redirectAddrs returns the networks and addresses of the redirect
-// listener: every interface as tls.redirect.protocols says, or in dev mode
-// only the (loopback) host of the first listen address.
-func redirectAddrs(cfg *config.ServeConfig) [][2]string {
-	port := strconv.Itoa(cfg.TLS.Redirect.Port)
-	if cfg.Dev {
-		host, _, _ := net.SplitHostPort(cfg.Listen[0])
-		return [][2]string{{"tcp", net.JoinHostPort(host, port)}}
-	}
-	switch cfg.TLS.Redirect.Protocols {
-	case "ipv4":
-		return [][2]string{{"tcp4", "0.0.0.0:" + port}}
-	case "ipv6":
-		return [][2]string{{"tcp6", "[::]:" + port}}
-	}
-	return [][2]string{{"tcp", ":" + port}}
-}
-
 // startRedirect starts the plain-HTTP listener that redirects to HTTPS
 // (and answers ACME HTTP-01 challenges), as tls.redirect asks.
 func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.Manager, log *slog.Logger) (func(), error) {
@@ -262,7 +263,7 @@ func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.
 	if acme != nil {
 		h = acme.HTTPHandler(h)
 	}
-	nets := redirectAddrs(cfg)
+	nets := redirectAddrs(cfg.Listen, strconv.Itoa(r.Port), r.Protocols)
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	for _, n := range nets {
 		l, err := (&net.ListenConfig{}).Listen(ctx, n[0], n[1])
@@ -277,4 +278,42 @@ func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.
 		}()
 	}
 	return func() { hs.Close() }, nil
+}
+
+// redirectAddrs returns the networks and addresses of the redirect
+// listener: port on the hosts of the listen addresses, of the families
+// protocols allows, or on all interfaces when the server listens on all.
+func redirectAddrs(listen []string, port, protocols string) [][2]string {
+	network := map[string]string{"ipv4": "tcp4", "ipv6": "tcp6"}[protocols]
+	if network == "" {
+		network = "tcp"
+	}
+	var out [][2]string
+	seen := map[string]bool{}
+	for _, a := range listen {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			continue
+		}
+		ip := net.ParseIP(host)
+		if host == "" || (ip != nil && ip.IsUnspecified()) {
+			// All interfaces: one listener, as the protocols say.
+			switch protocols {
+			case "ipv4":
+				return [][2]string{{network, "0.0.0.0:" + port}}
+			case "ipv6":
+				return [][2]string{{network, "[::]:" + port}}
+			}
+			return [][2]string{{network, ":" + port}}
+		}
+		if ip != nil && ((protocols == "ipv4" && ip.To4() == nil) || (protocols == "ipv6" && ip.To4() != nil)) {
+			continue
+		}
+		addr := net.JoinHostPort(host, port)
+		if !seen[addr] {
+			seen[addr] = true
+			out = append(out, [2]string{network, addr})
+		}
+	}
+	return out
 }

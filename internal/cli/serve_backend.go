@@ -14,8 +14,9 @@ import (
 
 // serveBackend returns what checks uploads (pkg/apk, against upload_keys
 // when set) and what stores them (pkg/repo, signing indexes with
-// signing_key, else the general configuration's signing key).
-func serveBackend(app *App, cfg *config.ServeConfig) (server.Validator, server.Repository, error) {
+// signing_key, else the general configuration's signing key). Warnings
+// about a weak setup go to warnf.
+func serveBackend(app *App, cfg *config.ServeConfig, warnf func(string, ...any)) (server.Validator, server.Repository, error) {
 	var keys *sign.Keyring
 	if cfg.UploadKeys != "" {
 		kr, err := sign.LoadKeyring(cfg.UploadKeys)
@@ -27,7 +28,7 @@ func serveBackend(app *App, cfg *config.ServeConfig) (server.Validator, server.R
 		}
 		keys = kr
 	} else {
-		app.IO.Warnf("upload_keys is not set: packages are checked for integrity but may be signed by anyone")
+		warnf("upload_keys is not set: packages are checked for integrity but may be signed by anyone")
 	}
 	keyPath := cfg.SigningKey
 	if keyPath == "" {
@@ -48,9 +49,10 @@ func serveBackend(app *App, cfg *config.ServeConfig) (server.Validator, server.R
 		}
 		key = k
 	} else if !cfg.Dev {
-		return nil, nil, usageErrorf("signing_key: no key to sign indexes with (set signing_key in the config file)")
+		// A configuration failure, not a bad command line: no usage text.
+		return nil, nil, fmt.Errorf("config: signing_key: no key to sign indexes with (set signing_key in the config file; apkit keygen --dir DIR makes one)")
 	} else {
-		app.IO.Warnf("no signing_key: indexes are written unsigned (apk needs --allow-untrusted)")
+		warnf("no signing_key: indexes are written unsigned (apk needs --allow-untrusted)")
 	}
 	return server.PackageValidator{Keys: keys}, &server.Repositories{Options: repo.Options{
 		Key:            key,

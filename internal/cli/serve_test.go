@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -131,4 +132,57 @@ func selfSigned(t *testing.T, dir string) (string, string) {
 	os.WriteFile(crt, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
 	return crt, key
+}
+
+// With log_format json every line on stderr is a JSON object, startup
+// warnings included, so that a log collector parses all of them.
+func TestServeJSONLogsOnly(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(cfg, []byte("dir: "+filepath.Join(dir, "repo")+"\ndev: true\nlog_format: json\n"), 0o644)
+	env := map[string]string{"HOME": dir, "APKIT_CONFIG": cfg}
+	url, stop := startServe(t, env)
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stderr, err := stop()
+	if err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	warnings := 0
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("not a JSON line: %q", line)
+			continue
+		}
+		if m["level"] == "WARN" {
+			warnings++
+		}
+	}
+	if !strings.Contains(stderr, "DEV MODE: uploads are NOT authenticated") || !strings.Contains(stderr, "upload_keys is not set") {
+		t.Errorf("startup warnings missing:\n%s", stderr)
+	}
+	if warnings < 3 {
+		t.Errorf("%d WARN lines, want the dev mode, upload_keys and signing_key warnings:\n%s", warnings, stderr)
+	}
+}
+
+// tls.redirect and tls.hsts without a certificate do nothing; the
+// operator is told instead of finding out from a browser.
+func TestServeTLSSettingsWithoutTLS(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(cfg, []byte("dir: "+filepath.Join(dir, "repo")+"\ndev: true\ntls:\n  redirect:\n    port: 1\n  hsts:\n    duration: 1y\n"), 0o644)
+	env := map[string]string{"HOME": dir, "APKIT_CONFIG": cfg}
+	_, stop := startServe(t, env)
+	stderr, err := stop()
+	if err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	if want := "warning: tls.redirect, tls.hsts: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
 }

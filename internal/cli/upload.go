@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/upload"
 )
@@ -142,9 +144,18 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 		// answers 401, which is reported with its message.
 		app.IO.Warnf("%v; uploading without a token", err)
 	case err != nil:
-		return usageErrorf("%v", err)
+		// An unreadable token file is the job's setup, not the command line.
+		return err
 	default:
 		app.IO.Verbosef("token from %s", from)
+		if opts.tokenFile == "" && opts.tokenEnv != "" && opts.tokenEnv != upload.DefaultTokenEnv && from != "$"+opts.tokenEnv {
+			// Likely a misnamed id_tokens variable: a fallback token
+			// (another audience) would be refused with a puzzling 401.
+			app.IO.Warnf("--token-env %s: $%s is empty; using the token in %s", opts.tokenEnv, opts.tokenEnv, from)
+		}
+	}
+	if u, err := url.Parse(opts.url); err == nil && token != "" && u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
+		app.IO.Warnf("--url %s is plain http: the token is sent in clear text and can be read and reused on the way; use https", u.Redacted())
 	}
 	hc, err := app.HTTPClient()
 	if err != nil {
@@ -162,6 +173,10 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 				return ctx.Err()
 			}
 			failed = fmt.Errorf("upload %s/%s: %w", g.Repo, g.Arch, err)
+			var se *upload.ServerError
+			if token != "" && errors.As(err, &se) && (se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden) {
+				failed = fmt.Errorf("%w (token from %s)", failed, from)
+			}
 			results = append(results, uploadResult{Repo: g.Repo, Arch: g.Arch, Version: version, Files: g.Files, Error: failed.Error()})
 			break
 		}
@@ -220,6 +235,8 @@ type uploadProgress struct {
 	size  int64
 	last  time.Time
 	shown bool
+	// quarter is the last quarter reported as a line (no animation).
+	quarter int64
 }
 
 func newUploadProgress(s *term.Streams) *uploadProgress { return &uploadProgress{io: s} }
@@ -227,7 +244,7 @@ func newUploadProgress(s *term.Streams) *uploadProgress { return &uploadProgress
 func (p *uploadProgress) Start(g upload.Group, attempt int, size int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.size, p.shown = size, false
+	p.size, p.shown, p.quarter = size, false, 0
 	what := fmt.Sprintf("%d package(s), %s", len(g.Files), humanBytes(size))
 	if attempt > 1 {
 		p.io.Infof("uploading %s/%s: %s (attempt %d)", g.Repo, g.Arch, what, attempt)
@@ -239,7 +256,15 @@ func (p *uploadProgress) Start(g upload.Group, attempt int, size int64) {
 func (p *uploadProgress) Sent(n int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.io.Animate() || p.size < 4<<20 {
+	if p.size < 4<<20 {
+		return
+	}
+	if !p.io.Animate() {
+		// A CI log: one line per quarter, so a long upload is seen to move.
+		if q := n * 4 / p.size; q > p.quarter {
+			p.quarter = q
+			p.io.Infof("  %s / %s (%d%%)", humanBytes(n), humanBytes(p.size), n*100/p.size)
+		}
 		return
 	}
 	now := time.Now()

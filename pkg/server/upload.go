@@ -123,7 +123,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	s.metrics.addInflight(1)
 	defer s.metrics.addInflight(-1)
 
-	reply, nbytes, err := s.upload(w, r)
+	var who *auth.Identity
+	reply, nbytes, err := s.upload(w, r, &who)
 	code := http.StatusOK
 	if err != nil {
 		var he *httpError
@@ -132,6 +133,17 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			he = &httpError{code: http.StatusInternalServerError, msg: "internal error; the repository was not changed"}
 		}
 		code = he.code
+		if code < 500 {
+			// Why, for the operator; the client got the same message.
+			attrs := []slog.Attr{slog.Int("status", code), slog.String("reason", he.msg), slog.String("remote", r.RemoteAddr)}
+			if who != nil {
+				attrs = append(attrs, slog.String("subject", who.Subject), slog.String("project_path", who.Claim("project_path")), slog.String("ref", who.Claim("ref")))
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "upload refused", attrs...)
+		}
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "30")
+		}
 		if code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apkit"`)
 		}
@@ -151,13 +163,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 }
 
 // upload does the work of POST /upload; errors other than *httpError are
-// internal.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) (*UploadReply, int64, error) {
+// internal. It sets *who to the token's identity once it is checked.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Identity) (*UploadReply, int64, error) {
 	ctx := r.Context()
 	id, err := s.authenticate(r)
 	if err != nil {
 		return nil, 0, err
 	}
+	*who = id
 	if s.opts.Validator == nil || s.opts.Repository == nil {
 		return nil, 0, refuse(http.StatusServiceUnavailable, "this server takes no uploads")
 	}

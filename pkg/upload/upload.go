@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -206,6 +207,9 @@ type Reply struct {
 type ServerError struct {
 	Status  int    // the HTTP status code
 	Message string // the server's error message, or ""
+	// RetryAfter is how long the server asked the client to wait before
+	// trying again (its Retry-After header), or 0.
+	RetryAfter time.Duration
 }
 
 // Error returns "server: " with the HTTP status and the server's message.
@@ -250,6 +254,9 @@ func (c *Client) Send(ctx context.Context, g Group) (*Reply, error) {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
 		}
 		d := wait/2 + rand.N(wait/2+1)
+		if se != nil && se.RetryAfter > d {
+			d = min(se.RetryAfter, maxRetryAfter)
+		}
 		prog.Retry(g, err, d)
 		select {
 		case <-ctx.Done():
@@ -258,6 +265,23 @@ func (c *Client) Send(ctx context.Context, g Group) (*Reply, error) {
 		}
 		wait = min(wait*2, 30*time.Second)
 	}
+}
+
+// maxRetryAfter caps the wait a server's Retry-After can impose.
+const maxRetryAfter = time.Minute
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(h); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
 }
 
 // errLocal marks errors on this side (a file that cannot be read), which
@@ -290,7 +314,11 @@ func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) 
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
+	// A redirect is reported, not followed: a POST would turn into a GET,
+	// and the token would go to a URL nobody chose.
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Do(req)
 	if err != nil {
 		// The client's *url.Error names the method and the URL (without a
 		// password) already.
@@ -316,7 +344,14 @@ func (c *Client) send(ctx context.Context, g Group, attempt int, prog Progress) 
 		if len(msg) > 500 {
 			msg = msg[:500] + "…"
 		}
-		return nil, &ServerError{Status: resp.StatusCode, Message: msg}
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			if loc, err := resp.Location(); err == nil {
+				base := *loc
+				base.Path, base.RawPath, base.RawQuery = strings.TrimSuffix(loc.Path, "/upload"), "", ""
+				msg = fmt.Sprintf("redirects to %s: use --url %s", loc.Redacted(), base.Redacted())
+			}
+		}
+		return nil, &ServerError{Status: resp.StatusCode, Message: msg, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	}
 	var reply Reply
 	if err := json.Unmarshal(raw, &reply); err != nil {

@@ -273,3 +273,72 @@ func TestSystemVersion(t *testing.T) {
 		}
 	}
 }
+
+// A server that redirects (an http:// URL for a server that only redirects
+// to https) is not followed: the POST would turn into a GET and the
+// server's 405 would hide the cause. The error names where to go instead.
+func TestSendRedirectNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "main/x86_64/a-1-r0.apk")
+	touch(t, pkg, "package bytes")
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		followed.Add(1)
+		http.Error(w, `{"error":"use POST"}`, http.StatusMethodNotAllowed)
+	}))
+	defer target.Close()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.URL+r.URL.RequestURI(), code)
+			}))
+			defer srv.Close()
+			c := &upload.Client{URL: srv.URL, Token: "tok", Version: "edge", HTTP: srv.Client(), Attempts: 3, Backoff: time.Millisecond}
+			_, err := c.Send(context.Background(), upload.Group{Repo: "main", Arch: "x86_64", Files: []string{pkg}})
+			if followed.Load() != 0 {
+				t.Fatal("redirect followed")
+			}
+			var se *upload.ServerError
+			if !errors.As(err, &se) || se.Status != code {
+				t.Fatalf("error = %v, want a %d", err, code)
+			}
+			if !strings.Contains(err.Error(), "redirects to "+target.URL+"/upload") || !strings.Contains(err.Error(), "--url") {
+				t.Errorf("error = %v, want it to name the new location and --url", err)
+			}
+		})
+	}
+}
+
+type retryRecorder struct{ waits []time.Duration }
+
+func (*retryRecorder) Start(upload.Group, int, int64) {}
+func (*retryRecorder) Sent(int64)                     {}
+func (r *retryRecorder) Retry(_ upload.Group, _ error, d time.Duration) {
+	r.waits = append(r.waits, d)
+}
+
+// A 503 with Retry-After is retried no sooner than the server asked (up to
+// a minute), not after the client's shorter backoff.
+func TestSendHonoursRetryAfter(t *testing.T) {
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "main/x86_64/a-1-r0.apk")
+	touch(t, pkg, "package bytes")
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"error":"cannot check tokens now; try again later"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(`{"repository":"edge/main/x86_64","added":[]}`))
+	}))
+	defer srv.Close()
+	rec := &retryRecorder{}
+	c := &upload.Client{URL: srv.URL, Version: "edge", HTTP: srv.Client(), Attempts: 2, Backoff: time.Millisecond, Progress: rec}
+	if _, err := c.Send(context.Background(), upload.Group{Repo: "main", Arch: "x86_64", Files: []string{pkg}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.waits) != 1 || rec.waits[0] < time.Second {
+		t.Errorf("waits = %v, want one of at least 1s", rec.waits)
+	}
+}
