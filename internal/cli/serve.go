@@ -229,6 +229,24 @@ func serveTLS(cfg *config.ServeConfig) (*tls.Config, *autocert.Manager, error) {
 	return nil, nil, nil
 }
 
+// redirectAddrs returns the networks and addresses of the redirect
+// listener: every interface as tls.redirect.protocols says, or in dev mode
+// only the (loopback) host of the first listen address.
+func redirectAddrs(cfg *config.ServeConfig) [][2]string {
+	port := strconv.Itoa(cfg.TLS.Redirect.Port)
+	if cfg.Dev {
+		host, _, _ := net.SplitHostPort(cfg.Listen[0])
+		return [][2]string{{"tcp", net.JoinHostPort(host, port)}}
+	}
+	switch cfg.TLS.Redirect.Protocols {
+	case "ipv4":
+		return [][2]string{{"tcp4", "0.0.0.0:" + port}}
+	case "ipv6":
+		return [][2]string{{"tcp6", "[::]:" + port}}
+	}
+	return [][2]string{{"tcp", ":" + port}}
+}
+
 // startRedirect starts the plain-HTTP listener that redirects to HTTPS
 // (and answers ACME HTTP-01 challenges), as tls.redirect asks.
 func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.Manager, log *slog.Logger) (func(), error) {
@@ -244,16 +262,7 @@ func startRedirect(ctx context.Context, cfg *config.ServeConfig, acme *autocert.
 	if acme != nil {
 		h = acme.HTTPHandler(h)
 	}
-	port := strconv.Itoa(r.Port)
-	var nets [][2]string
-	switch r.Protocols {
-	case "ipv4":
-		nets = [][2]string{{"tcp4", "0.0.0.0:" + port}}
-	case "ipv6":
-		nets = [][2]string{{"tcp6", "[::]:" + port}}
-	default:
-		nets = [][2]string{{"tcp", ":" + port}}
-	}
+	nets := redirectAddrs(cfg)
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	for _, n := range nets {
 		l, err := (&net.ListenConfig{}).Listen(ctx, n[0], n[1])
