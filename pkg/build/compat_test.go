@@ -232,13 +232,14 @@ package() {
 
 // TestCompatDevMoves: default_dev leaves *.a files alone when any
 // subpackage is a -static one (abuild's subpackage_types_has static), and
-// moves every directory named include.
+// moves every directory named include, wherever it is.
 func TestCompatDevMoves(t *testing.T) {
 	dir := compatRecipe(t, "devqa", recipeHead("devqa", "all")+`subpackages="$pkgname-dev $pkgname-libs-static:static"
 options="!check"
 package() {
 	install -Dm644 /dev/null "$pkgdir"/usr/lib/libdevqa.a
 	install -Dm644 /dev/null "$pkgdir"/usr/share/devqa/include/devqa.h
+	install -Dm644 /dev/null "$pkgdir"/var/lib/devqa/include/gen.h
 	install -Dm755 /dev/null "$pkgdir"/usr/bin/devqa-config
 	install -Dm755 /dev/null "$pkgdir"/usr/bin/devqa
 }
@@ -248,8 +249,9 @@ package() {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	want := map[string][]string{
-		"devqa":             {"usr", "usr/bin", "usr/bin/devqa"},
-		"devqa-dev":         {"usr", "usr/bin", "usr/bin/devqa-config", "usr/share", "usr/share/devqa", "usr/share/devqa/include", "usr/share/devqa/include/devqa.h"},
+		"devqa": {"usr", "usr/bin", "usr/bin/devqa"},
+		"devqa-dev": {"usr", "usr/bin", "usr/bin/devqa-config", "usr/share", "usr/share/devqa", "usr/share/devqa/include", "usr/share/devqa/include/devqa.h",
+			"var", "var/lib", "var/lib/devqa", "var/lib/devqa/include", "var/lib/devqa/include/gen.h"},
 		"devqa-libs-static": {"usr", "usr/lib", "usr/lib/libdevqa.a"},
 	}
 	for name, w := range want {

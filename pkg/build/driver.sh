@@ -292,11 +292,11 @@ default_dev() {
 		'usr/lib/qt*/mkspecs' usr/lib/cmake usr/share/cmake \
 		usr/lib/glade/modules usr/share/glade/catalogs
 	cd "$pkgdir"
+	find . -type d -name include -prune | while read -r _d; do
+		amove "${_d#./}"
+	done
 	for _p in usr lib; do
 		[ -d "$_p" ] || continue
-		find "$_p" -type d -name include -prune | while read -r _d; do
-			amove "$_d"
-		done
 		if ! _apkit_has_static_subpackage; then
 			find "$_p" -name '*.a' \( -type f -o -type l \) | while read -r _f; do
 				amove "$_f"
