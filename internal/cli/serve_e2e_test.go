@@ -95,7 +95,7 @@ func buildTestPackage(t *testing.T, out string, key *sign.PrivateKey, name, vers
 	return path
 }
 
-func startE2E(t *testing.T) *e2e {
+func startE2E(t *testing.T, args ...string) *e2e {
 	t.Helper()
 	idp, err := authtest.New()
 	if err != nil {
@@ -129,7 +129,7 @@ jwt:
 	cfgPath := filepath.Join(dir, "serve.yaml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 	env := map[string]string{"HOME": dir, "APKIT_CONFIG": cfgPath}
-	url, stop := startServe(t, env)
+	url, stop := startServe(t, env, args...)
 	return &e2e{dir: dir, url: url, idp: idp, srvKey: srvKey, buildKey: buildKey, env: env, stop: stop}
 }
 

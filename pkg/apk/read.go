@@ -19,14 +19,25 @@ import (
 // Limits on what a package may hold, so that a hostile file cannot make a
 // reader use unbounded memory.
 const (
-	maxPkgInfoSize = 1 << 20  // one .PKGINFO
-	maxScriptSize  = 1 << 20  // one control script
-	maxControlSize = 16 << 20 // all control entries together
-	maxPathLen     = 4086     // apk refuses longer paths and link targets
+	maxPkgInfoSize    = 1 << 20  // one .PKGINFO
+	maxScriptSize     = 1 << 20  // one control script
+	maxControlSize    = 16 << 20 // all control entries together, names included
+	maxControlEntries = 256      // .PKGINFO and a handful of scripts in practice
+	maxPathLen        = 4086     // apk refuses longer paths and link targets
 	// DefaultMaxEntries is the number of data entries a reader accepts when
 	// ReadOptions.MaxEntries is 0.
 	DefaultMaxEntries = 1_000_000
+	// DefaultMaxDataSize is the content size a reader accepts when
+	// ReadOptions.MaxDataSize is 0: far above any real package, yet a
+	// gzip bomb stops there rather than at a thousand times its size.
+	DefaultMaxDataSize = 64 << 30
 )
+
+// maxNameBytes bounds the bytes of all data entry paths, link targets,
+// owner names and extended attributes together: with DefaultMaxEntries
+// entries of maxPathLen bytes (or of PAX records up to a megabyte) a
+// reader would otherwise hold gigabytes of them. A variable for tests.
+var maxNameBytes = 256 << 20
 
 // ChecksumKey is the PAX record that carries a file's SHA-1.
 const ChecksumKey = "APK-TOOLS.checksum.SHA1"
@@ -164,6 +175,9 @@ type ReadOptions struct {
 	// MaxEntries bounds the number of data entries; 0 means
 	// [DefaultMaxEntries].
 	MaxEntries int
+	// MaxDataSize bounds the bytes of file content in the data segment,
+	// the size it expands to; 0 means [DefaultMaxDataSize].
+	MaxDataSize int64
 	// NoFileList leaves Package.Files empty: the entries are checked but
 	// not kept, which saves memory on packages with many files.
 	NoFileList bool
@@ -261,13 +275,17 @@ func classify(err error) error {
 func (p *Package) readControl(content io.Reader) error {
 	tr := tar.NewReader(content)
 	total := int64(0)
-	for first := true; ; first = false {
+	for n := 0; ; n++ {
+		first := n == 0
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return classify(fmt.Errorf("control segment: %w", noEOF(err)))
+		}
+		if n >= maxControlEntries {
+			return fmt.Errorf("%w: control segment has more than %d entries", ErrMalformed, maxControlEntries)
 		}
 		name := hdr.Name
 		if first && !strings.HasPrefix(name, ".") {
@@ -289,7 +307,7 @@ func (p *Package) readControl(content io.Reader) error {
 		if hdr.Size > limit {
 			return fmt.Errorf("%w: control segment: %q is %d bytes, over the limit of %d", ErrMalformed, name, hdr.Size, limit)
 		}
-		if total += hdr.Size; total > maxControlSize {
+		if total += hdr.Size + int64(len(name)); total > maxControlSize {
 			return fmt.Errorf("%w: control segment is over %d bytes", ErrMalformed, maxControlSize)
 		}
 		data := make([]byte, hdr.Size)
@@ -321,6 +339,12 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 	}
 	tr := tar.NewReader(content)
 	kinds := map[string]Kind{}
+	names := 0 // bytes of paths, link targets, owners and xattrs so far
+	maxData := opts.MaxDataSize
+	if maxData <= 0 {
+		maxData = DefaultMaxDataSize
+	}
+	var data int64 // bytes of file content so far
 	h := sha1.New()
 	for {
 		hdr, err := tr.Next()
@@ -330,12 +354,25 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		if err != nil {
 			return classify(fmt.Errorf("data segment: %w", noEOF(err)))
 		}
-		if len(p.Files) >= max {
+		if len(kinds) >= max {
 			return fmt.Errorf("%w: data segment: more than %d entries", ErrMalformed, max)
 		}
 		f, err := fileOf(hdr)
 		if err != nil {
 			return err
+		}
+		if hdr.Size > maxData-data {
+			return fmt.Errorf("%w: data segment: more than %d bytes of content", ErrMalformed, maxData)
+		}
+		if hdr.Size > 0 {
+			data += hdr.Size
+		}
+		names += len(f.Path) + len(f.Link) + len(f.Uname) + len(f.Gname)
+		for k, v := range f.Xattrs {
+			names += len(k) + len(v)
+		}
+		if names > maxNameBytes {
+			return fmt.Errorf("%w: data segment: more than %d bytes of names and attributes", ErrMalformed, maxNameBytes)
 		}
 		if dir := path.Dir(f.Path); dir != "." && kinds[dir] != KindDir {
 			return fmt.Errorf("%w: data segment: %q comes before its directory", ErrMalformed, f.Path)

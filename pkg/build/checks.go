@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -199,6 +200,7 @@ func (c *treeCheck) run() {
 			}
 		}
 	}
+	usrLibRpath := false
 	for _, e := range c.tree.ELF {
 		archFiles++
 		if e.TextRel && !c.has("textrels") {
@@ -208,7 +210,16 @@ func (c *treeCheck) run() {
 			if strings.HasPrefix(r, "/home/") {
 				c.errorf("%s has an rpath under /home: %s", e.Path, r)
 			}
+			// abuild's prepare_trace_rpaths: $ORIGIN expanded, not normalised.
+			origin := "/" + path.Dir(e.Path)
+			r = strings.ReplaceAll(strings.ReplaceAll(r, "${ORIGIN}", origin), "$ORIGIN", origin)
+			if r == "/usr/lib" {
+				usrLibRpath = true
+			}
 		}
+	}
+	if usrLibRpath && c.arch != "noarch" && !c.has("!tracedeps") {
+		c.warnf("redundant /usr/lib in rpath found")
 	}
 	if !c.has("!archcheck") {
 		switch {

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,35 @@ func TestTreeChecks(t *testing.T) {
 			}
 			if tc.wantWarn != "" && !strings.Contains(warns, tc.wantWarn) {
 				t.Errorf("warnings %q, want %q", warns, tc.wantWarn)
+			}
+		})
+	}
+}
+
+// TestTreeCheckRpathUsrLib: an rpath of /usr/lib, also through $ORIGIN,
+// is redundant and warned about, as abuild's prepare_trace_rpaths does.
+func TestTreeCheckRpathUsrLib(t *testing.T) {
+	tests := []struct {
+		path, rpath string
+		warn        bool
+	}{
+		{"usr/bin/m", "/usr/lib", true},
+		{"usr/lib/libm.so", "$ORIGIN", true},
+		{"usr/lib/libm.so", "${ORIGIN}", true},
+		{"usr/bin/m", "$ORIGIN/../lib", false},
+		{"usr/bin/m", "/usr/lib/m", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path+" "+tc.rpath, func(t *testing.T) {
+			tree := &scan.Tree{Root: t.TempDir(), ELF: []*scan.ELF{{Path: tc.path, Type: elf.ET_DYN, Rpaths: []string{tc.rpath}}}}
+			c := &treeCheck{name: "x", dir: tree.Root, arch: "x86_64", tree: tree, has: func(string) bool { return false }}
+			c.run()
+			got := strings.Contains(strings.Join(c.warn, "\n"), "redundant /usr/lib in rpath")
+			if got != tc.warn {
+				t.Errorf("warnings %q: redundant /usr/lib warning = %v, want %v", c.warn, got, tc.warn)
+			}
+			if len(c.errs) > 0 {
+				t.Errorf("errors %q", c.errs)
 			}
 		})
 	}

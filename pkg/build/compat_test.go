@@ -3,13 +3,17 @@ package build_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/build"
 	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 )
@@ -40,7 +44,7 @@ func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, err
 	var out bytes.Buffer
 	opts := build.Options{
 		Runner:   runner,
-		Arch:     "x86_64",
+		Arch:     apkbuild.HostArch(),
 		Repodest: filepath.Join(base, "packages"),
 		Srcdest:  filepath.Join(base, "distfiles"),
 		Key:      testKey(t, filepath.Join(base, "keys")),
@@ -108,5 +112,304 @@ package() {
 	}
 	if d := cmp.Diff([]string{"usr", "usr/bin", "usr/bin/latool"}, paths(pkgs["latool"])); d != "" {
 		t.Errorf("latool files (-want +got):\n%s", d)
+	}
+}
+
+// TestCompatDbgAfterOtherSplits: the dbg split handles the shared objects
+// of every package directory present when it runs, as abuild's scanelf
+// over $pkgbasedir/* does, even when -dbg is not the first subpackage;
+// hard links are handled once.
+func TestCompatDbgAfterOtherSplits(t *testing.T) {
+	requireTools(t, map[string]string{"cc": "gcc", "objcopy": "binutils", "strip": "binutils"})
+	dir := compatRecipe(t, "dbgqa", recipeHead("dbgqa", "all")+`subpackages="$pkgname-libs $pkgname-dbg"
+options="!check"
+build() {
+	echo 'int f(void){return 1;}' > f.c
+	cc -g -fPIC -shared -Wl,-soname,libdbgqa.so.1 -o libdbgqa.so.1.0 f.c
+	echo 'int main(void){return 0;}' > m.c
+	cc -g -fPIE -pie -o dbgqa m.c
+}
+package() {
+	install -Dm755 dbgqa "$pkgdir"/usr/bin/dbgqa
+	ln "$pkgdir"/usr/bin/dbgqa "$pkgdir"/usr/bin/dbgqa2
+	install -Dm755 libdbgqa.so.1.0 "$pkgdir"/usr/lib/libdbgqa.so.1.0
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var debug []string
+	for _, p := range paths(pkgs["dbgqa-dbg"]) {
+		if strings.HasSuffix(p, ".debug") {
+			debug = append(debug, p)
+		}
+	}
+	want := []string{"usr/lib/debug/usr/bin/dbgqa.debug", "usr/lib/debug/usr/lib/libdbgqa.so.1.0.debug"}
+	if d := cmp.Diff(want, debug); d != "" {
+		t.Errorf("dbgqa-dbg debug files (-want +got):\n%s", d)
+	}
+}
+
+// TestCompatValidate: abuild -r starts with validate (§6.1, §12.1), whose
+// errors stop the build before anything runs.
+func TestCompatValidate(t *testing.T) {
+	cases := []struct {
+		name, vars string
+		files      map[string]string
+		want       string
+	}{
+		{"no-pkgdesc", `pkgdesc=""`, nil, "pkgdesc is not set"},
+		{"provides-self", `provides="$pkgname=2.0"`, nil, "provides must not name the package itself"},
+		{"priority", `provider_priority=high`, nil, "provider_priority must be digits only"},
+		{"trigger-no-dirs", `triggers="$pkgname.trigger"`, map[string]string{"trigger-no-dirs.trigger": "#!/bin/sh\n"}, "must be <pkg>.trigger=<dir>"},
+		{"trigger-other-pkg", `triggers="other.trigger=/usr/share"`, map[string]string{"other.trigger": "#!/bin/sh\n"}, "other is not a package of this recipe"},
+		{"install-action", `install="$pkgname.post-foo"`, map[string]string{"install-action.post-foo": "#!/bin/sh\n"}, "install script install-action.post-foo"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			files := map[string]string{}
+			for k, v := range c.files {
+				files[k] = v
+			}
+			dir := compatRecipe(t, c.name, recipeHead(c.name, "noarch")+c.vars+`
+package() {
+	mkdir -p "$pkgdir"
+}
+`, files)
+			_, out, err := compatBuild(t, dir)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("build error = %v, want one containing %q\n%s", err, c.want, out)
+			}
+			var pe *build.PhaseError
+			if errors.As(err, &pe) && pe.Phase != "validate" {
+				t.Errorf("failed in phase %s, want validate", pe.Phase)
+			}
+		})
+	}
+}
+
+// TestCompatEmptyDefaultSplit: abuild's default split functions create
+// $subpkgdir only by moving something into it, so a subpackage that gets
+// nothing fails with "Missing subpkgdir" (§6.9, §6.10).
+func TestCompatEmptyDefaultSplit(t *testing.T) {
+	for _, sub := range []string{"dev", "static", "libs", "openrc", "lang", "doc", "bash-completion", "dbg"} {
+		t.Run(sub, func(t *testing.T) {
+			dir := compatRecipe(t, "emptysplit", recipeHead("emptysplit", "all")+`subpackages="$pkgname-`+sub+`"
+options="!check"
+package() {
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/emptysplit
+}
+`, map[string]string{})
+			_, out, err := compatBuild(t, dir)
+			var pe *build.PhaseError
+			if !errors.As(err, &pe) || pe.Phase != "split emptysplit-"+sub {
+				t.Fatalf("build error = %v, want a failed split emptysplit-%s\n%s", err, sub, out)
+			}
+		})
+	}
+}
+
+// TestCompatStaticDependsOnDev: default_static depends on the matching
+// -dev subpackage by name, without a version (§7).
+func TestCompatStaticDependsOnDev(t *testing.T) {
+	dir := compatRecipe(t, "staticqa", recipeHead("staticqa", "all")+`subpackages="$pkgname-static $pkgname-dev"
+options="!check"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/libstaticqa.a
+	install -Dm644 /dev/null "$pkgdir"/usr/include/staticqa.h
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/staticqa
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if d := cmp.Diff([]string{"staticqa-dev"}, pkgs["staticqa-static"].Info.Depends); d != "" {
+		t.Errorf("staticqa-static depends (-want +got):\n%s", d)
+	}
+}
+
+// TestCompatDevMoves: default_dev leaves *.a files alone when any
+// subpackage is a -static one (abuild's subpackage_types_has static), and
+// moves every directory named include, wherever it is.
+func TestCompatDevMoves(t *testing.T) {
+	dir := compatRecipe(t, "devqa", recipeHead("devqa", "all")+`subpackages="$pkgname-dev $pkgname-libs-static:static"
+options="!check"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/libdevqa.a
+	install -Dm644 /dev/null "$pkgdir"/usr/share/devqa/include/devqa.h
+	install -Dm644 /dev/null "$pkgdir"/var/lib/devqa/include/gen.h
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/devqa-config
+	install -Dm755 /dev/null "$pkgdir"/usr/bin/devqa
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	want := map[string][]string{
+		"devqa": {"usr", "usr/bin", "usr/bin/devqa"},
+		"devqa-dev": {"usr", "usr/bin", "usr/bin/devqa-config", "usr/share", "usr/share/devqa", "usr/share/devqa/include", "usr/share/devqa/include/devqa.h",
+			"var", "var/lib", "var/lib/devqa", "var/lib/devqa/include", "var/lib/devqa/include/gen.h"},
+		"devqa-libs-static": {"usr", "usr/lib", "usr/lib/libdevqa.a"},
+	}
+	for name, w := range want {
+		if d := cmp.Diff(w, paths(pkgs[name])); d != "" {
+			t.Errorf("%s files (-want +got):\n%s", name, d)
+		}
+	}
+}
+
+// TestCompatDefaultSplits builds a library with every common default
+// subpackage and checks what abuild gives each one (§7, §6.11.4).
+func TestCompatDefaultSplits(t *testing.T) {
+	requireTools(t, map[string]string{"cc": "gcc", "ar": "binutils", "strip": "binutils"})
+	dir := compatRecipe(t, "libqa", recipeHead("libqa", "all")+`depends_dev="zlib-dev"
+subpackages="$pkgname-static $pkgname-dev $pkgname-doc $pkgname-openrc $pkgname-lang $pkgname-libs
+	$pkgname-bash-completion $pkgname-zsh-completion $pkgname-fish-completion"
+options="!check"
+build() {
+	echo 'int qa(void){return 42;}' > qa.c
+	echo 'int qa(void); int main(void){return qa()-42;}' > main.c
+	cc -fPIC -shared -Wl,-soname,libqa.so.1 -o libqa.so.1.0 qa.c
+	cc -c qa.c -o qa.o && ar rcs libqa.a qa.o
+	cc -o qa main.c -L. -l:libqa.so.1.0
+}
+package() {
+	install -Dm755 qa "$pkgdir"/usr/bin/qa
+	install -Dm755 libqa.so.1.0 "$pkgdir"/usr/lib/libqa.so.1.0
+	ln -s libqa.so.1.0 "$pkgdir"/usr/lib/libqa.so.1
+	ln -s libqa.so.1.0 "$pkgdir"/usr/lib/libqa.so
+	install -Dm644 libqa.a "$pkgdir"/usr/lib/libqa.a
+	install -Dm644 /dev/null "$pkgdir"/usr/include/qa.h
+	mkdir -p "$pkgdir"/usr/lib/pkgconfig
+	printf 'Name: qa\nVersion: 1.0\n' > "$pkgdir"/usr/lib/pkgconfig/qa.pc
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/cmake/qa/qaConfig.cmake
+	mkdir -p "$pkgdir"/usr/share/man/man1 "$pkgdir"/usr/share/info
+	echo '.TH QA 1' > "$pkgdir"/usr/share/man/man1/qa.1
+	ln -s qa.1 "$pkgdir"/usr/share/man/man1/qa-alias.1
+	echo dir > "$pkgdir"/usr/share/info/dir
+	printf '#!/sbin/openrc-run\n' > qa.initd
+	install -Dm755 qa.initd "$pkgdir"/etc/init.d/qa
+	install -Dm644 /dev/null "$pkgdir"/etc/conf.d/qa
+	install -Dm644 /dev/null "$pkgdir"/usr/share/locale/de/LC_MESSAGES/qa.mo
+	install -Dm644 /dev/null "$pkgdir"/usr/share/bash-completion/completions/qa
+	install -Dm644 /dev/null "$pkgdir"/usr/share/zsh/site-functions/_qa
+	install -Dm644 /dev/null "$pkgdir"/usr/share/fish/vendor_completions.d/qa.fish
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	const v = "1.0-r0"
+	type want struct {
+		desc                                    string
+		depends, installIf, autoDeps, autoProvs []string
+		files                                   []string
+	}
+	wants := map[string]want{
+		"libqa": {desc: "compat test", autoDeps: []string{"so:libqa.so.1"}, autoProvs: []string{"cmd:qa=" + v},
+			files: []string{"usr", "usr/bin", "usr/bin/qa"}},
+		"libqa-static": {desc: "compat test (static library)", depends: []string{"libqa-dev"},
+			files: []string{"usr", "usr/lib", "usr/lib/libqa.a"}},
+		"libqa-dev": {desc: "compat test (development files)", depends: []string{"zlib-dev"},
+			autoDeps: []string{"libqa-libs=" + v, "pkgconfig"}, autoProvs: []string{"pc:qa=1.0"},
+			files: []string{"usr", "usr/include", "usr/include/qa.h", "usr/lib", "usr/lib/cmake", "usr/lib/cmake/qa", "usr/lib/cmake/qa/qaConfig.cmake",
+				"usr/lib/libqa.so", "usr/lib/pkgconfig", "usr/lib/pkgconfig/qa.pc"}},
+		"libqa-doc": {desc: "compat test (documentation)", installIf: []string{"docs", "libqa=" + v},
+			files: []string{"usr", "usr/share", "usr/share/info", "usr/share/man", "usr/share/man/man1", "usr/share/man/man1/qa-alias.1.gz", "usr/share/man/man1/qa.1.gz"}},
+		"libqa-openrc": {desc: "compat test (OpenRC init scripts)", installIf: []string{"openrc", "libqa=" + v},
+			files: []string{"etc", "etc/conf.d", "etc/conf.d/qa", "etc/init.d", "etc/init.d/qa"}},
+		"libqa-lang": {desc: "Languages for package libqa", installIf: []string{"libqa=" + v, "lang"},
+			files: []string{"usr", "usr/share", "usr/share/locale", "usr/share/locale/de", "usr/share/locale/de/LC_MESSAGES", "usr/share/locale/de/LC_MESSAGES/qa.mo"}},
+		"libqa-libs": {desc: "compat test (libraries)", autoProvs: []string{"so:libqa.so.1=1.0"},
+			files: []string{"usr", "usr/lib", "usr/lib/libqa.so.1", "usr/lib/libqa.so.1.0"}},
+		"libqa-bash-completion": {desc: "Bash completions for libqa", installIf: []string{"libqa=" + v, "bash-completion"},
+			files: []string{"usr", "usr/share", "usr/share/bash-completion", "usr/share/bash-completion/completions", "usr/share/bash-completion/completions/qa"}},
+		"libqa-zsh-completion": {desc: "Zsh completions for libqa", installIf: []string{"libqa=" + v, "zsh"},
+			files: []string{"usr", "usr/share", "usr/share/zsh", "usr/share/zsh/site-functions", "usr/share/zsh/site-functions/_qa"}},
+		"libqa-fish-completion": {desc: "Fish completions for libqa", installIf: []string{"libqa=" + v, "fish"},
+			files: []string{"usr", "usr/share", "usr/share/fish", "usr/share/fish/vendor_completions.d", "usr/share/fish/vendor_completions.d/qa.fish"}},
+	}
+	if len(pkgs) != len(wants) {
+		t.Errorf("built %d packages, want %d", len(pkgs), len(wants))
+	}
+	for name, w := range wants {
+		p := pkgs[name]
+		if p == nil {
+			t.Errorf("%s was not built", name)
+			continue
+		}
+		// The C library's soname depends on the host (glibc, musl).
+		var autoDeps []string
+		for _, d := range p.Info.AutoDepends {
+			if !strings.HasPrefix(d, "so:libc.") {
+				autoDeps = append(autoDeps, d)
+			}
+		}
+		got := want{desc: p.Info.Description, depends: p.Info.Depends, installIf: p.Info.InstallIf,
+			autoDeps: autoDeps, autoProvs: p.Info.AutoProvides, files: paths(p)}
+		if d := cmp.Diff(w, got, cmp.AllowUnexported(want{}), cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+	}
+	// §3.3: these subpackages default to noarch, the others to the recipe's arch.
+	for name, p := range pkgs {
+		want := apkbuild.HostArch()
+		for _, suf := range []string{"-doc", "-openrc", "-lang", "sh-completion"} {
+			if strings.HasSuffix(name, suf) {
+				want = "noarch"
+			}
+		}
+		if p.Info.Arch != want {
+			t.Errorf("%s arch = %s, want %s", name, p.Info.Arch, want)
+		}
+	}
+	for _, f := range pkgs["libqa-doc"].Files {
+		if f.Path == "usr/share/man/man1/qa-alias.1.gz" && f.Link != "qa.1.gz" {
+			t.Errorf("qa-alias.1.gz links to %q, want qa.1.gz", f.Link)
+		}
+	}
+}
+
+// TestCompatArchCheckBeforeValidate: abuild -r checks arch first (§6.1),
+// so a recipe for another architecture is skipped even when validate
+// would refuse it.
+func TestCompatArchCheckBeforeValidate(t *testing.T) {
+	dir := compatRecipe(t, "otherarch", recipeHead("otherarch", "s390x ppc64le")+`pkgdesc=""
+package() {
+	mkdir -p "$pkgdir"
+}
+`, map[string]string{})
+	if apkbuild.HostArch() == "s390x" || apkbuild.HostArch() == "ppc64le" {
+		t.Skip("the recipe is for this host's architecture")
+	}
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil || len(pkgs) != 0 {
+		t.Fatalf("build: %v, %d packages; want it skipped\n%s", err, len(pkgs), out)
+	}
+}
+
+// TestCompatValidateWarnings: validate's warnings (§12.1 W) are shown,
+// as abuild -r shows them, without stopping the build.
+func TestCompatValidateWarnings(t *testing.T) {
+	dir := compatRecipe(t, "warnqa", recipeHead("warnqa", "noarch")+`depends_dev="zlib-dev"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/share/warnqa/data
+}
+`, map[string]string{"stray.txt": "not in source\n"})
+	if _, out, err := compatBuild(t, dir); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	log := string(mustRead(t, filepath.Join(dir, "build.log")))
+	for _, want := range []string{"stray.txt is in the recipe directory", "depends_dev is set but there is no -dev subpackage", "no maintainer"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("build.log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "empty-variable") || strings.Contains(log, "assigned an empty value") {
+		t.Errorf("build.log shows lint style findings:\n%s", log)
 	}
 }

@@ -271,6 +271,17 @@ default_doc() {
 	rm -f "$subpkgdir/usr/share/info/dir"
 }
 
+# _apkit_has_static_subpackage: some subpackage's name ends in -static
+# (abuild's subpackage_types_has static).
+_apkit_has_static_subpackage() {
+	local _s
+	for _s in $subpackages; do
+		_s=${_s%%:*}
+		[ "${_s##*-}" = static ] && return 0
+	done
+	return 1
+}
+
 default_dev() {
 	local _p
 	depends="$depends_dev"
@@ -281,12 +292,12 @@ default_dev() {
 		'usr/lib/qt*/mkspecs' usr/lib/cmake usr/share/cmake \
 		usr/lib/glade/modules usr/share/glade/catalogs
 	cd "$pkgdir"
+	find . -type d -name include -prune | while read -r _d; do
+		amove "${_d#./}"
+	done
 	for _p in usr lib; do
 		[ -d "$_p" ] || continue
-		find "$_p" -type d -name include -prune | while read -r _d; do
-			amove "$_d"
-		done
-		if ! subpackages_has "$pkgname-static"; then
+		if ! _apkit_has_static_subpackage; then
 			find "$_p" -name '*.a' \( -type f -o -type l \) | while read -r _f; do
 				amove "$_f"
 			done
@@ -301,7 +312,6 @@ default_dev() {
 			amove "$_p"
 		fi
 	done
-	mkdir -p "$subpkgdir"
 }
 
 default_static() {
@@ -312,7 +322,7 @@ default_static() {
 	if [ -n "$depends_static" ]; then
 		depends="$depends_static"
 	elif subpackages_has "$_base-dev"; then
-		depends="$_base-dev=$pkgver-r$pkgrel"
+		depends="$_base-dev"
 	else
 		depends=""
 	fi
@@ -323,25 +333,25 @@ default_static() {
 			amove "$_f"
 		done
 	done
-	mkdir -p "$subpkgdir"
 }
 
 default_libs() {
 	depends="$depends_libs"
 	pkgdesc="$pkgdesc (libraries)"
 	_apkit_amove_found 'lib/lib*.so.[0-9]*' 'usr/lib/lib*.so.[0-9]*'
-	mkdir -p "$subpkgdir"
 }
 
 # The driver's caller lists the shared objects of every package in
 # $APKIT_DBG_FILES (one absolute path a line) before running the dbg split.
+# As in abuild, the default split functions create $subpkgdir only by
+# moving something into it: a subpackage that gets nothing fails.
 default_dbg() {
 	local _f _rel _dbg
 	depends=""
 	pkgdesc="$pkgdesc (debug symbols)"
-	mkdir -p "$subpkgdir"
 	[ -n "$APKIT_DBG_FILES" ] && [ -s "$APKIT_DBG_FILES" ] || return 0
 	while read -r _f; do
+		[ -n "$_f" ] || continue
 		_rel=${_f#"$pkgbasedir"/}
 		_rel=${_rel#*/}
 		_dbg="$subpkgdir/usr/lib/debug/$_rel.debug"
@@ -360,7 +370,6 @@ default_openrc() {
 	pkgdesc="$pkgdesc (OpenRC init scripts)"
 	install_if="openrc $_base=$pkgver-r$pkgrel"
 	_apkit_amove_found etc/conf.d etc/init.d etc/user/conf.d etc/user/init.d
-	mkdir -p "$subpkgdir"
 }
 
 default_systemd() {
@@ -370,7 +379,6 @@ default_systemd() {
 	pkgdesc="$pkgdesc (systemd files)"
 	install_if="systemd $_base=$pkgver-r$pkgrel"
 	_apkit_amove_found usr/lib/systemd
-	mkdir -p "$subpkgdir"
 }
 
 default_udev() {
@@ -380,7 +388,6 @@ default_udev() {
 	pkgdesc="$pkgdesc (udev rules)"
 	install_if="udev $_base=$pkgver-r$pkgrel"
 	_apkit_amove_found usr/lib/udev
-	mkdir -p "$subpkgdir"
 }
 
 default_lang() {
@@ -388,7 +395,6 @@ default_lang() {
 	pkgdesc="Languages for package $pkgname"
 	install_if="$pkgname=$pkgver-r$pkgrel lang"
 	_apkit_amove_found "${langdir:-/usr/share/locale}"
-	mkdir -p "$subpkgdir"
 }
 
 default_devhelp() {
@@ -396,7 +402,6 @@ default_devhelp() {
 	pkgdesc="$pkgname - devhelp files"
 	install_if="$pkgname=$pkgver-r$pkgrel devhelp"
 	_apkit_amove_found usr/share/devhelp
-	mkdir -p "$subpkgdir"
 }
 
 default_bashcomp() {
@@ -406,7 +411,6 @@ default_bashcomp() {
 	pkgdesc="Bash completions for $pkgname"
 	install_if="$_base=$pkgver-r$pkgrel bash-completion"
 	_apkit_amove_found usr/share/bash-completion/completions
-	mkdir -p "$subpkgdir"
 }
 
 default_zshcomp() {
@@ -416,7 +420,6 @@ default_zshcomp() {
 	pkgdesc="Zsh completions for $pkgname"
 	install_if="$_base=$pkgver-r$pkgrel zsh"
 	_apkit_amove_found usr/share/zsh/site-functions
-	mkdir -p "$subpkgdir"
 }
 
 default_fishcomp() {
@@ -430,7 +433,6 @@ default_fishcomp() {
 		warning "usr/share/fish/completions is for fish's own completions; use vendor_completions.d"
 		amove usr/share/fish/completions
 	fi
-	mkdir -p "$subpkgdir"
 }
 
 default_pyc() {
@@ -445,7 +447,6 @@ default_pyc() {
 			amove "$_d"
 		done
 	fi
-	mkdir -p "$subpkgdir"
 }
 
 default_nftrules() {
@@ -455,7 +456,6 @@ default_nftrules() {
 	pkgdesc="$pkgdesc (nftables ruleset)"
 	install_if="nftables-rulesets $_base=$pkgver-r$pkgrel"
 	_apkit_amove_found 'usr/share/nftables.avail/*.nft'
-	mkdir -p "$subpkgdir"
 }
 
 doc() { default_doc; }

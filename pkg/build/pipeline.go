@@ -63,6 +63,12 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		b.infof("%s", res.Skipped)
 		return res, nil
 	}
+	for _, w := range p.warnings {
+		b.warnf("%s: %s", p.pkgname, w)
+	}
+	if p.invalid != nil {
+		return nil, &PhaseError{Phase: "validate", Log: b.d.logFile, Err: p.invalid}
+	}
 	if err := b.loadKey(); err != nil {
 		return nil, err
 	}
@@ -323,12 +329,12 @@ func (b *builder) packageAndSplit(ctx context.Context, net bool) ([]*pkgBuild, e
 		return nil, err
 	}
 	pkgs := []*pkgBuild{{name: p.pkgname, dir: mainDir, arch: p.pkgarch, meta: meta}}
-	if p.hasSubpackage(p.pkgname + "-dbg") {
-		if err := b.listDbgFiles(); err != nil {
-			return nil, err
-		}
-	}
 	for _, sp := range p.subpackages {
+		if sp.Name == p.pkgname+"-dbg" {
+			if err := b.listDbgFiles(pkgs); err != nil {
+				return nil, err
+			}
+		}
 		end := b.progress.StartPhase("split-"+sp.Name, "Running split function "+sp.Func+"() for "+sp.Name)
 		fmt.Fprintf(b.log, ">>> split %s (%s)\n", sp.Name, sp.Func)
 		err := b.runDriver(ctx, net, "split", sp.Name, sp.Func, sp.Arch)
@@ -345,26 +351,38 @@ func (b *builder) packageAndSplit(ctx context.Context, net bool) ([]*pkgBuild, e
 	return pkgs, nil
 }
 
-func (p *plan) hasSubpackage(name string) bool {
-	for _, s := range p.subpackages {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// listDbgFiles writes the shared objects of the main package for the
-// default dbg split function.
-func (b *builder) listDbgFiles() error {
-	t, err := scan.Scan(filepath.Join(b.d.pkgbasedir, b.plan.pkgname))
-	if err != nil {
-		return err
-	}
+// listDbgFiles writes, for the default dbg split function, the shared
+// objects of every package directory made so far, each inode once, as
+// abuild's scanelf over $pkgbasedir/* does.
+func (b *builder) listDbgFiles(pkgs []*pkgBuild) error {
 	var lines []string
-	for _, e := range t.ELF {
-		if e.Type == elf.ET_DYN && !strings.HasPrefix(e.Path, "usr/lib/debug/") {
-			lines = append(lines, filepath.Join(t.Root, filepath.FromSlash(e.Path)))
+	var seen []os.FileInfo
+	for _, pb := range pkgs {
+		t, err := scan.Scan(pb.dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range t.ELF {
+			if e.Type != elf.ET_DYN || strings.HasPrefix(e.Path, "usr/lib/debug/") {
+				continue
+			}
+			path := filepath.Join(t.Root, filepath.FromSlash(e.Path))
+			fi, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			dup := false
+			for _, s := range seen {
+				if os.SameFile(s, fi) {
+					dup = true
+					break
+				}
+			}
+			if dup {
+				continue
+			}
+			seen = append(seen, fi)
+			lines = append(lines, path)
 		}
 	}
 	path := filepath.Join(b.d.controldir, "dbg-files")

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,11 @@ type plan struct {
 	depends, makedepends, checkdepends []string
 	install                            []string
 	triggers                           []trigger
-	maintainer                         string
+	// warnings are the warnings of abuild's validate step.
+	warnings []string
+	// invalid holds the errors of abuild's validate step, if any.
+	invalid    error
+	maintainer string
 	// functions lists the functions the recipe defines.
 	functions map[string]bool
 }
@@ -59,7 +64,39 @@ func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newPlan(r)
+	p, err := newPlan(r)
+	if err != nil {
+		return nil, err
+	}
+	// abuild -r runs validate (§12.1) after the arch check; its errors
+	// stop the build.
+	var errs []error
+	for _, f := range apkbuild.Lint(r) {
+		switch {
+		case f.Severity == apkbuild.SeverityError:
+			errs = append(errs, errors.New(f.String()))
+		case validateWarnings[f.Rule]:
+			p.warnings = append(p.warnings, f.Message)
+		}
+	}
+	p.invalid = errors.Join(errs...)
+	return p, nil
+}
+
+// validateWarnings are the lint rules that abuild's validate step warns
+// about (§12.1 W); the other warnings are apkbuild-lint's style rules,
+// which abuild -r does not check.
+var validateWarnings = map[string]bool{
+	"depends-dev-without-dev": true,
+	"spdx-license":            true,
+	"go-without-net":          true,
+	"gxx-without-toolchain":   true,
+	"unsupported-checksum":    true,
+	"old-checksum":            true,
+	"unknown-option":          true,
+	"no-maintainer":           true,
+	"unexpected-file":         true,
+	"install-in-source":       true,
 }
 
 // recipeEnv is what of the phase environment the recipe reader needs.

@@ -24,11 +24,12 @@ const DefaultMaxConcurrentUploads = 16
 // DefaultMaxUploadSize bounds an upload request when Options.MaxUploadSize is 0.
 const DefaultMaxUploadSize = 512 << 20
 
-// DefaultUploadIdleTimeout and DefaultUploadTimeout apply when the
-// Options fields of the same names are 0.
+// DefaultUploadIdleTimeout, DefaultUploadTimeout and DefaultSendTimeout
+// apply when the Options fields of the same names are 0.
 const (
 	DefaultUploadIdleTimeout = time.Minute
 	DefaultUploadTimeout     = time.Hour
+	DefaultSendTimeout       = time.Minute
 )
 
 // stagingDir is the directory under the served root where uploads are
@@ -105,6 +106,9 @@ type Options struct {
 	// slot; UploadTimeout bounds the whole body (0 means
 	// DefaultUploadTimeout).
 	UploadIdleTimeout, UploadTimeout time.Duration
+	// SendTimeout is how long one write of a reply may block on a client
+	// that does not read (0 means DefaultSendTimeout).
+	SendTimeout time.Duration
 	// HSTS is the Strict-Transport-Security header value sent on TLS
 	// connections ("" means none).
 	HSTS string
@@ -143,6 +147,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.UploadIdleTimeout <= 0 {
 		opts.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = DefaultSendTimeout
 	}
 	if opts.UploadTimeout <= 0 {
 		opts.UploadTimeout = DefaultUploadTimeout

@@ -39,6 +39,11 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Opening a named pipe blocks until a writer comes: look before opening.
+	if fi, err := s.root.Stat(name); err != nil || !(fi.IsDir() || fi.Mode().IsRegular()) {
+		http.NotFound(w, r)
+		return
+	}
 	f, err := s.root.Open(name)
 	if err != nil {
 		// Missing, unreadable, or outside the root: all look the same.
@@ -79,8 +84,25 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Set("Cache-Control", "public, max-age=300")
 	}
-	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
+	sw := &sendWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.opts.SendTimeout}
+	http.ServeContent(sw, r, fi.Name(), fi.ModTime(), f)
 }
+
+// sendWriter gives each write of a reply its own deadline, so a client
+// that stops reading a large file releases its connection and handler.
+type sendWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (w *sendWriter) Write(p []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // contentType returns the media type for a served file name.
 func contentType(name string) string {

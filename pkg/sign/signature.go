@@ -175,12 +175,19 @@ func WriteSignatureMember(w io.Writer, sigs []Signature, mtime time.Time) error 
 // bytes; apk 3 ignores entries over 64 KiB).
 const maxSignatureSize = 64 << 10
 
+// maxKeyNameLen bounds the key name of a signature entry: it names a key
+// file, and a PAX header could otherwise make it a megabyte long.
+const maxKeyNameLen = 255
+
 // ReadSignatureEntry reads the content of the signature entry hdr from tr.
 // ok is false when hdr is not a signature entry.
 func ReadSignatureEntry(hdr *tar.Header, r io.Reader) (sig Signature, ok bool, err error) {
 	alg, key, ok := ParseEntryName(hdr.Name)
 	if !ok {
 		return Signature{}, false, nil
+	}
+	if len(key) > maxKeyNameLen {
+		return Signature{}, true, fmt.Errorf("signature entry: key name of %d bytes is too long", len(key))
 	}
 	if hdr.Size > maxSignatureSize || hdr.Size < 0 {
 		return Signature{}, true, fmt.Errorf("signature %s: %d bytes is too large", hdr.Name, hdr.Size)

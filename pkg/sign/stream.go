@@ -24,6 +24,16 @@ type SignedReader struct {
 // the digest of every signature's algorithm. A stream without signatures
 // is read too (its first member is the first signed member).
 func NewSignedReader(r io.Reader) (*SignedReader, error) {
+	// A stream is signed by one key, or a few while keys rotate; many
+	// signatures are a stream made to use memory and time.
+	const maxSignatures = 64
+	addSig := func(s *SignedReader, sig Signature) error {
+		if len(s.sigs) >= maxSignatures {
+			return fmt.Errorf("signed stream: more than %d signatures", maxSignatures)
+		}
+		s.sigs = append(s.sigs, sig)
+		return nil
+	}
 	s := &SignedReader{m: NewMemberReader(r)}
 	for {
 		hashes := []crypto.Hash{crypto.SHA1}
@@ -62,7 +72,9 @@ func NewSignedReader(r io.Reader) (*SignedReader, error) {
 			s.first = io.MultiReader(bytes.NewReader(rec.buf.Bytes()), content)
 			return s, nil
 		}
-		s.sigs = append(s.sigs, sig)
+		if err := addSig(s, sig); err != nil {
+			return nil, err
+		}
 		for {
 			hdr, err := tr.Next()
 			if err == io.EOF {
@@ -78,7 +90,9 @@ func NewSignedReader(r io.Reader) (*SignedReader, error) {
 			if !ok {
 				return nil, fmt.Errorf("signed stream: entry %q shares a gzip member with a signature", hdr.Name)
 			}
-			s.sigs = append(s.sigs, sig)
+			if err := addSig(s, sig); err != nil {
+				return nil, err
+			}
 		}
 		if nonZero, err := s.m.Finish(); err != nil {
 			return nil, fmt.Errorf("signed stream: %w", err)
