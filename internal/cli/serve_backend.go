@@ -19,6 +19,9 @@ import (
 func serveBackend(app *App, cfg *config.ServeConfig, warnf func(string, ...any)) (server.Validator, server.Repository, error) {
 	var keys *sign.Keyring
 	if cfg.UploadKeys != "" {
+		if _, err := os.Stat(cfg.UploadKeys); err != nil {
+			return nil, nil, fmt.Errorf("upload_keys: %w", err)
+		}
 		kr, err := sign.LoadKeyring(cfg.UploadKeys)
 		if err != nil {
 			return nil, nil, fmt.Errorf("upload_keys: %w", err)
