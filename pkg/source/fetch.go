@@ -22,6 +22,7 @@ const (
 	DefaultAttempts = 4
 	DefaultBackoff  = time.Second
 	DefaultTimeout  = 60 * time.Second
+	DefaultMaxSize  = 8 << 30 // 8 GiB
 	maxBackoff      = 30 * time.Second
 )
 
@@ -67,6 +68,11 @@ type Options struct {
 	// trustworthy, and a stale mirror then does not block the build). With
 	// Offline, a local-directory mirror is still used.
 	Mirror string
+	// MaxSize bounds the size of one downloaded or mirrored file in
+	// bytes (default [DefaultMaxSize], 8 GiB): a server announcing or
+	// sending more fails with a [*TooLargeError] before the checksum is
+	// checked, and the partial file is removed.
+	MaxSize int64
 }
 
 // Result says where a fetched item is.
@@ -101,6 +107,22 @@ func (e *HTTPError) Error() string { return fmt.Sprintf("GET %s: %s", e.URL, e.S
 // Temporary reports whether retrying might help (5xx, 408, 429).
 func (e *HTTPError) Temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests
+}
+
+// TooLargeError is a download that would exceed [Options].MaxSize. It is
+// not retried.
+type TooLargeError struct {
+	Source string // the URL or mirror file
+	Limit  int64  // the limit in bytes
+	Size   int64  // the size announced up front, or -1 when found while streaming
+}
+
+// Error names the source and the limit.
+func (e *TooLargeError) Error() string {
+	if e.Size >= 0 {
+		return fmt.Sprintf("%s: size %d bytes exceeds the limit of %d bytes", e.Source, e.Size, e.Limit)
+	}
+	return fmt.Sprintf("%s: larger than the limit of %d bytes", e.Source, e.Limit)
 }
 
 // ErrStalled is the cause of an attempt that received nothing for
@@ -246,11 +268,13 @@ type fetcher struct {
 	attempts int
 	backoff  time.Duration
 	timeout  time.Duration
+	maxSize  int64
 }
 
 func newFetcher(opts Options) *fetcher {
 	f := &fetcher{opts: opts, client: opts.Client, progress: opts.Progress,
-		jobs: opts.Jobs, attempts: opts.Attempts, backoff: opts.Backoff, timeout: opts.Timeout}
+		jobs: opts.Jobs, attempts: opts.Attempts, backoff: opts.Backoff, timeout: opts.Timeout,
+		maxSize: opts.MaxSize}
 	if f.client == nil {
 		f.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
@@ -268,6 +292,9 @@ func newFetcher(opts Options) *fetcher {
 	}
 	if f.timeout <= 0 {
 		f.timeout = DefaultTimeout
+	}
+	if f.maxSize <= 0 {
+		f.maxSize = DefaultMaxSize
 	}
 	return f
 }
@@ -388,7 +415,7 @@ func (f *fetcher) fill(ctx context.Context, it Item, mirror, part, final string,
 	var err error
 	src := it
 	if dir, ok := localMirror(mirror); ok {
-		err = copyPart(ctx, filepath.Join(dir, it.Name), part, tr)
+		err = copyPart(ctx, filepath.Join(dir, it.Name), part, tr, f.maxSize)
 	} else {
 		if mirror != "" {
 			src.URL = strings.TrimRight(mirror, "/") + "/" + it.Name
@@ -400,6 +427,10 @@ func (f *fetcher) fill(ctx context.Context, it Item, mirror, part, final string,
 		err = f.download(ctx, src, part, tr, attempts)
 	}
 	if err != nil {
+		var tl *TooLargeError
+		if errors.As(err, &tl) {
+			os.Remove(part) // never resume past the limit
+		}
 		return err
 	}
 	if err = f.verify(it, part); err != nil {
@@ -444,7 +475,7 @@ func supportedScheme(scheme string) bool {
 
 // copyPart copies the file src into part (replacing what part held) and
 // flushes it.
-func copyPart(ctx context.Context, src, part string, tr Transfer) (err error) {
+func copyPart(ctx context.Context, src, part string, tr Transfer, maxSize int64) (err error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -457,6 +488,9 @@ func copyPart(ctx context.Context, src, part string, tr Transfer) (err error) {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: not a regular file", src)
 	}
+	if fi.Size() > maxSize {
+		return &TooLargeError{Source: src, Limit: maxSize, Size: fi.Size()}
+	}
 	out, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
@@ -467,10 +501,13 @@ func copyPart(ctx context.Context, src, part string, tr Transfer) (err error) {
 		}
 	}()
 	tr.Size(fi.Size(), 0)
-	n, err := io.Copy(out, &ctxReader{ctx, in})
+	n, err := io.Copy(out, io.LimitReader(&ctxReader{ctx, in}, maxSize+1))
 	tr.Add(n)
 	if err != nil {
 		return err
+	}
+	if n > maxSize { // the file grew while being copied
+		return &TooLargeError{Source: src, Limit: maxSize, Size: -1}
 	}
 	return out.Sync()
 }
@@ -520,6 +557,10 @@ func retryable(err error) bool {
 	var fe *FTPError
 	if errors.As(err, &fe) {
 		return fe.Temporary()
+	}
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		return false
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -615,15 +656,23 @@ func (f *fetcher) attempt(ctx context.Context, it Item, part string, tr Transfer
 	if _, err := out.Seek(have, io.SeekStart); err != nil {
 		return err
 	}
+	if total > f.maxSize {
+		return &TooLargeError{Source: it.URL, Limit: f.maxSize, Size: total}
+	}
 	tr.Size(total, have)
 	buf := make([]byte, 128<<10)
+	got := have
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			timer.Reset(f.timeout)
+			if got+int64(n) > f.maxSize {
+				return &TooLargeError{Source: it.URL, Limit: f.maxSize, Size: -1}
+			}
 			if _, werr := out.Write(buf[:n]); werr != nil {
 				return werr
 			}
+			got += int64(n)
 			tr.Add(int64(n))
 		}
 		if rerr == io.EOF {

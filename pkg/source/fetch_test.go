@@ -638,3 +638,76 @@ func TestLockFile(t *testing.T) {
 		t.Errorf("waiting on a held lock: err = %v, want the context's", err)
 	}
 }
+
+func TestFetchMaxSize(t *testing.T) {
+	t.Parallel()
+	const limit = 64 << 10
+	content := payload(limit + 1)
+	tests := []struct {
+		name     string
+		announce bool // send Content-Length up front
+		mirror   bool // the oversized file comes from a local mirror
+		wantSize int64
+	}{
+		{name: "streamed", wantSize: -1},
+		{name: "announced", announce: true, wantSize: int64(len(content))},
+		{name: "local mirror", mirror: true, wantSize: int64(len(content))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				if tt.announce {
+					w.Header().Set("Content-Length", fmt.Sprint(len(content)))
+				}
+				w.Write(content[:1000])
+				w.(http.Flusher).Flush() // no Content-Length: chunked
+				w.Write(content[1000:])
+			}))
+			defer srv.Close()
+			cache := t.TempDir()
+			opts := fastOpts(cache)
+			opts.MaxSize = limit
+			item := Item{Name: "big.tar.gz", URL: srv.URL + "/big.tar.gz", Sum: Checksum{SHA512, sha512hex(content)}}
+			source := item.URL
+			if tt.mirror {
+				dir := t.TempDir()
+				if err := os.WriteFile(filepath.Join(dir, item.Name), content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				opts.Mirror = dir
+				opts.Offline = true
+				source = filepath.Join(dir, item.Name)
+			}
+			_, err := Fetch(context.Background(), []Item{item}, opts)
+			var tl *TooLargeError
+			if !errors.As(err, &tl) && !tt.mirror {
+				t.Fatalf("err = %v, want a *TooLargeError", err)
+			}
+			if tt.mirror {
+				// Offline with the mirror refused: the item is missing, and
+				// the mirror's reason is the size.
+				if !errors.Is(err, ErrOffline) {
+					t.Fatalf("err = %v, want ErrOffline", err)
+				}
+			} else {
+				if diff := cmp.Diff(&TooLargeError{Source: source, Limit: limit, Size: tt.wantSize}, tl); diff != "" {
+					t.Errorf("error (-want +got):\n%s", diff)
+				}
+				if !strings.Contains(err.Error(), source) {
+					t.Errorf("error %q does not name the source", err)
+				}
+				if n := hits.Load(); n != 1 {
+					t.Errorf("server hit %d times, want 1 (not retried)", n)
+				}
+			}
+			for _, name := range []string{item.Name, item.Name + ".part"} {
+				if _, err := os.Stat(filepath.Join(cache, name)); err == nil {
+					t.Errorf("%s left in the cache", name)
+				}
+			}
+		})
+	}
+}

@@ -141,6 +141,10 @@ func (f *fetcher) attemptFTP(ctx context.Context, it Item, part string, tr Trans
 		resp.Close()
 		return err
 	}
+	if total > f.maxSize {
+		resp.Close()
+		return &TooLargeError{Source: it.URL, Limit: f.maxSize, Size: total}
+	}
 	tr.Size(total, have)
 	buf := make([]byte, 128<<10)
 	got := have
@@ -148,6 +152,10 @@ func (f *fetcher) attemptFTP(ctx context.Context, it Item, part string, tr Trans
 		n, rerr := resp.Read(buf)
 		if n > 0 {
 			timer.Reset(f.timeout)
+			if got+int64(n) > f.maxSize {
+				resp.Close()
+				return &TooLargeError{Source: it.URL, Limit: f.maxSize, Size: -1}
+			}
 			if _, werr := out.Write(buf[:n]); werr != nil {
 				resp.Close()
 				return werr
