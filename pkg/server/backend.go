@@ -25,7 +25,16 @@ var ErrInvalidPackage = errors.New("invalid package")
 type PackageValidator struct {
 	// Keys are the trusted upload keys; nil checks integrity only.
 	Keys *sign.Keyring
+	// MaxEntries bounds the data entries of one uploaded package; 0 means
+	// [DefaultUploadMaxEntries].
+	MaxEntries int
 }
+
+// DefaultUploadMaxEntries is the number of data entries an uploaded
+// package may have when [PackageValidator].MaxEntries is 0: lower than
+// pkg/apk's own default, so that a hostile upload costs less, yet above
+// the largest packages Alpine ships.
+const DefaultUploadMaxEntries = 250_000
 
 // Validate implements [Validator].
 func (v PackageValidator) Validate(ctx context.Context, path string) (*Package, error) {
@@ -34,7 +43,15 @@ func (v PackageValidator) Validate(ctx context.Context, path string) (*Package, 
 		return nil, err
 	}
 	defer f.Close()
-	res := apk.Verify(bufio.NewReaderSize(f, 256<<10), v.Keys, &apk.VerifyOptions{AllowUntrusted: v.Keys == nil})
+	max := v.MaxEntries
+	if max <= 0 {
+		max = DefaultUploadMaxEntries
+	}
+	// The file list is not needed here: each entry is checked, not kept.
+	res := apk.Verify(bufio.NewReaderSize(f, 256<<10), v.Keys, &apk.VerifyOptions{
+		AllowUntrusted: v.Keys == nil,
+		Read:           apk.ReadOptions{NoFileList: true, MaxEntries: max},
+	})
 	if res.Problem != apk.OK {
 		if res.Err != nil {
 			return nil, res.Err

@@ -526,3 +526,36 @@ func TestConcurrentUploadsWithAConflict(t *testing.T) {
 		t.Error("the conflicting upload's other file was added")
 	}
 }
+
+// TestRealUploadEntryLimit checks that the validator reads uploads with
+// its own entry limit: a package with more data entries than
+// PackageValidator.MaxEntries is refused with 422.
+func TestRealUploadEntryLimit(t *testing.T) {
+	_, upKey := testKeys(t)
+	// The package has a handful of entries: its directories and README.
+	pkg := buildPackage(t, t.TempDir(), upKey, "many", "1.0-r0", "x86_64")
+	tests := []struct {
+		name   string
+		max    int
+		status int
+	}{
+		{"default", 0, 200},
+		{"under the limit", 100, 200},
+		{"over the limit", 2, 422},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srvKey, _ := testKeys(t)
+			e := newEnv(t, func(o *server.Options) {
+				o.Validator = server.PackageValidator{Keys: keyring(upKey), MaxEntries: tc.max}
+				o.Repository = &server.Repositories{Options: repo.Options{Key: srvKey, Keys: keyring(upKey)}}
+				o.MaxUploadSize = 8 << 20
+				o.Verifier = nil
+			})
+			code, reply := uploadFiles(t, e, "", nil, pkg)
+			if code != tc.status {
+				t.Fatalf("status %d, want %d: %s", code, tc.status, reply)
+			}
+		})
+	}
+}
