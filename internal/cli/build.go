@@ -192,7 +192,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		if err != nil {
 			var pe *build.PhaseError
 			errors.As(err, &pe)
-			err = buildFailed(app, p, err)
+			err = buildHint(buildFailed(app, p, err))
 			if opts.json {
 				r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
 				if res != nil {
@@ -293,6 +293,22 @@ func buildFailed(app *App, path string, err error) error {
 		return err
 	}
 	return fmt.Errorf("build %s: %w", path, err)
+}
+
+// buildHint adds to err what to do on the command line about the
+// pipeline's errors that call for it.
+func buildHint(err error) error {
+	switch {
+	case errors.Is(err, build.ErrNoKey):
+		return fmt.Errorf("%w: create one with apkit keygen, or pass --key", err)
+	case errors.Is(err, build.ErrNoRepodest):
+		return fmt.Errorf("%w: set --repodest", err)
+	case errors.Is(err, build.ErrMissingDeps):
+		return fmt.Errorf("%w: install them yourself and pass --no-deps", err)
+	case errors.Is(err, build.ErrNoChecksum):
+		return fmt.Errorf("%w (run apkit checksum)", err)
+	}
+	return err
 }
 
 // privateHidden lists the user's key and configuration directories, which

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,5 +61,41 @@ func TestBuildPipelineOptions(t *testing.T) {
 				t.Errorf("pipeline options (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+func TestBuildHint(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"no key", fmt.Errorf("build x: %w", build.ErrNoKey), "build x: no signing key: create one with apkit keygen, or pass --key"},
+		{"no repodest", fmt.Errorf("build x: phase index failed: %w", build.ErrNoRepodest), "build x: phase index failed: no repository: set --repodest"},
+		{"missing deps", fmt.Errorf("build x: %w: gcc (no apk database here to install them from)", build.ErrMissingDeps),
+			"build x: missing build dependencies: gcc (no apk database here to install them from): install them yourself and pass --no-deps"},
+		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry (run apkit checksum)"},
+		{"other", errors.New("build x: boom"), "build x: boom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := buildHint(tt.err)
+			if diff := cmp.Diff(tt.want, got.Error()); diff != "" {
+				t.Errorf("message (-want +got):\n%s", diff)
+			}
+			if !errors.Is(got, tt.err) {
+				t.Errorf("the hint lost the error it wraps")
+			}
+		})
+	}
+}
+
+// TestLibraryErrorsNameNoFlags checks that pkg/build leaves command-line
+// hints to the CLI.
+func TestLibraryErrorsNameNoFlags(t *testing.T) {
+	for _, err := range []error{build.ErrNoKey, build.ErrNoRepodest, build.ErrMissingDeps, build.ErrNoChecksum} {
+		if strings.Contains(err.Error(), "--") || strings.Contains(err.Error(), "apkit ") {
+			t.Errorf("%q names the command line", err)
+		}
 	}
 }

@@ -127,6 +127,9 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 		paths = []string{cfg.Repodest}
 	}
 	groups, err := upload.Plan(paths, opts.repo, packageArch)
+	if errors.Is(err, upload.ErrUnknownRepo) {
+		return fmt.Errorf("upload: %w; use --repo", err)
+	}
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}

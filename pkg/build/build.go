@@ -218,8 +218,13 @@ func (e *PhaseError) Unwrap() error { return e.Err }
 // ErrBusy reports that another build of the same recipe is running.
 var ErrBusy = errors.New("another build of this recipe is running")
 
-// ErrMissingDeps reports build dependencies that are not installed.
+// ErrMissingDeps reports build dependencies that are not installed (and
+// cannot be, with no apk database to install them into).
 var ErrMissingDeps = errors.New("missing build dependencies")
+
+// ErrNoChecksum reports a source without a sha512sums entry when the
+// sources are to be verified.
+var ErrNoChecksum = errors.New("no sha512sums entry")
 
 // builder holds the state of one build.
 type builder struct {

@@ -30,7 +30,7 @@ func (b *builder) apkRoot() string {
 func (b *builder) installDeps(ctx context.Context, need []string) error {
 	root := b.apkRoot()
 	if root == "" {
-		return fmt.Errorf("%w: %s (no apk database here to install them from; install them yourself and pass --no-deps)", ErrMissingDeps, strings.Join(need, " "))
+		return fmt.Errorf("%w: %s (no apk database here to install them from)", ErrMissingDeps, strings.Join(need, " "))
 	}
 	virtual := ".makedepends-" + b.plan.pkgname
 	args := []string{"--root", root, "add", "--no-interactive", "--virtual", virtual}

@@ -239,7 +239,7 @@ func (b *builder) deps(ctx context.Context) error {
 		return nil
 	}
 	if b.opts.NoDeps {
-		b.warnf("not installing build dependencies (--no-deps): %s", strings.Join(need, " "))
+		b.warnf("not installing build dependencies, as asked: %s", strings.Join(need, " "))
 		return nil
 	}
 	return b.installDeps(ctx, need)
@@ -263,7 +263,7 @@ func (b *builder) fetch(ctx context.Context, verify bool) ([]string, error) {
 	if verify {
 		for _, it := range items {
 			if it.Sum.IsZero() {
-				return nil, fmt.Errorf("%s: no sha512sums entry (run apkit checksum)", it.Name)
+				return nil, fmt.Errorf("%s: %w", it.Name, ErrNoChecksum)
 			}
 		}
 	}

@@ -14,8 +14,13 @@ import (
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
-// ErrNoKey reports a build that would write packages without a signing key.
+// ErrNoKey reports a build that would write packages without a signing key
+// ([Options].Key is empty).
 var ErrNoKey = errors.New("no signing key")
+
+// ErrNoRepodest reports a build that would add packages to a repository
+// without one ([Options].Repodest is empty).
+var ErrNoRepodest = errors.New("no repository")
 
 // loadKey reads the signing key; the build refuses to start without one
 // when it is to write packages, as abuild does (§13).
@@ -24,7 +29,7 @@ func (b *builder) loadKey() error {
 		return nil
 	}
 	if b.opts.Key == "" {
-		return fmt.Errorf("%w: create one with apkit keygen, or pass --key", ErrNoKey)
+		return ErrNoKey
 	}
 	k, err := sign.LoadPrivateKey(b.opts.Key, b.opts.Passphrase)
 	if err != nil {
@@ -112,7 +117,7 @@ func (b *builder) staged() ([]Package, error) {
 // signing each index; a failure leaves the repository as it was.
 func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, error) {
 	if b.opts.Repodest == "" {
-		return nil, errors.New("no repository: set --repodest")
+		return nil, ErrNoRepodest
 	}
 	mtime := time.Unix(b.sde, 0)
 	byDir := map[string][]string{}

@@ -34,6 +34,10 @@ type Group struct {
 // ArchFunc returns the architecture a package file declares in its .PKGINFO.
 type ArchFunc func(path string) (string, error)
 
+// ErrUnknownRepo reports a package whose repository [Plan] cannot tell
+// from its directory; passing the repository to Plan resolves it.
+var ErrUnknownRepo = errors.New("cannot tell its repository")
+
 // Plan finds the packages named by paths and groups them. A directory is
 // searched for <repo>/<arch>/*.apk (a REPODEST tree), <arch>/*.apk (one
 // repository) or *.apk (one architecture directory); a file is taken as it
@@ -43,9 +47,10 @@ type ArchFunc func(path string) (string, error)
 // of the directory that holds it; a noarch package goes to the
 // architecture of its directory. A directory counts as an architecture
 // directory only when it is named after one (or after the package's own
-// arch): a package elsewhere needs repo, and a noarch one is refused, as
-// neither its repository nor its architecture can be told. Groups and
-// their files are sorted.
+// arch): a package elsewhere needs repo (the error wraps
+// [ErrUnknownRepo]), and a noarch one is refused, as neither its
+// repository nor its architecture can be told. Groups and their files are
+// sorted.
 func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 	var files []string
 	for _, p := range paths {
@@ -108,12 +113,12 @@ func Plan(paths []string, repo string, archOf ArchFunc) ([]Group, error) {
 		r := repo
 		if r == "" {
 			if !archDir {
-				return nil, fmt.Errorf("%s: cannot tell its repository: %s is not a <repo>/%s/ directory; use --repo", f, filepath.Dir(f), arch)
+				return nil, fmt.Errorf("%s: %w: %s is not a <repo>/%s/ directory", f, ErrUnknownRepo, filepath.Dir(f), arch)
 			}
 			r = filepath.Base(filepath.Dir(dir))
 		}
 		if r == "" || r == "/" || r == "." {
-			return nil, fmt.Errorf("%s: cannot tell its repository from its directory; use --repo", f)
+			return nil, fmt.Errorf("%s: %w from its directory", f, ErrUnknownRepo)
 		}
 		key := [2]string{r, arch}
 		name := filepath.Base(f)

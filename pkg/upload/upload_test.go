@@ -114,6 +114,12 @@ func TestPlan(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one containing %q", err, tc.want)
 			}
+			if tc.repo == "" && !errors.Is(err, upload.ErrUnknownRepo) {
+				t.Errorf("err = %v, want one matching ErrUnknownRepo", err)
+			}
+			if err != nil && strings.Contains(err.Error(), "--") {
+				t.Errorf("err = %v names a command-line flag", err)
+			}
 		})
 	}
 }
