@@ -212,8 +212,9 @@ func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
 		if err != nil {
 			return nil, err
 		}
-		// apk.Verify reads through a buffer of its own.
-		res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted})
+		// apk.Verify reads through a buffer of its own. An index record
+		// needs no file list.
+		res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted, Read: apk.ReadOptions{NoFileList: true}})
 		if res.Err != nil {
 			return nil, res.Err
 		}
