@@ -569,9 +569,36 @@ func retryable(err error) bool {
 	return true
 }
 
+// openPart opens, creating it if need be, a download's .part file, and
+// returns it with the number of bytes it already holds.
+func openPart(part string) (*os.File, int64, error) {
+	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := out.Stat()
+	if err != nil {
+		out.Close()
+		return nil, 0, err
+	}
+	return out, st.Size(), nil
+}
+
+// stallContext returns the context of one download attempt: it is
+// cancelled with [ErrStalled] when the returned timer fires, f.timeout
+// after the last Reset. stop releases both.
+func (f *fetcher) stallContext(ctx context.Context) (context.Context, *time.Timer, func()) {
+	actx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(f.timeout, func() { cancel(ErrStalled) })
+	return actx, timer, func() {
+		timer.Stop()
+		cancel(nil)
+	}
+}
+
 // attempt runs one GET, appending to part when the server honours Range.
 func (f *fetcher) attempt(ctx context.Context, it Item, part string, tr Transfer, validator *string) (err error) {
-	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	out, have, err := openPart(part)
 	if err != nil {
 		return err
 	}
@@ -580,16 +607,9 @@ func (f *fetcher) attempt(ctx context.Context, it Item, part string, tr Transfer
 			err = cerr
 		}
 	}()
-	st, err := out.Stat()
-	if err != nil {
-		return err
-	}
-	have := st.Size()
 
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	timer := time.AfterFunc(f.timeout, func() { cancel(ErrStalled) })
-	defer timer.Stop()
+	actx, timer, stop := f.stallContext(ctx)
+	defer stop()
 
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, it.URL, nil)
 	if err != nil {

@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/textproto"
 	"net/url"
-	"os"
 	"sync"
-	"time"
 
 	"github.com/jlaffaye/ftp"
 )
@@ -47,7 +45,7 @@ func (f *fetcher) attemptFTP(ctx context.Context, it Item, part string, tr Trans
 	if err != nil {
 		return err
 	}
-	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	out, have, err := openPart(part)
 	if err != nil {
 		return err
 	}
@@ -56,16 +54,9 @@ func (f *fetcher) attemptFTP(ctx context.Context, it Item, part string, tr Trans
 			err = cerr
 		}
 	}()
-	st, err := out.Stat()
-	if err != nil {
-		return err
-	}
-	have := st.Size()
 
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	timer := time.AfterFunc(f.timeout, func() { cancel(ErrStalled) })
-	defer timer.Stop()
+	actx, timer, stopAttempt := f.stallContext(ctx)
+	defer stopAttempt()
 
 	// Every connection (control and data) is closed when the attempt is
 	// cancelled or stalls, which unblocks whatever waits on it.
