@@ -114,19 +114,24 @@ func ConfigFile(getenv func(string) string, home string) string {
 	return filepath.Join(home, ".config", "apkit", "config.yaml")
 }
 
-// Load resolves the configuration.
-func Load(opts Options) (*Config, error) {
-	getenv := opts.Getenv
+// environment returns the variable lookup (os.Getenv when nil) and the
+// home directory: home, else $HOME, else the user's home from the system.
+func environment(getenv func(string) string, home string) (func(string) string, string) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	home := opts.Home
 	if home == "" {
 		home = getenv("HOME")
 		if home == "" {
 			home, _ = os.UserHomeDir()
 		}
 	}
+	return getenv, home
+}
+
+// Load resolves the configuration.
+func Load(opts Options) (*Config, error) {
+	getenv, home := environment(opts.Getenv, opts.Home)
 	v := viper.New()
 	v.SetConfigType("yaml")
 	c := &Config{Sources: map[string]Source{}, Origins: map[string]string{}, v: v}

@@ -114,7 +114,8 @@ type ServeOptions struct {
 	Flags *pflag.FlagSet
 	// Getenv looks up environment variables; nil means os.Getenv.
 	Getenv func(string) string
-	// Home is the user's home directory; "" means $HOME.
+	// Home is the user's home directory; "" means $HOME, else the
+	// system's idea of it.
 	Home string
 }
 
@@ -133,14 +134,7 @@ var serveEnvKeys = []string{
 // directory, TLS files in pairs, and jwt.jwks, jwt.issuer and jwt.audience
 // unless in dev mode, where only loopback addresses may be used.
 func LoadServe(opts ServeOptions) (*ServeConfig, error) {
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	home := opts.Home
-	if home == "" {
-		home = getenv("HOME")
-	}
+	getenv, home := environment(opts.Getenv, opts.Home)
 	v := viper.New()
 	v.SetConfigType("yaml")
 	c := &ServeConfig{}
