@@ -30,7 +30,12 @@ const (
 	DefaultUploadIdleTimeout = time.Minute
 	DefaultUploadTimeout     = time.Hour
 	DefaultSendTimeout       = time.Minute
+	DefaultRequestTimeout    = time.Minute
 )
+
+// headerTimeout bounds reading a request's headers (or RequestTimeout,
+// when that is shorter).
+const headerTimeout = 10 * time.Second
 
 // stagingDir is the directory under the served root where uploads are
 // written before they are checked; dot names are never served.
@@ -109,6 +114,12 @@ type Options struct {
 	// SendTimeout is how long one write of a reply may block on a client
 	// that does not read (0 means DefaultSendTimeout).
 	SendTimeout time.Duration
+	// RequestTimeout bounds reading a whole request, headers and body,
+	// from its first byte (0 means DefaultRequestTimeout). Only the body
+	// of an upload whose token was accepted may take longer, as the
+	// upload timeouts allow; so a client without a valid token cannot
+	// hold a connection longer than this.
+	RequestTimeout time.Duration
 	// HSTS is the Strict-Transport-Security header value sent on TLS
 	// connections ("" means none).
 	HSTS string
@@ -153,6 +164,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.UploadTimeout <= 0 {
 		opts.UploadTimeout = DefaultUploadTimeout
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
 	}
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
@@ -232,7 +246,8 @@ func (s *Server) Serve(ctx context.Context, listeners []net.Listener, tlsConfig 
 	hs := &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(headerTimeout, s.opts.RequestTimeout),
+		ReadTimeout:       s.opts.RequestTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },

@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,9 +56,44 @@ func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return 
 type env struct {
 	dir  string
 	srv  *server.Server
-	http *httptest.Server
+	http *testServer
 	log  *syncBuffer
 	p    *authtest.Provider
+}
+
+// testServer is a [server.Server] served by its own Serve on 127.0.0.1,
+// with the timeouts a real one has.
+type testServer struct {
+	URL      string
+	Listener net.Listener
+	client   *http.Client
+	stop     func()
+}
+
+// Client returns a client of its own for the server.
+func (ts *testServer) Client() *http.Client { return ts.client }
+
+// Close stops the server and waits for Serve to return.
+func (ts *testServer) Close() { ts.stop() }
+
+func serveTest(t testing.TB, srv *server.Server) *testServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, []net.Listener{l}, nil, time.Second) }()
+	client := &http.Client{Transport: &http.Transport{}}
+	var once sync.Once
+	return &testServer{URL: "http://" + l.Addr().String(), Listener: l, client: client, stop: func() {
+		once.Do(func() {
+			client.CloseIdleConnections()
+			cancel()
+			<-served
+		})
+	}}
 }
 
 func newEnv(t testing.TB, mod func(*server.Options)) *env {
@@ -91,7 +125,7 @@ func newEnv(t testing.TB, mod func(*server.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.http = httptest.NewServer(e.srv)
+	e.http = serveTest(t, e.srv)
 	t.Cleanup(func() { e.http.Close(); e.srv.Close() })
 	return e
 }

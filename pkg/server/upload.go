@@ -147,10 +147,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		if code == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apkit"`)
 		}
-		if code == http.StatusRequestEntityTooLarge || code == http.StatusBadRequest || code == http.StatusRequestTimeout {
-			// The rest of the body is not worth reading.
-			w.Header().Set("Connection", "close")
-		}
+		// The rest of the body, if any, is not worth reading: net/http
+		// would otherwise read up to 256 KiB of it before replying, from
+		// a client that may never send it.
+		w.Header().Set("Connection", "close")
 		replyError(w, code, he.msg)
 	} else {
 		replyJSON(w, code, reply)
@@ -186,13 +186,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Ident
 	rc := http.NewResponseController(w)
 	dr := &deadlineReader{r: r.Body, rc: rc, idle: s.opts.UploadIdleTimeout, end: time.Now().Add(s.opts.UploadTimeout)}
 	r.Body = http.MaxBytesReader(w, dr, s.opts.MaxUploadSize)
-	// Checking and adding the files may take a while; the connection's
-	// read deadline must not cut the reply short.
-	defer rc.SetReadDeadline(time.Time{})
 	form, err := s.readForm(r)
 	if form != nil {
 		defer form.cleanup()
 	}
+	// Checking and adding the files may take a while; the connection's
+	// read deadline must not cancel the request meanwhile.
+	_ = rc.SetReadDeadline(time.Time{})
 	if dr.timedOut {
 		// The multipart reader may report the cut as a malformed form.
 		return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: timed out")
