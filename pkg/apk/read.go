@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"path"
 	"strings"
@@ -38,6 +39,11 @@ const (
 // entries of maxPathLen bytes (or of PAX records up to a megabyte) a
 // reader would otherwise hold gigabytes of them. A variable for tests.
 var maxNameBytes = 256 << 20
+
+// MaxListed is the number of paths [Package].Mismatches and
+// [Package].Unchecked keep, so that a package of a million bad entries
+// does not make the reader hold a million paths.
+const MaxListed = 100
 
 // ChecksumKey is the PAX record that carries a file's SHA-1.
 const ChecksumKey = "APK-TOOLS.checksum.SHA1"
@@ -143,10 +149,13 @@ type Package struct {
 	// every signature member (zero length when unsigned).
 	Signature, Control, Data Segment
 	// Mismatches lists data entries whose content does not match their
-	// recorded checksum.
+	// recorded checksum: the first [MaxListed] of them.
 	Mismatches []string
-	// Unchecked lists regular files and symlinks without a checksum record.
+	// Unchecked lists regular files and symlinks without a checksum
+	// record: the first [MaxListed] of them.
 	Unchecked []string
+	// MismatchCount and UncheckedCount count all of them.
+	MismatchCount, UncheckedCount int
 
 	// signed maps a hash to the digest of the signed bytes: the control
 	// segment, or control and data for legacy packages without datahash.
@@ -338,7 +347,12 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		max = DefaultMaxEntries
 	}
 	tr := tar.NewReader(content)
-	kinds := map[string]Kind{}
+	// The kind of each path seen so far, for the order, duplicate and
+	// hard link checks, keyed by a 128-bit hash of the path with seeds of
+	// this reader's own: memory per entry does not grow with its name.
+	kinds := map[pathKey]Kind{}
+	seeds := [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	key := func(p string) pathKey { return pathKey{maphash.String(seeds[0], p), maphash.String(seeds[1], p)} }
 	names := 0 // bytes of paths, link targets, owners and xattrs so far
 	maxData := opts.MaxDataSize
 	if maxData <= 0 {
@@ -374,16 +388,17 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		if names > maxNameBytes {
 			return fmt.Errorf("%w: data segment: more than %d bytes of names and attributes", ErrMalformed, maxNameBytes)
 		}
-		if dir := path.Dir(f.Path); dir != "." && kinds[dir] != KindDir {
+		if dir := path.Dir(f.Path); dir != "." && kinds[key(dir)] != KindDir {
 			return fmt.Errorf("%w: data segment: %q comes before its directory", ErrMalformed, f.Path)
 		}
-		if _, dup := kinds[f.Path]; dup {
+		k := key(f.Path)
+		if _, dup := kinds[k]; dup {
 			return fmt.Errorf("%w: data segment: %q appears twice", ErrMalformed, f.Path)
 		}
-		if f.Kind == KindHardLink && kinds[f.Link] != KindRegular {
+		if f.Kind == KindHardLink && kinds[key(f.Link)] != KindRegular {
 			return fmt.Errorf("%w: data segment: hard link %q to %q, which is not an earlier file", ErrMalformed, f.Path, f.Link)
 		}
-		kinds[f.Path] = f.Kind
+		kinds[k] = f.Kind
 		var sum []byte
 		switch f.Kind {
 		case KindRegular:
@@ -412,9 +427,13 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		if sum != nil {
 			switch {
 			case f.Checksum == "":
-				p.Unchecked = append(p.Unchecked, f.Path)
+				if p.UncheckedCount++; len(p.Unchecked) < MaxListed {
+					p.Unchecked = append(p.Unchecked, f.Path)
+				}
 			case f.Checksum != hex.EncodeToString(sum):
-				p.Mismatches = append(p.Mismatches, f.Path)
+				if p.MismatchCount++; len(p.Mismatches) < MaxListed {
+					p.Mismatches = append(p.Mismatches, f.Path)
+				}
 			}
 		}
 		if !opts.NoFileList {
@@ -422,6 +441,9 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 		}
 	}
 }
+
+// pathKey identifies a data entry's path in a reader's bookkeeping.
+type pathKey [2]uint64
 
 // fileOf turns a data tar header into a File, refusing what apk refuses.
 func fileOf(hdr *tar.Header) (*File, error) {

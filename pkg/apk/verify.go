@@ -120,8 +120,13 @@ func Verify(r io.Reader, kr *sign.Keyring, opts *VerifyOptions) *Result {
 		res.Problem, res.Err = DataHashMismatch, ErrDataHashMismatch
 		return res
 	}
-	if len(p.Mismatches) > 0 {
-		res.Problem, res.Err = ChecksumMismatch, fmt.Errorf("%w: %s", ErrChecksumMismatch, strings.Join(p.Mismatches, ", "))
+	if p.MismatchCount > 0 {
+		named := p.Mismatches[:min(len(p.Mismatches), 10)]
+		list := strings.Join(named, ", ")
+		if more := p.MismatchCount - len(named); more > 0 {
+			list += fmt.Sprintf(" and %d more", more)
+		}
+		res.Problem, res.Err = ChecksumMismatch, fmt.Errorf("%w: %s", ErrChecksumMismatch, list)
 		return res
 	}
 	if res.Signature == nil && !opts.AllowUntrusted {
