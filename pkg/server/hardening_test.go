@@ -2,16 +2,23 @@ package server_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/server"
+	"github.com/apkit-dev/apkit/pkg/upload"
 )
 
 // hangDeadline is how long a test waits for what must happen long before:
@@ -99,5 +106,83 @@ func TestStalledUnauthenticatedRequests(t *testing.T) {
 	}
 	if !strings.Contains(e.log.String(), "missing bearer token") {
 		t.Errorf("the refusals were not logged:\n%s", e.log.String())
+	}
+}
+
+// fullDisk is a writer that fails as a full disk does, after a few bytes.
+type fullDisk struct {
+	f *os.File
+	n int
+}
+
+func (d *fullDisk) Write(p []byte) (int, error) {
+	if d.n+len(p) > 16 {
+		return 0, &os.PathError{Op: "write", Path: d.f.Name(), Err: syscall.ENOSPC}
+	}
+	d.n += len(p)
+	return d.f.Write(p)
+}
+
+// fullRepo is a repository whose disk is full.
+type fullRepo struct{ dir string }
+
+func (r fullRepo) Add(ctx context.Context, dir string, files []server.File) error {
+	return fmt.Errorf("add: %w", &os.PathError{Op: "write", Path: filepath.Join(dir, ".apkit-tmp-add-1.apk"), Err: syscall.ENOSPC})
+}
+
+// TestUploadDiskFull: a full disk while an upload is staged, or while the
+// repository is updated, is answered 507 without naming any server path,
+// logged as an error, and leaves nothing behind.
+func TestUploadDiskFull(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*server.Options)
+	}{
+		{"staging", func(o *server.Options) { o.Verifier = nil }},
+		{"repository", func(o *server.Options) { o.Verifier = nil; o.Repository = fullRepo{} }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "staging" {
+				defer server.SetStageWriter(func(f *os.File) io.Writer { return &fullDisk{f: f} })()
+			}
+			e := newEnv(t, tc.mod)
+			ctype, body := multipartBody(t, []part{{"file", "hello-1.0-r0.apk", fakePackage("hello", "1.0-r0", "x86_64")}})
+			code, reply := e.post(t, "", ctype, body)
+			if code != http.StatusInsufficientStorage {
+				t.Errorf("status %d, want 507: %s", code, reply)
+			}
+			for _, leak := range []string{e.dir, ".upload", ".apkit-tmp"} {
+				if strings.Contains(reply, leak) {
+					t.Errorf("reply names %q: %s", leak, reply)
+				}
+			}
+			var rec struct{ Level, Msg, Error string }
+			found := false
+			for _, line := range strings.Split(e.log.String(), "\n") {
+				if json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "ERROR" && strings.Contains(rec.Error, "no space left") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no error logged for the full disk:\n%s", e.log.String())
+			}
+			if got := e.stored(t); len(got) != 0 {
+				t.Errorf("left behind: %v", got)
+			}
+			// The upload client reports it and does not try again.
+			dir := filepath.Join(t.TempDir(), "main", "x86_64")
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "hello-1.0-r0.apk"), fakePackage("hello", "1.0-r0", "x86_64"), 0o644)
+			c := &upload.Client{URL: e.http.URL, HTTP: e.http.Client(), Attempts: 3, Backoff: time.Millisecond}
+			_, err := c.Send(context.Background(), upload.Group{Repo: "main", Arch: "x86_64", Files: []string{filepath.Join(dir, "hello-1.0-r0.apk")}})
+			var se *upload.ServerError
+			if !errors.As(err, &se) || se.Status != http.StatusInsufficientStorage || !strings.Contains(err.Error(), "out of disk space") {
+				t.Errorf("client error: %v", err)
+			}
+			if n := strings.Count(e.log.String(), `"msg":"upload: out of disk space"`); n != 2 {
+				t.Errorf("%d uploads reached the server, want 1 besides the first", n-1)
+			}
+		})
 	}
 }

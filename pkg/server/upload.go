@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/auth"
@@ -128,7 +129,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	code := http.StatusOK
 	if err != nil {
 		var he *httpError
-		if !errors.As(err, &he) {
+		switch {
+		case errors.As(err, &he):
+		case noSpace(err):
+			// The operator's log names the file; the reply names nothing
+			// of the server's.
+			s.log.Error("upload: out of disk space", "error", err.Error())
+			he = &httpError{code: http.StatusInsufficientStorage, msg: "the server is out of disk space; the repository was not changed"}
+		default:
 			s.log.Error("upload", "error", err.Error())
 			he = &httpError{code: http.StatusInternalServerError, msg: "internal error; the repository was not changed"}
 		}
@@ -223,6 +231,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Ident
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, 0, ctx.Err()
+			}
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				// Reading the staged file failed: this side's fault, and
+				// the message would name a server path.
+				return nil, 0, fmt.Errorf("validate %s: %w", sf.name, err)
 			}
 			return nil, 0, refuse(http.StatusUnprocessableEntity, "%s: %v", sf.name, err)
 		}
@@ -347,9 +361,14 @@ func (s *Server) readForm(r *http.Request) (*uploadForm, error) {
 				return form, fmt.Errorf("stage upload: %w", err)
 			}
 			form.files = append(form.files, stagedFile{path: tmp.Name(), name: name})
-			size, err := io.Copy(tmp, part)
+			sw := &stageWriter{w: stageWriterHook(tmp)}
+			size, err := io.Copy(sw, part)
 			if cerr := tmp.Close(); err == nil && cerr != nil {
 				return form, fmt.Errorf("stage upload: %w", cerr)
+			}
+			if sw.err != nil {
+				// This side's failure (a full disk), not the client's.
+				return form, fmt.Errorf("stage upload: %w", sw.err)
 			}
 			if err != nil {
 				return form, bodyError(err)
@@ -374,6 +393,30 @@ func (s *Server) readForm(r *http.Request) (*uploadForm, error) {
 			}
 		}
 	}
+}
+
+// stageWriterHook returns the writer a staged upload is written through;
+// tests replace it to inject write errors.
+var stageWriterHook = func(f *os.File) io.Writer { return f }
+
+// stageWriter remembers a write error, which io.Copy does not tell from a
+// read error.
+type stageWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stageWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// noSpace reports whether err is a full disk or an exhausted quota.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // rawFileName returns the file name a part was sent with, as sent:

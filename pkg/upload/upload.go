@@ -226,13 +226,17 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("server: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
-// Temporary reports whether trying again may help: a 5xx. A 4xx is the
-// server's considered refusal and is never retried.
-func (e *ServerError) Temporary() bool { return e.Status >= 500 }
+// Temporary reports whether trying again may help: a 5xx other than 507
+// (Insufficient Storage: the server's disk is full, which an immediate
+// retry of the same upload will not change). A 4xx is the server's
+// considered refusal and is never retried.
+func (e *ServerError) Temporary() bool {
+	return e.Status >= 500 && e.Status != http.StatusInsufficientStorage
+}
 
 // Send posts one group and returns the server's reply. It retries after
-// network errors and 5xx replies, never after 4xx replies or a server
-// certificate that does not verify.
+// network errors and 5xx replies, never after 4xx replies, 507 (the
+// server's disk is full) or a server certificate that does not verify.
 func (c *Client) Send(ctx context.Context, g Group) (*Reply, error) {
 	attempts := c.Attempts
 	if attempts <= 0 {

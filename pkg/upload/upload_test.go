@@ -143,6 +143,7 @@ func TestSendRetries(t *testing.T) {
 		{"403 is final", []int{403}, 403, 1},
 		{"409 is final", []int{409}, 409, 1},
 		{"422 is final", []int{422}, 422, 1},
+		{"507 is final", []int{507, 200}, 507, 1},
 		{"gives up", []int{502, 502, 502, 502}, 502, 3},
 	}
 	for _, tc := range tests {
