@@ -193,5 +193,20 @@ func (q *repoQueue) add(ctx context.Context, files []File) error {
 	case errors.Is(err, repo.ErrBadName):
 		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, repo.ErrBadName)
 	}
+	// The repository checks packages against its own key as well as the
+	// upload keys: a signature that names the server's key and does not
+	// verify is only found here. What is wrong with a package is the
+	// client's to fix, never a server error.
+	for _, bad := range packageErrors {
+		if errors.Is(err, bad) {
+			return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, bad)
+		}
+	}
 	return err
+}
+
+// packageErrors are the errors pkg/repo returns for what a package is.
+var packageErrors = []error{
+	sign.ErrBadSignature, sign.ErrUntrusted, apk.ErrMalformed, apk.ErrNotPackage,
+	apk.ErrTruncated, apk.ErrDataHashMismatch, apk.ErrChecksumMismatch, repo.ErrNoDataHash,
 }

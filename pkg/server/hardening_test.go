@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/server"
+	"github.com/apkit-dev/apkit/pkg/sign"
 	"github.com/apkit-dev/apkit/pkg/upload"
 )
 
@@ -182,6 +183,36 @@ func TestUploadDiskFull(t *testing.T) {
 			}
 			if n := strings.Count(e.log.String(), `"msg":"upload: out of disk space"`); n != 2 {
 				t.Errorf("%d uploads reached the server, want 1 besides the first", n-1)
+			}
+		})
+	}
+}
+
+// TestUploadForgedServerSignature: a package whose signature names the
+// server's own key but does not verify is refused with 422 (not 500, which
+// clients retry), with or without upload_keys, and nothing is stored.
+func TestUploadForgedServerSignature(t *testing.T) {
+	srvKey, upKey := testKeys(t)
+	forged := &sign.PrivateKey{Key: upKey.Key, Name: srvKey.Name}
+	pkg := buildPackage(t, t.TempDir(), forged, "forged", "1.0-r0", "x86_64")
+	for _, tc := range []struct {
+		name    string
+		trusted *sign.Keyring
+	}{
+		{"without upload keys", nil},
+		{"with upload keys", keyring(upKey)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newRealEnv(t, tc.trusted)
+			code, reply := uploadFiles(t, e, "", nil, pkg)
+			if code != http.StatusUnprocessableEntity {
+				t.Errorf("status %d, want 422: %s", code, reply)
+			}
+			if strings.Contains(reply, e.dir) {
+				t.Errorf("reply names a server path: %s", reply)
+			}
+			if got := e.stored(t); len(got) != 0 {
+				t.Errorf("stored: %v", got)
 			}
 		})
 	}
