@@ -217,3 +217,59 @@ func TestUploadForgedServerSignature(t *testing.T) {
 		})
 	}
 }
+
+// TestManyRanges: thousands of small ranges of a small file get a reply
+// about the file's size, not hundreds of times it; adjacent ranges are
+// merged and a few distinct ones are still served as asked.
+func TestManyRanges(t *testing.T) {
+	e := newEnv(t, nil)
+	content := strings.Repeat("0123456789abcdef", 7000/16)
+	writeFile(t, filepath.Join(e.dir, "edge", "main", "x86_64", server.IndexName), content, time.Now())
+	path := "/edge/main/x86_64/" + server.IndexName
+	ranges := func(n, step int) string {
+		var b strings.Builder
+		b.WriteString("bytes=")
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%d-%d", (i*step)%len(content), (i*step)%len(content))
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name   string
+		rng    string
+		status int
+		maxLen int // bound on the reply's body
+		want   string
+	}{
+		{"3000 single bytes", ranges(3000, 2), 0, 2 * len(content), ""},
+		{"3000 bytes far apart", ranges(3000, 997), 0, 2 * len(content), ""},
+		{"adjacent ranges merge", "bytes=0-9,10-19", 206, 20, content[:20]},
+		{"overlapping ranges merge", "bytes=5-9,0-7", 206, 10, content[:10]},
+		{"two distinct ranges", "bytes=0-1,5000-5001", 206, 1000, ""},
+		{"suffix", "bytes=-5", 206, 5, content[len(content)-5:]},
+		{"unsatisfiable", "bytes=99999-", 416, 1000, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := get(t, e, path, map[string]string{"Range": tc.rng})
+			if tc.status != 0 && resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if resp.StatusCode != 200 && resp.StatusCode != 206 && resp.StatusCode != 416 {
+				t.Errorf("status %d", resp.StatusCode)
+			}
+			if len(body) > tc.maxLen {
+				t.Errorf("%d-byte reply for a %d-byte file", len(body), len(content))
+			}
+			if tc.want != "" && body != tc.want {
+				t.Errorf("body %q, want %q", body, tc.want)
+			}
+			if tc.name == "two distinct ranges" && (!strings.HasPrefix(resp.Header.Get("Content-Type"), "multipart/byteranges") || strings.Count(body, "Content-Range") != 2) {
+				t.Errorf("want a multipart reply of 2 parts:\n%s", body)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,8 +85,95 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Set("Cache-Control", "public, max-age=300")
 	}
+	limitRanges(r, fi.Size())
 	sw := &sendWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.opts.SendTimeout}
 	http.ServeContent(sw, r, fi.Name(), fi.ModTime(), f)
+}
+
+// maxRanges is the number of ranges, once merged, that one request may ask
+// for; a request for more gets the whole file.
+const maxRanges = 16
+
+// rangeGap is how far apart two ranges may be and still be merged: a
+// multipart reply spends about as much on each part's headers.
+const rangeGap = 80
+
+// limitRanges rewrites the Range header of r, for a file of size bytes,
+// so that the reply stays about as small as the file: overlapping,
+// adjacent and nearly adjacent ranges are merged, and more than maxRanges
+// ranges are dropped in favour of the whole file. A header that does not
+// parse, or that no range of satisfies, is left to http.ServeContent.
+func limitRanges(r *http.Request, size int64) {
+	h := r.Header.Get("Range")
+	if h == "" {
+		return
+	}
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok {
+		return
+	}
+	type span struct{ start, end int64 } // inclusive
+	var spans []span
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		a, b, ok := strings.Cut(part, "-")
+		if !ok {
+			return
+		}
+		a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+		var sp span
+		if a == "" {
+			n, err := strconv.ParseInt(b, 10, 64)
+			if err != nil || n < 0 {
+				return
+			}
+			if n == 0 {
+				continue // unsatisfiable
+			}
+			sp = span{max(size-n, 0), size - 1}
+		} else {
+			start, err := strconv.ParseInt(a, 10, 64)
+			if err != nil || start < 0 {
+				return
+			}
+			end := size - 1
+			if b != "" {
+				if end, err = strconv.ParseInt(b, 10, 64); err != nil || end < start {
+					return
+				}
+			}
+			if start >= size {
+				continue // unsatisfiable
+			}
+			sp = span{start, min(end, size-1)}
+		}
+		spans = append(spans, sp)
+	}
+	if len(spans) == 0 {
+		return
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	merged := spans[:1]
+	for _, sp := range spans[1:] {
+		last := &merged[len(merged)-1]
+		if sp.start <= last.end+1+rangeGap {
+			last.end = max(last.end, sp.end)
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	if len(merged) > maxRanges {
+		r.Header.Del("Range")
+		return
+	}
+	parts := make([]string, len(merged))
+	for i, sp := range merged {
+		parts[i] = strconv.FormatInt(sp.start, 10) + "-" + strconv.FormatInt(sp.end, 10)
+	}
+	r.Header.Set("Range", "bytes="+strings.Join(parts, ","))
 }
 
 // sendWriter gives each write of a reply its own deadline, so a client
