@@ -135,6 +135,15 @@ func (rs *Repositories) Add(ctx context.Context, dir string, files []File) error
 	return <-req.done
 }
 
+// Reconcile implements [Reconciler] with repo.Repo.Reconcile.
+func (rs *Repositories) Reconcile(ctx context.Context, dir string) (*repo.Reconciled, error) {
+	q, err := rs.queue(dir)
+	if err != nil {
+		return nil, err
+	}
+	return q.r.Reconcile(ctx)
+}
+
 // run commits batches until nothing is pending.
 func (q *repoQueue) run(ctx context.Context) {
 	for {

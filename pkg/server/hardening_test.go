@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/server"
 	"github.com/apkit-dev/apkit/pkg/sign"
 	"github.com/apkit-dev/apkit/pkg/upload"
@@ -271,5 +272,73 @@ func TestManyRanges(t *testing.T) {
 				t.Errorf("want a multipart reply of 2 parts:\n%s", body)
 			}
 		})
+	}
+}
+
+// TestStartCleansAndReconciles: what a killed server leaves behind (a
+// staging directory with a partial upload, a repository's temporary file,
+// a package placed but not yet indexed, and one that does not verify) is
+// cleaned up and reconciled when the next server starts, and logged; the
+// index then lists every package on disk and a package under the name of
+// the one moved aside can be uploaded.
+func TestStartCleansAndReconciles(t *testing.T) {
+	srvKey, upKey := testKeys(t)
+	indexed := buildPackage(t, t.TempDir(), upKey, "indexed", "1.0-r0", "x86_64")
+	placed := buildPackage(t, t.TempDir(), upKey, "placed", "1.0-r0", "x86_64")
+	var arch string
+	e := newEnv(t, func(o *server.Options) {
+		o.Validator = server.PackageValidator{Keys: keyring(upKey)}
+		o.Repository = &server.Repositories{Options: repo.Options{Key: srvKey, Keys: keyring(upKey)}}
+		o.MaxUploadSize = 8 << 20
+		o.Verifier = nil
+		arch = filepath.Join(o.Dir, "v3.22", "main", "x86_64")
+		r, err := repo.Open(arch, repo.Options{Key: srvKey, Keys: keyring(upKey)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Add(context.Background(), indexed); err != nil {
+			t.Fatal(err)
+		}
+		// The leftovers of a kill.
+		b, _ := os.ReadFile(placed)
+		mustWrite(t, filepath.Join(arch, "placed-1.0-r0.apk"), b)
+		mustWrite(t, filepath.Join(arch, "junk-1.0-r0.apk"), []byte("half a package"))
+		mustWrite(t, filepath.Join(arch, ".apkit-tmp-add-123.apk"), []byte("partial copy"))
+		mustWrite(t, filepath.Join(o.Dir, ".upload", "srv-123", "up-1.apk"), []byte("partial upload"))
+		mustWrite(t, filepath.Join(o.Dir, ".upload", "srv-123.lock"), nil)
+	})
+	if diff := cmpStrings([]string{"indexed-1.0-r0.apk", "placed-1.0-r0.apk"}, servedIndex(t, e.http.URL, "v3.22/main/x86_64")); diff != "" {
+		t.Error(diff)
+	}
+	var left []string
+	for _, glob := range []string{filepath.Join(arch, ".apkit-tmp-*"), filepath.Join(arch, "junk-*"), filepath.Join(e.dir, ".upload", "srv-123*")} {
+		m, _ := filepath.Glob(glob)
+		left = append(left, m...)
+	}
+	if len(left) > 0 {
+		t.Errorf("left after start: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(arch, ".apkit-rejected-junk-1.0-r0.apk")); err != nil {
+		t.Errorf("the package that does not verify was not moved aside: %v", err)
+	}
+	log := e.log.String()
+	for _, want := range []string{"removed partial uploads", "removed a temporary file", "indexed a package that was on disk", "moved aside a package"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	junk := buildPackage(t, t.TempDir(), upKey, "junk", "1.0-r0", "x86_64")
+	if code, reply := uploadFiles(t, e, "", map[string]string{"version": "v3.22"}, junk); code != 200 {
+		t.Errorf("upload under the name moved aside: %d %s", code, reply)
+	}
+}
+
+func mustWrite(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/auth"
+	"github.com/apkit-dev/apkit/pkg/repo"
 )
 
 // DefaultMaxConcurrentUploads is the number of uploads read at once when
@@ -84,6 +86,14 @@ type Repository interface {
 	Add(ctx context.Context, dir string, files []File) error
 }
 
+// Reconciler is implemented by a [Repository] that can bring a
+// repository directory back in line with its index when the server starts,
+// after a crash or a kill: temporary files removed, package files the index
+// lacks indexed or moved aside. [Repositories] implements it.
+type Reconciler interface {
+	Reconcile(ctx context.Context, dir string) (*repo.Reconciled, error)
+}
+
 // ErrConflict is matched by a [Repository] error when a different file
 // already exists under an uploaded file's name.
 var ErrConflict = errors.New("a different file exists under that name")
@@ -141,6 +151,9 @@ type Server struct {
 	inflight sync.WaitGroup
 	slots    chan struct{} // one per upload being read
 	staging  string        // this server's directory for uploads being read
+	// stagingLock holds the lock that tells other servers sharing the
+	// tree that staging is in use.
+	stagingLock *os.File
 }
 
 // New returns a server for opts. It creates Dir when missing, and its own
@@ -178,15 +191,16 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	staging, err := newStaging(filepath.Join(opts.Dir, stagingDir))
+	staging, lock, err := newStaging(filepath.Join(opts.Dir, stagingDir), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	root, err := os.OpenRoot(opts.Dir)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{opts: opts, root: root, staging: staging, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
+	s := &Server{opts: opts, root: root, staging: staging, stagingLock: lock, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
 	mux := http.NewServeMux()
 	mux.Handle("POST /upload", s.instrument("upload", http.HandlerFunc(s.handleUpload)))
 	mux.Handle("/upload", s.instrument("upload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -204,27 +218,90 @@ func New(opts Options) (*Server, error) {
 // its directory.
 func (s *Server) Close() error {
 	os.RemoveAll(s.staging)
+	os.Remove(s.staging + ".lock")
+	s.stagingLock.Close()
 	return s.root.Close()
 }
 
-// staleStaging is how old another server's staging directory must be
-// before it is taken for abandoned (several servers may share one tree).
+// staleStaging is how old a staging directory without a lock file must be
+// before it is taken for abandoned.
 const staleStaging = 24 * time.Hour
 
-// newStaging makes this server's staging directory under parent and
-// removes the directories of servers that stopped long ago.
-func newStaging(parent string) (string, error) {
+// newStaging makes this server's staging directory under parent, srv-X,
+// with its lock file srv-X.lock held for as long as the server runs, and
+// removes the directories of servers that stopped, even by a crash: those
+// whose lock file nobody holds. Several servers may share one tree.
+func newStaging(parent string, log *slog.Logger) (string, *os.File, error) {
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if ents, err := os.ReadDir(parent); err == nil {
-		for _, e := range ents {
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleStaging {
-				os.RemoveAll(filepath.Join(parent, e.Name()))
-			}
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return "", nil, err
+	}
+	locks := map[string]bool{}
+	for _, e := range ents {
+		if dir, ok := strings.CutSuffix(e.Name(), ".lock"); ok {
+			locks[dir] = true
 		}
 	}
-	return os.MkdirTemp(parent, "srv-")
+	for _, e := range ents {
+		name := e.Name()
+		full := filepath.Join(parent, name)
+		if dir, ok := strings.CutSuffix(name, ".lock"); ok {
+			if !locksWork {
+				continue
+			}
+			f, err := tryLock(full)
+			if err != nil {
+				continue // a running server's
+			}
+			n := 0
+			if files, err := os.ReadDir(filepath.Join(parent, dir)); err == nil {
+				n = len(files)
+			}
+			if err := os.RemoveAll(filepath.Join(parent, dir)); err != nil {
+				log.Error("remove partial uploads", "error", err.Error())
+			} else if n > 0 {
+				log.Info("removed partial uploads of a server that stopped", "dir", filepath.Join(stagingDir, dir), "files", n)
+			}
+			os.Remove(full)
+			f.Close()
+			continue
+		}
+		if locks[name] {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleStaging {
+			os.RemoveAll(full)
+			log.Info("removed an abandoned upload staging directory", "dir", filepath.Join(stagingDir, name))
+		}
+	}
+	// The lock first, taken under a name no other server looks at, then
+	// the directory: a server starting meanwhile never sees a lock file or
+	// a directory of this one without the lock held.
+	lf, err := os.CreateTemp(parent, "srv-*.new")
+	if err != nil {
+		return "", nil, err
+	}
+	lf.Close()
+	lock, err := tryLock(lf.Name())
+	if err != nil {
+		os.Remove(lf.Name())
+		return "", nil, err
+	}
+	dir := strings.TrimSuffix(lf.Name(), ".new")
+	if err := os.Rename(lf.Name(), dir+".lock"); err != nil {
+		os.Remove(lf.Name())
+		lock.Close()
+		return "", nil, err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		os.Remove(dir + ".lock")
+		lock.Close()
+		return "", nil, err
+	}
+	return dir, lock, nil
 }
 
 // ServeHTTP routes a request.
@@ -252,6 +329,7 @@ func (s *Server) Serve(ctx context.Context, listeners []net.Listener, tlsConfig 
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.reconcile(ctx)
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		if tlsConfig != nil {

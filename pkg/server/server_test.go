@@ -172,13 +172,17 @@ func (e *env) post(t testing.TB, token, ctype string, body []byte) (int, string)
 	return resp.StatusCode, string(b)
 }
 
-// stored lists the .apk files under the tree and anything left in staging.
+// stored lists the .apk files under the tree and anything left in staging
+// (the running server's lock file aside).
 func (e *env) stored(t testing.TB) []string {
 	t.Helper()
 	var out []string
 	filepath.WalkDir(e.dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(e.dir, p)
+			if dir, name := filepath.Split(rel); dir == ".upload/" && strings.HasSuffix(name, ".lock") {
+				return nil
+			}
 			out = append(out, rel)
 		}
 		return nil
