@@ -123,12 +123,9 @@ func TestServeSIGKILLMidUpdate(t *testing.T) {
 		wg.Wait()
 
 		// Temporary files left behind show that the kill hit an update;
-		// clear them so that the next round counts afresh.
+		// the next server removes them at start.
 		if tmps, _ := filepath.Glob(filepath.Join(archDir, ".apkit-tmp-*")); len(tmps) > 0 {
 			midUpdate++
-			for _, p := range tmps {
-				os.Remove(p)
-			}
 		}
 		f, err := os.Open(filepath.Join(archDir, "APKINDEX.tar.gz"))
 		if err != nil {
@@ -171,6 +168,34 @@ func TestServeSIGKILLMidUpdate(t *testing.T) {
 	}
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	waitHealthy(t, "http://"+addr, &stderr)
+	// It removed what the kills left and reconciled the index with the
+	// files: every package on disk is listed, and only its own staging
+	// directory is left.
+	if tmps, _ := filepath.Glob(filepath.Join(archDir, ".apkit-tmp-*")); len(tmps) > 0 {
+		t.Errorf("temporary files left after a restart: %v", tmps)
+	}
+	if staged, _ := filepath.Glob(filepath.Join(dir, "repo", ".upload", "srv-*")); len(staged) != 2 {
+		t.Errorf("staging after a restart holds %v, want the running server's directory and lock", staged)
+	}
+	f, err := os.Open(filepath.Join(archDir, "APKINDEX.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.ReadVerified(f, kr)
+	f.Close()
+	if err != nil {
+		t.Fatalf("index after restart: %v", err)
+	}
+	listed := map[string]bool{}
+	for _, rec := range ix.Records {
+		listed[rec.FileName()] = true
+	}
+	onDisk, _ := filepath.Glob(filepath.Join(archDir, "*.apk"))
+	for _, p := range onDisk {
+		if !listed[filepath.Base(p)] {
+			t.Errorf("%s is on disk but not in the index after a restart", filepath.Base(p))
+		}
+	}
 	last := buildTestPackage(t, filepath.Join(dir, "last"), nil, "last", "1.0-r0", "x86_64", 10)
 	content, _ := os.ReadFile(last)
 	if code, body := postFormQuiet("http://"+addr, map[string][]byte{"last-1.0-r0.apk": content}); code != 200 {
