@@ -203,10 +203,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Identity, error) 
 	if err := std.ValidateWithLeeway(exp, v.opts.Leeway); err != nil {
 		return nil, tokenErr(claimReason(err), nil)
 	}
+	id := &Identity{Subject: std.Subject, Issuer: std.Issuer, Claims: all}
 	if err := checkRules(v.opts.Claims, all); err != nil {
+		var ce *ClaimError
+		if errors.As(err, &ce) {
+			ce.Identity = id
+		}
 		return nil, err
 	}
-	return &Identity{Subject: std.Subject, Issuer: std.Issuer, Claims: all}, nil
+	return id, nil
 }
 
 func claimReason(err error) string {

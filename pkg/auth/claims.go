@@ -54,6 +54,9 @@ func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 type ClaimError struct {
 	Claim   string // the claim's name
 	Missing bool   // true when the token lacks the claim, false when its value is not allowed
+	// Identity is who the token, valid in every other way, names; for
+	// the logs of a refusal (nil when not known).
+	Identity *Identity
 }
 
 // Error names the claim and says whether it is missing or not allowed.

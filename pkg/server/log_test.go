@@ -33,11 +33,13 @@ func TestRefusalLogged(t *testing.T) {
 		parts       []part
 		code        int
 		reason      string
-		subject     string // in the line when the token was good
+		subject     string // in the line when the token was checked
+		project     string // its project_path
 	}{
-		{"forbidden", forbidden, []part{{"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 403, `claim "project_path"`, ""},
-		{"no file", good, []part{{"version", "", []byte("edge")}}, 400, "no file in the form", "project_path:group/project:ref_type:branch:ref:main"},
-		{"bad name", good, []part{{"repo", "", []byte("a/b")}, {"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 400, "not a plain name", "project_path:group/project:ref_type:branch:ref:main"},
+		// A claim rule's refusal names whose token it was.
+		{"forbidden", forbidden, []part{{"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 403, `claim "project_path"`, "project_path:evil/x:ref_type:branch:ref:main", "evil/x"},
+		{"no file", good, []part{{"version", "", []byte("edge")}}, 400, "no file in the form", "project_path:group/project:ref_type:branch:ref:main", "group/project"},
+		{"bad name", good, []part{{"repo", "", []byte("a/b")}, {"file", "a-1-r0.apk", fakePackage("a", "1-r0", "x86_64")}}, 400, "not a plain name", "project_path:group/project:ref_type:branch:ref:main", "group/project"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +67,12 @@ func TestRefusalLogged(t *testing.T) {
 			}
 			if got, _ := m["subject"].(string); got != tt.subject {
 				t.Errorf("subject = %q, want %q", got, tt.subject)
+			}
+			if got, _ := m["project_path"].(string); got != tt.project {
+				t.Errorf("project_path = %q, want %q", got, tt.project)
+			}
+			if _, ok := m["ref"]; !ok {
+				t.Errorf("no ref in %v", m)
 			}
 			if strings.Contains(e.log.String(), tt.token) {
 				t.Error("token logged")

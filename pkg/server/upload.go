@@ -175,10 +175,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Identity) (*UploadReply, int64, error) {
 	ctx := r.Context()
 	id, err := s.authenticate(r)
+	*who = id
 	if err != nil {
 		return nil, 0, err
 	}
-	*who = id
 	if s.opts.Validator == nil || s.opts.Repository == nil {
 		return nil, 0, refuse(http.StatusServiceUnavailable, "this server takes no uploads")
 	}
@@ -284,7 +284,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Ident
 	return reply, total, nil
 }
 
-// authenticate checks the bearer token; it returns a nil identity in dev mode.
+// authenticate checks the bearer token; it returns a nil identity in dev
+// mode. A token refused by a claim rule alone returns its identity with the
+// refusal, for the log.
 func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 	if s.opts.Verifier == nil {
 		return nil, nil
@@ -302,7 +304,7 @@ func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 	var ce *auth.ClaimError
 	switch {
 	case errors.As(err, &ce):
-		return nil, refuse(http.StatusForbidden, "token not allowed to upload: %v", ce)
+		return ce.Identity, refuse(http.StatusForbidden, "token not allowed to upload: %v", ce)
 	case errors.Is(err, auth.ErrForbidden):
 		return nil, refuse(http.StatusForbidden, "token not allowed to upload")
 	case errors.Is(err, auth.ErrKeysUnavailable):
