@@ -342,3 +342,34 @@ func mustWrite(t *testing.T, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestSymlinkToDotName: a symbolic link inside the tree that leads to a
+// dot-name (the upload staging area, a lock, a temporary file) is not
+// followed; one that leads to a plain name of the tree still is.
+func TestSymlinkToDotName(t *testing.T) {
+	e := newEnv(t, nil)
+	arch := filepath.Join(e.dir, "edge", "main", "x86_64")
+	mustWrite(t, filepath.Join(arch, "hello-1.0-r0.apk"), []byte("pkg"))
+	mustWrite(t, filepath.Join(arch, ".apkit-tmp-add-1.apk"), []byte("secret-temp"))
+	mustWrite(t, filepath.Join(e.dir, ".upload", "srv-1", "up-1.apk"), []byte("secret-staged"))
+	links := map[string]string{
+		filepath.Join(e.dir, "edge", "up"):         "../.upload",
+		filepath.Join(e.dir, "edge", "staged.apk"): "../.upload/srv-1/up-1.apk",
+		filepath.Join(arch, "tmp.apk"):             ".apkit-tmp-add-1.apk",
+		filepath.Join(e.dir, "latest"):             "edge",
+	}
+	for link, target := range links {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, target := range []string{"/edge/up/", "/edge/up/srv-1/up-1.apk", "/edge/staged.apk", "/edge/main/x86_64/tmp.apk"} {
+		code, body := rawGet(t, e, target)
+		if code != http.StatusNotFound || strings.Contains(body, "secret-") || strings.Contains(body, "srv-1") {
+			t.Errorf("%s: %d %q", target, code, body)
+		}
+	}
+	if code, body := rawGet(t, e, "/latest/main/x86_64/hello-1.0-r0.apk"); code != 200 || body != "pkg" {
+		t.Errorf("a link to a plain name: %d %q", code, body)
+	}
+}

@@ -144,6 +144,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	root    *os.Root
+	realDir string // Dir, absolute, with its symbolic links resolved
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
@@ -200,7 +201,16 @@ func New(opts Options) (*Server, error) {
 		lock.Close()
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{opts: opts, root: root, staging: staging, stagingLock: lock, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
+	realDir, err := filepath.EvalSymlinks(opts.Dir)
+	if err == nil {
+		realDir, err = filepath.Abs(realDir)
+	}
+	if err != nil {
+		root.Close()
+		lock.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{opts: opts, root: root, realDir: realDir, staging: staging, stagingLock: lock, log: log, metrics: newMetrics(), slots: make(chan struct{}, opts.MaxConcurrentUploads)}
 	mux := http.NewServeMux()
 	mux.Handle("POST /upload", s.instrument("upload", http.HandlerFunc(s.handleUpload)))
 	mux.Handle("/upload", s.instrument("upload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

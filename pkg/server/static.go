@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +43,12 @@ func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	// Opening a named pipe blocks until a writer comes: look before opening.
 	if fi, err := s.root.Stat(name); err != nil || !(fi.IsDir() || fi.Mode().IsRegular()) {
+		http.NotFound(w, r)
+		return
+	}
+	if s.hiddenTarget(name) {
+		// A symbolic link that leads to a dot-name, such as the upload
+		// staging area: as hidden as the name itself.
 		http.NotFound(w, r)
 		return
 	}
@@ -174,6 +181,26 @@ func limitRanges(r *http.Request, size int64) {
 		parts[i] = strconv.FormatInt(sp.start, 10) + "-" + strconv.FormatInt(sp.end, 10)
 	}
 	r.Header.Set("Range", "bytes="+strings.Join(parts, ","))
+}
+
+// hiddenTarget reports whether the path name of the tree, once its
+// symbolic links are resolved, is or lies under a dot-name, or leaves the
+// tree.
+func (s *Server) hiddenTarget(name string) bool {
+	real, err := filepath.EvalSymlinks(filepath.Join(s.realDir, filepath.FromSlash(name)))
+	if err != nil {
+		return true
+	}
+	rel, err := filepath.Rel(s.realDir, real)
+	if err != nil {
+		return true
+	}
+	for _, seg := range strings.Split(filepath.ToSlash(rel), "/") {
+		if seg == ".." || (seg != "." && strings.HasPrefix(seg, ".")) {
+			return true
+		}
+	}
+	return false
 }
 
 // sendWriter gives each write of a reply its own deadline, so a client
