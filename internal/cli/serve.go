@@ -154,13 +154,15 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		return err
 	}
 	srv, err := server.New(server.Options{
-		Dir:           cfg.Dir,
-		Verifier:      verifier,
-		Validator:     validator,
-		Repository:    repository,
-		MaxUploadSize: cfg.MaxUploadSize,
-		HSTS:          cfg.TLS.HSTS.Header(),
-		Logger:        log,
+		Dir:            cfg.Dir,
+		Verifier:       verifier,
+		Validator:      validator,
+		Repository:     repository,
+		MaxUploadSize:  cfg.MaxUploadSize,
+		MinUploadRate:  cfg.UploadMinRate,
+		RequestTimeout: cfg.RequestTimeout,
+		HSTS:           cfg.TLS.HSTS.Header(),
+		Logger:         log,
 	})
 	if err != nil {
 		return err

@@ -33,6 +33,12 @@ type ServeConfig struct {
 	UploadKeys string
 	// MaxUploadSize bounds one upload request, in bytes (0 means the server's default).
 	MaxUploadSize int64
+	// UploadMinRate is the average rate, in bytes per second, an upload's
+	// body must keep (0 means the server's default, -1 none).
+	UploadMinRate int64
+	// RequestTimeout bounds reading a request other than an accepted
+	// upload's body (0 means the server's default).
+	RequestTimeout time.Duration
 	// LogFormat is text or json.
 	LogFormat string
 	TLS       ServeTLS // HTTPS settings
@@ -122,6 +128,7 @@ type ServeOptions struct {
 // serveEnvKeys are the keys that APKIT_<KEY with _ for .> variables set.
 var serveEnvKeys = []string{
 	"dir", "listen", "dev", "signing_key", "upload_keys", "max_upload_size", "log_format",
+	"upload_min_rate", "request_timeout",
 	"tls.crt", "tls.key", "tls.redirect.port", "tls.redirect.protocols",
 	"tls.hsts.duration", "tls.hsts.include_subdomains", "tls.hsts.preload",
 	"tls.acme.domains", "tls.acme.cache", "tls.acme.email",
@@ -183,6 +190,14 @@ func LoadServe(opts ServeOptions) (*ServeConfig, error) {
 	c.UploadKeys = expandHome(v.GetString("upload_keys"), home)
 	if c.MaxUploadSize, err = ParseSize(v.GetString("max_upload_size")); err != nil {
 		return nil, bad("max_upload_size", err)
+	}
+	if r := strings.TrimSpace(v.GetString("upload_min_rate")); r == "none" {
+		c.UploadMinRate = -1
+	} else if c.UploadMinRate, err = ParseSize(strings.TrimSuffix(r, "/s")); err != nil {
+		return nil, bad("upload_min_rate", err)
+	}
+	if c.RequestTimeout, err = parseDuration(v.GetString("request_timeout")); err != nil {
+		return nil, bad("request_timeout", err)
 	}
 	c.LogFormat = v.GetString("log_format")
 	if c.LogFormat == "" {

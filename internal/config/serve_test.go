@@ -107,6 +107,20 @@ func TestLoadServe(t *testing.T) {
 		{name: "crt without key", file: "dir: /r\ntls:\n  crt: a\n", flags: []string{"--dev"}, err: "crt and key"},
 		{name: "bad protocols", file: "dir: /r\ntls:\n  redirect:\n    protocols: ipx\n", flags: []string{"--dev"}, err: "protocols"},
 		{name: "bad size", file: "dir: /r\nmax_upload_size: 12 parsecs\n", flags: []string{"--dev"}, err: "max_upload_size"},
+		{
+			name:  "upload rate and request timeout",
+			file:  "dir: /r\nupload_min_rate: 64k/s\nrequest_timeout: 30s\n",
+			flags: []string{"--dev"},
+			want:  &ServeConfig{Dir: "/r", Dev: true, Listen: []string{"127.0.0.1:8080"}, LogFormat: "text", UploadMinRate: 64 << 10, RequestTimeout: 30 * time.Second, TLS: ServeTLS{Redirect: ServeRedirect{Protocols: "both"}}},
+		},
+		{
+			name:  "no minimum upload rate",
+			flags: []string{"--dev", "--dir", "/r"},
+			env:   map[string]string{"APKIT_UPLOAD_MIN_RATE": "none"},
+			want:  &ServeConfig{Dir: "/r", Dev: true, Listen: []string{"127.0.0.1:8080"}, LogFormat: "text", UploadMinRate: -1, TLS: ServeTLS{Redirect: ServeRedirect{Protocols: "both"}}},
+		},
+		{name: "bad rate", file: "dir: /r\nupload_min_rate: fast\n", flags: []string{"--dev"}, err: "upload_min_rate"},
+		{name: "bad request timeout", file: "dir: /r\nrequest_timeout: soon\n", flags: []string{"--dev"}, err: "request_timeout"},
 		{name: "empty claim", file: "dir: /r\njwt:\n  claims:\n    ref: []\n", flags: []string{"--dev"}, err: "no allowed value"},
 		{name: "acme needs cache", file: "dir: /r\ntls:\n  acme:\n    domains: [a.example.com]\n", flags: []string{"--dev"}, err: "cache"},
 	}

@@ -373,3 +373,73 @@ func TestSymlinkToDotName(t *testing.T) {
 		t.Errorf("a link to a plain name: %d %q", code, body)
 	}
 }
+
+// TestTricklingUploadsReleaseSlots: authenticated uploads that send a byte
+// now and then, never idle long enough for the idle timeout, are cut once
+// they fall under the minimum rate, so they cannot hold every upload slot;
+// an upload at a normal rate then gets through.
+func TestTricklingUploadsReleaseSlots(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) {
+		o.Verifier = nil
+		o.MaxConcurrentUploads = 2
+		o.MinUploadRate = 1000
+		o.UploadRateGrace = 300 * time.Millisecond
+	})
+	ctype, body := multipartBody(t, []part{{"file", "hello-1.0-r0.apk", fakePackage("hello", "1.0-r0", "x86_64")}})
+	head := fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", ctype, 1<<20)
+	var wg sync.WaitGroup
+	codes := make(chan int, 2)
+	for range 2 {
+		conn := stallRequest(t, e, head)
+		stop := make(chan struct{})
+		wg.Add(2)
+		go func() { // a byte every 50 ms: 20 bytes/s
+			defer wg.Done()
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				if _, err := conn.Write(body[i%len(body) : i%len(body)+1]); err != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer close(stop)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	// Both slots are taken; a third upload waits for one.
+	for i := 0; i < 1000 && !strings.Contains(metricsText(t, e), "apkit_uploads_in_flight 2"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/upload", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", ctype)
+	c := &http.Client{Timeout: hangDeadline}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("an upload behind two trickling ones: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d, want 200", resp.StatusCode)
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusRequestTimeout {
+			t.Errorf("trickling upload: status %d, want 408", code)
+		}
+	}
+}

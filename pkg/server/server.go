@@ -33,7 +33,12 @@ const (
 	DefaultUploadTimeout     = time.Hour
 	DefaultSendTimeout       = time.Minute
 	DefaultRequestTimeout    = time.Minute
+	DefaultUploadRateGrace   = 10 * time.Second
 )
+
+// DefaultMinUploadRate is the average rate, in bytes per second, an
+// upload's body must keep when Options.MinUploadRate is 0.
+const DefaultMinUploadRate = 16 << 10
 
 // headerTimeout bounds reading a request's headers (or RequestTimeout,
 // when that is shorter).
@@ -121,6 +126,14 @@ type Options struct {
 	// slot; UploadTimeout bounds the whole body (0 means
 	// DefaultUploadTimeout).
 	UploadIdleTimeout, UploadTimeout time.Duration
+	// MinUploadRate is the average rate, in bytes per second, at which an
+	// upload's body must arrive once UploadRateGrace has passed since it
+	// started, or the upload fails with 408: so that clients that trickle
+	// a byte now and then cannot hold the upload slots (0 means
+	// DefaultMinUploadRate; negative means no minimum). UploadRateGrace 0
+	// means DefaultUploadRateGrace.
+	MinUploadRate   int64
+	UploadRateGrace time.Duration
 	// SendTimeout is how long one write of a reply may block on a client
 	// that does not read (0 means DefaultSendTimeout).
 	SendTimeout time.Duration
@@ -178,6 +191,15 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.UploadTimeout <= 0 {
 		opts.UploadTimeout = DefaultUploadTimeout
+	}
+	if opts.MinUploadRate == 0 {
+		opts.MinUploadRate = DefaultMinUploadRate
+	}
+	if opts.MinUploadRate < 0 {
+		opts.MinUploadRate = 0
+	}
+	if opts.UploadRateGrace <= 0 {
+		opts.UploadRateGrace = DefaultUploadRateGrace
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout

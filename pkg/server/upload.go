@@ -192,7 +192,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Ident
 		return nil, 0, ctx.Err()
 	}
 	rc := http.NewResponseController(w)
-	dr := &deadlineReader{r: r.Body, rc: rc, idle: s.opts.UploadIdleTimeout, end: time.Now().Add(s.opts.UploadTimeout)}
+	now := time.Now()
+	dr := &deadlineReader{r: r.Body, rc: rc, idle: s.opts.UploadIdleTimeout, end: now.Add(s.opts.UploadTimeout),
+		start: now, grace: s.opts.UploadRateGrace, rate: s.opts.MinUploadRate}
 	r.Body = http.MaxBytesReader(w, dr, s.opts.MaxUploadSize)
 	form, err := s.readForm(r)
 	if form != nil {
@@ -203,7 +205,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Ident
 	_ = rc.SetReadDeadline(time.Time{})
 	if dr.timedOut {
 		// The multipart reader may report the cut as a malformed form.
-		return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: timed out")
+		return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: idle for %s, or under %d bytes/s on average after %s", s.opts.UploadIdleTimeout, s.opts.MinUploadRate, s.opts.UploadRateGrace)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -433,13 +435,19 @@ func rawFileName(p *multipart.Part) string {
 }
 
 // deadlineReader sets the connection's read deadline before each read of
-// an upload body: at most idle from now, and never past end. A reader that
-// cannot set deadlines (an HTTP/2 stream on an old transport) reads without.
+// an upload body: at most idle from now, never past end, and, when rate is
+// set, no later than the body must have reached its next byte at rate
+// bytes per second on average from start plus grace. A reader that cannot
+// set deadlines (an HTTP/2 stream on an old transport) reads without.
 type deadlineReader struct {
-	r    io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
-	end  time.Time
+	r     io.ReadCloser
+	rc    *http.ResponseController
+	idle  time.Duration
+	end   time.Time
+	start time.Time
+	grace time.Duration
+	rate  int64 // bytes per second; 0 means no minimum
+	n     int64 // bytes read so far
 	// timedOut is set once a read hit the deadline.
 	timedOut bool
 }
@@ -449,8 +457,15 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	if dl.After(d.end) {
 		dl = d.end
 	}
+	if d.rate > 0 {
+		due := d.start.Add(d.grace + time.Duration(float64(d.n+1)/float64(d.rate)*float64(time.Second)))
+		if due.Before(dl) {
+			dl = due
+		}
+	}
 	_ = d.rc.SetReadDeadline(dl)
 	n, err := d.r.Read(p)
+	d.n += int64(n)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		d.timedOut = true
 	}
