@@ -75,6 +75,12 @@ type Options struct {
 	Jobs int
 	// Progress receives which packages were read or reused; nil means none.
 	Progress Progress
+	// Link makes Add hard-link the package files it is given into the
+	// directory instead of copying them, when they are on the same file
+	// system, so that adding a file does not need its size free a second
+	// time. The caller must not change the files afterwards (a server's
+	// staged uploads); files on another file system are copied.
+	Link bool
 }
 
 // Repo is one repository directory, <repo>/<arch>/, holding package files
@@ -216,7 +222,7 @@ func (r *Repo) Add(ctx context.Context, paths ...string) (_ []Added, err error) 
 		r.current()
 	}()
 	err = forEach(ctx, len(paths), r.opts.Jobs, func(ctx context.Context, i int) error {
-		tmp, size, err := copyToTemp(r.dir, paths[i])
+		tmp, size, err := r.stageFile(paths[i])
 		if err != nil {
 			return fmt.Errorf("add %s: %w", paths[i], err)
 		}

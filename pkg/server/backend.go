@@ -77,7 +77,7 @@ func (v PackageValidator) Validate(ctx context.Context, path string) (*Package, 
 // uploads at fault fail: every upload stays all or nothing by itself.
 type Repositories struct {
 	// Options are given to repo.Open for every directory (Arch is left to
-	// the directory's name).
+	// the directory's name, and Link is set).
 	Options repo.Options
 
 	mu     sync.Mutex
@@ -104,7 +104,11 @@ func (rs *Repositories) queue(dir string) (*repoQueue, error) {
 	if q, ok := rs.queues[dir]; ok {
 		return q, nil
 	}
-	r, err := repo.Open(dir, rs.Options)
+	opts := rs.Options
+	// Staged uploads are the server's own and never change: link them
+	// into place rather than copy them.
+	opts.Link = true
+	r, err := repo.Open(dir, opts)
 	if err != nil {
 		return nil, err
 	}

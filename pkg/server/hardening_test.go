@@ -443,3 +443,52 @@ func TestTricklingUploadsReleaseSlots(t *testing.T) {
 		}
 	}
 }
+
+// inodeValidator wraps a Validator and records each staged file's inode.
+type inodeValidator struct {
+	server.Validator
+	mu     sync.Mutex
+	inodes map[uint64]bool
+}
+
+func (v *inodeValidator) Validate(ctx context.Context, path string) (*server.Package, error) {
+	if fi, err := os.Stat(path); err == nil {
+		v.mu.Lock()
+		v.inodes[fi.Sys().(*syscall.Stat_t).Ino] = true
+		v.mu.Unlock()
+	}
+	return v.Validator.Validate(ctx, path)
+}
+
+// TestUploadLinkedNotCopied: an accepted upload is the very file that was
+// staged, linked into the repository, not a copy that needs its size free
+// a second time.
+func TestUploadLinkedNotCopied(t *testing.T) {
+	srvKey, upKey := testKeys(t)
+	v := &inodeValidator{Validator: server.PackageValidator{Keys: keyring(upKey)}, inodes: map[uint64]bool{}}
+	e := newEnv(t, func(o *server.Options) {
+		o.Validator = v
+		o.Repository = &server.Repositories{Options: repo.Options{Key: srvKey, Keys: keyring(upKey)}}
+		o.MaxUploadSize = 8 << 20
+		o.Verifier = nil
+	})
+	pkg := buildPackage(t, t.TempDir(), upKey, "linked", "1.0-r0", "x86_64")
+	if code, reply := uploadFiles(t, e, "", nil, pkg); code != 200 {
+		t.Fatalf("upload: %d %s", code, reply)
+	}
+	fi, err := os.Stat(filepath.Join(e.dir, "edge", "main", "x86_64", "linked-1.0-r0.apk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.inodes[fi.Sys().(*syscall.Stat_t).Ino] {
+		t.Error("the package in the repository is a copy of the staged upload, not the staged file itself")
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	for _, f := range e.stored(t) {
+		if strings.Contains(f, ".apkit-tmp") || strings.HasPrefix(f, ".upload/") {
+			t.Errorf("left behind: %s", f)
+		}
+	}
+}
