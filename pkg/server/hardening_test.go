@@ -126,7 +126,7 @@ func (d *fullDisk) Write(p []byte) (int, error) {
 }
 
 // fullRepo is a repository whose disk is full.
-type fullRepo struct{ dir string }
+type fullRepo struct{}
 
 func (r fullRepo) Add(ctx context.Context, dir string, files []server.File) error {
 	return fmt.Errorf("add: %w", &os.PathError{Op: "write", Path: filepath.Join(dir, ".apkit-tmp-add-1.apk"), Err: syscall.ENOSPC})
