@@ -492,3 +492,54 @@ func TestUploadLinkedNotCopied(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTimeoutSparesTransfers: request_timeout bounds reading a
+// request, not a download that takes longer, nor the body of an accepted
+// upload.
+func TestRequestTimeoutSparesTransfers(t *testing.T) {
+	e := newEnv(t, func(o *server.Options) {
+		o.Verifier = nil
+		o.RequestTimeout = 200 * time.Millisecond
+	})
+	mustWrite(t, filepath.Join(e.dir, "big.apk"), make([]byte, 4<<20))
+	resp, err := e.http.Client().Get(e.http.URL + "/big.apk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	buf := make([]byte, 256<<10)
+	for i := 0; ; i++ {
+		k, err := resp.Body.Read(buf)
+		n += int64(k)
+		if err != nil {
+			break
+		}
+		if i < 10 {
+			time.Sleep(50 * time.Millisecond) // a slow reader, for a while
+		}
+	}
+	resp.Body.Close()
+	if n != 4<<20 {
+		t.Errorf("download cut at %d bytes", n)
+	}
+
+	ctype, body := multipartBody(t, []part{{"file", "slow-1-r0.apk", fakePackage("slow", "1-r0", "x86_64")}})
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/upload", pr)
+	req.Header.Set("Content-Type", ctype)
+	req.ContentLength = int64(len(body))
+	go func() {
+		pw.Write(body[:len(body)/2])
+		time.Sleep(600 * time.Millisecond) // three request timeouts
+		pw.Write(body[len(body)/2:])
+		pw.Close()
+	}()
+	resp, err = e.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("upload slower than request_timeout: status %d", resp.StatusCode)
+	}
+}
