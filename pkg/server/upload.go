@@ -205,7 +205,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, who **auth.Ident
 	_ = rc.SetReadDeadline(time.Time{})
 	if dr.timedOut {
 		// The multipart reader may report the cut as a malformed form.
-		return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: idle for %s, or under %d bytes/s on average after %s", s.opts.UploadIdleTimeout, s.opts.MinUploadRate, s.opts.UploadRateGrace)
+		if s.opts.MinUploadRate > 0 {
+			return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: idle for %s, or under %d bytes/s on average after %s", s.opts.UploadIdleTimeout, s.opts.MinUploadRate, s.opts.UploadRateGrace)
+		}
+		return nil, 0, refuse(http.StatusRequestTimeout, "upload body too slow: idle for %s", s.opts.UploadIdleTimeout)
 	}
 	if err != nil {
 		return nil, 0, err
