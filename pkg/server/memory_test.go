@@ -157,11 +157,13 @@ func TestUploadMemoryBounded(t *testing.T) {
 	tests := []struct {
 		name  string
 		shape craftShape
+		n     int // uploads at once
 	}{
-		// 100 MB of names: a reader that keeps them goes far past the bound.
-		{"100000 entries, 1000-byte names", craftShape{entries: 100_000, nameLen: 1000}},
-		{"100000 entries, wrong checksums", craftShape{entries: 100_000, nameLen: 1000, badSum: true}},
-		{"30000 nested directories", craftShape{entries: 30_000, nested: true}},
+		// 60 MB of names: a reader that keeps them goes far past the bound.
+		{"60000 entries, 1000-byte names", craftShape{entries: 60_000, nameLen: 1000}, 1},
+		{"60000 entries, wrong checksums", craftShape{entries: 60_000, nameLen: 1000, badSum: true}, 1},
+		{"30000 nested directories", craftShape{entries: 30_000, nested: true}, 1},
+		{"two at once", craftShape{entries: 60_000, nameLen: 1000}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,20 +174,33 @@ func TestUploadMemoryBounded(t *testing.T) {
 				o.MaxUploadSize = 64 << 20
 				o.Verifier = nil
 			})
-			pkg := craftPackage(t, t.TempDir(), upKey, "crafted", tc.shape)
-			fi, _ := os.Stat(pkg)
-			var code int
-			var reply string
-			peak := heapPeak(func() { code, reply = uploadFiles(t, e, "", nil, pkg) })
+			n := max(tc.n, 1)
+			pkgs := make([]string, n)
+			for i := range pkgs {
+				pkgs[i] = craftPackage(t, t.TempDir(), upKey, fmt.Sprintf("crafted%d", i), tc.shape)
+			}
+			fi, _ := os.Stat(pkgs[0])
+			codes := make([]int, n)
+			replies := make([]string, n)
+			peak := heapPeak(func() {
+				var wg sync.WaitGroup
+				for i := range pkgs {
+					wg.Go(func() { codes[i], replies[i] = uploadFiles(t, e, "", nil, pkgs[i]) })
+				}
+				wg.Wait()
+			})
+			reply := replies[0]
 			if len(reply) > 300 {
 				reply = reply[:300] + "..."
 			}
-			t.Logf("%d-byte package: status %d, heap peak %.1f MiB: %s", fi.Size(), code, float64(peak)/(1<<20), reply)
-			if peak > bound {
-				t.Errorf("heap peak %.1f MiB, want under %d MiB", float64(peak)/(1<<20), bound>>20)
+			t.Logf("%d × %d-byte package: status %d, heap peak %.1f MiB: %s", n, fi.Size(), codes[0], float64(peak)/(1<<20), reply)
+			if peak > uint64(n)*bound {
+				t.Errorf("heap peak %.1f MiB, want under %d MiB", float64(peak)/(1<<20), n*bound>>20)
 			}
-			if code >= 500 {
-				t.Errorf("status %d", code)
+			for _, code := range codes {
+				if code >= 500 {
+					t.Errorf("status %d", code)
+				}
 			}
 		})
 	}
