@@ -286,7 +286,7 @@ func buildFailed(app *App, path string, err error) error {
 		if errors.Is(pe, repo.ErrConflict) {
 			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s), or pass --replace to overwrite it", path, pe.Error(), path)
 		}
-		return fmt.Errorf("build %s: phase %s", path, pe.Error())
+		return fmt.Errorf("build %s: phase %w", path, pe)
 	}
 	// Some of the pipeline's errors name the recipe already.
 	if strings.HasPrefix(err.Error(), "build "+path+": ") {
@@ -305,8 +305,8 @@ func buildHint(err error) error {
 		return fmt.Errorf("%w: set --repodest", err)
 	case errors.Is(err, build.ErrMissingDeps):
 		return fmt.Errorf("%w: install them yourself and pass --no-deps", err)
-	case errors.Is(err, build.ErrNoChecksum):
-		return fmt.Errorf("%w (run apkit checksum)", err)
+	case errors.Is(err, build.ErrNoChecksum), errors.Is(err, build.ErrStaleChecksums):
+		return fmt.Errorf("%w; %s", err, checksumFix)
 	}
 	return err
 }

@@ -302,7 +302,7 @@ func (l *linter) sources() {
 		for _, c := range r.Checksums {
 			sums[c.Name] = true
 			if !names[c.Name] {
-				l.atVar(SeverityError, c.Algo+"sums", "checksum-not-source", "checksum for %s, which is not a source", c.Name)
+				l.atVar(SeverityError, c.Algo+"sums", "checksum-not-source", "checksum for %s, which is not a source: run apkit checksum", c.Name)
 			}
 			if n := map[string]int{"sha512": 128, "sha256": 64, "md5": 32}[c.Algo]; n > 0 && (len(c.Digest) != n || strings.Trim(strings.ToLower(c.Digest), "0123456789abcdef") != "") {
 				l.atVar(SeverityError, c.Algo+"sums", "invalid-checksum", "%q for %s is not a %s digest (%d hex digits): run apkit checksum", c.Digest, c.Name, c.Algo, n)
@@ -310,7 +310,7 @@ func (l *linter) sources() {
 		}
 		for _, s := range r.Sources {
 			if !sums[s.Name] {
-				l.add(SeverityError, s.Line, 1, "missing-checksum", "source %s has no checksum", s.Name)
+				l.add(SeverityError, s.Line, 1, "missing-checksum", "source %s has no checksum: run apkit checksum, or apkit bump --pkgver to change pkgver and checksums together", s.Name)
 			}
 		}
 		switch r.Checksums[0].Algo {
@@ -320,7 +320,7 @@ func (l *linter) sources() {
 			l.atVar(SeverityWarning, "md5sums", "unsupported-checksum", "md5sums are no longer supported and are ignored")
 		}
 	} else if len(r.Sources) > 0 {
-		l.atVar(SeverityError, "source", "missing-checksum", "source is set but there are no checksums")
+		l.atVar(SeverityError, "source", "missing-checksum", "source is set but there are no checksums: run apkit checksum")
 	}
 	if r.Vars["sha1sums"] != "" {
 		l.atVar(SeverityWarning, "sha1sums", "unsupported-checksum", "sha1sums are no longer supported and are ignored")

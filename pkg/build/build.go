@@ -226,6 +226,11 @@ var ErrMissingDeps = errors.New("missing build dependencies")
 // sources are to be verified.
 var ErrNoChecksum = errors.New("no sha512sums entry")
 
+// ErrStaleChecksums reports a checksum list whose names are not those of
+// the sources, in order: most often the sources changed (a new pkgver)
+// and the checksums were not recomputed.
+var ErrStaleChecksums = errors.New("checksums do not match the sources")
+
 // builder holds the state of one build.
 type builder struct {
 	opts     Options

@@ -157,7 +157,7 @@ func newPlan(r *apkbuild.Recipe) (*plan, error) {
 		if i < len(r.Checksums) {
 			c := r.Checksums[i]
 			if c.Name != s.Name {
-				return nil, fmt.Errorf("APKBUILD: checksum %d is for %s, source %d is %s", i+1, c.Name, i+1, s.Name)
+				return nil, fmt.Errorf("APKBUILD: %w: checksum %d is for %s, source %d is %s", ErrStaleChecksums, i+1, c.Name, i+1, s.Name)
 			}
 			switch c.Algo {
 			case "sha512", "sha256":
