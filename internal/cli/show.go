@@ -139,7 +139,7 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		return usageErrorf("--field and --json cannot be used together")
 	}
 	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
-		return usageErrorf("--field: %q is not a recipe variable nor one of %s", opts.field, strings.Join(showFields, ", "))
+		return usageErrorf("--field: %q is not a recipe variable nor one of %s; recipe variables: %s", opts.field, strings.Join(showFields, ", "), strings.Join(apkbuild.Variables, ", "))
 	}
 	paths := recipePaths(opts.paths)
 	var recipes []string

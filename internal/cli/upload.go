@@ -112,7 +112,9 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 	if version == "" {
 		v, err := upload.SystemVersion(opts.osRelease)
 		if err != nil {
-			return usageErrorf("%v", err)
+			// Not a mistake in the command line: the system is not the
+			// Alpine the default assumes.
+			return fmt.Errorf("upload: %w", err)
 		}
 		version = v
 	} else if !plainName(version) {

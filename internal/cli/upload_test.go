@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -227,5 +228,24 @@ func TestUploadUntrustedCertificateHint(t *testing.T) {
 	}
 	if strings.Contains(ts.ErrBuf.String(), "retrying") {
 		t.Errorf("retried:\n%s", ts.ErrBuf.String())
+	}
+}
+
+// Without --version on a system that is not Alpine, upload fails on one
+// line with exit code 1: nothing was wrong with the command line.
+func TestUploadNoSystemVersion(t *testing.T) {
+	osRelease := filepath.Join(t.TempDir(), "os-release")
+	if err := os.WriteFile(osRelease, []byte("ID=debian\nVERSION_ID=12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := term.Test()
+	app := NewApp(ts.Streams)
+	err := runUpload(context.Background(), app, &uploadOptions{url: "http://127.0.0.1:1", attempts: 1, osRelease: osRelease, paths: []string{t.TempDir()}})
+	if code := reportError(context.Background(), ts.Streams, newRootCmd(app), err); code != ExitFailure {
+		t.Errorf("exit code %d, want %d", code, ExitFailure)
+	}
+	got := ts.ErrBuf.String()
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, "--version") || strings.Contains(got, "Usage:") {
+		t.Errorf("stderr = %q, want one line that names --version", got)
 	}
 }
