@@ -37,6 +37,8 @@ type buildOptions struct {
 	rootfs   string
 	phases   string
 	json     bool
+
+	repodestSet bool // --repodest was given, maybe empty
 }
 
 // buildJSON is the JSON form of `apkit build --json`: one entry per recipe.
@@ -92,6 +94,7 @@ publish a changed package to others.`,
   apkit build --json main/*/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
+			opts.repodestSet = cmd.Flags().Changed("repodest")
 			return runBuild(cmd.Context(), app, opts)
 		},
 	}
@@ -156,6 +159,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.repo != "" && !plainName(opts.repo) {
 		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
 	}
+	// An unset variable in a Makefile (--repodest=$(REPODEST)) must not
+	// publish to the default place.
+	if opts.repodestSet && opts.repodest == "" {
+		return usageErrorf("--repodest: empty value: give a directory, or leave the flag out to use the configured one")
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
@@ -175,6 +183,12 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if bo.Key != "" && (len(phases) == 0 || slices.Contains(phases, build.PhasePackage) || slices.Contains(phases, build.PhaseIndex)) {
 		if err := checkKeyExists(cfg, bo.Key, opts.key != ""); err != nil {
 			return err
+		}
+	}
+	// Find an unusable repository before building, not after.
+	if bo.Repodest != "" && (len(phases) == 0 || slices.Contains(phases, build.PhaseIndex)) {
+		if err := checkWritableDir(bo.Repodest); err != nil {
+			return fmt.Errorf("repodest %s: %w", bo.Repodest, err)
 		}
 	}
 	bo.Runner = runner
