@@ -192,7 +192,6 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		}
 	}
 	bo.Runner = runner
-	bo.Progress = &buildProgress{io: app.IO}
 	bo.Hide = privateHidden(app)
 	if bo.Key != "" {
 		bo.Passphrase = passphraseFunc(app, bo.Key)
@@ -202,6 +201,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	}
 	var out buildJSON
 	for _, p := range paths {
+		bo.Progress = newBuildProgress(app.IO, p)
 		res, err := build.Build(ctx, p, bo)
 		if err != nil {
 			var pe *build.PhaseError
@@ -354,23 +354,50 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// buildProgress shows phases as sections (collapsible on GitLab CI).
+// buildProgress shows phases as sections (collapsible on GitLab CI), and
+// labels every line with the recipe's name, as abuild's ">>> pkgname:"
+// does, so that the logs of several recipes read apart.
 type buildProgress struct {
 	io *term.Streams
+	// label names the recipe: its directory's name until the APKBUILD is
+	// read, then its pkgname.
+	label string
 }
 
+// newBuildProgress returns the progress of the recipe in dir.
+func newBuildProgress(io *term.Streams, dir string) *buildProgress {
+	label := filepath.Base(dir)
+	if abs, err := filepath.Abs(dir); err == nil {
+		label = filepath.Base(abs)
+	}
+	return &buildProgress{io: io, label: label}
+}
+
+// RecipeName implements build.RecipeNamer.
+func (p *buildProgress) RecipeName(pkgname string) { p.label = pkgname }
+
+// StartPhase opens the section apkit_<phase>_<pkgname>, titled
+// "<pkgname>: <title>".
 func (p *buildProgress) StartPhase(name, title string) func(error) {
-	sec := p.io.StartSection("apkit_"+sanitizeSection(name), title)
+	sec := p.io.StartSection("apkit_"+sanitizeSection(name)+"_"+sanitizeSection(p.label), p.label+": "+title)
 	return func(err error) {
 		d := sec.End()
 		if err == nil {
-			p.io.Verbosef("%s done in %s", name, d.Round(time.Millisecond))
+			p.io.Verbosef("%s: %s done in %s", p.label, name, d.Round(time.Millisecond))
 		}
 	}
 }
 
-func (p *buildProgress) Warn(msg string) { p.io.Warnf("%s", msg) }
-func (p *buildProgress) Info(msg string) { p.io.Infof("%s", msg) }
+func (p *buildProgress) Warn(msg string) { p.io.Warnf("%s", p.labelled(msg)) }
+func (p *buildProgress) Info(msg string) { p.io.Infof("%s", p.labelled(msg)) }
+
+// labelled puts the recipe's name before msg, unless msg starts with it.
+func (p *buildProgress) labelled(msg string) string {
+	if strings.HasPrefix(msg, p.label+": ") {
+		return msg
+	}
+	return p.label + ": " + msg
+}
 
 func sanitizeSection(s string) string {
 	return strings.Map(func(r rune) rune {

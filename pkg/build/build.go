@@ -98,6 +98,13 @@ type Progress interface {
 	Info(msg string)
 }
 
+// RecipeNamer is implemented by a [Progress] that labels what it reports
+// with the recipe's name: [Build] calls RecipeName with the pkgname as
+// soon as the APKBUILD is read, before the phases after it start.
+type RecipeNamer interface {
+	RecipeName(pkgname string)
+}
+
 // NoProgress is a [Progress] that reports nothing.
 type NoProgress struct{}
 
@@ -250,6 +257,8 @@ type builder struct {
 	// keepWork keeps the work directories (packages written but not added
 	// to the repository stay in the staging directory).
 	keepWork bool
+	// pkgname is the recipe's, once its APKBUILD is read.
+	pkgname string
 }
 
 func (b *builder) warnf(format string, args ...any) {
@@ -289,7 +298,9 @@ func outcome(err error) string {
 	return "ok"
 }
 
-// Build runs the pipeline for the recipe in dir.
+// Build runs the pipeline for the recipe in dir. When it fails after the
+// APKBUILD was read, the Result is not nil: it holds the recipe's Pkgname
+// and Log.
 func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	startdir, err := filepath.Abs(dir)
 	if err != nil {
@@ -354,6 +365,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	res, err := b.run(ctx)
 	for i := len(b.cleanups) - 1; i >= 0; i-- {
 		b.cleanups[i]()
+	}
+	if res == nil && b.pkgname != "" {
+		// A build that failed after the recipe was read still says
+		// which package it was.
+		res = &Result{Pkgname: b.pkgname}
 	}
 	if res != nil {
 		res.Log = b.d.logFile

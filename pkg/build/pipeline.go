@@ -57,6 +57,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	p := b.plan
+	if n, ok := b.progress.(RecipeNamer); ok && p.pkgname != "" {
+		n.RecipeName(p.pkgname)
+	}
 	res := &Result{Pkgname: p.pkgname}
 	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))

@@ -61,6 +61,9 @@ func (p *plan) hasPkgOption(pkg, o string) bool {
 // loadPlan reads the recipe with the recipe reader.
 func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
 	r, err := apkbuild.LoadContext(ctx, b.d.apkbuild, apkbuild.Options{Arch: b.opts.Arch, Env: b.recipeEnv()})
+	if r != nil {
+		b.pkgname = r.Pkgname
+	}
 	if err != nil {
 		return nil, err
 	}
