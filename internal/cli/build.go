@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -41,11 +40,8 @@ type buildOptions struct {
 	repodestSet bool // --repodest was given, maybe empty
 }
 
-// buildJSON is the JSON form of `apkit build --json`: one entry per recipe.
-type buildJSON struct {
-	Recipes []buildRecipeJSON `json:"recipes"`
-}
-
+// buildRecipeJSON is one line of `apkit build --json`: one per recipe,
+// printed as its build ends.
 type buildRecipeJSON struct {
 	Dir      string          `json:"dir"`
 	Pkgname  string          `json:"pkgname"`
@@ -199,7 +195,6 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
-	var out buildJSON
 	for _, p := range paths {
 		bo.Progress = newBuildProgress(app.IO, p)
 		res, err := build.Build(ctx, p, bo)
@@ -215,8 +210,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 				if pe != nil {
 					r.Phase, r.Log = pe.Phase, pe.Log
 				}
-				out.Recipes = append(out.Recipes, r)
-				if jerr := printBuildJSON(app, &out); jerr != nil {
+				if jerr := writeJSONLine(app.IO.Out, r); jerr != nil {
 					return jerr
 				}
 			}
@@ -226,23 +220,17 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
 		}
-		out.Recipes = append(out.Recipes, r)
-		if !opts.json {
+		if opts.json {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
+				return err
+			}
+		} else {
 			for _, pkg := range res.Packages {
 				fmt.Fprintln(app.IO.Out, pkg.Path)
 			}
 		}
 	}
-	if opts.json {
-		return printBuildJSON(app, &out)
-	}
 	return nil
-}
-
-func printBuildJSON(app *App, out *buildJSON) error {
-	enc := json.NewEncoder(app.IO.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 // pipelineOptions turns the flags and the configuration into the

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -105,7 +104,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 		app.IO.Warnf("%s: pkgver is already %s: nothing changed (apkit bump --pkgrel raises the release, apkit checksum recomputes the checksums)", name, r.Pkgver)
 		v := r.Pkgver + "-r" + r.Pkgrel
 		if opts.json {
-			return json.NewEncoder(app.IO.Out).Encode(bumpJSON{APKBUILD: name, Pkgname: r.Pkgname, From: v, To: v, Sha512sums: []source.FileSum{}})
+			return writeJSONLine(app.IO.Out, bumpJSON{APKBUILD: name, Pkgname: r.Pkgname, From: v, To: v, Sha512sums: []source.FileSum{}})
 		}
 		_, err = fmt.Fprintf(app.IO.Out, "%s %s -> %s\n", r.Pkgname, v, v)
 		return err
@@ -165,7 +164,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 	}
 	from, to := r.Pkgver+"-r"+r.Pkgrel, next.Pkgver+"-r"+next.Pkgrel
 	if opts.json {
-		return json.NewEncoder(app.IO.Out).Encode(bumpJSON{APKBUILD: name, Pkgname: next.Pkgname, From: from, To: to, Sha512sums: sums, Changed: true})
+		return writeJSONLine(app.IO.Out, bumpJSON{APKBUILD: name, Pkgname: next.Pkgname, From: from, To: to, Sha512sums: sums, Changed: true})
 	}
 	_, err = fmt.Fprintf(app.IO.Out, "%s %s -> %s\n", next.Pkgname, from, to)
 	return err

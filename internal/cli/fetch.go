@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -18,11 +17,7 @@ type fetchOptions struct {
 	sourceFlags
 }
 
-// fetchJSON is the output of `apkit fetch --json`.
-type fetchJSON struct {
-	Recipes []fetchRecipeJSON `json:"recipes"`
-}
-
+// fetchRecipeJSON is one line of `apkit fetch --json`: one per recipe.
 type fetchRecipeJSON struct {
 	APKBUILD string            `json:"apkbuild"`
 	Pkgname  string            `json:"pkgname"`
@@ -95,8 +90,10 @@ func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
 		return err
 	}
 	if opts.json {
-		if err := json.NewEncoder(app.IO.Out).Encode(fetchJSON{Recipes: recs}); err != nil {
-			return err
+		for _, r := range recs {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
+				return err
+			}
 		}
 	} else {
 		for _, r := range recs {

@@ -58,10 +58,10 @@ func TestRunUploadOutput(t *testing.T) {
 		wantCalls int
 	}{
 		{"text", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, false, "edge/main/x86_64/hello-1.0-r0.apk\n", "", 1},
-		{"json", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, true, `"added": [`, "", 1},
+		{"json", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, true, `"added":[`, "", 1},
 		{"refusal shows the server's message", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, false, "", "409 Conflict: hello-1.0-r0.apk: a different file exists under that name", 1},
 		{"server errors are retried", 502, `{"error":"bad gateway"}`, false, "", "after 2 attempts", 2},
-		{"json reports a refusal", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, true, `"error": "upload main/x86_64: server: 409 Conflict: hello-1.0-r0.apk: a different file exists under that name"`, "409 Conflict", 1},
+		{"json reports a refusal", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, true, `"error":"upload main/x86_64: server: 409 Conflict: hello-1.0-r0.apk: a different file exists under that name"`, "409 Conflict", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package cli
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +99,6 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 		return err
 	}
 	failed, unreadable := 0, 0
-	enc := json.NewEncoder(app.IO.Out)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -118,7 +116,7 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 		}
 		switch {
 		case opts.json:
-			if err := enc.Encode(r); err != nil {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
 				return err
 			}
 		case r.OK && app.IO.Quiet():
