@@ -32,8 +32,10 @@ leave behind: downloads that failed verification, which are kept for
 inspection as NAME.<first 8 hex digits of the expected digest>, and partial
 downloads that no fetch is working on. Given recipes, it also removes every
 cached file none of them uses as a source, so that "apkit clean --cache
-main/*/" keeps exactly the sources of a tree of recipes. A file that
-another apkit is fetching is left alone. The work directories of the
+main/*/" keeps exactly the sources of a tree of recipes. Set-aside files
+are known by their name alone (a dot and 8 hex digits at its end): a
+source saved under such a name is kept only when a recipe given uses it.
+A file that another apkit is fetching is left alone. The work directories of the
 recipes are not touched.`,
 		Example: `  apkit clean
   apkit clean examples/main/greet

@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// SetAside reports whether name has the form of a file [Fetch] moved
+// IsSetAside reports whether name has the form of a file [Fetch] moved
 // aside after it failed verification: <saved name>.<8 hex digits>.
-func SetAside(name string) bool {
+func IsSetAside(name string) bool {
 	i := strings.LastIndexByte(name, '.')
 	if i <= 0 || len(name)-i-1 != 8 {
 		return false
@@ -21,7 +21,7 @@ func SetAside(name string) bool {
 }
 
 // CleanCache removes from the source cache dir what fetches leave behind:
-// files moved aside after failing verification ([SetAside] names) and
+// files moved aside after failing verification ([IsSetAside] names) and
 // partial downloads (<name>.part) that no fetch is working on. When keep
 // is not nil, it also removes every cached file whose name is not in
 // keep (the saved names of the sources still in use), and keeps a
@@ -73,7 +73,7 @@ func CleanCache(ctx context.Context, dir string, keep map[string]bool) (removed 
 			continue
 		}
 		switch {
-		case SetAside(name):
+		case IsSetAside(name):
 			remove(path, fi)
 		case keep != nil:
 			lock, err := tryLock(ctx, path+".lock")

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestSetAside(t *testing.T) {
+func TestIsSetAside(t *testing.T) {
 	t.Parallel()
 	for name, want := range map[string]bool{
 		"x.tar.gz.abababab": true,
@@ -20,8 +20,8 @@ func TestSetAside(t *testing.T) {
 		".abababab":         false,
 		"x.tar.gz.part":     false,
 	} {
-		if got := SetAside(name); got != want {
-			t.Errorf("SetAside(%q) = %v, want %v", name, got, want)
+		if got := IsSetAside(name); got != want {
+			t.Errorf("IsSetAside(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
