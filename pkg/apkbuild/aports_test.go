@@ -209,7 +209,7 @@ func TestAportsFastPath(t *testing.T) {
 				return nil, false, err
 			}
 			e := &shellEval{filename: path, dir: filepath.Dir(path), env: Environment(path, conformanceArch(), nil), preamble: true, interpOnly: interpOnly}
-			_, _, fast := e.fastEval(context.Background(), time.Now().Add(time.Minute), p, DefaultMaxMemory)
+			_, _, fast := e.fastEval(context.Background(), time.Now().Add(time.Minute), p, DefaultMaxMemory, DefaultMaxSteps)
 			res, err := e.run(context.Background(), p)
 			return res, fast, err
 		}
