@@ -206,4 +206,3 @@ func BenchmarkShowJSON(b *testing.B) {
 		})
 	}
 }
-
