@@ -160,6 +160,24 @@ func (l *linter) validate() {
 			}
 		}
 	}
+	// abuild's validate checks the operators of depends and makedepends as
+	// the recipe sets them (not the makedepends_build/host default), and
+	// packaging checks provides; apk reads more spellings ("~=", "=>").
+	type depList struct {
+		name string
+		deps []version.Dependency
+	}
+	opLists := []depList{{"depends", r.Depends}, {"provides", r.Provides}}
+	if strings.TrimSpace(v["makedepends"]) != "" {
+		opLists = append(opLists, depList{"makedepends", r.Makedepends})
+	}
+	for _, list := range opLists {
+		for _, d := range list.deps {
+			if d.CheckPkginfo() != nil {
+				l.atVar(SeverityError, list.name, "dependency-operator", "%s: invalid version separator %q in %s: abuild accepts only %s", list.name, d.Op, d, strings.Join(version.PkginfoOps, " "))
+			}
+		}
+	}
 	for _, d := range r.Provides {
 		if d.Name == r.Pkgname {
 			l.atVar(SeverityError, "provides", "provides-pkgname", "provides must not name the package itself (%s)", d)

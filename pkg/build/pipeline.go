@@ -677,9 +677,15 @@ func (b *builder) composeInfo(pb *pkgBuild) (*pkgInfo, error) {
 		auto := append(append([]string(nil), pb.trace.Depends...), pb.trace.AutoDepends...)
 		info.AutoDepends = auto
 	}
-	for _, list := range [][]string{info.Depends, info.Provides, info.Replaces, info.InstallIf, info.AutoProvides, info.AutoDepends} {
+	for i, list := range [][]string{info.Depends, info.Provides, info.Replaces, info.InstallIf, info.AutoProvides, info.AutoDepends} {
 		for _, d := range list {
-			if _, err := version.ParseDependency(d); err != nil {
+			dep, err := version.ParseDependency(d)
+			if err == nil && i < 2 {
+				// abuild refuses operators other than its own in
+				// the depends and provides it writes.
+				err = dep.CheckPkginfo()
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", pb.name, err)
 			}
 		}
