@@ -1,9 +1,12 @@
 package build_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +42,24 @@ func compatRecipe(t *testing.T, name, apkbuild string, extra map[string]string) 
 // packages by name, with the build's output.
 func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, error) {
 	t.Helper()
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		return nil, out, err
+	}
+	return r.pkgs, out, nil
+}
+
+// compatResult is what compatBuildWith built.
+type compatResult struct {
+	pkgs  map[string]*apk.Package // by name
+	files map[string]string       // package name to its .apk file
+	opts  build.Options
+}
+
+// compatBuildWith is compatBuild with the options changed by mod (when
+// not nil) before the build.
+func compatBuildWith(t *testing.T, dir string, mod func(*build.Options)) (*compatResult, string, error) {
+	t.Helper()
 	runner := sandboxtest.RequireBwrap(t)
 	base := t.TempDir()
 	var out bytes.Buffer
@@ -53,11 +74,14 @@ func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, err
 		Offline:  true,
 		Output:   &out,
 	}
+	if mod != nil {
+		mod(&opts)
+	}
 	res, err := build.Build(context.Background(), dir, opts)
 	if err != nil {
 		return nil, out.String(), err
 	}
-	pkgs := map[string]*apk.Package{}
+	r := &compatResult{pkgs: map[string]*apk.Package{}, files: map[string]string{}, opts: opts}
 	for _, p := range res.Packages {
 		f, err := os.Open(p.Path)
 		if err != nil {
@@ -68,9 +92,39 @@ func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, err
 		if err != nil {
 			t.Fatal(err)
 		}
-		pkgs[p.Name] = pkg
+		r.pkgs[p.Name] = pkg
+		r.files[p.Name] = p.Path
 	}
-	return pkgs, out.String(), nil
+	return r, out.String(), nil
+}
+
+// segmentEntry returns the content of the entry name in the control or
+// data segment (seg) of the package file path.
+func segmentEntry(t *testing.T, path string, seg apk.Segment, name string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(io.NewSectionReader(f, seg.Offset, seg.Length))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s: no entry %s: %v", path, name, err)
+		}
+		if h.Name == name {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
 }
 
 // paths lists the data entries of pkg.
@@ -411,5 +465,26 @@ package() {
 	}
 	if strings.Contains(log, "empty-variable") || strings.Contains(log, "assigned an empty value") {
 		t.Errorf("build.log shows lint style findings:\n%s", log)
+	}
+}
+
+// TestCompatDetectedMarker: abuild writes the "# automatically detected:"
+// line into every .PKGINFO, also when nothing was detected (a -doc
+// subpackage, a metapackage).
+func TestCompatDetectedMarker(t *testing.T) {
+	dir := compatRecipe(t, "markqa", recipeHead("markqa", "noarch")+`subpackages="$pkgname-doc"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/share/doc/markqa/README
+}
+`, map[string]string{})
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, name := range []string{"markqa", "markqa-doc"} {
+		text := string(segmentEntry(t, r.files[name], r.pkgs[name].Control, ".PKGINFO"))
+		if !strings.Contains(text, "\n# automatically detected:\ndatahash = ") {
+			t.Errorf("%s .PKGINFO lacks an empty automatically detected section:\n%s", name, text)
+		}
 	}
 }

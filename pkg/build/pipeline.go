@@ -624,6 +624,8 @@ func (b *builder) composeInfo(pb *pkgBuild) (*pkgInfo, error) {
 		Replaces:    fields(m["replaces"]),
 		Provides:    fields(m["provides"]),
 		InstallIf:   fields(m["install_if"]),
+		// abuild writes the marker for every package, detected or not.
+		Detected: true,
 	}
 	if info.Maintainer == "" {
 		info.Maintainer = b.plan.maintainer
