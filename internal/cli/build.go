@@ -177,6 +177,15 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			return err
 		}
 	}
+	// As abuild, an exported SOURCE_DATE_EPOCH or ABUILD_LAST_COMMIT wins.
+	for _, k := range []string{"SOURCE_DATE_EPOCH", "ABUILD_LAST_COMMIT"} {
+		if v := app.Getenv(k); v != "" {
+			if bo.Env == nil {
+				bo.Env = map[string]string{}
+			}
+			bo.Env[k] = v
+		}
+	}
 	bo.Runner = runner
 	bo.Progress = &buildProgress{io: app.IO}
 	bo.Hide = privateHidden(app)

@@ -124,6 +124,9 @@ type Options struct {
 	Repodest string
 	// Repo is the repository name ("" means the recipe directory's parent's name).
 	Repo string
+	// IndexDescription is the DESCRIPTION of the indexes the build writes
+	// (abuild -D); "" means abuild's default, "<repo> $(git describe)".
+	IndexDescription string
 	// Srcdest is the source download cache.
 	Srcdest string
 	// DistfilesMirror is a URL or local directory tried before each remote
@@ -139,7 +142,9 @@ type Options struct {
 	// Jobs is the build parallelism (JOBS); Makeflags defaults to -j$JOBS.
 	Jobs      int
 	Makeflags string
-	// Env adds to or overrides the phase environment.
+	// Env adds to or overrides the phase environment. As in abuild, its
+	// SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT, when set, are the build's
+	// date and commit (.PKGINFO builddate and commit, every entry's time).
 	Env map[string]string
 	// Phases selects the phases to run; nil means all.
 	Phases []Phase
@@ -161,7 +166,8 @@ type Options struct {
 	// Net allows the network in every phase (the recipe option net
 	// allows it for that recipe).
 	Net bool
-	// SourceDateEpoch overrides the recipe's SOURCE_DATE_EPOCH when non-zero.
+	// SourceDateEpoch overrides the recipe's SOURCE_DATE_EPOCH (and Env's)
+	// when non-zero.
 	SourceDateEpoch int64
 	// Output receives the recipe's output as it happens (nil: discarded).
 	// It is also written to the log file build.log in the recipe directory.

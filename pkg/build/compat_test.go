@@ -8,9 +8,11 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -18,6 +20,7 @@ import (
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 )
 
@@ -486,5 +489,103 @@ package() {
 		if !strings.Contains(text, "\n# automatically detected:\ndatahash = ") {
 			t.Errorf("%s .PKGINFO lacks an empty automatically detected section:\n%s", name, text)
 		}
+	}
+}
+
+// TestCompatSourceDateEpochFromEnv: as abuild's set_source_date, a
+// SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT in the environment win over
+// the APKBUILD's mtime: they are the builddate, the commit, every entry's
+// time and what the recipe sees.
+func TestCompatSourceDateEpochFromEnv(t *testing.T) {
+	dir := compatRecipe(t, "sdeqa", recipeHead("sdeqa", "noarch")+`
+package() {
+	mkdir -p "$pkgdir"/usr/share/sdeqa
+	echo "$SOURCE_DATE_EPOCH $ABUILD_LAST_COMMIT" > "$pkgdir"/usr/share/sdeqa/seen
+}
+`, map[string]string{})
+	mtime := time.Unix(1600000000, 0)
+	if err := os.Chtimes(filepath.Join(dir, "APKBUILD"), mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	r, out, err := compatBuildWith(t, dir, func(o *build.Options) {
+		o.Env = map[string]string{"SOURCE_DATE_EPOCH": "1234567890", "ABUILD_LAST_COMMIT": "0123abcd"}
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	p := r.pkgs["sdeqa"]
+	if p.Info.BuildDate != 1234567890 || p.Info.Commit != "0123abcd" {
+		t.Errorf("builddate %d commit %q, want 1234567890 0123abcd", p.Info.BuildDate, p.Info.Commit)
+	}
+	for _, f := range p.Files {
+		if f.ModTime != 1234567890 {
+			t.Errorf("%s mtime %d, want 1234567890", f.Path, f.ModTime)
+		}
+	}
+	if got := string(segmentEntry(t, r.files["sdeqa"], p.Data, "usr/share/sdeqa/seen")); got != "1234567890 0123abcd\n" {
+		t.Errorf("the recipe saw %q", got)
+	}
+
+	// Without them, the APKBUILD's mtime dates the build.
+	r, out, err = compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if p := r.pkgs["sdeqa"]; p.Info.BuildDate != mtime.Unix() {
+		t.Errorf("builddate %d, want the APKBUILD's mtime %d", p.Info.BuildDate, mtime.Unix())
+	}
+
+	_, _, err = compatBuildWith(t, dir, func(o *build.Options) { o.Env = map[string]string{"SOURCE_DATE_EPOCH": "yesterday"} })
+	if err == nil || !strings.Contains(err.Error(), `SOURCE_DATE_EPOCH: "yesterday" is not a number of seconds`) {
+		t.Errorf("build with a bad SOURCE_DATE_EPOCH: %v", err)
+	}
+}
+
+// TestCompatIndexDescription: abuild's index carries the DESCRIPTION
+// "$repo $(git describe)": "main " outside git, the annotated tag that
+// describes the commit inside.
+func TestCompatIndexDescription(t *testing.T) {
+	dir := compatRecipe(t, "descqa", recipeHead("descqa", "noarch")+`
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/share/descqa/data
+}
+`, map[string]string{})
+	description := func() string {
+		t.Helper()
+		r, out, err := compatBuildWith(t, dir, nil)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		f, err := os.Open(filepath.Join(filepath.Dir(r.files["descqa"]), "APKINDEX.tar.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		ix, err := index.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix.Description
+	}
+	if got := description(); got != "main " {
+		t.Errorf("DESCRIPTION outside git = %q, want %q", got, "main ")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	root := filepath.Dir(filepath.Dir(dir))
+	for _, args := range [][]string{
+		{"init", "-q"}, {"add", "."},
+		{"-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-q", "-m", "descqa"},
+		{"-c", "user.name=T", "-c", "user.email=t@example.org", "tag", "-a", "-m", "v3.99.0", "v3.99.0"},
+	} {
+		cmd := exec.Command("git", append([]string{"-C", root}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if got := description(); got != "main v3.99.0" {
+		t.Errorf("DESCRIPTION in git = %q, want %q", got, "main v3.99.0")
 	}
 }

@@ -39,7 +39,7 @@ type controlFile struct {
 }
 
 func (b *builder) run(ctx context.Context) (*Result, error) {
-	sde, commit, err := Reproducibility(ctx, b.d.startdir)
+	sde, commit, err := sourceDate(ctx, b.d.startdir, b.opts.Env)
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
