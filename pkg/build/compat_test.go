@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -587,5 +588,43 @@ package() {
 	}
 	if got := description(); got != "main v3.99.0" {
 		t.Errorf("DESCRIPTION in git = %q, want %q", got, "main v3.99.0")
+	}
+}
+
+// TestCompatManPageGzip: abuild compresses man pages with Alpine's gzip,
+// busybox's: the header has no name, mtime 0, XFL 0 and OS 3, and the
+// deflate stream is busybox's (GNU gzip's differs for larger pages).
+func TestCompatManPageGzip(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed")
+	}
+	// A man page large enough for the encoders to differ.
+	var page strings.Builder
+	page.WriteString(".TH MANQA 1\n")
+	for i := 0; i < 800; i++ {
+		fmt.Fprintf(&page, ".SH SECTION %d\nThe option \\-\\-opt%d sets value %d of %d; see also manqa(%d).\n", i, i%37, i*7%101, i%13, i%9)
+	}
+	dir := compatRecipe(t, "manqa", recipeHead("manqa", "noarch")+`subpackages="$pkgname-doc"
+package() {
+	install -Dm644 "$startdir"/manqa.1 "$pkgdir"/usr/share/man/man1/manqa.1
+}
+`, map[string]string{"manqa.1": page.String()})
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	got := segmentEntry(t, r.files["manqa-doc"], r.pkgs["manqa-doc"].Data, "usr/share/man/man1/manqa.1.gz")
+	if want := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}; !bytes.HasPrefix(got, want) {
+		t.Errorf("gzip header % x, want % x", got[:min(len(got), 10)], want)
+	}
+	cmd := exec.Command(bb, "gzip", "-9", "-c")
+	cmd.Stdin = strings.NewReader(page.String())
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("manqa.1.gz (%d bytes) differs from busybox gzip -9 (%d bytes)", len(got), len(want))
 	}
 }

@@ -237,6 +237,18 @@ _apkit_base() {
 	printf '%s\n' "${subpkgname%"$1"}"
 }
 
+# _apkit_gzip9 FILE: compress FILE to FILE.gz as abuild does on Alpine,
+# whose gzip is busybox's: no name, mtime 0, XFL 0, OS 3 (Unix) in the
+# header, and busybox's deflate stream. GNU gzip is the fallback where
+# there is no busybox (its header has XFL 2 and its stream may differ).
+_apkit_gzip9() {
+	if command -v busybox >/dev/null 2>&1 && busybox gzip --help >/dev/null 2>&1; then
+		busybox gzip -9 "$1"
+	else
+		gzip -n -9 "$1"
+	fi
+}
+
 _apkit_compress_man() {
 	local _mandir="$subpkgdir/usr/share/man" _l _f _ino _other
 	[ -d "$_mandir" ] || return 0
@@ -255,7 +267,7 @@ _apkit_compress_man() {
 			rm -f "$_other"
 			ln -s "${_f##*/}.gz" "$_other.gz"
 		done
-		gzip -n -9 "$_f"
+		_apkit_gzip9 "$_f"
 	done
 }
 
