@@ -628,3 +628,35 @@ package() {
 		t.Errorf("manqa.1.gz (%d bytes) differs from busybox gzip -9 (%d bytes)", len(got), len(want))
 	}
 }
+
+// TestCompatDbgFlags: with a -dbg subpackage abuild adds -g to CFLAGS,
+// CXXFLAGS and DFLAGS and asks Cargo for debug information, after
+// reading the recipe; without one it does not.
+func TestCompatDbgFlags(t *testing.T) {
+	for _, c := range []struct{ subs, want string }{
+		{`subpackages="$pkgname-dbg:keep"`, "-O2 -g| -g|-Os -g|true|none"},
+		{`subpackages="$pkgname-doc:keep"`, "-O2||-Os||"},
+	} {
+		dir := compatRecipe(t, "flagqa", recipeHead("flagqa", "noarch")+c.subs+`
+CFLAGS="-O2"
+CXXFLAGS=""
+build() {
+	echo "$CFLAGS|$CXXFLAGS|$DFLAGS|$CARGO_PROFILE_RELEASE_DEBUG|$CARGO_PROFILE_RELEASE_STRIP" > flags
+}
+package() {
+	install -Dm644 flags "$pkgdir"/usr/share/flagqa/flags
+}
+keep() {
+	mkdir -p "$subpkgdir"
+}
+`, map[string]string{})
+		r, out, err := compatBuildWith(t, dir, nil)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		got := string(segmentEntry(t, r.files["flagqa"], r.pkgs["flagqa"].Data, "usr/share/flagqa/flags"))
+		if got != c.want+"\n" {
+			t.Errorf("%s: build() saw %q, want %q", c.subs, got, c.want)
+		}
+	}
+}

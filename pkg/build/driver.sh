@@ -283,13 +283,13 @@ default_doc() {
 	rm -f "$subpkgdir/usr/share/info/dir"
 }
 
-# _apkit_has_static_subpackage: some subpackage's name ends in -static
-# (abuild's subpackage_types_has static).
-_apkit_has_static_subpackage() {
+# _apkit_subpackage_types_has TYPE: some subpackage's name ends in -TYPE
+# (abuild's subpackage_types_has).
+_apkit_subpackage_types_has() {
 	local _s
 	for _s in $subpackages; do
 		_s=${_s%%:*}
-		[ "${_s##*-}" = static ] && return 0
+		[ "${_s##*-}" = "$1" ] && return 0
 	done
 	return 1
 }
@@ -309,7 +309,7 @@ default_dev() {
 	done
 	for _p in usr lib; do
 		[ -d "$_p" ] || continue
-		if ! _apkit_has_static_subpackage; then
+		if ! _apkit_subpackage_types_has static; then
 			find "$_p" -name '*.a' \( -type f -o -type l \) | while read -r _f; do
 				amove "$_f"
 			done
@@ -503,6 +503,16 @@ cd "$startdir"
 . "$APKBUILD"
 builddir=${builddir:-$srcdir/$pkgname-$pkgver}
 pkgdir=$pkgbasedir/$pkgname
+
+# As abuild, after reading the recipe: with a -dbg subpackage (or DEBUG
+# set) everything is built with debug information.
+if [ -n "$DEBUG" ] || _apkit_subpackage_types_has dbg; then
+	CFLAGS="$CFLAGS -g"
+	CXXFLAGS="$CXXFLAGS -g"
+	DFLAGS="$DFLAGS -g"
+	export CARGO_PROFILE_RELEASE_DEBUG=true
+	export CARGO_PROFILE_RELEASE_STRIP=none
+fi
 
 case $_apkit_phase in
 unpack)
