@@ -248,6 +248,11 @@ type builder struct {
 	want     map[Phase]bool
 	cleanups []func()
 	key      *sign.PrivateKey
+	// accts are the users and groups of the sandbox (pkgusers and
+	// pkggroups included), owned what package() and the split functions
+	// asked chown, chgrp and install to give each file.
+	accts *accounts
+	owned map[fileID]ownership
 	// keepWork keeps the work directories (packages written but not added
 	// to the repository stay in the staging directory).
 	keepWork bool

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -658,5 +659,95 @@ keep() {
 		if got != c.want+"\n" {
 			t.Errorf("%s: build() saw %q, want %q", c.subs, got, c.want)
 		}
+	}
+}
+
+// TestCompatPkgUsers: the users and groups of pkgusers and pkggroups
+// exist in the sandbox (abuild creates them before building); package()
+// and split functions can chown files to them (by name or number, -R,
+// chgrp, install -o/-g), and the packages record the names with id 0, as
+// abuild's tar owner and group maps do; other owners keep their ids;
+// ownership follows a file into a subpackage.
+func TestCompatPkgUsers(t *testing.T) {
+	dir := compatRecipe(t, "userqa", recipeHead("userqa", "noarch")+`pkgusers="userqa"
+pkggroups="userqa qagroup"
+subpackages="$pkgname-extra:extra"
+build() {
+	id userqa > ids
+	getent group qagroup >> ids
+}
+package() {
+	install -Dm644 ids "$pkgdir"/usr/share/userqa/ids
+	mkdir -p "$pkgdir"/var/lib/userqa/sub "$pkgdir"/usr/share/extra
+	touch "$pkgdir"/var/lib/userqa/sub/state "$pkgdir"/var/lib/userqa/group-only "$pkgdir"/usr/share/extra/file
+	chown -R userqa:userqa "$pkgdir"/var/lib/userqa
+	chgrp qagroup "$pkgdir"/var/lib/userqa/group-only
+	chown "$(id -u userqa)" "$pkgdir"/usr/share/extra/file
+	install -d -o userqa -g qagroup -m 750 "$pkgdir"/var/log/userqa
+	install -Dm640 -o root -g qagroup ids "$pkgdir"/etc/userqa.conf
+	chown nobody:nogroup "$pkgdir"/usr/share/userqa/ids
+}
+extra() {
+	amove usr/share/extra
+}
+`, map[string]string{})
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	type own struct {
+		Uname, Gname string
+		Uid, Gid     int
+	}
+	owners := func(p *apk.Package) map[string]own {
+		m := map[string]own{}
+		for _, f := range p.Files {
+			m[f.Path] = own{f.Uname, f.Gname, f.Uid, f.Gid}
+		}
+		return m
+	}
+	root := own{"root", "root", 0, 0}
+	want := map[string]own{
+		"etc":                       root,
+		"etc/userqa.conf":           {"root", "qagroup", 0, 0},
+		"usr":                       root,
+		"usr/share":                 root,
+		"usr/share/userqa":          root,
+		"var":                       root,
+		"var/lib":                   root,
+		"var/lib/userqa":            {"userqa", "userqa", 0, 0},
+		"var/lib/userqa/group-only": {"userqa", "qagroup", 0, 0},
+		"var/lib/userqa/sub":        {"userqa", "userqa", 0, 0},
+		"var/lib/userqa/sub/state":  {"userqa", "userqa", 0, 0},
+		"var/log":                   root,
+		"var/log/userqa":            {"userqa", "qagroup", 0, 0},
+	}
+	got := owners(r.pkgs["userqa"])
+	ids := got["usr/share/userqa/ids"]
+	delete(got, "usr/share/userqa/ids")
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("userqa owners (-want +got):\n%s", d)
+	}
+	// nobody is the build root's own user: its ids are the root's.
+	if ids.Uname != "nobody" || ids.Gname != "nogroup" || ids.Uid == 0 || ids.Gid == 0 {
+		t.Errorf("usr/share/userqa/ids owner %+v, want nobody:nogroup with their ids", ids)
+	}
+	if got := owners(r.pkgs["userqa-extra"])["usr/share/extra/file"]; got != (own{"userqa", "root", 0, 0}) {
+		t.Errorf("usr/share/extra/file owner %+v, want userqa (chown by its uid) with id 0", got)
+	}
+	idText := string(segmentEntry(t, r.files["userqa"], r.pkgs["userqa"].Data, "usr/share/userqa/ids"))
+	if !regexp.MustCompile(`^uid=[0-9]+\(userqa\) gid=[0-9]+\(userqa\).*\nqagroup:x:[0-9]+:\n$`).MatchString(idText) {
+		t.Errorf("in the sandbox, id and getent said %q", idText)
+	}
+
+	// chown to a user that does not exist fails, as it does in abuild.
+	dir = compatRecipe(t, "nouserqa", recipeHead("nouserqa", "noarch")+`
+package() {
+	mkdir -p "$pkgdir"/var/lib/nouserqa
+	chown nosuchuser "$pkgdir"/var/lib/nouserqa
+}
+`, map[string]string{})
+	if _, out, err := compatBuildWith(t, dir, nil); err == nil || !strings.Contains(out, "unknown user nosuchuser") {
+		t.Errorf("build with chown to an unknown user: %v\n%s", err, out)
 	}
 }

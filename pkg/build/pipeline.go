@@ -72,9 +72,6 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	if err := b.loadKey(); err != nil {
 		return nil, err
 	}
-	if u, g := p.vars["pkgusers"], p.vars["pkggroups"]; u != "" || g != "" {
-		b.warnf("pkgusers/pkggroups (%s) are not created: files in the packages are owned by root", strings.TrimSpace(u+" "+g))
-	}
 	if b.want[PhaseDeps] {
 		if err := b.step("deps", "Checking build dependencies", func() error { return b.deps(ctx) }); err != nil {
 			return nil, err

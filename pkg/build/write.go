@@ -81,6 +81,7 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 				Dir:     pb.dir,
 				Key:     b.key,
 				ModTime: mtime,
+				Owner:   b.ownerFunc(pb.dir),
 				TempDir: b.d.controldir,
 			})
 			return err
