@@ -751,3 +751,38 @@ package() {
 		t.Errorf("build with chown to an unknown user: %v\n%s", err, out)
 	}
 }
+
+// TestCompatDbgHardLinkOrder: the debug file of a program with hard links
+// in two packages is named after the name abuild's scanelf over
+// $pkgbasedir/* finds first: package directories in glob (name) order,
+// not subpackage order.
+func TestCompatDbgHardLinkOrder(t *testing.T) {
+	requireTools(t, map[string]string{"cc": "gcc", "objcopy": "binutils", "strip": "binutils"})
+	dir := compatRecipe(t, "dbgorder", recipeHead("dbgorder", "all")+`subpackages="adbg-tools:tools $pkgname-dbg"
+options="!check"
+build() {
+	echo 'int main(void){return 0;}' > m.c
+	cc -g -fPIE -pie -o prog m.c
+}
+package() {
+	install -Dm755 prog "$pkgdir"/usr/bin/one
+	ln "$pkgdir"/usr/bin/one "$pkgdir"/usr/bin/two
+}
+tools() {
+	amove usr/bin/two
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var debug []string
+	for _, p := range paths(pkgs["dbgorder-dbg"]) {
+		if strings.HasSuffix(p, ".debug") {
+			debug = append(debug, p)
+		}
+	}
+	if d := cmp.Diff([]string{"usr/lib/debug/usr/bin/two.debug"}, debug); d != "" {
+		t.Errorf("dbgorder-dbg debug files (-want +got):\n%s", d)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -350,11 +351,17 @@ func (b *builder) packageAndSplit(ctx context.Context, net bool) ([]*pkgBuild, e
 
 // listDbgFiles writes, for the default dbg split function, the shared
 // objects of every package directory made so far, each inode once, as
-// abuild's scanelf over $pkgbasedir/* does.
+// abuild's scanelf over $pkgbasedir/* does. Of the names of a file with
+// hard links, the debug file is named after the first one found. The
+// package directories come in the order of the shell's glob, by name;
+// within one, scanelf -R takes entries in the order the file system lists
+// them, which nothing defines, so apkit takes them in path order.
 func (b *builder) listDbgFiles(pkgs []*pkgBuild) error {
 	var lines []string
 	var seen []os.FileInfo
-	for _, pb := range pkgs {
+	byName := append([]*pkgBuild(nil), pkgs...)
+	sort.Slice(byName, func(i, j int) bool { return filepath.Base(byName[i].dir) < filepath.Base(byName[j].dir) })
+	for _, pb := range byName {
 		t, err := scan.Scan(pb.dir)
 		if err != nil {
 			return err
