@@ -786,3 +786,37 @@ tools() {
 		t.Errorf("dbgorder-dbg debug files (-want +got):\n%s", d)
 	}
 }
+
+// TestCompatAmoveQuotedGlob: abuild's amove takes each argument as it is,
+// so a glob the recipe quoted names nothing and the split fails; the same
+// glob unquoted is expanded by the shell and works.
+func TestCompatAmoveQuotedGlob(t *testing.T) {
+	for _, c := range []struct {
+		arg string
+		ok  bool
+	}{{`'usr/lib/*.so'`, false}, {`usr/lib/*.so`, true}, {`/usr/lib/liba.so/`, true}} {
+		dir := compatRecipe(t, "amoveqa", recipeHead("amoveqa", "noarch")+`subpackages="$pkgname-extra:extra"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/liba.so
+	install -Dm644 /dev/null "$pkgdir"/usr/share/amoveqa/data
+}
+extra() {
+	amove `+c.arg+`
+}
+`, map[string]string{})
+		pkgs, out, err := compatBuild(t, dir)
+		if !c.ok {
+			var pe *build.PhaseError
+			if !errors.As(err, &pe) || pe.Phase != "split amoveqa-extra" || !strings.Contains(out, "amove: usr/lib/*.so: no such file") {
+				t.Errorf("amove %s: build error %v, want a failed split amoveqa-extra\n%s", c.arg, err, out)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("amove %s: build: %v\n%s", c.arg, err, out)
+		}
+		if d := cmp.Diff([]string{"usr", "usr/lib", "usr/lib/liba.so"}, paths(pkgs["amoveqa-extra"])); d != "" {
+			t.Errorf("amove %s: amoveqa-extra files (-want +got):\n%s", c.arg, d)
+		}
+	}
+}

@@ -187,32 +187,28 @@ check() {
 	warning "APKBUILD does not run any tests!"
 }
 
-# amove PATH...: move paths (globs allowed, relative to $pkgdir) to the
-# same place in $subpkgdir. Fails if any argument matched nothing, after
-# moving the others.
+# amove PATH...: move paths (relative to $pkgdir, leading and trailing /
+# ignored) to the same place in $subpkgdir. As abuild's, it takes each
+# argument as it is: a glob the caller quoted is not expanded, and names
+# nothing. Fails if any argument named nothing, after moving the others.
 amove() {
 	[ -n "$subpkgdir" ] || die "amove is only available in split functions"
-	local _back _ret=0 _arg _f _found _dir
+	local _back _ret=0 _f _dir
 	_back=$(pwd -L)
 	cd "$pkgdir"
-	for _arg; do
-		_arg=${_arg#/}
-		_arg=${_arg%/}
-		_found=0
-		for _f in $_arg; do
-			if [ -e "$_f" ] || [ -L "$_f" ]; then
-				_found=1
-				case $_f in
-				*/*) _dir=${_f%/*} ;;
-				*) _dir="" ;;
-				esac
-				mkdir -p "$subpkgdir/$_dir"
-				mv "$_f" "$subpkgdir/$_dir/"
-				[ -z "$_dir" ] || rmdir -p "$_dir" 2>/dev/null || true
-			fi
-		done
-		if [ "$_found" = 0 ]; then
-			warning "amove: $_arg: no such file"
+	for _f; do
+		_f=${_f#"${_f%%[!/]*}"}
+		_f=${_f%"${_f##*[!/]}"}
+		if [ -e "$_f" ] || [ -L "$_f" ]; then
+			case $_f in
+			*/*) _dir=${_f%/*} ;;
+			*) _dir="" ;;
+			esac
+			mkdir -p "$subpkgdir/$_dir"
+			mv "$_f" "$subpkgdir/$_dir/"
+			[ -z "$_dir" ] || rmdir -p "$_dir" 2>/dev/null || true
+		else
+			warning "amove: $_f: no such file"
 			_ret=1
 		fi
 	done
