@@ -820,3 +820,35 @@ extra() {
 		}
 	}
 }
+
+// TestCompatPCRequiresUnprovided: a .pc file whose Requires names a module
+// that nothing provides fails abuild's package step (pkg-config
+// --print-requires fails on it); apkit fails too, naming the file and the
+// module. A module another package of the build provides is fine.
+func TestCompatPCRequiresUnprovided(t *testing.T) {
+	for _, c := range []struct {
+		requires string
+		ok       bool
+	}{{"pcqa-other", true}, {"pcqa-nosuchmodule >= 1.0", false}} {
+		dir := compatRecipe(t, "pcqa", recipeHead("pcqa", "noarch")+`subpackages="$pkgname-other:other $pkgname-dev"
+package() {
+	mkdir -p "$pkgdir"/usr/share/pkgconfig
+	printf 'Name: pcqa\nVersion: 1.0\nDescription: d\nRequires: `+c.requires+`\n' > "$pkgdir"/usr/share/pkgconfig/pcqa.pc
+	printf 'Name: other\nVersion: 1.0\nDescription: d\n' > "$pkgdir"/usr/share/pkgconfig/pcqa-other.pc
+}
+other() {
+	amove usr/share/pkgconfig/pcqa-other.pc
+}
+`, map[string]string{})
+		_, out, err := compatBuild(t, dir)
+		if c.ok {
+			if err != nil {
+				t.Errorf("Requires: %s: build: %v\n%s", c.requires, err, out)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "pcqa-dev: usr/share/pkgconfig/pcqa.pc requires pcqa-nosuchmodule, which no package provides") {
+			t.Errorf("Requires: %s: build error %v, want one naming the .pc file and the module\n%s", c.requires, err, out)
+		}
+	}
+}

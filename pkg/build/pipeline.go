@@ -481,6 +481,16 @@ func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 	if err != nil {
 		return err
 	}
+	// abuild's pkg-config --print-requires fails on a required module
+	// that nothing provides, and the package step with it.
+	for i, r := range results {
+		for _, m := range r.MissingPC {
+			problems = append(problems, fmt.Errorf("%s: %s requires %s, which no package provides (abuild fails on it too)", pkgs[i].name, m.File, m.Module))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
 	for i, pb := range pkgs {
 		pb.trace = results[i]
 		for _, w := range results[i].Warnings {
@@ -513,8 +523,8 @@ func (b *builder) stripCommand() string {
 }
 
 // resolver finds providers of needs outside the build in the build root's
-// installed-package database; without one (not an Alpine root) every need
-// is assumed to be met by the system under its plain name.
+// installed-package database, as abuild asks apk; without one (not an
+// Alpine root) a need is met by the build root's files (see fileResolver).
 func (b *builder) resolver() scan.Resolver {
 	root := b.opts.RootFS
 	if root == "" {
@@ -522,7 +532,7 @@ func (b *builder) resolver() scan.Resolver {
 	}
 	data, err := os.ReadFile(filepath.Join(root, "lib", "apk", "db", "installed"))
 	if err != nil {
-		return scan.Resolver{}
+		return fileResolver(root)
 	}
 	recs, err := index.ParseText(data)
 	if err != nil {
@@ -541,6 +551,30 @@ func (b *builder) resolver() scan.Resolver {
 		}
 	}
 	return scan.Resolver{Soname: lookup("so:"), PC: lookup("pc:")}
+}
+
+// fileResolver finds providers in a build root without apk's database by
+// their files: a shared object in the dynamic linker's usual directories,
+// a pkg-config module where pkg-config looks. What it finds is written
+// under its plain name (so:NAME, pc:NAME).
+func fileResolver(root string) scan.Resolver {
+	find := func(prefix, suffix string, patterns []string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			if name == "" || strings.ContainsAny(name, "/*?[\\") {
+				return "", false
+			}
+			for _, p := range patterns {
+				m, _ := filepath.Glob(filepath.Join(root, p, name+suffix))
+				if len(m) > 0 {
+					return prefix + name, true
+				}
+			}
+			return "", false
+		}
+	}
+	libDirs := []string{"lib", "usr/lib", "lib64", "usr/lib64", "usr/local/lib", "lib/*-linux-gnu*", "usr/lib/*-linux-gnu*"}
+	pcDirs := []string{"usr/lib/pkgconfig", "usr/share/pkgconfig", "usr/local/lib/pkgconfig", "usr/local/share/pkgconfig", "usr/lib/*/pkgconfig", "usr/local/lib/*/pkgconfig"}
+	return scan.Resolver{Soname: find("so:", "", libDirs), PC: find("pc:", ".pc", pcDirs)}
 }
 
 // controlFiles lists the install scripts and trigger of package name, in
