@@ -667,7 +667,8 @@ keep() {
 // and split functions can chown files to them (by name or number, -R,
 // chgrp, install -o/-g), and the packages record the names with id 0, as
 // abuild's tar owner and group maps do; other owners keep their ids;
-// ownership follows a file into a subpackage.
+// ownership follows a file into a subpackage; a file made after a
+// chown -R of its directory is not changed by it.
 func TestCompatPkgUsers(t *testing.T) {
 	dir := compatRecipe(t, "userqa", recipeHead("userqa", "noarch")+`pkgusers="userqa"
 pkggroups="userqa qagroup"
@@ -675,6 +676,7 @@ subpackages="$pkgname-extra:extra"
 build() {
 	id userqa > ids
 	getent group qagroup >> ids
+	cp ids ids2
 }
 package() {
 	install -Dm644 ids "$pkgdir"/usr/share/userqa/ids
@@ -686,6 +688,13 @@ package() {
 	install -d -o userqa -g qagroup -m 750 "$pkgdir"/var/log/userqa
 	install -Dm640 -o root -g qagroup ids "$pkgdir"/etc/userqa.conf
 	chown nobody:nogroup "$pkgdir"/usr/share/userqa/ids
+	mkdir -p "$pkgdir"/usr/share/userqa/multi
+	install -m644 -o userqa ids ids2 "$pkgdir"/usr/share/userqa/multi/
+	ln -s sub/state "$pkgdir"/var/lib/userqa/link
+	chown -h :qagroup "$pkgdir"/var/lib/userqa/link
+	touch "$pkgdir"/usr/share/userqa/moved.tmp
+	chown userqa "$pkgdir"/usr/share/userqa/moved.tmp
+	mv "$pkgdir"/usr/share/userqa/moved.tmp "$pkgdir"/usr/share/userqa/moved
 }
 extra() {
 	amove usr/share/extra
@@ -708,19 +717,24 @@ extra() {
 	}
 	root := own{"root", "root", 0, 0}
 	want := map[string]own{
-		"etc":                       root,
-		"etc/userqa.conf":           {"root", "qagroup", 0, 0},
-		"usr":                       root,
-		"usr/share":                 root,
-		"usr/share/userqa":          root,
-		"var":                       root,
-		"var/lib":                   root,
-		"var/lib/userqa":            {"userqa", "userqa", 0, 0},
-		"var/lib/userqa/group-only": {"userqa", "qagroup", 0, 0},
-		"var/lib/userqa/sub":        {"userqa", "userqa", 0, 0},
-		"var/lib/userqa/sub/state":  {"userqa", "userqa", 0, 0},
-		"var/log":                   root,
-		"var/log/userqa":            {"userqa", "qagroup", 0, 0},
+		"etc":                         root,
+		"etc/userqa.conf":             {"root", "qagroup", 0, 0},
+		"usr":                         root,
+		"usr/share":                   root,
+		"usr/share/userqa":            root,
+		"var":                         root,
+		"var/lib":                     root,
+		"var/lib/userqa":              {"userqa", "userqa", 0, 0},
+		"var/lib/userqa/group-only":   {"userqa", "qagroup", 0, 0},
+		"var/lib/userqa/link":         {"root", "qagroup", 0, 0},
+		"usr/share/userqa/moved":      {"userqa", "root", 0, 0},
+		"usr/share/userqa/multi":      root,
+		"usr/share/userqa/multi/ids":  {"userqa", "root", 0, 0},
+		"usr/share/userqa/multi/ids2": {"userqa", "root", 0, 0},
+		"var/lib/userqa/sub":          {"userqa", "userqa", 0, 0},
+		"var/lib/userqa/sub/state":    {"userqa", "userqa", 0, 0},
+		"var/log":                     root,
+		"var/log/userqa":              {"userqa", "qagroup", 0, 0},
 	}
 	got := owners(r.pkgs["userqa"])
 	ids := got["usr/share/userqa/ids"]

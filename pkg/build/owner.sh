@@ -4,13 +4,12 @@
 # succeeds and the tar of the package records it. A sandbox of apkit maps
 # no user id but its own, so a real chown to another user fails; instead,
 # these commands record the owner asked for in $APKIT_OWNERS, one line
-# "FLAGS<TAB>USER<TAB>GROUP<TAB>PATH" a change, and apkit writes it into the
-# package. Users and groups must exist in $APKIT_PASSWD and $APKIT_GROUP
+# "DEVICE INODE<TAB>USER<TAB>GROUP" a file changed, and apkit writes it into
+# the package. Users and groups must exist in $APKIT_PASSWD and $APKIT_GROUP
 # (the build root's, plus pkgusers and pkggroups), as a real chown needs.
 # install runs the real install without -o and -g, then records them.
 set -e
 _self=${0##*/}
-_tab=$(printf '\t')
 
 _fail() {
 	printf '%s: %s\n' "$_self" "$*" >&2
@@ -54,17 +53,30 @@ _check_group() {
 	_field "$APKIT_GROUP" "$1" 1 >/dev/null || _fail "unknown group $1"
 }
 
-# _record FLAGS USER GROUP PATH
+# _record FLAGS USER GROUP PATH: record the owner of PATH (of everything
+# under it with R; of a symlink itself with h or R, else of its target) by
+# device and inode, now, so that the record follows the file wherever it
+# is moved and leaves out what is created later.
 _record() {
 	local _p=$4
-	case $_p in
-	*"$_tab"* | *'
-'*) _fail "$_p: a name with a tab or a line break" ;;
-	/*) ;;
-	*) _p=$PWD/$_p ;;
+	[ -e "$_p" ] || [ -L "$_p" ] || _fail "cannot access '$_p': No such file or directory"
+	case $1 in
+	*[Rh]*) ;;
+	*) [ -e "$_p" ] || _fail "cannot dereference '$_p': No such file or directory" ;;
 	esac
-	[ -e "$_p" ] || [ -L "$_p" ] || _fail "cannot access '$4': No such file or directory"
-	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$_p" >>"$APKIT_OWNERS"
+	case $1 in
+	*R*)
+		if [ -d "$_p" ] && [ ! -L "$_p" ]; then
+			find "$_p" -exec stat -c '%d %i' {} +
+		else
+			stat -c '%d %i' "$_p"
+		fi
+		;;
+	*h*) stat -c '%d %i' "$_p" ;;
+	*) stat -L -c '%d %i' "$_p" ;;
+	esac | while read -r _dev _ino; do
+		printf '%s %s\t%s\t%s\n' "$_dev" "$_ino" "$2" "$3"
+	done >>"$APKIT_OWNERS"
 }
 
 # chown and chgrp [-RhfvcHLP] SPEC FILE...

@@ -32,9 +32,13 @@ var ownerScript string
 // groups by name with id 0 (abuild's tar owner and group maps), so the
 // ids matter only inside the build.
 const (
-	firstPkgUID  = 100
-	firstPkgGID  = 101
-	nobodyID     = 65534
+	firstPkgUID = 100
+	firstPkgGID = 101
+	nobodyID    = 65534
+)
+
+// Where in the control directory the owner commands and their ledger are.
+const (
 	ownerBinDir  = "bin"
 	ownersLedger = "owners"
 )
@@ -66,15 +70,15 @@ func readIDs(path string) (lines []string, names []string, ids []int, err error)
 	for sc.Scan() {
 		line := sc.Text()
 		lines = append(lines, line)
-		fs := strings.Split(line, ":")
-		if len(fs) < 3 || fs[0] == "" {
+		parts := strings.Split(line, ":")
+		if len(parts) < 3 || parts[0] == "" {
 			continue
 		}
-		id, err := strconv.Atoi(fs[2])
+		id, err := strconv.Atoi(parts[2])
 		if err != nil {
 			continue
 		}
-		names = append(names, fs[0])
+		names = append(names, parts[0])
 		ids = append(ids, id)
 	}
 	return lines, names, ids, sc.Err()
@@ -224,10 +228,11 @@ func (b *builder) ownerEnv() ([]string, error) {
 }
 
 // applyOwners reads what the last package() or split function asked for
-// in the ledger and records it by file, so that it follows a file that a
-// split function moves to another package; then removes the ledger.
-// Like fakeroot's, the record is by inode: a file that replaces a chowned
-// one under the same inode number inherits its record.
+// from the ledger, where each change is recorded by device and inode when
+// it was made (so that it follows a file that a split function moves to
+// another package), then removes the ledger. As fakeroot's, the record is
+// by inode: a file that replaces a chowned one under the same inode
+// number inherits its record.
 func (b *builder) applyOwners() error {
 	path := filepath.Join(b.d.controldir, ownersLedger)
 	data, err := os.ReadFile(path)
@@ -240,59 +245,23 @@ func (b *builder) applyOwners() error {
 	if b.owned == nil {
 		b.owned = map[fileID]ownership{}
 	}
-	set := func(fi fs.FileInfo, user, group string) {
-		id, ok := idOf(fi)
-		if !ok {
-			return
+	for n, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		var id fileID
+		if len(f) != 3 {
+			return fmt.Errorf("owner record %d: %q is not DEVICE INODE<TAB>USER<TAB>GROUP", n+1, line)
+		}
+		if _, err := fmt.Sscanf(f[0], "%d %d", &id.dev, &id.ino); err != nil {
+			return fmt.Errorf("owner record %d: %q: %w", n+1, f[0], err)
 		}
 		o := b.owned[id]
-		if user != "" {
-			o.user = user
+		if f[1] != "" {
+			o.user = f[1]
 		}
-		if group != "" {
-			o.group = group
+		if f[2] != "" {
+			o.group = f[2]
 		}
 		b.owned[id] = o
-	}
-	base := b.d.pkgbasedir + string(filepath.Separator)
-	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-		f := strings.SplitN(line, "\t", 4)
-		if len(f) != 4 {
-			continue
-		}
-		flags, user, group, p := f[0], f[1], f[2], filepath.Clean(f[3])
-		// Only the packages' files matter.
-		if !strings.HasPrefix(p, base) {
-			continue
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			continue // removed since
-		}
-		switch {
-		case strings.Contains(flags, "R") && fi.IsDir():
-			// chown -R changes symlinks themselves, not what they point to.
-			err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				info, err := d.Info()
-				if err != nil {
-					return err
-				}
-				set(info, user, group)
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("chown -R %s: %w", p, err)
-			}
-		case fi.Mode()&fs.ModeSymlink != 0 && !strings.Contains(flags, "h") && !strings.Contains(flags, "R"):
-			if t, err := os.Stat(p); err == nil {
-				set(t, user, group)
-			}
-		default:
-			set(fi, user, group)
-		}
 	}
 	return os.Remove(path)
 }
