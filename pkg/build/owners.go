@@ -92,6 +92,13 @@ func newAccounts(root, dir string, pkgusers, pkggroups []string) (*accounts, err
 		uid: map[string]int{}, gid: map[string]int{}, userOf: map[int]string{}, groupOf: map[int]string{},
 		ownUser: map[string]bool{"root": true}, ownGroup: map[string]bool{"root": true},
 	}
+	for _, list := range [][]string{pkgusers, pkggroups} {
+		for _, n := range list {
+			if strings.ContainsAny(n, ":/") || n == "" {
+				return nil, fmt.Errorf("pkgusers/pkggroups: %q is not a user or group name", n)
+			}
+		}
+	}
 	glines, gnames, gids, err := readIDs(filepath.Join(root, "etc", "group"))
 	if err != nil {
 		return nil, fmt.Errorf("build root's group file: %w", err)
