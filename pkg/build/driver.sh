@@ -238,7 +238,13 @@ _apkit_base() {
 # header, and busybox's deflate stream. GNU gzip is the fallback where
 # there is no busybox (its header has XFL 2 and its stream may differ).
 _apkit_gzip9() {
-	if command -v busybox >/dev/null 2>&1 && busybox gzip -c </dev/null >/dev/null 2>&1; then
+	if [ -z "${_apkit_busybox_gzip-}" ]; then
+		_apkit_busybox_gzip=no
+		if command -v busybox >/dev/null 2>&1 && busybox gzip -c </dev/null >/dev/null 2>&1; then
+			_apkit_busybox_gzip=yes
+		fi
+	fi
+	if [ "$_apkit_busybox_gzip" = yes ]; then
 		busybox gzip -9 "$1"
 	else
 		gzip -n -9 "$1"
