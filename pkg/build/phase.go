@@ -41,9 +41,9 @@ func (b *builder) hidden() []string {
 }
 
 // runDriver runs the driver with args (phase and its arguments) in the
-// sandbox. net allows the network.
-// In package() and the split functions, chown, chgrp and install -o/-g
-// record the owner they are asked for (see owner.sh).
+// sandbox. net allows the network. In package() and the split functions,
+// chown, chgrp and install -o/-g record the owner they are asked for (see
+// owner.sh).
 func (b *builder) runDriver(ctx context.Context, net bool, args ...string) error {
 	argv := append([]string{"/bin/sh", "-c", driverScript, "apkit-phase"}, args...)
 	if len(args) == 0 || (args[0] != "package" && args[0] != "split") {

@@ -81,7 +81,7 @@ func sourceDate(ctx context.Context, startdir string, env map[string]string) (in
 		return computedSDE, computedCommit, nil
 	}
 	// The commit was given, the date was not.
-	if !strings.HasSuffix(commit, "-dirty") {
+	if !strings.HasSuffix(commit, "-dirty") && !strings.HasPrefix(commit, "-") {
 		cmd := exec.CommandContext(ctx, "git", "-C", startdir, "log", "-1", "--format=%ct", commit, "--", ".")
 		cmd.Env = append(os.Environ(), "LC_ALL=C")
 		if out, err := cmd.Output(); err == nil {
