@@ -74,7 +74,7 @@ func TestBuildHint(t *testing.T) {
 		{"no repodest", fmt.Errorf("build x: phase index failed: %w", build.ErrNoRepodest), "build x: phase index failed: no repository: set --repodest"},
 		{"missing deps", fmt.Errorf("build x: %w: gcc (no apk database here to install them from)", build.ErrMissingDeps),
 			"build x: missing build dependencies: gcc (no apk database here to install them from): install them yourself and pass --no-deps"},
-		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry (run apkit checksum)"},
+		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry; run apkit checksum to record the checksums of the recipe's sources, or apkit bump --pkgver VERSION to change pkgver and the checksums together"},
 		{"other", errors.New("build x: boom"), "build x: boom"},
 	}
 	for _, tt := range tests {

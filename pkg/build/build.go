@@ -98,6 +98,13 @@ type Progress interface {
 	Info(msg string)
 }
 
+// RecipeNamer is implemented by a [Progress] that labels what it reports
+// with the recipe's name: [Build] calls RecipeName with the pkgname as
+// soon as the APKBUILD is read, before the phases after it start.
+type RecipeNamer interface {
+	RecipeName(pkgname string)
+}
+
 // NoProgress is a [Progress] that reports nothing.
 type NoProgress struct{}
 
@@ -124,6 +131,9 @@ type Options struct {
 	Repodest string
 	// Repo is the repository name ("" means the recipe directory's parent's name).
 	Repo string
+	// IndexDescription is the DESCRIPTION of the indexes the build writes
+	// (abuild -D); "" means abuild's default, "<repo> $(git describe)".
+	IndexDescription string
 	// Srcdest is the source download cache.
 	Srcdest string
 	// DistfilesMirror is a URL or local directory tried before each remote
@@ -139,7 +149,9 @@ type Options struct {
 	// Jobs is the build parallelism (JOBS); Makeflags defaults to -j$JOBS.
 	Jobs      int
 	Makeflags string
-	// Env adds to or overrides the phase environment.
+	// Env adds to or overrides the phase environment. As in abuild, its
+	// SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT, when set, are the build's
+	// date and commit (.PKGINFO builddate and commit, every entry's time).
 	Env map[string]string
 	// Phases selects the phases to run; nil means all.
 	Phases []Phase
@@ -161,7 +173,8 @@ type Options struct {
 	// Net allows the network in every phase (the recipe option net
 	// allows it for that recipe).
 	Net bool
-	// SourceDateEpoch overrides the recipe's SOURCE_DATE_EPOCH when non-zero.
+	// SourceDateEpoch overrides the recipe's SOURCE_DATE_EPOCH (and Env's)
+	// when non-zero.
 	SourceDateEpoch int64
 	// Output receives the recipe's output as it happens (nil: discarded).
 	// It is also written to the log file build.log in the recipe directory.
@@ -226,6 +239,11 @@ var ErrMissingDeps = errors.New("missing build dependencies")
 // sources are to be verified.
 var ErrNoChecksum = errors.New("no sha512sums entry")
 
+// ErrStaleChecksums reports a checksum list whose names are not those of
+// the sources, in order: most often the sources changed (a new pkgver)
+// and the checksums were not recomputed.
+var ErrStaleChecksums = errors.New("checksums do not match the sources")
+
 // builder holds the state of one build.
 type builder struct {
 	opts     Options
@@ -242,9 +260,16 @@ type builder struct {
 	want     map[Phase]bool
 	cleanups []func()
 	key      *sign.PrivateKey
+	// accts are the users and groups of the sandbox (pkgusers and
+	// pkggroups included), owned what package() and the split functions
+	// asked chown, chgrp and install to give each file.
+	accts *accounts
+	owned map[fileID]ownership
 	// keepWork keeps the work directories (packages written but not added
 	// to the repository stay in the staging directory).
 	keepWork bool
+	// pkgname is the recipe's, once its APKBUILD is read.
+	pkgname string
 }
 
 func (b *builder) warnf(format string, args ...any) {
@@ -284,7 +309,9 @@ func outcome(err error) string {
 	return "ok"
 }
 
-// Build runs the pipeline for the recipe in dir.
+// Build runs the pipeline for the recipe in dir. When it fails after the
+// APKBUILD was read, the Result is not nil: it holds the recipe's Pkgname
+// and Log.
 func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	startdir, err := filepath.Abs(dir)
 	if err != nil {
@@ -349,6 +376,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	res, err := b.run(ctx)
 	for i := len(b.cleanups) - 1; i >= 0; i-- {
 		b.cleanups[i]()
+	}
+	if res == nil && b.pkgname != "" {
+		// A build that failed after the recipe was read still says
+		// which package it was.
+		res = &Result{Pkgname: b.pkgname}
 	}
 	if res != nil {
 		res.Log = b.d.logFile
