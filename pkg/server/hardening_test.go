@@ -70,6 +70,7 @@ func TestStalledUnauthenticatedRequests(t *testing.T) {
 		{"post to a file path", "POST /edge/ HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nabc", 0},
 		{"get with a body", "GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n", 0},
 		{"unfinished headers", "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n", 0},
+		{"nothing at all", "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
