@@ -98,12 +98,23 @@ type ServeACME struct {
 // ServeJWT configures upload authentication.
 type ServeJWT struct {
 	// JWKS is the URL of the identity provider's key set.
-	JWKS     string
-	Issuer   string   // the required iss claim
-	Audience []string // the accepted audiences (aud claim)
+	JWKS string
+	// Issuer is the required iss claim: jwt.issuer, or else the one exact
+	// value of jwt.claims.iss (as reposerve files give it).
+	Issuer string
+	// Audience are the accepted audiences (aud claim). It is empty only
+	// when the issuer came from jwt.claims.iss and jwt.audience is not
+	// set: a reposerve file, whose tokens' aud is then not checked.
+	Audience []string
+	// IssuerFromClaims reports that Issuer was taken from jwt.claims.iss.
+	IssuerFromClaims bool
 	// Claims maps a claim name to its allowed values (exact or glob).
 	Claims map[string][]string
 }
+
+// AudienceUnchecked reports whether tokens are accepted whatever their
+// aud claim (a reposerve file without jwt.audience).
+func (j ServeJWT) AudienceUnchecked() bool { return len(j.Audience) == 0 }
 
 // ServeOptions say where `apkit serve` finds its settings.
 type ServeOptions struct {
@@ -132,7 +143,9 @@ var serveEnvKeys = []string{
 // variables (APKIT_DIR, APKIT_JWT_JWKS, APKIT_TLS_CRT, ...), then the
 // config file, then defaults. It checks that the result can run: a
 // directory, TLS files in pairs, and jwt.jwks, jwt.issuer and jwt.audience
-// unless in dev mode, where only loopback addresses may be used.
+// unless in dev mode, where only loopback addresses may be used. As in
+// reposerve files, the issuer may instead be given as jwt.claims.iss; then
+// jwt.audience may be left out, and aud is not checked.
 func LoadServe(opts ServeOptions) (*ServeConfig, error) {
 	getenv, home := environment(opts.Getenv, opts.Home)
 	v := viper.New()
@@ -273,6 +286,12 @@ func (c *ServeConfig) check() error {
 	if c.Dev {
 		return nil
 	}
+	if c.JWT.Issuer == "" {
+		// reposerve files name the issuer among the required claims.
+		if iss := c.JWT.Claims["iss"]; len(iss) == 1 && !strings.ContainsAny(iss[0], "*?[") {
+			c.JWT.Issuer, c.JWT.IssuerFromClaims = iss[0], true
+		}
+	}
 	var missing []string
 	if c.JWT.JWKS == "" {
 		missing = append(missing, "jwt.jwks")
@@ -280,7 +299,7 @@ func (c *ServeConfig) check() error {
 	if c.JWT.Issuer == "" {
 		missing = append(missing, "jwt.issuer")
 	}
-	if len(c.JWT.Audience) == 0 {
+	if len(c.JWT.Audience) == 0 && !c.JWT.IssuerFromClaims {
 		missing = append(missing, "jwt.audience")
 	}
 	if len(missing) > 0 {
