@@ -60,7 +60,10 @@ version, pkgarch, carch, builddir, startdir. --json prints one JSON object
 per recipe, one per line.
 
 A PATH that is a package (.apk) or an index (APKINDEX.tar.gz) is shown too:
-its metadata, signatures and, with --files, its file list.
+its metadata, signatures and, with --files, its file list. --field prints
+one of a package's .PKGINFO values (pkgname, pkgver, depends, provides,
+arch, ...; lists space-separated) or its id, or an index's description or
+number of packages.
 
 Reading a recipe never runs a host program and never touches the network.`
 
@@ -138,9 +141,6 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	if opts.field != "" && opts.json {
 		return usageErrorf("--field and --json cannot be used together")
 	}
-	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
-		return usageErrorf("--field: %q is not a recipe variable nor one of %s", opts.field, strings.Join(showFields, ", "))
-	}
 	paths := recipePaths(opts.paths)
 	var recipes []string
 	for _, p := range paths {
@@ -154,6 +154,9 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	}
 	if len(recipes) == 0 {
 		return nil
+	}
+	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
+		return usageErrorf("--field: %q is not a recipe variable nor one of %s", opts.field, strings.Join(showFields, ", "))
 	}
 	arch, err := recipeArch(app, opts.arch)
 	if err != nil {
