@@ -45,6 +45,7 @@ func newLintCmd(app *App) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVar(&opts.json, "json", false, "print one JSON object per finding, one per line")
 	f.StringVar(&opts.arch, "arch", "", "read the recipes for this `arch` (CARCH; default: configured arch)")
+	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
 	return cmd
 }
 

@@ -88,6 +88,8 @@ func newShowCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.field, "field", "", "print only the value of `name` (a recipe variable, version, pkgarch, ...)")
 	f.StringVar(&opts.arch, "arch", "", "read the recipes for this `arch` (CARCH; default: configured arch)")
 	f.BoolVar(&opts.files, "files", false, "list the files of a package (or the entries of an index)")
+	_ = cmd.RegisterFlagCompletionFunc("field", completeShowField)
+	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
 	return cmd
 }
 
