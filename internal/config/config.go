@@ -50,6 +50,8 @@ type Config struct {
 	KeysDirs []string
 	// Arch is the Alpine architecture to build for (CARCH).
 	Arch string
+	// LintSkip are the lint rules that apkit lint leaves out.
+	LintSkip []string
 
 	// File is the config file that was read ("" when none).
 	File string
@@ -83,6 +85,7 @@ var Settings = []Setting{
 	{Key: "makeflags", Abuild: "MAKEFLAGS", Help: "MAKEFLAGS for builds"},
 	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
 	{Key: "arch", Help: "Alpine architecture to build for (CARCH)"},
+	{Key: "lint_skip", Help: "lint rules to skip, comma-separated (also SKIP_<RULE>=1)"},
 }
 
 // Options say where to look. Zero values mean the usual places.
@@ -198,6 +201,8 @@ func Load(opts Options) (*Config, error) {
 		case v.IsSet(s.Key):
 			if list := v.GetStringSlice(s.Key); s.Key == "keys_dirs" && len(list) > 0 {
 				raw[s.Key] = strings.Join(list, ":")
+			} else if s.Key == "lint_skip" && len(list) > 0 {
+				raw[s.Key] = strings.Join(list, ",")
 			} else {
 				raw[s.Key] = v.GetString(s.Key)
 			}
@@ -230,6 +235,11 @@ func Load(opts Options) (*Config, error) {
 	if raw["keys_dirs"] != "" {
 		for _, d := range filepath.SplitList(raw["keys_dirs"]) {
 			c.KeysDirs = append(c.KeysDirs, expandHome(d, home))
+		}
+	}
+	for _, rule := range strings.Split(raw["lint_skip"], ",") {
+		if rule = strings.TrimSpace(rule); rule != "" {
+			c.LintSkip = append(c.LintSkip, rule)
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
@@ -336,6 +346,8 @@ func (c *Config) Value(key string) string {
 		return strings.Join(d, string(filepath.ListSeparator))
 	case "arch":
 		return c.Arch
+	case "lint_skip":
+		return strings.Join(c.LintSkip, ",")
 	}
 	return ""
 }
