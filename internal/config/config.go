@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // Source says where a setting's value came from.
@@ -76,7 +78,7 @@ type Setting struct {
 
 // Settings lists every key apkit's own config file accepts, in display order.
 var Settings = []Setting{
-	{Key: "packager", Abuild: "PACKAGER", Help: "packager identity, Name <email>"},
+	{Key: "packager", Abuild: "PACKAGER", Help: "packager identity, Name <email> (default: git's user.name and user.email, else the signing key's name)"},
 	{Key: "signing_key", Abuild: "PACKAGER_PRIVKEY", Help: "private key that signs packages and indexes"},
 	{Key: "repodest", Abuild: "REPODEST", Help: "root of the local package repositories"},
 	{Key: "srcdest", Abuild: "SRCDEST", Help: "source download cache"},
@@ -102,6 +104,9 @@ type Options struct {
 	// AbuildConf reads abuild configuration files (shell) into variables. nil
 	// means abuild configuration is not read.
 	AbuildConf func(path string, env map[string]string) (map[string]string, error)
+	// GitConfig returns a git setting (user.name, user.email), "" when
+	// unset; nil means asking git itself.
+	GitConfig func(key string) string
 }
 
 // ConfigFile returns where apkit's config file is when --config is not
@@ -220,6 +225,9 @@ func Load(opts Options) (*Config, error) {
 
 	c.Packager = raw["packager"]
 	c.SigningKey = expandHome(raw["signing_key"], home)
+	if c.Packager == "" && c.Sources["packager"] == SourceDefault {
+		c.Packager, c.Origins["packager"] = defaultPackager(opts.GitConfig, c.SigningKey)
+	}
 	c.Repodest = expandHome(raw["repodest"], home)
 	c.Srcdest = expandHome(raw["srcdest"], home)
 	c.DistfilesMirror = expandHome(raw["distfiles_mirror"], home)
@@ -255,6 +263,30 @@ func Load(opts Options) (*Config, error) {
 		c.Makeflags = "-j" + strconv.Itoa(c.Jobs)
 	}
 	return c, nil
+}
+
+// defaultPackager returns the packager when none is set, and where it came
+// from: "Name <email>" from git's user.name and user.email when git has
+// both, else the identity in the signing key's file name, else "".
+func defaultPackager(gitConfig func(string) string, signingKey string) (string, string) {
+	if gitConfig == nil {
+		gitConfig = func(key string) string {
+			out, err := exec.Command("git", "config", "--get", key).Output()
+			if err != nil {
+				return ""
+			}
+			return strings.TrimSpace(string(out))
+		}
+	}
+	if name, email := gitConfig("user.name"), gitConfig("user.email"); name != "" && email != "" {
+		return name + " <" + email + ">", "git config user.name, user.email"
+	}
+	if signingKey != "" {
+		if id := sign.IDOfKeyFile(filepath.Base(signingKey)); id != "" {
+			return id, "the name of signing_key"
+		}
+	}
+	return "", ""
 }
 
 // AbuildConfFiles lists the abuild configuration files in the order abuild
