@@ -226,7 +226,7 @@ func Load(opts Options) (*Config, error) {
 	c.Packager = raw["packager"]
 	c.SigningKey = expandHome(raw["signing_key"], home)
 	if c.Packager == "" && c.Sources["packager"] == SourceDefault {
-		c.Packager, c.Origins["packager"] = defaultPackager(opts.GitConfig, c.SigningKey)
+		c.Packager, c.Origins["packager"] = defaultPackager(opts.GitConfig, getenv, home, c.SigningKey)
 	}
 	c.Repodest = expandHome(raw["repodest"], home)
 	c.Srcdest = expandHome(raw["srcdest"], home)
@@ -268,10 +268,13 @@ func Load(opts Options) (*Config, error) {
 // defaultPackager returns the packager when none is set, and where it came
 // from: "Name <email>" from git's user.name and user.email when git has
 // both, else the identity in the signing key's file name, else "".
-func defaultPackager(gitConfig func(string) string, signingKey string) (string, string) {
+func defaultPackager(gitConfig func(string) string, getenv func(string) string, home, signingKey string) (string, string) {
 	if gitConfig == nil {
 		gitConfig = func(key string) string {
-			out, err := exec.Command("git", "config", "--get", key).Output()
+			cmd := exec.Command("git", "config", "--get", key)
+			// git reads the home and XDG directories apkit was given.
+			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+getenv("XDG_CONFIG_HOME"))
+			out, err := cmd.Output()
 			if err != nil {
 				return ""
 			}

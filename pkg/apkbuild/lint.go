@@ -371,6 +371,10 @@ func (l *linter) sources() {
 	}
 }
 
+// ValidMaintainer reports whether s has the form a Maintainer comment must
+// have: "Name <user@example.org>".
+func ValidMaintainer(s string) bool { return maintainerRe.MatchString(s) }
+
 // maintainer checks the maintainer variable and comments.
 func (l *linter) maintainer() {
 	r := l.r
