@@ -45,10 +45,11 @@ clients and take package uploads on POST /upload.
 
 Uploads carry a JSON Web Token (a GitLab CI id_token) as a bearer token. It
 is checked against the identity provider's JWKS (jwt.jwks), its issuer
-(jwt.issuer), audience (jwt.audience) and required claims (jwt.claims,
-each an exact value, a glob such as "group/*", or a list of them). Each
-uploaded package must parse, its checksums must hold, it must be signed by a
-key in upload_keys when that is set, and its arch and file name must match.
+(jwt.issuer, or as reposerve files give it, jwt.claims.iss), audience
+(jwt.audience) and required claims (jwt.claims, each an exact value, a
+glob such as "group/*", or a list of them). Each uploaded package must
+parse, its checksums must hold, it must be signed by a key in upload_keys
+when that is set, and its arch and file name must match.
 Accepted packages are added to the repository and its index is re-signed
 with signing_key, atomically: readers never see a half-written index.
 
@@ -180,10 +181,14 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		hup = c
 	}
 	rl := &serveReloader{app: app, load: load, cfg: cfg, log: log, live: live, certs: certs}
+	served := make(chan struct{})
+	defer close(served)
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-served:
 				return
 			case <-hup:
 				rl.reload(ctx)

@@ -128,10 +128,6 @@ func newServeBackend(ctx context.Context, app *App, cfg *config.ServeConfig, log
 	if len(rules) == 0 {
 		log.Warn(fmt.Sprintf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience))
 	}
-	if cfg.JWT.AudienceUnchecked() {
-		log.Warn("jwt.audience is not set: the tokens' aud claim is NOT checked, so a token the issuer made for any other service is accepted too; set jwt.audience to this server's URL and give the CI jobs' id_tokens that aud",
-			"issuer", cfg.JWT.Issuer, "issuer_from", "jwt.claims.iss")
-	}
 	if u, err := url.Parse(cfg.JWT.JWKS); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
 		log.Warn(fmt.Sprintf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS))
 	}
@@ -140,12 +136,11 @@ func newServeBackend(ctx context.Context, app *App, cfg *config.ServeConfig, log
 		return nil, err
 	}
 	v, err := auth.New(auth.Options{
-		JWKSURL:     cfg.JWT.JWKS,
-		Issuer:      cfg.JWT.Issuer,
-		Audience:    cfg.JWT.Audience,
-		AnyAudience: cfg.JWT.AudienceUnchecked(),
-		Claims:      rules,
-		HTTPClient:  hc,
+		JWKSURL:    cfg.JWT.JWKS,
+		Issuer:     cfg.JWT.Issuer,
+		Audience:   cfg.JWT.Audience,
+		Claims:     rules,
+		HTTPClient: hc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jwt: %w", err)

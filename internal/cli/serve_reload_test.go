@@ -256,9 +256,9 @@ func readFile(t *testing.T, p string) []byte {
 	return b
 }
 
-// A reposerve file (dir, jwt.jwks, jwt.claims with iss) starts once apkit
-// has a signing key: the issuer comes from the claims, the audience is not
-// checked, and the log says so loudly.
+// A reposerve file (dir, jwt.jwks, jwt.claims with iss) plus the one line
+// jwt.audience starts once apkit has a signing key: the issuer comes from
+// the claims, and both iss and aud are checked.
 func TestServeReposerveConfig(t *testing.T) {
 	idp, err := authtest.New()
 	if err != nil {
@@ -272,29 +272,40 @@ func TestServeReposerveConfig(t *testing.T) {
 	}
 	keyPath := writeKeyFiles(t, srvKey, filepath.Join(dir, "keys"), filepath.Join(dir, "pub"))
 	cfg := filepath.Join(dir, "reposerve.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("dir: %s\njwt:\n  jwks: %s\n  claims:\n    iss: %s\n    project_path: group/*\n",
-		filepath.Join(dir, "repo"), idp.JWKSURL, idp.Issuer)), 0o644)
+	reposerve := fmt.Sprintf("dir: %s\njwt:\n  jwks: %s\n  claims:\n    iss: %s\n    project_path: group/*\n",
+		filepath.Join(dir, "repo"), idp.JWKSURL, idp.Issuer)
+	os.WriteFile(cfg, []byte(reposerve), 0o644)
 	env := map[string]string{"HOME": dir, "APKIT_CONFIG": cfg, "APKIT_SIGNING_KEY": keyPath}
+
+	// Unchanged, it does not start, and the error says the line to add.
+	code, _, stderr := runApkit(t, env, "serve", "--listen", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, "a reposerve file needs this one line more: jwt.audience:") {
+		t.Fatalf("reposerve file as is: exit %d: %s", code, stderr)
+	}
+
+	os.WriteFile(cfg, []byte(reposerve+"  audience: "+authtest.Audience+"\n"), 0o644)
 	url, stop := startServe(t, env)
 	content := readFile(t, buildTestPackage(t, filepath.Join(dir, "pkgs"), nil, "hello", "1.0-r0", "x86_64", 10))
 	claims := idp.Claims("job")
 	claims["project_path"] = "group/app"
-	claims["aud"] = "https://anything.example.test"
 	tok, _ := idp.RS256(claims)
 	if code, body := postForm(t, url, tok, nil, map[string][]byte{"hello-1.0-r0.apk": content}); code != 200 {
-		t.Fatalf("upload with any aud: %d %s", code, body)
+		t.Fatalf("upload: %d %s", code, body)
 	}
-	claims["iss"] = "https://gitlab.evil.test"
-	tok, _ = idp.RS256(claims)
-	if code, body := postForm(t, url, tok, nil, map[string][]byte{"hello-1.0-r0.apk": content}); code != 401 {
-		t.Fatalf("upload with another issuer: %d %s, want 401", code, body)
+	for name, mod := range map[string]func(map[string]any){
+		"another issuer":   func(c map[string]any) { c["iss"] = "https://gitlab.evil.test" },
+		"another audience": func(c map[string]any) { c["aud"] = "https://other-service.example.test" },
+	} {
+		c := idp.Claims("job")
+		c["project_path"] = "group/app"
+		mod(c)
+		tok, _ := idp.RS256(c)
+		if code, body := postForm(t, url, tok, nil, map[string][]byte{"hello-1.0-r0.apk": content}); code != 401 {
+			t.Errorf("%s: %d %s, want 401", name, code, body)
+		}
 	}
-	log, err := stop()
-	if err != nil {
+	if log, err := stop(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, log)
-	}
-	if want := `level=WARN msg="jwt.audience is not set: the tokens' aud claim is NOT checked`; !strings.Contains(log, want) {
-		t.Errorf("log lacks %q:\n%s", want, log)
 	}
 }
 

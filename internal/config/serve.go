@@ -101,20 +101,13 @@ type ServeJWT struct {
 	JWKS string
 	// Issuer is the required iss claim: jwt.issuer, or else the one exact
 	// value of jwt.claims.iss (as reposerve files give it).
-	Issuer string
-	// Audience are the accepted audiences (aud claim). It is empty only
-	// when the issuer came from jwt.claims.iss and jwt.audience is not
-	// set: a reposerve file, whose tokens' aud is then not checked.
-	Audience []string
+	Issuer   string
+	Audience []string // the accepted audiences (aud claim)
 	// IssuerFromClaims reports that Issuer was taken from jwt.claims.iss.
 	IssuerFromClaims bool
 	// Claims maps a claim name to its allowed values (exact or glob).
 	Claims map[string][]string
 }
-
-// AudienceUnchecked reports whether tokens are accepted whatever their
-// aud claim (a reposerve file without jwt.audience).
-func (j ServeJWT) AudienceUnchecked() bool { return len(j.Audience) == 0 }
 
 // ServeOptions say where `apkit serve` finds its settings.
 type ServeOptions struct {
@@ -144,8 +137,7 @@ var serveEnvKeys = []string{
 // config file, then defaults. It checks that the result can run: a
 // directory, TLS files in pairs, and jwt.jwks, jwt.issuer and jwt.audience
 // unless in dev mode, where only loopback addresses may be used. As in
-// reposerve files, the issuer may instead be given as jwt.claims.iss; then
-// jwt.audience may be left out, and aud is not checked.
+// reposerve files, the issuer may instead be given as jwt.claims.iss.
 func LoadServe(opts ServeOptions) (*ServeConfig, error) {
 	getenv, home := environment(opts.Getenv, opts.Home)
 	v := viper.New()
@@ -299,7 +291,7 @@ func (c *ServeConfig) check() error {
 	if c.JWT.Issuer == "" {
 		missing = append(missing, "jwt.issuer")
 	}
-	if len(c.JWT.Audience) == 0 && !c.JWT.IssuerFromClaims {
+	if len(c.JWT.Audience) == 0 {
 		missing = append(missing, "jwt.audience")
 	}
 	if len(missing) > 0 {
@@ -310,6 +302,10 @@ func (c *ServeConfig) check() error {
 			if len(c.JWT.Audience) == 0 {
 				hint += ", jwt.audience: the URL of this server, as the jobs' id_tokens aud"
 			}
+		}
+		if c.JWT.IssuerFromClaims && len(missing) == 1 {
+			// A reposerve file: it never checked aud, apkit does.
+			hint = "; a reposerve file needs this one line more: jwt.audience: the aud the CI jobs' id_tokens ask for (so that a token made for another service cannot upload here)"
 		}
 		return fmt.Errorf("config: %s required to check upload tokens (or --dev for an unauthenticated server on loopback)%s", strings.Join(missing, ", "), hint)
 	}

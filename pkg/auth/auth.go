@@ -77,13 +77,8 @@ type Options struct {
 	// Issuer is the required "iss" claim. It must not be empty.
 	Issuer string
 	// Audience lists accepted "aud" values; a token must name at least one.
-	// It must not be empty unless AnyAudience is set.
+	// It must not be empty.
 	Audience []string
-	// AnyAudience, with an empty Audience, accepts tokens whatever their
-	// "aud" claim, as reposerve does. It is weaker: a token minted for
-	// another service by the same issuer is then accepted too, so Claims
-	// should narrow who may upload.
-	AnyAudience bool
 	// Claims maps claim names to the values they must have.
 	Claims map[string]Rule
 	// Leeway is the clock skew allowed on exp, nbf and iat (0 means
@@ -137,11 +132,8 @@ func New(opts Options) (*Verifier, error) {
 	if opts.Issuer == "" {
 		return nil, errors.New("auth: no issuer")
 	}
-	if len(opts.Audience) == 0 && !opts.AnyAudience {
+	if len(opts.Audience) == 0 {
 		return nil, errors.New("auth: no audience")
-	}
-	if len(opts.Audience) > 0 && opts.AnyAudience {
-		return nil, errors.New("auth: AnyAudience with an audience")
 	}
 	for name, r := range opts.Claims {
 		if err := r.Validate(); err != nil {
