@@ -74,7 +74,13 @@ func SetSetting(path, key, value string) error {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	var prefix []byte
 	if doc.Kind == 0 {
+		// Empty, or comments only: keep them above the new mapping.
+		prefix = data
+		if len(prefix) > 0 && prefix[len(prefix)-1] != '\n' {
+			prefix = append(prefix, '\n')
+		}
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
@@ -101,6 +107,7 @@ func SetSetting(path, key, value string) error {
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, val)
 	}
 	var b bytes.Buffer
+	b.Write(prefix)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
