@@ -91,6 +91,15 @@ func newServeCmd(app *App) *cobra.Command {
 }
 
 func runServe(ctx context.Context, app *App, opts *serveOptions) error {
+	// SIGHUP reloads the configuration; without this the signal would
+	// end the process. One that comes during start-up waits its turn.
+	hup := opts.reload
+	if hup == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		defer signal.Stop(c)
+		hup = c
+	}
 	load := func() (*config.ServeConfig, error) {
 		return config.LoadServe(config.ServeOptions{
 			File:   app.global.configFile,
@@ -171,15 +180,6 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		defer stop()
 	}
 
-	// SIGHUP reloads the configuration; without this the signal would
-	// end the process.
-	hup := opts.reload
-	if hup == nil {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGHUP)
-		defer signal.Stop(c)
-		hup = c
-	}
 	rl := &serveReloader{app: app, load: load, cfg: cfg, log: log, live: live, certs: certs}
 	served := make(chan struct{})
 	defer close(served)
