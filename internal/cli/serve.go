@@ -35,9 +35,6 @@ type serveOptions struct {
 	listeners []net.Listener
 	// ready, when set (by tests), is called with the server's addresses once it listens.
 	ready func(addrs []string)
-	// reload, when set (by tests), stands for SIGHUP: each value received
-	// reloads the configuration.
-	reload <-chan os.Signal
 }
 
 const serveLong = `Serve a package repository tree <dir>/<version>/<repo>/<arch>/ to apk
@@ -93,13 +90,9 @@ func newServeCmd(app *App) *cobra.Command {
 func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 	// SIGHUP reloads the configuration; without this the signal would
 	// end the process. One that comes during start-up waits its turn.
-	hup := opts.reload
-	if hup == nil {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, syscall.SIGHUP)
-		defer signal.Stop(c)
-		hup = c
-	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	load := func() (*config.ServeConfig, error) {
 		return config.LoadServe(config.ServeOptions{
 			File:   app.global.configFile,
