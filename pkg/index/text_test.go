@@ -343,8 +343,10 @@ func TestParseTextLimits(t *testing.T) {
 	if recs, err := index.ParseText(many[:len(many)-9]); err != nil || len(recs) != index.MaxRecords {
 		t.Errorf("%d records: %d, %v", index.MaxRecords, len(recs), err)
 	}
-	items := append([]byte("P:a\nV:1\nD:"), bytes.Repeat([]byte("x "), index.MaxItems+1)...)
+	// Records of 60,000 items each, every D: line within what apk reads.
+	rec := append(append([]byte("P:a\nV:1\nD:"), bytes.Repeat([]byte("x "), 60_000)...), "\n\n"...)
+	items := bytes.Repeat(rec, index.MaxItems/60_000+1)
 	if _, err := index.ParseText(items); err == nil || !strings.Contains(err.Error(), "items") {
-		t.Errorf("%d items: %v", index.MaxItems+1, err)
+		t.Errorf("%d items: %v", (index.MaxItems/60_000+1)*60_000, err)
 	}
 }

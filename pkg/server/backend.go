@@ -192,6 +192,8 @@ func (q *repoQueue) add(ctx context.Context, files []File) error {
 		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, repo.ErrArch)
 	case errors.Is(err, repo.ErrBadName):
 		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, repo.ErrBadName)
+	case errors.Is(err, apk.ErrLineTooLong):
+		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, err)
 	}
 	return err
 }

@@ -1,0 +1,116 @@
+package server_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/repo"
+	"github.com/apkit-dev/apkit/pkg/server"
+	"github.com/apkit-dev/apkit/pkg/sign"
+)
+
+// longDescPackage writes an unsigned package NAME-1.0-r0.apk whose
+// .PKGINFO has a pkgdesc of n bytes, longer than apk reads: pkg/apk
+// refuses to write one, so it is made from a written package by replacing
+// its control member.
+func longDescPackage(t *testing.T, name string, n int) string {
+	t.Helper()
+	written := buildPackage(t, t.TempDir(), nil, name, "1.0-r0", "x86_64")
+	data, err := os.ReadFile(written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sign.NewMemberReader(bytes.NewReader(data))
+	ctl, err := m.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(ctl)
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != ".PKGINFO" {
+		t.Fatalf("first control entry %v: %v", hdr, err)
+	}
+	info, _ := io.ReadAll(tr)
+	info = regexp.MustCompile(`(?m)^pkgdesc = .*$`).ReplaceAll(info, []byte("pkgdesc = "+strings.Repeat("d", n)))
+	if _, err := m.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	dataStart := m.End()
+
+	var raw, out bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	hdr.Size = int64(len(info))
+	if err := tw.WriteHeader(hdr); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(info)
+	tw.Flush() // cut, as abuild-tar --cut
+	zw := gzip.NewWriter(&out)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	out.Write(data[dataStart:])
+	path := filepath.Join(t.TempDir(), name+"-1.0-r0.apk")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// anyValidator accepts every file as the package it names.
+type anyValidator server.Package
+
+func (v anyValidator) Validate(context.Context, string) (*server.Package, error) {
+	p := server.Package(v)
+	return &p, nil
+}
+
+// TestUploadLongPkgInfoLine uploads a package with a 200 KB pkgdesc: an
+// index that held it would be unreadable by apk, and with it every
+// package of the repository. The upload is refused with 422 whichever
+// check sees it first, the validator or the repository.
+func TestUploadLongPkgInfoLine(t *testing.T) {
+	pkg := longDescPackage(t, "long", 200_000)
+	if _, err := apk.Read(bytes.NewReader(must(os.ReadFile(pkg))), nil); err == nil {
+		t.Fatal("the crafted package reads without error")
+	}
+	envs := map[string]func(t *testing.T) *env{
+		"validator": func(t *testing.T) *env { return newRealEnv(t, nil) },
+		"repository": func(t *testing.T) *env {
+			srvKey, _ := testKeys(t)
+			return newEnv(t, func(o *server.Options) {
+				o.Validator = anyValidator{Name: "long", Version: "1.0-r0", Arch: "x86_64"}
+				o.Repository = &server.Repositories{Options: repo.Options{Key: srvKey, AllowUntrusted: true}}
+				o.MaxUploadSize = 8 << 20
+				o.Verifier = nil
+			})
+		},
+	}
+	for name, newEnv := range envs {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			code, reply := uploadFiles(t, e, "", nil, pkg)
+			if code != 422 || !strings.Contains(reply, "pkgdesc") {
+				t.Fatalf("status %d (%s), want 422 naming pkgdesc", code, reply)
+			}
+			if got := e.stored(t); len(got) != 0 {
+				t.Errorf("stored after refusal: %v", got)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
