@@ -24,8 +24,9 @@ type craft struct {
 	pkginfo string
 	sign    bool
 	sigTail []byte // bytes after the signature entry (end-of-archive blocks)
-	ctlTail []byte // bytes after the .PKGINFO entry
-	empty   bool   // a data segment without entries
+	ctlTail  []byte // bytes after the .PKGINFO entry
+	dataTail []byte // bytes after the data's end-of-archive blocks
+	empty    bool   // a data segment without entries
 }
 
 func gzipBytes(b []byte) []byte {
@@ -47,6 +48,7 @@ func (c craft) build(t testing.TB) []byte {
 		tw.Write([]byte("hello\n"))
 	}
 	tw.Close()
+	raw.Write(c.dataTail)
 	data := gzipBytes(raw.Bytes())
 	sum := sha256.Sum256(data)
 	info := c.pkginfo + "datahash = " + hex.EncodeToString(sum[:]) + "\n"

@@ -24,6 +24,16 @@ import (
 // its control member.
 func longDescPackage(t *testing.T, name string, n int) string {
 	t.Helper()
+	return editControl(t, name, func(info []byte) []byte {
+		return regexp.MustCompile(`(?m)^pkgdesc = .*$`).ReplaceAll(info, []byte("pkgdesc = "+strings.Repeat("d", n)))
+	}, nil)
+}
+
+// editControl writes an unsigned package NAME-1.0-r0.apk whose control
+// member holds the .PKGINFO of a written package changed by edit, then
+// tail.
+func editControl(t *testing.T, name string, edit func([]byte) []byte, tail []byte) string {
+	t.Helper()
 	written := buildPackage(t, t.TempDir(), nil, name, "1.0-r0", "x86_64")
 	data, err := os.ReadFile(written)
 	if err != nil {
@@ -40,7 +50,7 @@ func longDescPackage(t *testing.T, name string, n int) string {
 		t.Fatalf("first control entry %v: %v", hdr, err)
 	}
 	info, _ := io.ReadAll(tr)
-	info = regexp.MustCompile(`(?m)^pkgdesc = .*$`).ReplaceAll(info, []byte("pkgdesc = "+strings.Repeat("d", n)))
+	info = edit(info)
 	if _, err := m.Finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +64,7 @@ func longDescPackage(t *testing.T, name string, n int) string {
 	}
 	tw.Write(info)
 	tw.Flush() // cut, as abuild-tar --cut
+	raw.Write(tail)
 	zw := gzip.NewWriter(&out)
 	zw.Write(raw.Bytes())
 	zw.Close()
@@ -113,4 +124,31 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestUploadControlEndBlocks uploads a package whose control member keeps
+// tar's end-of-archive blocks: apk stops reading the package there and
+// refuses it as "BAD archive", so the upload is refused with 422.
+func TestUploadControlEndBlocks(t *testing.T) {
+	same := func(b []byte) []byte { return b }
+	for _, tc := range []struct {
+		name   string
+		tail   int
+		status int
+	}{
+		{"cut", 0, 200},
+		{"end-of-archive blocks", 1024, 422},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pkg := editControl(t, "ends", same, make([]byte, tc.tail))
+			e := newRealEnv(t, nil)
+			code, reply := uploadFiles(t, e, "", nil, pkg)
+			if code != tc.status {
+				t.Fatalf("status %d (%s), want %d", code, reply, tc.status)
+			}
+			if code == 422 && !strings.Contains(reply, "BAD archive") {
+				t.Errorf("reply %s does not say BAD archive", reply)
+			}
+		})
+	}
 }
