@@ -21,9 +21,9 @@ import (
 // (with the right datahash appended) and then ctlTail, and the data
 // member holds one file.
 type craft struct {
-	pkginfo string
-	sign    bool
-	sigTail []byte // bytes after the signature entry (end-of-archive blocks)
+	pkginfo  string
+	sign     bool
+	sigTail  []byte // bytes after the signature entry (end-of-archive blocks)
 	ctlTail  []byte // bytes after the .PKGINFO entry
 	dataTail []byte // bytes after the data's end-of-archive blocks
 	empty    bool   // a data segment without entries
