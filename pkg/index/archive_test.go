@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
@@ -272,7 +273,8 @@ func TestReadTooLarge(t *testing.T) {
 	}
 }
 
-// FuzzRead checks that reading hostile archives never panics.
+// FuzzRead checks that reading hostile archives never panics, and that
+// whatever it reads is written and read back the same.
 func FuzzRead(f *testing.F) {
 	var b bytes.Buffer
 	index.Write(&b, &index.Index{Description: "d", Records: []*index.Record{helloRecord()}})
@@ -283,12 +285,20 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Whatever is read is written, and reads back the same.
 		var out bytes.Buffer
 		if err := index.Write(&out, ix); err != nil {
-			return
+			t.Fatalf("read index is not written: %v", err)
 		}
-		if _, err := index.Read(&out); err != nil {
+		again, err := index.Read(&out)
+		if err != nil {
 			t.Fatalf("index written from a read one does not read: %v", err)
+		}
+		if diff := cmp.Diff(ix.Records, again.Records, cmpopts.EquateEmpty(), ignoreEmpty); diff != "" {
+			t.Fatalf("records changed in a round trip (-read +written and read):\n%s", diff)
+		}
+		if ix.Description != again.Description {
+			t.Fatalf("description %q read back as %q", ix.Description, again.Description)
 		}
 	})
 }
