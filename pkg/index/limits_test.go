@@ -14,11 +14,11 @@ import (
 )
 
 // TestWriteLineLimit checks that no line the writer produces is longer
-// than apk reads: "T:", the value and the newline fill apk's buffer at
-// most.
+// than apk reads: "x:", the value and the newline fill apk's buffer at
+// most. (The lines before D: are bound by MaxHeaderSize together.)
 func TestWriteLineLimit(t *testing.T) {
 	t.Parallel()
-	maxValue := apk.MaxLineSize - len("T:") - 1
+	maxValue := apk.MaxLineSize - len("x:") - 1
 	// Items of 99 bytes, each with a separator.
 	items := func(n int) []string {
 		var out []string
@@ -36,12 +36,12 @@ func TestWriteLineLimit(t *testing.T) {
 		edit  func(r *index.Record)
 		field string // "" when the record is written
 	}{
-		{"longest T", func(r *index.Record) { r.Description = strings.Repeat("d", maxValue) }, ""},
+		{"longest extra line", func(r *index.Record) { r.Extra = []index.Field{{Key: 'x', Value: strings.Repeat("x", maxValue)}} }, ""},
+		{"extra line one byte too long", func(r *index.Record) { r.Extra = []index.Field{{Key: 'x', Value: strings.Repeat("x", maxValue+1)}} }, "x"},
 		{"T one byte too long", func(r *index.Record) { r.Description = strings.Repeat("d", maxValue+1) }, "T (pkgdesc)"},
 		{"200 KB T", func(r *index.Record) { r.Description = strings.Repeat("d", 200_000) }, "T (pkgdesc)"},
 		{"long U", func(r *index.Record) { r.URL = strings.Repeat("u", maxValue+1) }, "U (url)"},
 		{"long c", func(r *index.Record) { r.Commit = strings.Repeat("c", maxValue+1) }, "c (commit)"},
-		{"long extra", func(r *index.Record) { r.Extra = []index.Field{{Key: 'x', Value: strings.Repeat("x", maxValue+1)}} }, "x"},
 		{"longest D", func(r *index.Record) { r.Depends = exact }, ""},
 		{"D one byte too long", func(r *index.Record) {
 			r.Depends = append(exact[:len(exact)-1:len(exact)-1], exact[len(exact)-1]+"x")
@@ -98,10 +98,10 @@ func TestParseLineLimit(t *testing.T) {
 		in   string
 		ok   bool
 	}{
-		{"longest line", rec + "T:" + strings.Repeat("d", apk.MaxLineSize-3) + "\n\n", true},
-		{"longest line at the end without newline", rec + "T:" + strings.Repeat("d", apk.MaxLineSize-3), true},
-		{"line one byte too long", rec + "T:" + strings.Repeat("d", apk.MaxLineSize-2) + "\n\n", false},
-		{"line of another letter", rec + "x:" + strings.Repeat("d", apk.MaxLineSize) + "\n\n", false},
+		{"longest line", rec + "x:" + strings.Repeat("d", apk.MaxLineSize-3) + "\n\n", true},
+		{"longest line at the end without newline", rec + "D:" + strings.Repeat("d", apk.MaxLineSize-3), true},
+		{"line one byte too long", rec + "x:" + strings.Repeat("d", apk.MaxLineSize-2) + "\n\n", false},
+		{"T line too long", rec + "T:" + strings.Repeat("d", apk.MaxLineSize) + "\n\n", false},
 		{"D split over two lines that fit", rec + "D:" + strings.Repeat("a", 70_000) + "\nD:" + strings.Repeat("b", 70_000) + "\n\n", false},
 		{"D split over two short lines", rec + "D:a\nD:b\n\n", true},
 	}
@@ -157,5 +157,57 @@ func TestTabSeparatedItems(t *testing.T) {
 	}
 	if !cmp.Equal(recs, again) {
 		t.Error("records changed in the round trip")
+	}
+}
+
+// TestHeaderLimit checks the lines before D:, which apk writes into its
+// database of installed packages through a 2048-byte buffer: a record
+// that does not fit would truncate that database when installed.
+func TestHeaderLimit(t *testing.T) {
+	t.Parallel()
+	r := helloRecord()
+	base, err := r.AppendText(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lines before D: ("p:" is the first list line of helloRecord).
+	header := bytes.Index(base, []byte("\np:")) + 1
+	fill := index.MaxHeaderSize - header
+	for _, tt := range []struct {
+		name string
+		desc int
+		ok   bool
+	}{
+		{"exactly full", len(r.Description) + fill, true},
+		{"one byte over", len(r.Description) + fill + 1, false},
+		{"a 3000-byte pkgdesc", 3000, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := helloRecord()
+			r.Description = strings.Repeat("d", tt.desc)
+			text, err := r.AppendText(nil)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bytes.Index(text, []byte("\np:")) + 1; got != index.MaxHeaderSize {
+					t.Errorf("header of %d bytes, want %d", got, index.MaxHeaderSize)
+				}
+				if _, err := index.ParseText(text); err != nil {
+					t.Errorf("ParseText: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, index.ErrHeaderTooLong) || !strings.Contains(err.Error(), "hello-2.12.1-r0") || !strings.Contains(err.Error(), "T (pkgdesc)") {
+				t.Errorf("AppendText: %v, want ErrHeaderTooLong naming the record and T (pkgdesc)", err)
+			}
+			// The same record, as another tool could write it, is not read.
+			text = []byte(strings.Replace(string(base), "T:"+helloRecord().Description, "T:"+r.Description, 1))
+			var pe *index.ParseError
+			if _, err := index.ParseText(text); !errors.As(err, &pe) || !errors.Is(err, index.ErrHeaderTooLong) {
+				t.Errorf("ParseText: %v, want a ParseError wrapping ErrHeaderTooLong", err)
+			}
+		})
 	}
 }

@@ -26,6 +26,18 @@ func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Li
 // Unwrap returns e.Err.
 func (e *ParseError) Unwrap() error { return e.Err }
 
+// MaxHeaderSize is the most bytes a record's lines before D: (C: to k:,
+// newlines included) may take: apk 2.14 writes them through a buffer of
+// that size into its database of installed packages, and into an index it
+// makes. A longer record fails apk index ("Metadata for package is too
+// long"), and installing the package truncates apk's database there, so
+// that apk forgets every installed package after it.
+const MaxHeaderSize = 2048
+
+// ErrHeaderTooLong is wrapped by the errors for a record whose lines
+// before D: take more than [MaxHeaderSize] bytes.
+var ErrHeaderTooLong = errors.New("package metadata longer than apk records")
+
 // lineTooLong describes a line of n bytes, its newline not counted, longer
 // than apk reads; it returns nil when the line fits in [apk.MaxLineSize].
 func lineTooLong(n int) error {
@@ -67,7 +79,8 @@ const (
 // ([apk.MaxLineSize]), a malformed number in S, I, t or k, a record without
 // P or V, a D, p or i list whose items do not fit on one line (apk writes
 // them so in its database of installed packages, and could not read that
-// back), or more than [MaxRecords] records or [MaxItems] list items. It
+// back), a record longer than [MaxHeaderSize] before its D: line, or more
+// than [MaxRecords] records or [MaxItems] list items. It
 // splits list items at spaces only, as apk does. Whatever it accepts,
 // [AppendText] writes, and writes so that ParseText reads the same
 // records back. The strings of the records share memory with one copy of
@@ -95,6 +108,9 @@ func ParseText(data []byte) ([]*Record, error) {
 		}
 		if err := cur.checkLists(); err != nil {
 			return &ParseError{Line: startLine, Msg: err.Error(), Err: apk.ErrLineTooLong}
+		}
+		if err := cur.checkHeader(); err != nil {
+			return &ParseError{Line: startLine, Msg: err.Error(), Err: ErrHeaderTooLong}
 		}
 		recs = append(recs, cur)
 		cur = nil
@@ -258,7 +274,9 @@ var errNewline = errors.New("value contains a newline")
 // an error, and b unchanged, when a value contains a newline or a list item
 // is empty or contains a space, since the index could not be read back, or
 // when a line would be longer than apk reads ([apk.MaxLineSize]; the error
-// names the record and the field and wraps apk.ErrLineTooLong).
+// names the record and the field and wraps apk.ErrLineTooLong), or the
+// lines before D: longer than apk records ([MaxHeaderSize],
+// [ErrHeaderTooLong]).
 func (r *Record) AppendText(b []byte) ([]byte, error) {
 	if err := r.check(); err != nil {
 		return b, err
@@ -325,6 +343,50 @@ func (r *Record) id() string {
 	return r.Name + "-" + r.Version
 }
 
+// checkHeader reports a record whose lines before D:, as apk writes them,
+// take more than MaxHeaderSize bytes, and names its longest field.
+func (r *Record) checkHeader() error {
+	n, longest, longLen := 0, byte(0), -1
+	field := func(key byte, v string) {
+		n += len("X:\n") + len(v)
+		if len(v) > longLen {
+			longest, longLen = key, len(v)
+		}
+	}
+	number := func(key byte, v int64) { field(key, strconv.FormatInt(v, 10)) }
+	field('C', r.Checksum) // apk writes C: even when it is empty
+	field('P', r.Name)
+	field('V', r.Version)
+	if r.optional('A', r.Arch) {
+		field('A', r.Arch)
+	}
+	number('S', r.Size)
+	number('I', r.InstalledSize)
+	field('T', r.Description)
+	field('U', r.URL)
+	field('L', r.License)
+	if r.optional('o', r.Origin) {
+		field('o', r.Origin)
+	}
+	if r.optional('m', r.Maintainer) {
+		field('m', r.Maintainer)
+	}
+	if r.BuildTime != 0 {
+		number('t', r.BuildTime)
+	}
+	if r.optional('c', r.Commit) {
+		field('c', r.Commit)
+	}
+	if r.ProviderPriority != 0 {
+		number('k', r.ProviderPriority)
+	}
+	if n > MaxHeaderSize {
+		return fmt.Errorf("record %s: %w: its lines before D: take %d bytes, at most %d (the longest is %s, %d bytes)",
+			r.id(), ErrHeaderTooLong, n, MaxHeaderSize, fieldName(longest), longLen)
+	}
+	return nil
+}
+
 // checkLists reports a D, p or i list that does not fit on one line.
 func (r *Record) checkLists() error {
 	for _, l := range []struct {
@@ -379,6 +441,9 @@ func (r *Record) check() error {
 		}
 	}
 	if err := r.checkLists(); err != nil {
+		return err
+	}
+	if err := r.checkHeader(); err != nil {
 		return err
 	}
 	for _, f := range r.Extra {

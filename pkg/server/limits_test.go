@@ -119,6 +119,25 @@ func TestUploadLongPkgInfoLine(t *testing.T) {
 	}
 }
 
+// TestUploadLongMetadata uploads a package with a 3000-byte pkgdesc: apk
+// reads its index record, but writes the lines before D: into its database
+// of installed packages through a 2048-byte buffer, and installing it
+// would truncate that database. The repository refuses it with 422.
+func TestUploadLongMetadata(t *testing.T) {
+	pkg := longDescPackage(t, "meta", 3000)
+	e := newRealEnv(t, nil)
+	code, reply := uploadFiles(t, e, "", nil, pkg)
+	if code != 422 || !strings.Contains(reply, "T (pkgdesc)") {
+		t.Fatalf("status %d (%s), want 422 naming T (pkgdesc)", code, reply)
+	}
+	// The repository's lock file may stay; no package or index may.
+	for _, f := range e.stored(t) {
+		if filepath.Base(f) != ".apkit.lock" {
+			t.Errorf("stored after refusal: %s", f)
+		}
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
