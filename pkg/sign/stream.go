@@ -21,11 +21,12 @@ type SignedReader struct {
 	zeros int
 }
 
-// ErrEndOfArchive is wrapped by the errors for a stream whose signature
-// members together hold end-of-archive blocks after their entries (as a
-// plain tar does; abuild-sign cuts them). apk reads the members of a
-// stream as one tar and stops at the second zero block it meets, so what
-// comes after is "BAD archive" to it.
+// ErrEndOfArchive is wrapped by the errors for a stream whose tar ends
+// before its last member: signature members (or, for pkg/apk, a control
+// member) that hold end-of-archive blocks after their entries, as a plain
+// tar does (abuild-sign and abuild-tar --cut leave them out). apk reads
+// the members of a stream as one tar, which the second zero block it
+// meets ends, so what comes after is "BAD archive" to it.
 var ErrEndOfArchive = errors.New("end-of-archive blocks before the end of the stream")
 
 // countReader counts the bytes read through it, and notes the end of its
