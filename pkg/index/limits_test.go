@@ -1,7 +1,9 @@
 package index_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"strings"
@@ -207,6 +209,53 @@ func TestHeaderLimit(t *testing.T) {
 			var pe *index.ParseError
 			if _, err := index.ParseText(text); !errors.As(err, &pe) || !errors.Is(err, index.ErrHeaderTooLong) {
 				t.Errorf("ParseText: %v, want a ParseError wrapping ErrHeaderTooLong", err)
+			}
+		})
+	}
+}
+
+// TestReadTextSizeRoundTrip checks that an index Read accepts is written
+// so that Read accepts it again, although records without S:, I:, T:, U:
+// and L: lines grow when written. (Not parallel: it lowers the limit.)
+func TestReadTextSizeRoundTrip(t *testing.T) {
+	defer index.SetMaxText(1000)()
+	archive := func(text string) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		tw := tar.NewWriter(zw)
+		tw.WriteHeader(&tar.Header{Name: index.TextName, Mode: 0o644, Size: int64(len(text)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(text))
+		tw.Close()
+		zw.Close()
+		return out.Bytes()
+	}
+	for _, tt := range []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		// 9 bytes each as read, 26 as written.
+		{"short records that grow", strings.Repeat("P:a\nV:1\n\n", 100), false},
+		{"short records that fit when written", strings.Repeat("P:a\nV:1\n\n", 38), true},
+		{"whole records", strings.Repeat("P:a\nV:1\nS:0\nI:0\nT:\nU:\nL:\n\n", 38), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ix, err := index.Read(bytes.NewReader(archive(tt.text)))
+			if !tt.ok {
+				if !errors.Is(err, index.ErrTooLarge) {
+					t.Fatalf("error %v, want ErrTooLarge", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if err := index.Write(&out, ix); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := index.Read(&out); err != nil {
+				t.Errorf("written index does not read: %v", err)
 			}
 		})
 	}
