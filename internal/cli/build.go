@@ -102,16 +102,19 @@ publish a changed package to others.`,
 	return cmd
 }
 
-// completePhases completes the comma-separated list of --phases: the
-// phases after the last comma.
+// completePhases completes the comma-separated list of --phases: after
+// the last comma, the phases not already in the list.
 func completePhases(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	prefix := ""
 	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
 		prefix = toComplete[:i+1]
 	}
+	given := strings.Split(strings.TrimSuffix(prefix, ","), ",")
 	var out []string
 	for _, p := range build.AllPhases {
-		out = append(out, prefix+string(p))
+		if !slices.Contains(given, string(p)) {
+			out = append(out, prefix+string(p))
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }

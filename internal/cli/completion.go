@@ -2,8 +2,13 @@ package cli
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 )
 
 type completionOptions struct {
@@ -24,7 +29,12 @@ them by hand:
 
 or load them into the running shell only:
 
-  source <(apkit completion bash)`
+  source <(apkit completion bash)
+
+The bash script needs the bash-completion package in both cases (apk add
+bash-completion, apt install bash-completion), and a shell that loads it:
+without it, bash reports "_get_comp_words_by_ref: command not found" at
+the first Tab. zsh and fish need nothing more.`
 
 func newCompletionCmd(app *App) *cobra.Command {
 	opts := &completionOptions{}
@@ -58,4 +68,29 @@ func runCompletion(_ context.Context, app *App, root *cobra.Command, opts *compl
 		return root.GenFishCompletion(out, !opts.noDescriptions)
 	}
 	return usageErrorf("completion: %q is not one of bash, zsh, fish", opts.shell)
+}
+
+// completeArch completes --arch: Alpine's architecture names.
+func completeArch(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return apkbuild.Arches(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeShowField completes show's --field: a package's or an index's
+// field names when the arguments so far name one, else the recipe
+// variables and show's own names.
+func completeShowField(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var names []string
+	for _, a := range args {
+		switch {
+		case strings.HasSuffix(a, ".apk"):
+			names = append(names, slices.Collect(maps.Keys(archiveFields(&showArchiveJSON{Kind: "package", Info: &showPkgInfo{}})))...)
+		case strings.HasSuffix(a, ".tar.gz"):
+			names = append(names, slices.Collect(maps.Keys(archiveFields(&showArchiveJSON{Kind: "index"})))...)
+		}
+	}
+	if len(names) == 0 {
+		names = append(slices.Clone(apkbuild.Variables), showFields...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), cobra.ShellCompDirectiveNoFileComp
 }

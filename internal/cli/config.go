@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,9 @@ type configInfo struct {
 const configLong = `Config prints every setting apkit resolved, its value and where the value
 came from: a flag, an APKIT_* environment variable, apkit's config file,
 an existing abuild configuration (/etc/abuild.conf, then the user's
-abuild.conf, read as shell the way abuild reads them), or the default.`
+abuild.conf, read as shell the way abuild reads them), or the default.
+
+"apkit config set KEY VALUE" writes a setting to the config file.`
 
 func newConfigCmd(app *App) *cobra.Command {
 	opts := &configOptions{}
@@ -49,7 +52,65 @@ func newConfigCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON")
+	cmd.AddCommand(newConfigSetCmd(app))
 	return cmd
+}
+
+type configSetOptions struct {
+	key, value string
+}
+
+const configSetLong = `Set writes one setting to apkit's config file (--config, else
+$APKIT_CONFIG, else ~/.config/apkit/config.yaml), creating the file if
+needed. The other settings and the comments in the file stay; the file is
+replaced atomically, so a reader never sees half of it, and it is made
+readable by its owner only when it holds anything named like a password,
+passphrase, token or secret.
+
+KEY is one of the settings "apkit config" lists. List settings (keys_dirs,
+lint_skip) take one string: directories separated by ':', rules by ','.`
+
+func newConfigSetCmd(app *App) *cobra.Command {
+	opts := &configSetOptions{}
+	keys := make([]string, 0, len(config.Settings))
+	for _, s := range config.Settings {
+		keys = append(keys, s.Key)
+	}
+	return &cobra.Command{
+		Use:   "set KEY VALUE",
+		Short: "Write a setting to apkit's config file",
+		Long:  configSetLong,
+		Example: `  apkit config set signing_key ~/.config/apkit/keys/jane@example.org-65a1f0c2.rsa
+  apkit config set packager "Jane Doe <jane@example.org>"
+  apkit config set lint_skip custom-variable,indent-tabs`,
+		Args: cobra.ExactArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return keys, cobra.ShellCompDirectiveNoFileComp
+			}
+			return nil, cobra.ShellCompDirectiveDefault
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.key, opts.value = args[0], args[1]
+			return runConfigSet(cmd.Context(), app, opts)
+		},
+	}
+}
+
+func runConfigSet(_ context.Context, app *App, opts *configSetOptions) error {
+	file := app.global.configFile
+	if file == "" {
+		home := app.Getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		file = config.ConfigFile(app.Getenv, home)
+	}
+	if err := config.SetSetting(file, opts.key, opts.value); err != nil {
+		return err
+	}
+	app.IO.Infof("set %s in %s", opts.key, file)
+	return nil
 }
 
 func runConfig(_ context.Context, app *App, opts *configOptions) error {

@@ -400,3 +400,22 @@ func TestExampleRecipesLintClean(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsIndexLinksEveryPage: docs/README.md is where readers start, so
+// every page in docs/ is linked from it.
+func TestDocsIndexLinksEveryPage(t *testing.T) {
+	index, err := os.ReadFile(filepath.Join(repoRoot, "docs", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		name := filepath.Base(p)
+		if name != "README.md" && !bytes.Contains(index, []byte("]("+name+")")) {
+			t.Errorf("docs/README.md does not link %s", name)
+		}
+	}
+}

@@ -159,7 +159,7 @@ func runKeygen(ctx context.Context, app *App, opts *keygenOptions) error {
 		if o := cfg.Origins["signing_key"]; o != "" {
 			from += " " + o
 		}
-		app.IO.Infof("signing_key stays %s (from %s); to sign with the new key, set signing_key to %s", cfg.SigningKey, from, privPath)
+		app.IO.Infof("signing_key stays %s (from %s); to sign with the new key: apkit config set signing_key %s", cfg.SigningKey, from, privPath)
 	} else {
 		file := cfg.File
 		if file == "" {

@@ -199,6 +199,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newFetchCmd(app),
 		newChecksumCmd(app),
 		newBumpCmd(app),
+		newNewCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +21,6 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/apkit-dev/apkit/internal/config"
-	"github.com/apkit-dev/apkit/pkg/auth"
 	"github.com/apkit-dev/apkit/pkg/server"
 )
 
@@ -41,10 +42,11 @@ clients and take package uploads on POST /upload.
 
 Uploads carry a JSON Web Token (a GitLab CI id_token) as a bearer token. It
 is checked against the identity provider's JWKS (jwt.jwks), its issuer
-(jwt.issuer), audience (jwt.audience) and required claims (jwt.claims,
-each an exact value, a glob such as "group/*", or a list of them). Each
-uploaded package must parse, its checksums must hold, it must be signed by a
-key in upload_keys when that is set, and its arch and file name must match.
+(jwt.issuer, or as reposerve files give it, jwt.claims.iss), audience
+(jwt.audience) and required claims (jwt.claims, each an exact value, a
+glob such as "group/*", or a list of them). Each uploaded package must
+parse, its checksums must hold, it must be signed by a key in upload_keys
+when that is set, and its arch and file name must match.
 Accepted packages are added to the repository and its index is re-signed
 with signing_key, atomically: readers never see a half-written index.
 
@@ -55,7 +57,10 @@ listen, max_upload_size, log_format, tls.acme.domains, tls.acme.cache).
 APKIT_<KEY> variables (APKIT_DIR, APKIT_JWT_JWKS, ...) and flags override it.
 
 Also served: /healthz, and Prometheus metrics at /metrics. SIGINT or
-SIGTERM stops the server after uploads in flight have finished.
+SIGTERM stops the server after uploads in flight have finished. SIGHUP
+reloads the configuration: upload_keys, signing_key, the jwt settings and
+the tls.crt/tls.key files. A configuration that does not load is logged
+and refused, and the server goes on with the one it has.
 
 --dev turns authentication off, for trying things out on one machine: the
 server then only listens on loopback addresses.`
@@ -83,22 +88,26 @@ func newServeCmd(app *App) *cobra.Command {
 }
 
 func runServe(ctx context.Context, app *App, opts *serveOptions) error {
-	cfg, err := config.LoadServe(config.ServeOptions{
-		File:   app.global.configFile,
-		Flags:  opts.flags,
-		Getenv: app.Getenv,
-	})
+	// SIGHUP reloads the configuration; without this the signal would
+	// end the process. One that comes during start-up waits its turn.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	load := func() (*config.ServeConfig, error) {
+		return config.LoadServe(config.ServeOptions{
+			File:   app.global.configFile,
+			Flags:  opts.flags,
+			Getenv: app.Getenv,
+		})
+	}
+	cfg, err := load()
 	if err != nil {
 		// A bad configuration is not a bad command line: no usage text.
 		return err
 	}
+	// Every line the server prints, startup warnings included, is a
+	// record of this logger.
 	log := newServerLogger(app, cfg.LogFormat)
-	// Startup warnings: "warning: ..." lines for a person reading text
-	// logs, log records when every line must be JSON.
-	warnf := app.IO.Warnf
-	if cfg.LogFormat == "json" {
-		warnf = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
-	}
 
 	if !cfg.TLS.Enabled() {
 		var unused []string
@@ -109,55 +118,28 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 			unused = append(unused, "tls.hsts")
 		}
 		if len(unused) > 0 {
-			warnf("%s: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http", strings.Join(unused, ", "))
+			log.Warn(strings.Join(unused, ", ") + ": no effect without tls.crt and tls.key or tls.acme: the server speaks plain http")
 		}
 	}
-
-	var verifier server.TokenVerifier
 	if cfg.Dev {
-		warnf("DEV MODE: uploads are NOT authenticated; anyone who can reach %s can add packages", strings.Join(cfg.Listen, " or "))
-		log.Warn("dev mode: authentication is off", "listen", cfg.Listen)
-	} else {
-		rules := map[string]auth.Rule{}
-		for k, v := range cfg.JWT.Claims {
-			rules[k] = auth.Rule(v)
-		}
-		if len(rules) == 0 {
-			warnf("jwt.claims is empty: any token from %s for %v may upload", cfg.JWT.Issuer, cfg.JWT.Audience)
-		}
-		if u, err := url.Parse(cfg.JWT.JWKS); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
-			warnf("jwt.jwks %q is not an https URL: keys fetched over it can be forged in transit", cfg.JWT.JWKS)
-		}
-		hc, err := app.HTTPClient()
-		if err != nil {
-			return err
-		}
-		v, err := auth.New(auth.Options{
-			JWKSURL:    cfg.JWT.JWKS,
-			Issuer:     cfg.JWT.Issuer,
-			Audience:   cfg.JWT.Audience,
-			Claims:     rules,
-			HTTPClient: hc,
-		})
-		if err != nil {
-			return fmt.Errorf("jwt: %w", err)
-		}
-		if err := v.Refresh(ctx); err != nil {
-			log.Warn("token keys not fetched yet; will retry", "jwks", cfg.JWT.JWKS, "error", err.Error())
-		}
-		go v.Run(ctx)
-		verifier = v
+		log.Warn("DEV MODE: uploads are NOT authenticated; anyone who can reach " + strings.Join(cfg.Listen, " or ") + " can add packages")
 	}
 
-	validator, repository, err := serveBackend(app, cfg, warnf)
+	backend, err := newServeBackend(ctx, app, cfg, log, nil)
 	if err != nil {
 		return err
+	}
+	live := &liveBackend{}
+	live.cur.Store(backend)
+	var verifier server.TokenVerifier
+	if !cfg.Dev {
+		verifier = live
 	}
 	srv, err := server.New(server.Options{
 		Dir:            cfg.Dir,
 		Verifier:       verifier,
-		Validator:      validator,
-		Repository:     repository,
+		Validator:      live,
+		Repository:     live,
 		MaxUploadSize:  cfg.MaxUploadSize,
 		MinUploadRate:  cfg.UploadMinRate,
 		RequestTimeout: cfg.RequestTimeout,
@@ -169,7 +151,7 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 	}
 	defer srv.Close()
 
-	tlsConfig, acme, err := serveTLS(cfg, log)
+	tlsConfig, acme, certs, err := serveTLS(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -192,6 +174,23 @@ func runServe(ctx context.Context, app *App, opts *serveOptions) error {
 		}
 		defer stop()
 	}
+
+	rl := &serveReloader{app: app, load: load, cfg: cfg, log: log, live: live, certs: certs}
+	served := make(chan struct{})
+	defer close(served)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-served:
+				return
+			case <-hup:
+				rl.reload(ctx)
+			}
+		}
+	}()
+
 	if opts.ready != nil {
 		addrs := make([]string, len(listeners))
 		for i, l := range listeners {
@@ -227,9 +226,9 @@ func newServerLogger(app *App, format string) *slog.Logger {
 }
 
 // serveTLS returns the TLS configuration (nil for plain HTTP) and, with
-// ACME, the certificate manager. Certificate files are loaded again when
-// they change.
-func serveTLS(cfg *config.ServeConfig, log *slog.Logger) (*tls.Config, *autocert.Manager, error) {
+// ACME, the certificate manager, or with certificate files, what loads
+// them again when they change or on SIGHUP.
+func serveTLS(cfg *config.ServeConfig, log *slog.Logger) (*tls.Config, *autocert.Manager, *tlsFiles, error) {
 	switch {
 	case len(cfg.TLS.ACME.Domains) > 0:
 		m := &autocert.Manager{
@@ -240,15 +239,15 @@ func serveTLS(cfg *config.ServeConfig, log *slog.Logger) (*tls.Config, *autocert
 		}
 		tc := m.TLSConfig()
 		tc.MinVersion = tls.VersionTLS12
-		return tc, m, nil
+		return tc, m, nil, nil
 	case cfg.TLS.Cert != "":
 		files, err := loadTLSFiles(cfg.TLS.Cert, cfg.TLS.Key, log)
 		if err != nil {
-			return nil, nil, fmt.Errorf("tls: %w", err)
+			return nil, nil, nil, fmt.Errorf("tls: %w", err)
 		}
-		return &tls.Config{GetCertificate: files.getCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil, nil
+		return &tls.Config{GetCertificate: files.getCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil, files, nil
 	}
-	return nil, nil, nil
+	return nil, nil, nil, nil
 }
 
 // startRedirect starts the plain-HTTP listener that redirects to HTTPS

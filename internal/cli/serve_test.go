@@ -188,7 +188,7 @@ func TestServeTLSSettingsWithoutTLS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("serve: %v\n%s", err, stderr)
 	}
-	if want := "warning: tls.redirect, tls.hsts: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http"; !strings.Contains(stderr, want) {
+	if want := "level=WARN msg=\"tls.redirect, tls.hsts: no effect without tls.crt and tls.key or tls.acme: the server speaks plain http"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }

@@ -77,3 +77,23 @@ func (f *tlsFiles) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	}
 	return f.cert, nil
 }
+
+// prepare loads the pair crt/key now (on SIGHUP; the paths may have
+// changed) and returns what puts it in force. An error leaves the current
+// certificate in place.
+func (f *tlsFiles) prepare(crt, key string) (func(), error) {
+	g := &tlsFiles{crt: crt, key: key}
+	mod, err := g.modTimes()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(crt, key)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.crt, f.key, f.cert, f.mod, f.checked = crt, key, &cert, mod, time.Now()
+	}, nil
+}

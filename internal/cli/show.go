@@ -62,7 +62,10 @@ version, pkgarch, carch, builddir, startdir. --json prints one JSON object
 per recipe, one per line.
 
 A PATH that is a package (.apk) or an index (APKINDEX.tar.gz) is shown too:
-its metadata, signatures and, with --files, its file list.
+its metadata, signatures and, with --files, its file list. --field prints
+one of a package's .PKGINFO values (pkgname, pkgver, depends, provides,
+arch, ...; lists space-separated) or its id, or an index's description or
+number of packages.
 
 Reading a recipe never runs a host program and never touches the network.`
 
@@ -87,6 +90,8 @@ func newShowCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.field, "field", "", "print only the value of `name` (a recipe variable, version, pkgarch, ...)")
 	f.StringVar(&opts.arch, "arch", "", "read the recipes for this `arch` (CARCH; default: configured arch)")
 	f.BoolVar(&opts.files, "files", false, "list the files of a package (or the entries of an index)")
+	_ = cmd.RegisterFlagCompletionFunc("field", completeShowField)
+	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
 	return cmd
 }
 
@@ -196,9 +201,6 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	if opts.field != "" && opts.json {
 		return usageErrorf("--field and --json cannot be used together")
 	}
-	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
-		return usageErrorf("--field: %q is not a recipe variable nor one of %s; recipe variables: %s", opts.field, strings.Join(showFields, ", "), strings.Join(apkbuild.Variables, ", "))
-	}
 	paths := recipePaths(opts.paths)
 	var recipes []string
 	for _, p := range paths {
@@ -212,6 +214,9 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	}
 	if len(recipes) == 0 {
 		return nil
+	}
+	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
+		return usageErrorf("--field: %q is not a recipe variable nor one of %s; recipe variables: %s", opts.field, strings.Join(showFields, ", "), strings.Join(apkbuild.Variables, ", "))
 	}
 	arch, err := recipeArch(app, opts.arch)
 	if err != nil {

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -108,10 +112,44 @@ func runShowArchive(ctx context.Context, app *App, opts *showOptions, path strin
 	default:
 		return fmt.Errorf("show %s: %w", path, err)
 	}
+	if opts.field != "" {
+		fields := archiveFields(&out)
+		v, ok := fields[opts.field]
+		if !ok {
+			return usageErrorf("--field: %s: %q is not one of %s", path, opts.field, strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+		}
+		_, err := fmt.Fprintln(app.IO.Out, v)
+		return err
+	}
 	if opts.json {
 		return writeJSONLine(app.IO.Out, out)
 	}
 	return printArchive(app.IO.Out, &out)
+}
+
+// archiveFields maps the --field names of a package (its .PKGINFO keys as
+// in the JSON form, and id and scripts) or of an index to their values as
+// text; lists are space-separated.
+func archiveFields(out *showArchiveJSON) map[string]string {
+	if out.Kind == "index" {
+		return map[string]string{"description": out.Description, "packages": strconv.Itoa(out.Packages)}
+	}
+	fields := map[string]string{"id": out.ID, "scripts": strings.Join(out.Scripts, " ")}
+	v := reflect.ValueOf(*out.Info)
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		switch f := v.Field(i); f.Kind() {
+		case reflect.String:
+			fields[name] = f.String()
+		case reflect.Int64:
+			fields[name] = strconv.FormatInt(f.Int(), 10)
+		case reflect.Uint64:
+			fields[name] = strconv.FormatUint(f.Uint(), 10)
+		case reflect.Slice:
+			fields[name] = strings.Join(f.Interface().([]string), " ")
+		}
+	}
+	return fields
 }
 
 func fillPackage(out *showArchiveJSON, p *apk.Package, files bool) {

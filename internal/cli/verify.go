@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
@@ -260,11 +261,12 @@ func untrustedReason(keys []string, searched string) string {
 }
 
 // checkIndexTar reads an index's tar to its end, so that a broken
-// structure is found.
+// structure is found, and parses its APKINDEX text, so that text apk
+// cannot read (a line longer than its buffer, for one) is found.
 func checkIndexTar(r io.Reader) error {
 	tr := tar.NewReader(r)
 	for {
-		_, err := tr.Next()
+		hdr, err := tr.Next()
 		if err == io.EOF {
 			return nil
 		}
@@ -273,6 +275,19 @@ func checkIndexTar(r io.Reader) error {
 				err = io.ErrUnexpectedEOF
 			}
 			return fmt.Errorf("index tar: %w", err)
+		}
+		if hdr.Name == index.TextName {
+			if hdr.Size > index.MaxTextSize {
+				return fmt.Errorf("index tar: %s: %w", hdr.Name, index.ErrTooLarge)
+			}
+			text, err := io.ReadAll(tr)
+			if err != nil {
+				return fmt.Errorf("index tar: %w", err)
+			}
+			if _, err := index.ParseText(text); err != nil {
+				return fmt.Errorf("index tar: %w", err)
+			}
+			continue
 		}
 		if _, err := io.Copy(io.Discard, tr); err != nil {
 			return fmt.Errorf("index tar: %w", err)

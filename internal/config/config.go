@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // Source says where a setting's value came from.
@@ -50,6 +52,8 @@ type Config struct {
 	KeysDirs []string
 	// Arch is the Alpine architecture to build for (CARCH).
 	Arch string
+	// LintSkip are the lint rules that apkit lint leaves out.
+	LintSkip []string
 
 	// File is the config file that was read ("" when none).
 	File string
@@ -74,7 +78,7 @@ type Setting struct {
 
 // Settings lists every key apkit's own config file accepts, in display order.
 var Settings = []Setting{
-	{Key: "packager", Abuild: "PACKAGER", Help: "packager identity, Name <email>"},
+	{Key: "packager", Abuild: "PACKAGER", Help: "packager identity, Name <email> (default: git's user.name and user.email, else the signing key's name)"},
 	{Key: "signing_key", Abuild: "PACKAGER_PRIVKEY", Help: "private key that signs packages and indexes"},
 	{Key: "repodest", Abuild: "REPODEST", Help: "root of the local package repositories"},
 	{Key: "srcdest", Abuild: "SRCDEST", Help: "source download cache"},
@@ -83,6 +87,7 @@ var Settings = []Setting{
 	{Key: "makeflags", Abuild: "MAKEFLAGS", Help: "MAKEFLAGS for builds"},
 	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
 	{Key: "arch", Help: "Alpine architecture to build for (CARCH)"},
+	{Key: "lint_skip", Help: "lint rules to skip, comma-separated (also SKIP_<RULE>=1)"},
 }
 
 // Options say where to look. Zero values mean the usual places.
@@ -99,6 +104,9 @@ type Options struct {
 	// AbuildConf reads abuild configuration files (shell) into variables. nil
 	// means abuild configuration is not read.
 	AbuildConf func(path string, env map[string]string) (map[string]string, error)
+	// GitConfig returns a git setting (user.name, user.email), "" when
+	// unset; nil means asking git itself.
+	GitConfig func(key string) string
 }
 
 // ConfigFile returns where apkit's config file is when --config is not
@@ -198,6 +206,8 @@ func Load(opts Options) (*Config, error) {
 		case v.IsSet(s.Key):
 			if list := v.GetStringSlice(s.Key); s.Key == "keys_dirs" && len(list) > 0 {
 				raw[s.Key] = strings.Join(list, ":")
+			} else if s.Key == "lint_skip" && len(list) > 0 {
+				raw[s.Key] = strings.Join(list, ",")
 			} else {
 				raw[s.Key] = v.GetString(s.Key)
 			}
@@ -215,6 +225,9 @@ func Load(opts Options) (*Config, error) {
 
 	c.Packager = raw["packager"]
 	c.SigningKey = expandHome(raw["signing_key"], home)
+	if c.Packager == "" && c.Sources["packager"] == SourceDefault {
+		c.Packager, c.Origins["packager"] = defaultPackager(opts.GitConfig, getenv, home, c.SigningKey)
+	}
 	c.Repodest = expandHome(raw["repodest"], home)
 	c.Srcdest = expandHome(raw["srcdest"], home)
 	c.DistfilesMirror = expandHome(raw["distfiles_mirror"], home)
@@ -232,6 +245,11 @@ func Load(opts Options) (*Config, error) {
 			c.KeysDirs = append(c.KeysDirs, expandHome(d, home))
 		}
 	}
+	for _, rule := range strings.Split(raw["lint_skip"], ",") {
+		if rule = strings.TrimSpace(rule); rule != "" {
+			c.LintSkip = append(c.LintSkip, rule)
+		}
+	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
 	if err != nil || n < 1 {
 		from := string(c.Sources["jobs"])
@@ -245,6 +263,33 @@ func Load(opts Options) (*Config, error) {
 		c.Makeflags = "-j" + strconv.Itoa(c.Jobs)
 	}
 	return c, nil
+}
+
+// defaultPackager returns the packager when none is set, and where it came
+// from: "Name <email>" from git's user.name and user.email when git has
+// both, else the identity in the signing key's file name, else "".
+func defaultPackager(gitConfig func(string) string, getenv func(string) string, home, signingKey string) (string, string) {
+	if gitConfig == nil {
+		gitConfig = func(key string) string {
+			cmd := exec.Command("git", "config", "--get", key)
+			// git reads the home and XDG directories apkit was given.
+			cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+getenv("XDG_CONFIG_HOME"))
+			out, err := cmd.Output()
+			if err != nil {
+				return ""
+			}
+			return strings.TrimSpace(string(out))
+		}
+	}
+	if name, email := gitConfig("user.name"), gitConfig("user.email"); name != "" && email != "" {
+		return name + " <" + email + ">", "git config user.name, user.email"
+	}
+	if signingKey != "" {
+		if id := sign.IDOfKeyFile(filepath.Base(signingKey)); id != "" {
+			return id, "the name of signing_key"
+		}
+	}
+	return "", ""
 }
 
 // AbuildConfFiles lists the abuild configuration files in the order abuild
@@ -336,6 +381,8 @@ func (c *Config) Value(key string) string {
 		return strings.Join(d, string(filepath.ListSeparator))
 	case "arch":
 		return c.Arch
+	case "lint_skip":
+		return strings.Join(c.LintSkip, ",")
 	}
 	return ""
 }

@@ -104,9 +104,13 @@ type ServeACME struct {
 // ServeJWT configures upload authentication.
 type ServeJWT struct {
 	// JWKS is the URL of the identity provider's key set.
-	JWKS     string
-	Issuer   string   // the required iss claim
+	JWKS string
+	// Issuer is the required iss claim: jwt.issuer, or else the one exact
+	// value of jwt.claims.iss (as reposerve files give it).
+	Issuer   string
 	Audience []string // the accepted audiences (aud claim)
+	// IssuerFromClaims reports that Issuer was taken from jwt.claims.iss.
+	IssuerFromClaims bool
 	// Claims maps a claim name to its allowed values (exact or glob).
 	Claims map[string][]string
 }
@@ -139,7 +143,8 @@ var serveEnvKeys = []string{
 // variables (APKIT_DIR, APKIT_JWT_JWKS, APKIT_TLS_CRT, ...), then the
 // config file, then defaults. It checks that the result can run: a
 // directory, TLS files in pairs, and jwt.jwks, jwt.issuer and jwt.audience
-// unless in dev mode, where only loopback addresses may be used.
+// unless in dev mode, where only loopback addresses may be used. As in
+// reposerve files, the issuer may instead be given as jwt.claims.iss.
 func LoadServe(opts ServeOptions) (*ServeConfig, error) {
 	getenv, home := environment(opts.Getenv, opts.Home)
 	v := viper.New()
@@ -288,6 +293,12 @@ func (c *ServeConfig) check() error {
 	if c.Dev {
 		return nil
 	}
+	if c.JWT.Issuer == "" {
+		// reposerve files name the issuer among the required claims.
+		if iss := c.JWT.Claims["iss"]; len(iss) == 1 && !strings.ContainsAny(iss[0], "*?[") {
+			c.JWT.Issuer, c.JWT.IssuerFromClaims = iss[0], true
+		}
+	}
 	var missing []string
 	if c.JWT.JWKS == "" {
 		missing = append(missing, "jwt.jwks")
@@ -306,6 +317,10 @@ func (c *ServeConfig) check() error {
 			if len(c.JWT.Audience) == 0 {
 				hint += ", jwt.audience: the URL of this server, as the jobs' id_tokens aud"
 			}
+		}
+		if c.JWT.IssuerFromClaims && len(missing) == 1 {
+			// A reposerve file: it never checked aud, apkit does.
+			hint = "; a reposerve file needs this one line more: jwt.audience: the aud the CI jobs' id_tokens ask for (so that a token made for another service cannot upload here)"
 		}
 		return fmt.Errorf("config: %s required to check upload tokens (or --dev for an unauthenticated server on loopback)%s", strings.Join(missing, ", "), hint)
 	}

@@ -103,6 +103,21 @@ func TestLoadServe(t *testing.T) {
 		{name: "dev mode refuses all interfaces from the environment", flags: []string{"--dir", "/r"}, env: map[string]string{"APKIT_DEV": "true", "APKIT_LISTEN": "0.0.0.0:8080"}, err: "loopback"},
 		{name: "no authentication without dev mode", flags: []string{"--dir", "/r"}, err: "jwt.jwks, jwt.issuer, jwt.audience required"},
 		{name: "issuer and audience required", file: "dir: /r\njwt:\n  jwks: https://x/jwks\n", err: "jwt.issuer, jwt.audience required"},
+		{
+			name: "reposerve file with an audience: issuer from claims",
+			file: "dir: /r\njwt:\n  jwks: https://gitlab.example.com/oauth/discovery/keys\n  audience: https://packages.example.com\n  claims:\n    iss: https://gitlab.example.com\n    project_path: group/*\n",
+			want: &ServeConfig{
+				Dir: "/r", Listen: []string{"0.0.0.0:8080"}, LogFormat: "text", TLS: ServeTLS{Redirect: ServeRedirect{Protocols: "both"}},
+				JWT: ServeJWT{
+					JWKS: "https://gitlab.example.com/oauth/discovery/keys", Issuer: "https://gitlab.example.com", IssuerFromClaims: true,
+					Audience: []string{"https://packages.example.com"},
+					Claims:   map[string][]string{"iss": {"https://gitlab.example.com"}, "project_path": {"group/*"}},
+				},
+			},
+		},
+		{name: "reposerve file: the one line to add", file: "dir: /r\njwt:\n  jwks: https://x/jwks\n  claims:\n    iss: https://x\n", err: "jwt.audience required to check upload tokens (or --dev for an unauthenticated server on loopback); a reposerve file needs this one line more: jwt.audience:"},
+		{name: "issuer glob in claims is not an issuer", file: "dir: /r\njwt:\n  jwks: https://x/jwks\n  claims:\n    iss: https://*.example.com\n", err: "jwt.issuer, jwt.audience required"},
+		{name: "audience still required with jwt.issuer", file: "dir: /r\njwt:\n  jwks: https://x/jwks\n  issuer: https://x\n  claims:\n    iss: https://x\n", err: "jwt.audience required"},
 		{name: "no dir", flags: []string{"--dev"}, err: "no repository directory"},
 		{name: "crt without key", file: "dir: /r\ntls:\n  crt: a\n", flags: []string{"--dev"}, err: "crt and key"},
 		{name: "bad protocols", file: "dir: /r\ntls:\n  redirect:\n    protocols: ipx\n", flags: []string{"--dev"}, err: "protocols"},

@@ -3,6 +3,7 @@ package apk
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -79,15 +80,85 @@ func (p *PkgInfo) FileName() string {
 type PkgInfoError struct {
 	Line int    // 1-based line number
 	Msg  string // what is wrong
+	// Err is the sentinel the error matches ([ErrLineTooLong]), or nil.
+	Err error
 }
 
 // Error returns ".PKGINFO:LINE: message".
 func (e *PkgInfoError) Error() string { return fmt.Sprintf(".PKGINFO:%d: %s", e.Line, e.Msg) }
 
+// Unwrap returns e.Err.
+func (e *PkgInfoError) Unwrap() error { return e.Err }
+
+// MaxLineSize is the longest line, its newline included, that apk 2.14
+// reads from .PKGINFO, from an APKINDEX and from its own database of
+// installed packages: it reads a line only when the whole line fits in its
+// 128 KiB stream buffer, and fails on a longer one with "No buffer space
+// available" (an index or database it cannot read at all) or, in .PKGINFO,
+// by ignoring the rest of the file.
+const MaxLineSize = 128 << 10
+
+// ErrLineTooLong is wrapped by the errors for a .PKGINFO line, or a line
+// apk writes from it into an index or its database (all the depend items
+// joined on one line, for example), longer than [MaxLineSize]: apk could
+// not read it back.
+var ErrLineTooLong = errors.New("line longer than apk reads")
+
+// lineTooLong describes a line of n bytes, its newline not counted, that
+// does not fit in [MaxLineSize]; it returns nil when the line fits.
+func lineTooLong(n int) error {
+	if n < MaxLineSize {
+		return nil
+	}
+	return fmt.Errorf("%w: %d bytes with its newline, at most %d", ErrLineTooLong, n+1, MaxLineSize)
+}
+
+// csumLen is the length of a package identity as apk writes it in its
+// database ("Q1" and 28 base64 characters).
+const csumLen = 30
+
+// checkDerivedLines reports a list that apk joins on one line, in an index
+// and in its database of installed packages, when that line would be
+// longer than apk reads: depend (D:), provides (p:) and install_if (i:),
+// and the triggers line of the installed triggers database (the package
+// identity and the triggers). The .PKGINFO lines themselves may each fit.
+func (p *PkgInfo) checkDerivedLines() error {
+	for _, l := range []struct {
+		field  string
+		prefix int
+		lists  [][]string
+	}{
+		{"depend", 2, [][]string{p.Depends, p.AutoDepends}},
+		{"provides", 2, [][]string{p.Provides, p.AutoProvides}},
+		{"install_if", 2, [][]string{p.InstallIf}},
+		{"triggers", csumLen + 1, [][]string{p.Triggers}},
+	} {
+		n, count := l.prefix, 0
+		for _, list := range l.lists {
+			for _, v := range list {
+				for _, it := range items(v) {
+					n += len(it)
+					count++
+				}
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		if err := lineTooLong(n + count - 1); err != nil {
+			return fmt.Errorf(".PKGINFO: %s: %d items joined on one line of the index and of apk's database: %w", l.field, count, err)
+		}
+	}
+	return nil
+}
+
 // ParsePkgInfo parses .PKGINFO text as apk does: "key = value" lines split
 // at the first " = ", blank lines, comments and lines without " = "
-// ignored, unknown keys kept in Extra, the last value of a scalar key kept.
-// It fails only on a malformed number.
+// ignored, unknown keys kept in Extra, the last value of a scalar key kept,
+// list values split at spaces. It fails on a malformed number, and on a
+// line apk cannot read or that apk would write into its database as a
+// line it cannot read back (errors wrapping [ErrLineTooLong], see
+// [MaxLineSize]).
 func ParsePkgInfo(r io.Reader) (*PkgInfo, error) {
 	p := &PkgInfo{}
 	sc := bufio.NewScanner(r)
@@ -96,6 +167,13 @@ func ParsePkgInfo(r io.Reader) (*PkgInfo, error) {
 	for sc.Scan() {
 		n++
 		line := sc.Text()
+		if err := lineTooLong(len(line)); err != nil {
+			field, _, ok := strings.Cut(line, " = ")
+			if !ok || len(field) > 64 {
+				field = "line"
+			}
+			return nil, &PkgInfoError{Line: n, Msg: fmt.Sprintf("%s: %v", field, err), Err: ErrLineTooLong}
+		}
 		if line == "" {
 			continue
 		}
@@ -116,7 +194,7 @@ func ParsePkgInfo(r io.Reader) (*PkgInfo, error) {
 		num := func() (uint64, error) {
 			v, err := strconv.ParseUint(val, 10, 64)
 			if err != nil {
-				return 0, &PkgInfoError{n, fmt.Sprintf("%s: %q is not a number", key, val)}
+				return 0, &PkgInfoError{Line: n, Msg: fmt.Sprintf("%s: %q is not a number", key, val)}
 			}
 			return v, nil
 		}
@@ -153,24 +231,24 @@ func ParsePkgInfo(r io.Reader) (*PkgInfo, error) {
 		case "license":
 			p.License = val
 		case "replaces":
-			p.Replaces = append(p.Replaces, strings.Fields(val)...)
+			p.Replaces = append(p.Replaces, items(val)...)
 		case "depend":
 			if auto {
-				p.AutoDepends = append(p.AutoDepends, strings.Fields(val)...)
+				p.AutoDepends = append(p.AutoDepends, items(val)...)
 			} else {
-				p.Depends = append(p.Depends, strings.Fields(val)...)
+				p.Depends = append(p.Depends, items(val)...)
 			}
 		case "provides":
 			if auto {
-				p.AutoProvides = append(p.AutoProvides, strings.Fields(val)...)
+				p.AutoProvides = append(p.AutoProvides, items(val)...)
 			} else {
-				p.Provides = append(p.Provides, strings.Fields(val)...)
+				p.Provides = append(p.Provides, items(val)...)
 			}
 		case "triggers":
 			// apk 2.14 resets the list on every triggers line.
-			p.Triggers = strings.Fields(val)
+			p.Triggers = items(val)
 		case "install_if":
-			p.InstallIf = append(p.InstallIf, strings.Fields(val)...)
+			p.InstallIf = append(p.InstallIf, items(val)...)
 		case "datahash":
 			p.DataHash = val
 		default:
@@ -184,11 +262,29 @@ func ParsePkgInfo(r io.Reader) (*PkgInfo, error) {
 		return nil, fmt.Errorf(".PKGINFO:%d: %w", n+1, err)
 	}
 	p.Detected = auto && len(p.AutoProvides) == 0 && len(p.AutoDepends) == 0
+	if err := p.checkDerivedLines(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
+// items splits a list value as apk does: at spaces only (a tab, for one,
+// is part of an item), empty items dropped.
+func items(v string) []string {
+	var out []string
+	for _, it := range strings.Split(v, " ") {
+		if it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // MarshalText returns p as .PKGINFO text in abuild's field order (see the
-// package documentation). A value holding a newline cannot be written.
+// package documentation). A value holding a newline cannot be written, nor
+// a line longer than apk reads ([MaxLineSize], errors wrapping
+// [ErrLineTooLong]): a .PKGINFO line, or the line of an index that joins a
+// list (depend, provides, install_if).
 func (p *PkgInfo) MarshalText() ([]byte, error) {
 	var b bytes.Buffer
 	var bad error
@@ -196,6 +292,12 @@ func (p *PkgInfo) MarshalText() ([]byte, error) {
 		if strings.ContainsAny(val, "\n\r") || strings.ContainsAny(key, "\n\r= ") {
 			if bad == nil {
 				bad = fmt.Errorf(".PKGINFO: %s: a value may not hold a line break", key)
+			}
+			return
+		}
+		if err := lineTooLong(len(key) + len(" = ") + len(val)); err != nil {
+			if bad == nil {
+				bad = fmt.Errorf(".PKGINFO: %s: %w", key, err)
 			}
 			return
 		}
@@ -207,6 +309,9 @@ func (p *PkgInfo) MarshalText() ([]byte, error) {
 	for _, h := range p.Header {
 		if strings.ContainsAny(h, "\n\r") {
 			return nil, fmt.Errorf(".PKGINFO: header comment may not hold a line break")
+		}
+		if err := lineTooLong(len("# ") + len(h)); err != nil {
+			return nil, fmt.Errorf(".PKGINFO: header comment: %w", err)
 		}
 		b.WriteString("# " + h + "\n")
 	}
@@ -262,6 +367,9 @@ func (p *PkgInfo) MarshalText() ([]byte, error) {
 	}
 	if bad != nil {
 		return nil, bad
+	}
+	if err := p.checkDerivedLines(); err != nil {
+		return nil, err
 	}
 	return b.Bytes(), nil
 }

@@ -209,7 +209,7 @@ func Read(r io.Reader, opts *ReadOptions) (*Package, error) {
 	m := sr.Members()
 	p := &Package{Signatures: sr.Signatures(), signed: map[crypto.Hash][]byte{}}
 	p.Signature = Segment{0, m.Start()}
-	if err := p.readControl(sr.Content()); err != nil {
+	if err := p.readControl(sr.Content(), sr.ZeroBlocks()); err != nil {
 		return p, err
 	}
 	if _, err := m.Finish(); err != nil {
@@ -245,12 +245,20 @@ func Read(r io.Reader, opts *ReadOptions) (*Package, error) {
 	if err := p.readData(content, opts); err != nil {
 		return p, err
 	}
-	nonZero, err := m.Finish()
-	if err != nil {
-		return p, classify(err)
+	// After the end of the archive apk reads whole blocks to the end of
+	// the file: a partial one is "BAD archive" to it.
+	tail, err := sign.TarTail(content, 0, 0)
+	if errors.Is(err, sign.ErrTrailingData) {
+		return p, fmt.Errorf("%w: data segment: %w", ErrMalformed, err)
 	}
-	if nonZero {
-		return p, fmt.Errorf("%w: data segment: %v", ErrMalformed, sign.ErrTrailingData)
+	if err != nil {
+		return p, classify(fmt.Errorf("data segment: %w", err))
+	}
+	if tail%512 != 0 {
+		return p, fmt.Errorf("%w: data segment: %d bytes after the end of the archive, not whole blocks", ErrMalformed, tail)
+	}
+	if _, err := m.Finish(); err != nil {
+		return p, classify(err)
 	}
 	p.Data = Segment{m.Start(), m.End() - m.Start()}
 	if legacy {
@@ -281,9 +289,20 @@ func classify(err error) error {
 	return fmt.Errorf("%w: %w", ErrMalformed, err)
 }
 
-func (p *Package) readControl(content io.Reader) error {
-	tr := tar.NewReader(content)
+// readControl reads the control segment's entries. zeros is the number of
+// zero blocks the signature segment held after its entries.
+//
+// apk reads the members of a package as one tar stream, which ends at the
+// second zero block it meets, wherever that is; it then wants nothing but
+// zero blocks to the end of the file. A control segment that keeps its
+// end-of-archive blocks (a plain tar, not one cut as abuild-tar --cut
+// does) so ends the archive before the data segment, whose first entry
+// apk then refuses as "BAD archive".
+func (p *Package) readControl(content io.Reader, zeros int) error {
+	cnt := &countReader{r: content}
+	tr := tar.NewReader(cnt)
 	total := int64(0)
+	var end int64 // where the last entry, padded, ends
 	for n := 0; ; n++ {
 		first := n == 0
 		hdr, err := tr.Next()
@@ -291,8 +310,9 @@ func (p *Package) readControl(content io.Reader) error {
 			break
 		}
 		if err != nil {
-			return classify(fmt.Errorf("control segment: %w", noEOF(err)))
+			return tarError("control segment", cnt, err)
 		}
+		end = sign.PaddedEnd(cnt.n, hdr.Size)
 		if n >= maxControlEntries {
 			return fmt.Errorf("%w: control segment has more than %d entries", ErrMalformed, maxControlEntries)
 		}
@@ -321,7 +341,7 @@ func (p *Package) readControl(content io.Reader) error {
 		}
 		data := make([]byte, hdr.Size)
 		if _, err := io.ReadFull(tr, data); err != nil {
-			return classify(fmt.Errorf("control segment: %s: %w", name, noEOF(err)))
+			return tarError("control segment: "+name, cnt, err)
 		}
 		if name == ".PKGINFO" {
 			if p.Info != nil {
@@ -338,7 +358,44 @@ func (p *Package) readControl(content io.Reader) error {
 	if p.Info == nil {
 		return fmt.Errorf("%w: control segment has no .PKGINFO", ErrMalformed)
 	}
+	tail, err := sign.TarTail(content, cnt.n, end)
+	if errors.Is(err, sign.ErrTrailingData) {
+		return fmt.Errorf("%w: control segment: %w", ErrMalformed, err)
+	}
+	if err != nil {
+		return classify(fmt.Errorf("control segment: %w", noEOF(err)))
+	}
+	if tail%512 != 0 || zeros+int(tail/512) > 1 {
+		return fmt.Errorf("%w: control segment: %w: %d zero bytes after its last entry (a plain tar, not cut), %d zero blocks before it", ErrMalformed, sign.ErrEndOfArchive, tail, zeros)
+	}
 	return nil
+}
+
+// countReader counts the bytes read through it, and notes the end of its
+// source.
+type countReader struct {
+	r   io.Reader
+	n   int64
+	eof bool
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
+	return n, err
+}
+
+// tarError classifies an error of the tar reader over cnt: a tar stream
+// that ends inside a block or an entry while its gzip member ended whole is
+// malformed, not truncated.
+func tarError(segment string, cnt *countReader, err error) error {
+	if cnt.eof && (err == io.EOF || err == io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %s: the tar stream ends inside a block or an entry", ErrMalformed, segment)
+	}
+	return classify(fmt.Errorf("%s: %w", segment, noEOF(err)))
 }
 
 func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
@@ -346,7 +403,8 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 	if max <= 0 {
 		max = DefaultMaxEntries
 	}
-	tr := tar.NewReader(content)
+	cnt := &countReader{r: content}
+	tr := tar.NewReader(cnt)
 	// The kind of each path seen so far, for the order, duplicate and
 	// hard link checks, keyed by a 128-bit hash of the path with seeds of
 	// this reader's own: memory per entry does not grow with its name.
@@ -366,7 +424,7 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 			return nil
 		}
 		if err != nil {
-			return classify(fmt.Errorf("data segment: %w", noEOF(err)))
+			return tarError("data segment", cnt, err)
 		}
 		if len(kinds) >= max {
 			return fmt.Errorf("%w: data segment: more than %d entries", ErrMalformed, max)
@@ -410,7 +468,7 @@ func (p *Package) readData(content io.Reader, opts *ReadOptions) error {
 				}
 			}
 			if _, err := io.Copy(io.Discard, body); err != nil {
-				return classify(fmt.Errorf("data segment: %s: %w", f.Path, noEOF(err)))
+				return tarError("data segment: "+f.Path, cnt, err)
 			}
 			sum = h.Sum(nil)
 		case KindSymlink:

@@ -1,7 +1,9 @@
 package apkbuild
 
 import (
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 )
 
@@ -30,6 +32,11 @@ var triplets = map[string]string{
 	"sh4":          "sh4-alpine-linux-musl",
 	"x86":          "i586-alpine-linux-musl",
 	"x86_64":       "x86_64-alpine-linux-musl",
+}
+
+// Arches returns Alpine's architecture names, sorted.
+func Arches() []string {
+	return slices.Sorted(maps.Keys(triplets))
 }
 
 // KnownArch reports whether name is one of Alpine's architecture names

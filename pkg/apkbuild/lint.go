@@ -32,9 +32,9 @@ type Finding struct {
 	Message  string   `json:"message"`
 }
 
-// String formats the finding as "APKBUILD:LINE:COL: rule: message".
+// String formats the finding as "APKBUILD:LINE:COL: severity: rule: message".
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", f.File, f.Line, f.Col, f.Rule, f.Message)
+	return fmt.Sprintf("%s:%d:%d: %s: %s: %s", f.File, f.Line, f.Col, f.Severity, f.Rule, f.Message)
 }
 
 // ErrorFindings turns the error of [Load] into findings: a syntax error,
@@ -70,8 +70,17 @@ func ErrorFindings(file string, err error) []Finding {
 // linter collects findings for one recipe.
 type linter struct {
 	r     *Recipe
+	opts  LintOptions
 	lines []string
 	out   []Finding
+}
+
+// LintOptions adjust [LintWith].
+type LintOptions struct {
+	// OwnFiles are names in the recipe directory that the build itself
+	// puts there (its output or download directory, say), which the
+	// unexpected-file rule leaves alone.
+	OwnFiles []string
 }
 
 func (l *linter) add(sev Severity, line, col int, rule, format string, args ...any) {
@@ -88,7 +97,12 @@ func (l *linter) atVar(sev Severity, name, rule, format string, args ...any) {
 // apkbuild-lint rules (spec §15). Findings are sorted by position. It
 // reads the recipe directory for install, trigger and local source files.
 func Lint(r *Recipe) []Finding {
-	l := &linter{r: r, lines: strings.Split(string(r.Src), "\n")}
+	return LintWith(r, LintOptions{})
+}
+
+// LintWith is [Lint] with options.
+func LintWith(r *Recipe, opts LintOptions) []Finding {
+	l := &linter{r: r, opts: opts, lines: strings.Split(string(r.Src), "\n")}
 	l.validate()
 	l.style()
 	SortFindings(l.out)
@@ -351,8 +365,12 @@ func (l *linter) sources() {
 	if err != nil {
 		return
 	}
-	// src, pkg, tmp and build.log are what a build leaves behind.
-	known := map[string]bool{"APKBUILD": true, "src": true, "pkg": true, "tmp": true, "build.log": true}
+	// src, pkg, tmp and build.log are what a build leaves behind; a
+	// Makefile next to the recipe drives builds, it is not a source.
+	known := map[string]bool{"APKBUILD": true, "src": true, "pkg": true, "tmp": true, "build.log": true, "Makefile": true, "GNUmakefile": true}
+	for _, f := range l.opts.OwnFiles {
+		known[f] = true
+	}
 	for _, s := range r.Sources {
 		if s.Local != "" {
 			known[strings.SplitN(s.Local, "/", 2)[0]] = true
@@ -370,6 +388,10 @@ func (l *linter) sources() {
 		}
 	}
 }
+
+// ValidMaintainer reports whether s has the form a Maintainer comment must
+// have: "Name <user@example.org>".
+func ValidMaintainer(s string) bool { return maintainerRe.MatchString(s) }
 
 // maintainer checks the maintainer variable and comments.
 func (l *linter) maintainer() {

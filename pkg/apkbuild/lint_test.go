@@ -61,6 +61,7 @@ func TestLintRules(t *testing.T) {
 		{"bad digest", lintHeader + "source=\"a\"\nsha512sums=\"abc  a\"\n" + lintPackage, map[string]string{"a": ""}, []string{"error invalid-checksum"}},
 		{"unexpected file", lintHeader + lintPackage, map[string]string{"stray.patch": ""}, []string{"warning unexpected-file"}},
 		{"build leftovers", lintHeader + lintPackage, map[string]string{"build.log": ""}, nil},
+		{"makefile", lintHeader + lintPackage, map[string]string{"Makefile": ""}, nil},
 		{"toolchain", lintHeader + "makedepends=\"g++ go\"\n" + lintPackage, nil, []string{"warning go-without-net", "warning gxx-without-toolchain"}},
 		{"depends_dev", lintHeader + "depends_dev=\"x\"\n" + lintPackage, nil, []string{"warning depends-dev-without-dev"}},
 		{"style", strings.Replace(lintHeader, "pkgname=foo", "pkgname=\"foo\"", 1) + "builddir=\"$srcdir/$pkgname-$pkgver\"\nsource=\"\"\n_x=`echo x` \nfunction foo() { :; }\nbar (){\n\ttrue || return 1\n}\nbaz()\n{\n  :\n}\nqux(){ :; }\n" + lintPackage, nil,
@@ -112,7 +113,7 @@ func TestLintRules(t *testing.T) {
 func TestFindingString(t *testing.T) {
 	t.Parallel()
 	f := Finding{File: "main/foo/APKBUILD", Line: 12, Col: 3, Rule: "indent-tabs", Severity: SeverityWarning, Message: "indent with tabs"}
-	if got, want := f.String(), "main/foo/APKBUILD:12:3: indent-tabs: indent with tabs"; got != want {
+	if got, want := f.String(), "main/foo/APKBUILD:12:3: warning: indent-tabs: indent with tabs"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 }

@@ -456,6 +456,13 @@ func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 		if err != nil {
 			return err
 		}
+		if emptyByMistake(pb, has("keepdirs")) {
+			fn := "package()"
+			if i > 0 {
+				fn = "its split function"
+			}
+			b.warnf("%s: package is empty: no files, and no depends, provides, install_if, install scripts or triggers that would make it a metapackage (did %s install anything?)", pb.name, fn)
+		}
 	}
 	if len(problems) > 0 {
 		return errors.Join(problems...)
@@ -641,6 +648,27 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 		return s, "", false
 	}
 	return s[:i], s[i+len(sep):], true
+}
+
+// emptyByMistake reports whether a package has nothing in it and nothing
+// that would make it useful without files: no depends, provides,
+// install_if, install scripts or triggers. Directories alone count as
+// content only with keepdirs.
+func emptyByMistake(pb *pkgBuild, keepdirs bool) bool {
+	for _, k := range []string{"depends", "provides", "install_if"} {
+		if len(fields(pb.meta[k])) > 0 {
+			return false
+		}
+	}
+	if len(pb.scripts) > 0 || (keepdirs && len(pb.tree.Entries) > 0) {
+		return false
+	}
+	for _, e := range pb.tree.Entries {
+		if fi, err := os.Lstat(filepath.Join(pb.dir, filepath.FromSlash(e))); err == nil && !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // pkgInfo is the .PKGINFO of one package (APK-FORMAT.md §7).

@@ -25,14 +25,22 @@ const (
 
 // Limits that bound the memory [Read] uses on hostile input.
 const (
-	// MaxTextSize is the largest APKINDEX entry Read accepts (Alpine's
-	// largest indexes are about 10 MB of text).
+	// MaxTextSize is the largest APKINDEX entry Read accepts, as read
+	// and as Write would write it again (Alpine's largest indexes are
+	// about 10 MB of text).
 	MaxTextSize = 64 << 20
 	// MaxDescriptionSize is the largest DESCRIPTION entry Read accepts.
 	MaxDescriptionSize = 64 << 10
 	// maxStream bounds all the decompressed bytes Read looks at.
 	maxStream = MaxTextSize + 16<<20
+	// maxGrowth bounds how many bytes longer a record is once written
+	// than as read: the S:, I:, T:, U: and L: lines it lacked, and the
+	// newlines of the last line and record of a text without them.
+	maxGrowth = len("S:0\nI:0\nT:\nU:\nL:\n") + 2
 )
+
+// maxText is MaxTextSize, a variable for tests.
+var maxText = MaxTextSize
 
 // Errors returned by [Read].
 var (
@@ -104,7 +112,7 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 			if hasText {
 				return nil, fmt.Errorf("read index: two %s entries", TextName)
 			}
-			text, err = readEntry(tr, h, MaxTextSize)
+			text, err = readEntry(tr, h, int64(maxText))
 			if err != nil {
 				return nil, fmt.Errorf("read index: %s: %w", h.Name, limitErr(lr, err))
 			}
@@ -125,7 +133,33 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
+	// What Read accepts, Write writes so that Read accepts it: the
+	// written text, which may be longer, must fit too.
+	if len(text)+maxGrowth*len(ix.Records) > maxText {
+		n, err := textSize(ix.Records)
+		if err != nil {
+			return nil, fmt.Errorf("read index: %w", err)
+		}
+		if n > maxText {
+			return nil, fmt.Errorf("read index: %w: %s would be written as %d bytes", ErrTooLarge, TextName, n)
+		}
+	}
 	return ix, nil
+}
+
+// textSize returns the size of the APKINDEX text AppendText writes for
+// recs.
+func textSize(recs []*Record) (int, error) {
+	var buf []byte
+	n := 0
+	for _, r := range recs {
+		var err error
+		if buf, err = r.AppendText(buf[:0]); err != nil {
+			return 0, err
+		}
+		n += len(buf)
+	}
+	return n, nil
 }
 
 // limitErr turns an error caused by hitting the stream limit into ErrTooLarge.

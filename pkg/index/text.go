@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
 )
 
 // ParseError is a syntax error in APKINDEX text, with the 1-based line where
@@ -14,10 +16,46 @@ import (
 type ParseError struct {
 	Line int    // 1-based line number
 	Msg  string // what is wrong
+	// Err is the sentinel the error matches (apk.ErrLineTooLong), or nil.
+	Err error
 }
 
 // Error returns "APKINDEX:<line>: <msg>".
 func (e *ParseError) Error() string { return fmt.Sprintf("APKINDEX:%d: %s", e.Line, e.Msg) }
+
+// Unwrap returns e.Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// MaxHeaderSize is the most bytes a record's lines before D: (C: to k:,
+// newlines included) may take: apk 2.14 writes them through a buffer of
+// that size into its database of installed packages, and into an index it
+// makes. A longer record fails apk index ("Metadata for package is too
+// long"), and installing the package truncates apk's database there, so
+// that apk forgets every installed package after it.
+const MaxHeaderSize = 2048
+
+// ErrHeaderTooLong is wrapped by the errors for a record whose lines
+// before D: take more than [MaxHeaderSize] bytes.
+var ErrHeaderTooLong = errors.New("package metadata longer than apk records")
+
+// lineTooLong describes a line of n bytes, its newline not counted, longer
+// than apk reads; it returns nil when the line fits in [apk.MaxLineSize].
+func lineTooLong(n int) error {
+	if n < apk.MaxLineSize {
+		return nil
+	}
+	return fmt.Errorf("%w: %d bytes with its newline, at most %d", apk.ErrLineTooLong, n+1, apk.MaxLineSize)
+}
+
+// listLen returns the length of the line that holds items after a
+// two-byte key, its newline not counted.
+func listLen(items []string) int {
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	return n - 1
+}
 
 // Limits on what [ParseText] accepts, so that memory stays within a small
 // multiple of the input's size whatever the input.
@@ -37,9 +75,15 @@ const (
 // its last value, as apk does; repeated D, p and i lines add to the list.
 //
 // ParseText returns a [*ParseError] for a line whose second byte is not ':'
-// (apk rejects the whole index for it), a malformed number in S, I, t or k,
-// a record without P or V, or more than [MaxRecords] records or [MaxItems]
-// list items. The strings of the records share memory with one copy of
+// (apk rejects the whole index for it), a line longer than apk reads
+// ([apk.MaxLineSize]), a malformed number in S, I, t or k, a record without
+// P or V, a D, p or i list whose items do not fit on one line (apk writes
+// them so in its database of installed packages, and could not read that
+// back), a record longer than [MaxHeaderSize] before its D: line, or more
+// than [MaxRecords] records or [MaxItems] list items. It
+// splits list items at spaces only, as apk does. Whatever it accepts,
+// [AppendText] writes, and writes so that ParseText reads the same
+// records back. The strings of the records share memory with one copy of
 // data.
 func ParseText(data []byte) ([]*Record, error) {
 	text := string(data)
@@ -62,6 +106,12 @@ func ParseText(data []byte) ([]*Record, error) {
 		if cur.Version == "" {
 			return &ParseError{Line: startLine, Msg: fmt.Sprintf("record %s has no V: field", cur.Name)}
 		}
+		if err := cur.checkLists(); err != nil {
+			return &ParseError{Line: startLine, Msg: err.Error(), Err: apk.ErrLineTooLong}
+		}
+		if err := cur.checkHeader(); err != nil {
+			return &ParseError{Line: startLine, Msg: err.Error(), Err: ErrHeaderTooLong}
+		}
 		recs = append(recs, cur)
 		cur = nil
 		return nil
@@ -81,6 +131,9 @@ func ParseText(data []byte) ([]*Record, error) {
 			}
 			continue
 		}
+		if err := lineTooLong(len(line)); err != nil {
+			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("line %q: %v", truncate(line), err), Err: apk.ErrLineTooLong}
+		}
 		if len(line) < 2 || line[1] != ':' {
 			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("line %q is not X:value", truncate(line))}
 		}
@@ -88,13 +141,12 @@ func ParseText(data []byte) ([]*Record, error) {
 			cur = &Record{}
 			startLine = lineNo
 		}
-		if err := cur.set(line[0], line[2:]); err != nil {
+		n, err := cur.set(line[0], line[2:])
+		if err != nil {
 			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
 		}
-		if k := line[0]; k == 'D' || k == 'p' || k == 'i' {
-			if items += strings.Count(line, " ") + 1; items > MaxItems {
-				return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("more than %d dependency items", MaxItems)}
-			}
+		if items += n; items > MaxItems {
+			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("more than %d dependency items", MaxItems)}
 		}
 	}
 	if err := end(lineNo); err != nil {
@@ -111,9 +163,8 @@ func truncate(s string) string {
 	return s
 }
 
-// set stores one field.
-func (r *Record) set(key byte, v string) error {
-	var err error
+// set stores one field and returns the number of list items it added.
+func (r *Record) set(key byte, v string) (items int, err error) {
 	switch key {
 	case 'C':
 		r.Checksum = v
@@ -148,15 +199,21 @@ func (r *Record) set(key byte, v string) error {
 	case 'k':
 		r.ProviderPriority, err = parseNumber('k', v)
 	case 'D':
+		n := len(r.Depends)
 		r.Depends = appendItems(r.Depends, v)
+		items = len(r.Depends) - n
 	case 'p':
+		n := len(r.Provides)
 		r.Provides = appendItems(r.Provides, v)
+		items = len(r.Provides) - n
 	case 'i':
+		n := len(r.InstallIf)
 		r.InstallIf = appendItems(r.InstallIf, v)
+		items = len(r.InstallIf) - n
 	default:
 		r.Extra = append(r.Extra, Field{Key: key, Value: v})
 	}
-	return err
+	return items, err
 }
 
 // noteEmpty records in r.Empty that the optional field key is present with
@@ -190,10 +247,11 @@ func parseNumber(key byte, v string) (int64, error) {
 	return n, nil
 }
 
-// appendItems appends the space-separated items of v to list.
+// appendItems appends the space-separated items of v to list. Only a space
+// separates items, as in apk: a tab is part of an item.
 func appendItems(list []string, v string) []string {
 	for v != "" {
-		i := strings.IndexAny(v, " \t")
+		i := strings.IndexByte(v, ' ')
 		if i < 0 {
 			return append(list, v)
 		}
@@ -214,7 +272,11 @@ var errNewline = errors.New("value contains a newline")
 // that ends a record. Optional fields are written only when set, or listed
 // in [Record.Empty]. It returns
 // an error, and b unchanged, when a value contains a newline or a list item
-// is empty or contains a space, since the index could not be read back.
+// is empty or contains a space, since the index could not be read back, or
+// when a line would be longer than apk reads ([apk.MaxLineSize]; the error
+// names the record and the field and wraps apk.ErrLineTooLong), or the
+// lines before D: longer than apk records ([MaxHeaderSize],
+// [ErrHeaderTooLong]).
 func (r *Record) AppendText(b []byte) ([]byte, error) {
 	if err := r.check(); err != nil {
 		return b, err
@@ -256,7 +318,93 @@ func (r *Record) AppendText(b []byte) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// check reports a value AppendText cannot write so that it reads back.
+// fieldNames names the fields of a record in errors, by their .PKGINFO
+// keys.
+var fieldNames = map[byte]string{
+	'C': "checksum", 'P': "pkgname", 'V': "pkgver", 'A': "arch",
+	'T': "pkgdesc", 'U': "url", 'L': "license", 'o': "origin",
+	'm': "maintainer", 'c': "commit", 'D': "depend", 'p': "provides",
+	'i': "install_if",
+}
+
+// fieldName returns "X" or "X (key)" for the field with letter key.
+func fieldName(key byte) string {
+	if n, ok := fieldNames[key]; ok {
+		return fmt.Sprintf("%c (%s)", key, n)
+	}
+	return fmt.Sprintf("%c", key)
+}
+
+// id names the record in errors: name-version, or the name alone.
+func (r *Record) id() string {
+	if r.Version == "" {
+		return r.Name
+	}
+	return r.Name + "-" + r.Version
+}
+
+// checkHeader reports a record whose lines before D:, as apk writes them,
+// take more than MaxHeaderSize bytes, and names its longest field.
+func (r *Record) checkHeader() error {
+	n, longest, longLen := 0, byte(0), -1
+	field := func(key byte, v string) {
+		n += len("X:\n") + len(v)
+		if len(v) > longLen {
+			longest, longLen = key, len(v)
+		}
+	}
+	number := func(key byte, v int64) { field(key, strconv.FormatInt(v, 10)) }
+	field('C', r.Checksum) // apk writes C: even when it is empty
+	field('P', r.Name)
+	field('V', r.Version)
+	if r.optional('A', r.Arch) {
+		field('A', r.Arch)
+	}
+	number('S', r.Size)
+	number('I', r.InstalledSize)
+	field('T', r.Description)
+	field('U', r.URL)
+	field('L', r.License)
+	if r.optional('o', r.Origin) {
+		field('o', r.Origin)
+	}
+	if r.optional('m', r.Maintainer) {
+		field('m', r.Maintainer)
+	}
+	if r.BuildTime != 0 {
+		number('t', r.BuildTime)
+	}
+	if r.optional('c', r.Commit) {
+		field('c', r.Commit)
+	}
+	if r.ProviderPriority != 0 {
+		number('k', r.ProviderPriority)
+	}
+	if n > MaxHeaderSize {
+		return fmt.Errorf("record %s: %w: its lines before D: take %d bytes, at most %d (the longest is %s, %d bytes)",
+			r.id(), ErrHeaderTooLong, n, MaxHeaderSize, fieldName(longest), longLen)
+	}
+	return nil
+}
+
+// checkLists reports a D, p or i list that does not fit on one line.
+func (r *Record) checkLists() error {
+	for _, l := range []struct {
+		key   byte
+		items []string
+	}{{'D', r.Depends}, {'p', r.Provides}, {'i', r.InstallIf}} {
+		if len(l.items) == 0 {
+			continue
+		}
+		if err := lineTooLong(listLen(l.items)); err != nil {
+			return fmt.Errorf("record %s: %s: %d items on one line: %w", r.id(), fieldName(l.key), len(l.items), err)
+		}
+	}
+	return nil
+}
+
+// check reports a value AppendText cannot write so that it, and apk, read
+// it back.
 func (r *Record) check() error {
 	if r.Name == "" {
 		return errors.New("record has no name")
@@ -275,6 +423,9 @@ func (r *Record) check() error {
 		if strings.IndexByte(f.v, '\n') >= 0 {
 			return fmt.Errorf("record %s: %c: %w", r.Name, f.key, errNewline)
 		}
+		if err := lineTooLong(2 + len(f.v)); err != nil {
+			return fmt.Errorf("record %s: %s: %w", r.id(), fieldName(f.key), err)
+		}
 	}
 	if r.Size < 0 || r.InstalledSize < 0 || r.BuildTime < 0 || r.ProviderPriority < 0 {
 		return fmt.Errorf("record %s: negative number", r.Name)
@@ -284,14 +435,23 @@ func (r *Record) check() error {
 		items []string
 	}{{'D', r.Depends}, {'p', r.Provides}, {'i', r.InstallIf}} {
 		for _, it := range l.items {
-			if it == "" || strings.ContainsAny(it, " \t\n") {
+			if it == "" || strings.ContainsAny(it, " \n") {
 				return fmt.Errorf("record %s: %c: bad item %q", r.Name, l.key, it)
 			}
 		}
 	}
+	if err := r.checkLists(); err != nil {
+		return err
+	}
+	if err := r.checkHeader(); err != nil {
+		return err
+	}
 	for _, f := range r.Extra {
 		if f.Key == '\n' || strings.IndexByte(f.Value, '\n') >= 0 {
 			return fmt.Errorf("record %s: %c: %w", r.Name, f.Key, errNewline)
+		}
+		if err := lineTooLong(2 + len(f.Value)); err != nil {
+			return fmt.Errorf("record %s: %s: %w", r.id(), fieldName(f.Key), err)
 		}
 	}
 	return nil

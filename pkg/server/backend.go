@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
@@ -217,6 +218,8 @@ func (q *repoQueue) add(ctx context.Context, files []File) error {
 		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, repo.ErrArch)
 	case errors.Is(err, repo.ErrBadName):
 		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, repo.ErrBadName)
+	case errors.Is(err, apk.ErrLineTooLong), errors.Is(err, index.ErrHeaderTooLong):
+		return fmt.Errorf("%s: %w: %w", name, ErrInvalidPackage, err)
 	}
 	// The repository checks packages against its own key as well as the
 	// upload keys: a signature that names the server's key and does not

@@ -76,6 +76,21 @@ func KeyFileName(id string, t time.Time) string {
 	return id + "-" + strconv.FormatInt(t.Unix(), 16) + ".rsa"
 }
 
+// IDOfKeyFile returns the identity in a key file name made by
+// [KeyFileName] ("jane@example.org-65a1f0c2.rsa" or its ".pub" gives
+// "jane@example.org"), or the name without its extensions when it has no
+// time suffix.
+func IDOfKeyFile(name string) string {
+	name = strings.TrimSuffix(name, ".pub")
+	name = strings.TrimSuffix(name, ".rsa")
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.ParseUint(name[i+1:], 16, 64); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
 // KeyID returns the identity abuild-keygen names keys after: the e-mail
 // address between '<' and '>' of a "Name <email>" packager when it holds an
 // '@', else user.

@@ -58,6 +58,24 @@ func TestKeyFileName(t *testing.T) {
 	}
 }
 
+func TestIDOfKeyFile(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"jane@example.com-6748a2b1.rsa":                       "jane@example.com",
+		"jane@example.com-6748a2b1.rsa.pub":                   "jane@example.com",
+		"alpine-devel@lists.alpinelinux.org-4a6a0840.rsa.pub": "alpine-devel@lists.alpinelinux.org",
+		"my-key.rsa": "my-key",
+		"plain":      "plain",
+	} {
+		if got := IDOfKeyFile(in); got != want {
+			t.Errorf("IDOfKeyFile(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := IDOfKeyFile(KeyFileName("jd", time.Unix(0x6748a2b1, 0))); got != "jd" {
+		t.Errorf("round trip: %q", got)
+	}
+}
+
 func TestGenerateKeyRefusesSmall(t *testing.T) {
 	t.Parallel()
 	if _, err := GenerateKey(nil, "x", 1024, time.Now()); !errors.Is(err, ErrKeyTooSmall) {

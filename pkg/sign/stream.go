@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -17,6 +18,73 @@ type SignedReader struct {
 	m     *MemberReader
 	sigs  []Signature
 	first io.Reader
+	zeros int
+}
+
+// ErrEndOfArchive is wrapped by the errors for a stream whose tar ends
+// before its last member: signature members (or, for pkg/apk, a control
+// member) that hold end-of-archive blocks after their entries, as a plain
+// tar does (abuild-sign and abuild-tar --cut leave them out). apk reads
+// the members of a stream as one tar, which the second zero block it
+// meets ends, so what comes after is "BAD archive" to it.
+var ErrEndOfArchive = errors.New("end-of-archive blocks before the end of the stream")
+
+// countReader counts the bytes read through it, and notes the end of its
+// source.
+type countReader struct {
+	r   io.Reader
+	n   int64
+	eof bool
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
+	return n, err
+}
+
+// tarErr returns the error of a tar reader over c: a tar stream that ends
+// inside a block while its gzip member ended whole is malformed, not
+// truncated.
+func (c *countReader) tarErr(err error) error {
+	if c.eof && (err == io.EOF || err == io.ErrUnexpectedEOF) {
+		return errors.New("the tar stream ends inside a block or an entry")
+	}
+	return noEOF(err)
+}
+
+// TarTail reads what is left of r, a tar stream whose last entry ends
+// at byte end (its data padded to a whole block) and of which n bytes were
+// read, and returns the number of bytes after that entry: 0 for a stream
+// cut after its last entry, 512 for one zero block, and so on. It fails
+// when a byte after the entry is not zero, as apk reads no further entry
+// after the end of an archive.
+func TarTail(r io.Reader, n, end int64) (int64, error) {
+	var buf [4096]byte
+	for {
+		k, err := r.Read(buf[:])
+		for _, b := range buf[:k] {
+			if b != 0 {
+				return 0, ErrTrailingData
+			}
+		}
+		n += int64(k)
+		if err == io.EOF {
+			return n - end, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// PaddedEnd returns the offset of the end of an entry whose data starts at
+// start and holds size bytes, padded to a whole 512-byte block.
+func PaddedEnd(start, size int64) int64 {
+	return start + (size+511)&^511
 }
 
 // NewSignedReader reads the leading signature members of r and starts the
@@ -57,12 +125,14 @@ func NewSignedReader(r io.Reader) (*SignedReader, error) {
 		}
 		// Record what tar consumes before its first header is known, to
 		// give it back when the member is not a signature member.
-		rec := &recorder{r: content}
+		cnt := &countReader{r: content}
+		rec := &recorder{r: cnt}
 		tr := tar.NewReader(rec)
 		hdr, err := tr.Next()
 		if err != nil {
-			return nil, fmt.Errorf("signed stream: member at offset %d: %w", s.m.Start(), noEOF(err))
+			return nil, fmt.Errorf("signed stream: member at offset %d: %w", s.m.Start(), cnt.tarErr(err))
 		}
+		end := PaddedEnd(cnt.n, hdr.Size)
 		sig, ok, err := ReadSignatureEntry(hdr, tr)
 		if err != nil {
 			return nil, fmt.Errorf("signed stream: %w", err)
@@ -81,8 +151,9 @@ func NewSignedReader(r io.Reader) (*SignedReader, error) {
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), noEOF(err))
+				return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), cnt.tarErr(err))
 			}
+			end = PaddedEnd(cnt.n, hdr.Size)
 			sig, ok, err := ReadSignatureEntry(hdr, tr)
 			if err != nil {
 				return nil, fmt.Errorf("signed stream: %w", err)
@@ -94,13 +165,26 @@ func NewSignedReader(r io.Reader) (*SignedReader, error) {
 				return nil, err
 			}
 		}
-		if nonZero, err := s.m.Finish(); err != nil {
+		tail, err := TarTail(content, cnt.n, end)
+		if err != nil {
+			return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), noEOF(err))
+		}
+		// apk counts zero blocks across the members; a second one ends
+		// its archive.
+		if s.zeros += int(tail / 512); s.zeros > 1 || tail%512 != 0 {
+			return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), ErrEndOfArchive)
+		}
+		if _, err := s.m.Finish(); err != nil {
 			return nil, fmt.Errorf("signed stream: %w", err)
-		} else if nonZero {
-			return nil, fmt.Errorf("signed stream: signature member at offset %d: %w", s.m.Start(), ErrTrailingData)
 		}
 	}
 }
+
+// ZeroBlocks returns the number of zero blocks the signature members hold
+// after their entries: 0 for members cut after their last entry, as
+// abuild-sign writes them, or 1. apk counts them towards the end of the
+// archive it reads across all the members, which the second one ends.
+func (s *SignedReader) ZeroBlocks() int { return s.zeros }
 
 // Signatures returns the signatures read, in stream order.
 func (s *SignedReader) Signatures() []Signature { return s.sigs }
