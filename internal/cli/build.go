@@ -54,6 +54,8 @@ type buildRecipeJSON struct {
 	// recipes after it were not built.
 	Error string `json:"error,omitempty"`
 	Phase string `json:"phase,omitempty"`
+	// ForeignLibc lists packages linking a C library other than musl.
+	ForeignLibc []build.ForeignLibc `json:"foreign_libc,omitempty"`
 }
 
 func newBuildCmd(app *App) *cobra.Command {
@@ -208,7 +210,10 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 			return err
 		}
-		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log}
+		if w := foreignLibcWarning(res.ForeignLibc); w != "" {
+			app.IO.Warnf("%s", w)
+		}
+		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log, ForeignLibc: res.ForeignLibc}
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
 		}
@@ -309,6 +314,31 @@ func buildHint(err error) error {
 		return fmt.Errorf("%w (run apkit checksum)", err)
 	}
 	return err
+}
+
+// foreignLibcWarning is the one warning about packages that link a C
+// library other than musl ("" when there are none).
+func foreignLibcWarning(links []build.ForeignLibc) string {
+	if len(links) == 0 {
+		return ""
+	}
+	var libs []string
+	pkgs := map[string][]string{}
+	for _, l := range links {
+		if _, ok := pkgs[l.Library]; !ok {
+			libs = append(libs, l.Library)
+		}
+		if !slices.Contains(pkgs[l.Library], l.Package) {
+			pkgs[l.Library] = append(pkgs[l.Library], l.Package)
+		}
+	}
+	var parts []string
+	for _, lib := range libs {
+		parts = append(parts, fmt.Sprintf("%s link %s", strings.Join(pkgs[lib], ", "), lib))
+	}
+	return fmt.Sprintf("%s, a C library other than Alpine's musl: Alpine cannot install these packages (nothing there provides so:%s); "+
+		"build them on Alpine, or against an Alpine root with --rootfs DIR (a build root apkit installs from Alpine itself is planned)",
+		strings.Join(parts, "; "), strings.Join(libs, ", so:"))
 }
 
 // privateHidden lists the user's key and configuration directories, which

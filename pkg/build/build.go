@@ -195,6 +195,9 @@ type Result struct {
 	Packages []Package `json:"packages"`
 	// Log is the build log file.
 	Log string `json:"log"`
+	// ForeignLibc lists the packages that link a C library other than
+	// musl (built on a host that is not Alpine): Alpine cannot install them.
+	ForeignLibc []ForeignLibc `json:"foreign_libc,omitempty"`
 }
 
 // PhaseError reports a failed phase with the last lines of its output.

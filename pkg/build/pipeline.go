@@ -149,6 +149,7 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	if err := b.step("postprocess", "Checking, stripping and tracing packages", func() error { return b.postprocess(ctx, pkgs) }); err != nil {
 		return nil, err
 	}
+	res.ForeignLibc = b.foreignLibc(pkgs)
 	for _, pb := range pkgs {
 		if pb.info, err = b.composeInfo(pb); err != nil {
 			return nil, &PhaseError{Phase: "package", Log: b.d.logFile, Err: err}
