@@ -291,7 +291,7 @@ func buildFailed(app *App, path string, err error) error {
 		if errors.Is(pe, repo.ErrConflict) {
 			return fmt.Errorf("build %s: phase %s; to publish a new build, raise pkgrel (apkit bump --pkgrel %s), or pass --replace to overwrite it", path, pe.Error(), path)
 		}
-		return fmt.Errorf("build %s: phase %s", path, pe.Error())
+		return fmt.Errorf("build %s: phase %w", path, pe)
 	}
 	// Some of the pipeline's errors name the recipe already.
 	if strings.HasPrefix(err.Error(), "build "+path+": ") {
@@ -309,7 +309,9 @@ func buildHint(err error) error {
 	case errors.Is(err, build.ErrNoRepodest):
 		return fmt.Errorf("%w: set --repodest", err)
 	case errors.Is(err, build.ErrMissingDeps):
-		return fmt.Errorf("%w: install them yourself and pass --no-deps", err)
+		return fmt.Errorf("%w; ways forward: install them on this host and pass --no-deps (-d), "+
+			"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), "+
+			"or build on Alpine; a build root that apkit installs from Alpine itself is planned", err)
 	case errors.Is(err, build.ErrNoChecksum):
 		return fmt.Errorf("%w (run apkit checksum)", err)
 	}
