@@ -37,6 +37,9 @@ type buildOptions struct {
 	rootfs   string
 	phases   string
 	json     bool
+	// pathPrepend are --path-prepend's directories (each may be a
+	// colon-separated list).
+	pathPrepend []string
 }
 
 // buildJSON is the JSON form of `apkit build --json`: one entry per recipe.
@@ -138,6 +141,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
 	f.StringVar(&o.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
+	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
 }
 
@@ -256,6 +260,22 @@ func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phas
 		Replace:         opts.replace,
 		Offline:         opts.offline,
 		RootFS:          opts.rootfs,
+		PathPrepend:     cfg.PathPrepend,
+	}
+	if len(opts.pathPrepend) > 0 {
+		bo.PathPrepend = nil
+		for _, list := range opts.pathPrepend {
+			for _, d := range filepath.SplitList(list) {
+				if d == "" {
+					continue
+				}
+				abs, err := filepath.Abs(d)
+				if err != nil {
+					return bo, err
+				}
+				bo.PathPrepend = append(bo.PathPrepend, abs)
+			}
+		}
 	}
 	if bo.Repodest != "" {
 		var err error

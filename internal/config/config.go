@@ -48,6 +48,9 @@ type Config struct {
 	Makeflags string
 	// KeysDirs are extra directories of trusted public keys.
 	KeysDirs []string
+	// PathPrepend lists directories put before the default PATH of build
+	// phases (and bound read-only into the sandbox).
+	PathPrepend []string
 	// Arch is the Alpine architecture to build for (CARCH).
 	Arch string
 
@@ -83,6 +86,7 @@ var Settings = []Setting{
 	{Key: "makeflags", Abuild: "MAKEFLAGS", Help: "MAKEFLAGS for builds"},
 	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
 	{Key: "arch", Help: "Alpine architecture to build for (CARCH)"},
+	{Key: "path_prepend", Help: "directories put before PATH in the build sandbox, bound read-only"},
 }
 
 // Options say where to look. Zero values mean the usual places.
@@ -196,7 +200,7 @@ func Load(opts Options) (*Config, error) {
 			c.Sources[s.Key] = SourceEnv
 			c.Origins[s.Key] = envName
 		case v.IsSet(s.Key):
-			if list := v.GetStringSlice(s.Key); s.Key == "keys_dirs" && len(list) > 0 {
+			if list := v.GetStringSlice(s.Key); (s.Key == "keys_dirs" || s.Key == "path_prepend") && len(list) > 0 {
 				raw[s.Key] = strings.Join(list, ":")
 			} else {
 				raw[s.Key] = v.GetString(s.Key)
@@ -230,6 +234,13 @@ func Load(opts Options) (*Config, error) {
 	if raw["keys_dirs"] != "" {
 		for _, d := range filepath.SplitList(raw["keys_dirs"]) {
 			c.KeysDirs = append(c.KeysDirs, expandHome(d, home))
+		}
+	}
+	if raw["path_prepend"] != "" {
+		for _, d := range filepath.SplitList(raw["path_prepend"]) {
+			if d != "" {
+				c.PathPrepend = append(c.PathPrepend, expandHome(d, home))
+			}
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
@@ -336,6 +347,8 @@ func (c *Config) Value(key string) string {
 		return strings.Join(d, string(filepath.ListSeparator))
 	case "arch":
 		return c.Arch
+	case "path_prepend":
+		return strings.Join(c.PathPrepend, string(filepath.ListSeparator))
 	}
 	return ""
 }

@@ -141,6 +141,12 @@ type Options struct {
 	Makeflags string
 	// Env adds to or overrides the phase environment.
 	Env map[string]string
+	// PathPrepend lists absolute directories put before the default PATH
+	// of the phase environment, for toolchains outside it (Go from its
+	// official tarball in /usr/local/go/bin). The sandbox binds each
+	// existing one read-only, so that it is there even in a build root or
+	// under a hidden directory.
+	PathPrepend []string
 	// Phases selects the phases to run; nil means all.
 	Phases []Phase
 	// NoCheck skips check() as the recipe option !check does.
@@ -315,6 +321,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("signing key: %w", err)
 		}
 		b.opts.Key = key
+	}
+	for _, d := range opts.PathPrepend {
+		if !filepath.IsAbs(d) || strings.ContainsRune(d, ':') {
+			return nil, fmt.Errorf("build %s: PATH entry %q: not an absolute path without ':'", dir, d)
+		}
 	}
 	b.runner = opts.Runner
 	if b.runner == nil {
