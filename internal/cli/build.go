@@ -81,7 +81,9 @@ there is no network unless the recipe's options contain "net".
 --phases runs only some phases, in pipeline order: deps, fetch, verify,
 unpack, prepare, build, check, package, index (or "all", "rootpkg"). Without
 index, the packages stay in the recipe's tmp/.apkit/out until a later
-"--phases index" adds them to the repository.
+"--phases index" adds them to the repository. Without unpack, prepare, build,
+check and package need the sources an earlier run unpacked (a finished build
+removes them unless --keep).
 
 The recipe's output streams to stderr and is kept in build.log beside the
 recipe's work directories. A failed build leaves the repository untouched.

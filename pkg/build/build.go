@@ -231,6 +231,11 @@ var ErrBusy = errors.New("another build of this recipe is running")
 // cannot be, with no apk database to install them into).
 var ErrMissingDeps = errors.New("missing build dependencies")
 
+// ErrNoBuilddir reports phases that need the unpacked sources (prepare,
+// build, check, package) asked for without unpack when the sources are not
+// unpacked, for example after a finished build removed them.
+var ErrNoBuilddir = errors.New("builddir is missing: run the unpack phase first")
+
 // ErrNoChecksum reports a source without a sha512sums entry when the
 // sources are to be verified.
 var ErrNoChecksum = errors.New("no sha512sums entry")
