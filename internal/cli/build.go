@@ -169,6 +169,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		return err
 	}
 	paths := recipePaths(recipeDirs(opts.paths))
+	if err := checkRecipes(paths); err != nil {
+		return err
+	}
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {
 		return err

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -35,8 +33,8 @@ The build log is kept.`,
 
 func runClean(_ context.Context, app *App, opts *cleanOptions) error {
 	for _, p := range recipeDirs(recipePaths(opts.paths)) {
-		if _, err := os.Stat(filepath.Join(p, "APKBUILD")); err != nil {
-			return fmt.Errorf("clean %s: not a recipe directory: %w", p, err)
+		if err := checkRecipe(p); err != nil {
+			return err
 		}
 		if err := build.Clean(p); err != nil {
 			return fmt.Errorf("clean %s: %w", p, err)

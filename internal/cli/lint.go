@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,12 @@ func runLint(ctx context.Context, app *App, opts *lintOptions) error {
 		}
 		name := recipeName(res.path)
 		var findings []apkbuild.Finding
+		var nr *noRecipeError
+		if errors.As(res.err, &nr) {
+			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", nr)
+			failed = true
+			continue
+		}
 		if res.err != nil {
 			findings = apkbuild.ErrorFindings(name, res.err)
 		}

@@ -127,7 +127,7 @@ func loadRecipes(ctx context.Context, paths []string, opts apkbuild.Options) []l
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			r, err := apkbuild.LoadContext(ctx, p, opts)
-			res[i] = loadResult{path: p, recipe: r, err: noRecipeHint(err)}
+			res[i] = loadResult{path: p, recipe: r, err: noRecipeHint(p, err)}
 		}()
 	}
 	wg.Wait()
