@@ -40,6 +40,9 @@ type buildOptions struct {
 	// pathPrepend are --path-prepend's directories (each may be a
 	// colon-separated list).
 	pathPrepend []string
+	// abuild's -c and -m (colour on, off) and -r (install dependencies,
+	// which apkit always does).
+	colorAlways, colorNever, abuildR bool
 }
 
 // buildJSON is the JSON form of `apkit build --json`: one entry per recipe.
@@ -131,20 +134,28 @@ func dirCompletion(cmd *cobra.Command, args []string, toComplete string) ([]stri
 
 // addFlags binds the build flags to o.
 func (o *buildOptions) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.repodest, "repodest", "", "root of the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
+	f.StringVarP(&o.repodest, "repodest", "P", "", "`dir` that holds the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
 	f.StringVar(&o.repo, "repo", "", "repository `name` (default: the name of the recipe directory's parent)")
-	f.StringVar(&o.key, "key", "", "private key `file` that signs packages and the index (default: the configured signing key)")
+	f.StringVarP(&o.key, "key", "k", "", "private key `file` that signs packages and the index (default: the configured signing_key)")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run check()")
-	f.BoolVar(&o.noDeps, "no-deps", false, "go on when build dependencies are missing")
+	f.BoolVarP(&o.noDeps, "no-deps", "d", false, "go on when build dependencies are missing")
 	f.BoolVarP(&o.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
 	f.BoolVar(&o.replace, "replace", false, "replace packages of the same version already in the repository (as abuild does)")
-	f.IntVarP(&o.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
-	f.BoolVar(&o.offline, "offline", false, "do not download: remote sources must be in the cache")
-	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "run `n` jobs at once: JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
+	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
+	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation `mode`: auto, bwrap or none")
 	f.StringVar(&o.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
 	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
+	// abuild's flags of the same meaning, for abuild's users' habits;
+	// docs/from-abuild.md documents them.
+	f.BoolVarP(&o.colorAlways, "abuild-color", "c", false, "colour output, as abuild -c (--color always)")
+	f.BoolVarP(&o.colorNever, "abuild-monochrome", "m", false, "no colour, as abuild -m (--color never)")
+	f.BoolVarP(&o.abuildR, "abuild-install-deps", "r", false, "accepted for abuild -r: apkit build always installs build dependencies it can")
+	for _, name := range []string{"abuild-color", "abuild-monochrome", "abuild-install-deps"} {
+		_ = f.MarkHidden(name)
+	}
 }
 
 func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
@@ -155,6 +166,14 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	phases, err := build.ParsePhases(opts.phases)
 	if err != nil {
 		return usageErrorf("--phases: %v", err)
+	}
+	switch {
+	case opts.colorAlways && opts.colorNever:
+		return usageErrorf("-c and -m cannot be used together")
+	case opts.colorAlways:
+		app.IO.SetColorMode(term.ColorAlways)
+	case opts.colorNever:
+		app.IO.SetColorMode(term.ColorNever)
 	}
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
@@ -169,8 +188,17 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		return err
 	}
 	paths := recipePaths(recipeDirs(opts.paths))
-	if err := checkRecipes(paths); err != nil {
-		return err
+	for _, p := range paths {
+		if err := checkRecipe(p); err != nil {
+			// abuild's verbs are phases here: "apkit build unpack".
+			var nr *noRecipeError
+			if errors.As(err, &nr) && nr.missing {
+				if _, perr := build.ParsePhases(p); perr == nil {
+					return fmt.Errorf("%w; to run abuild %s, use apkit build --phases %s", err, p, p)
+				}
+			}
+			return err
+		}
 	}
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {

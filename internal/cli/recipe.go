@@ -52,16 +52,6 @@ func checkRecipe(path string) error {
 	return nil
 }
 
-// checkRecipes runs [checkRecipe] on each path and returns the first error.
-func checkRecipes(paths []string) error {
-	for _, p := range paths {
-		if err := checkRecipe(p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // noRecipeHint turns an error reading the recipe at path into a
 // *noRecipeError when the recipe is not there.
 func noRecipeHint(path string, err error) error {

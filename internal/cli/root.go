@@ -81,15 +81,19 @@ func NewApp(io *term.Streams) *App {
 	return app
 }
 
-// usageError marks an error in how apkit was called (exit code 2).
-type usageError struct{ err error }
+// usageError marks an error in how apkit was called (exit code 2). A brief
+// one says what to do already, so the usage is not printed after it.
+type usageError struct {
+	err   error
+	brief bool
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 // usageErrorf returns an error that makes Main exit with code 2 and print the usage.
 func usageErrorf(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // verifyError marks a verification or signature failure (exit code 3).
@@ -164,13 +168,13 @@ func newRootCmd(app *App) *cobra.Command {
 	cmd.Version = buildVersion().String()
 	cmd.SetVersionTemplate("apkit {{.Version}}\n")
 	cmd.Flags().Bool("version", false, "print the version (as apkit version does)")
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	cmd.SetFlagErrorFunc(flagError)
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")
 	pf.StringVarP(&g.chdir, "directory", "C", "", "change to `dir` before doing anything")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more about what is done")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but results")
-	pf.StringVar(&g.color, "color", "auto", "colour output: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
+	pf.StringVar(&g.color, "color", "auto", "colour output `when`: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
 
 	cmd.AddCommand(
 		newVersionCmd(app),
@@ -224,6 +228,7 @@ func reportError(ctx context.Context, io *term.Streams, cmd *cobra.Command, err 
 		usage  *usageError
 		verify *verifyError
 	)
+	err = abuildVerbError(err)
 	switch {
 	case errors.As(err, &silent):
 		return silent.code
@@ -232,7 +237,10 @@ func reportError(ctx context.Context, io *term.Streams, cmd *cobra.Command, err 
 		return ExitInterrupted
 	case errors.As(err, &usage) || isCobraUsageError(err):
 		fmt.Fprintf(io.ErrOut, "apkit: %v\n", err)
-		if cmd != nil {
+		switch {
+		case cmd != nil && usage != nil && usage.brief:
+			fmt.Fprintf(io.ErrOut, "See '%s --help'.\n", cmd.CommandPath())
+		case cmd != nil:
 			fmt.Fprintf(io.ErrOut, "\n%s", cmd.UsageString())
 		}
 		return ExitUsage
