@@ -21,7 +21,7 @@ func (e *noRecipeError) Error() string {
 	switch {
 	case e.missing:
 		return fmt.Sprintf("%s: no such file or directory (%s)", e.path, hint)
-	case e.path == "." || e.path == "APKBUILD":
+	case filepath.Clean(e.path) == ".":
 		return fmt.Sprintf("no APKBUILD here (%s)", hint)
 	}
 	return fmt.Sprintf("%s: no APKBUILD (%s)", e.path, hint)
