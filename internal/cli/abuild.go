@@ -85,6 +85,8 @@ var abuildRows = []abuildRow{
 		Notes: "sets the version, fetches the new sources and rewrites the checksums"},
 	{Abuild: "`abuild clean`", Apkit: "`apkit clean`",
 		Notes: "removes `src`, `pkg` and `tmp`; keeps `build.log`"},
+	{Abuild: "`abuild cleancache`", Apkit: "`apkit clean --cache [PATH...]`", Verbs: []string{"cleancache"},
+		Notes: "removes set-aside (`<name>.<8 hex>`) and partial downloads from the source cache; given recipes, also every cached file they do not use"},
 	{Abuild: "`abuild validate` (`sanitycheck`)", Apkit: "`apkit lint`", Verbs: []string{"validate", "sanitycheck"},
 		Notes: "also the apkbuild-lint style rules"},
 	{Abuild: "`apkbuild-lint` (atools)", Apkit: "`apkit lint`", Verbs: []string{"apkbuild-lint"},
@@ -93,8 +95,8 @@ var abuildRows = []abuildRow{
 		Notes: "lists the subpackages; `apkit build` prints the path of every package it writes"},
 	{Abuild: "`abuild undeps`", Apkit: nothingNeeded, Verbs: []string{"undeps"},
 		Notes: "`apkit build` removes the dependencies it installed"},
-	{Abuild: "`abuild cleancache`, `cleanoldpkg`, `cleanpkg`, `snapshot`, `sourcecheck`, `srcpkg`, `up2date`, `installdeps`, `uninstalldeps`", Apkit: noEquivalent,
-		Verbs: []string{"cleancache", "cleanoldpkg", "cleanpkg", "snapshot", "sourcecheck", "srcpkg", "up2date", "installdeps", "uninstalldeps"}},
+	{Abuild: "`cleanoldpkg`, `cleanpkg`, `snapshot`, `sourcecheck`, `srcpkg`, `up2date`, `installdeps`, `uninstalldeps`", Apkit: noEquivalent,
+		Verbs: []string{"cleanoldpkg", "cleanpkg", "snapshot", "sourcecheck", "srcpkg", "up2date", "installdeps", "uninstalldeps"}},
 }
 
 // AbuildTableMarkdown returns the abuild table of docs/from-abuild.md.
@@ -175,19 +177,19 @@ func flagError(c *cobra.Command, err error) error {
 	switch {
 	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() != "":
 		if r := abuildFlagRow(notExist.GetSpecifiedName()); r != nil {
-			return &usageError{err: fmt.Errorf("%w (%s)", err, r.hint("abuild -"+notExist.GetSpecifiedName(), "")), brief: true}
+			return &usageError{err: fmt.Errorf("%w (%s)", err, r.hint("abuild -"+notExist.GetSpecifiedName(), ""))}
 		}
 	case errors.As(err, &notExist):
 		if s := suggestFlag(c, notExist.GetSpecifiedName()); s != "" {
-			return &usageError{err: fmt.Errorf("%w (did you mean --%s?)", err, s), brief: true}
+			return &usageError{err: fmt.Errorf("%w (did you mean --%s?)", err, s)}
 		}
 	case errors.As(err, &needsArg) && needsArg.GetSpecifiedShortnames() != "":
 		// abuild's -k takes no argument; apkit's is --key FILE.
 		if r := abuildFlagRow(needsArg.GetSpecifiedName()); r != nil && !r.Accepted {
-			return &usageError{err: fmt.Errorf("%w (%s)", err, r.hint("abuild -"+needsArg.GetSpecifiedName(), "")), brief: true}
+			return &usageError{err: fmt.Errorf("%w (%s)", err, r.hint("abuild -"+needsArg.GetSpecifiedName(), ""))}
 		}
 	}
-	return &usageError{err: err}
+	return &usageError{err: err, showUsage: true}
 }
 
 // suggestFlag returns the long flag of c that name most likely stands
@@ -253,5 +255,5 @@ func abuildVerbError(err error) error {
 	if m[1] == "abump" || m[1] == "apkbuild-lint" {
 		what = m[1]
 	}
-	return &usageError{err: fmt.Errorf("unknown command %q for %q: %s", m[1], m[2], r.hint(what, m[1])), brief: true}
+	return &usageError{err: fmt.Errorf("unknown command %q for %q: %s", m[1], m[2], r.hint(what, m[1]))}
 }

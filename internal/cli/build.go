@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -43,13 +42,12 @@ type buildOptions struct {
 	// abuild's -c and -m (colour on, off) and -r (install dependencies,
 	// which apkit always does).
 	colorAlways, colorNever, abuildR bool
+
+	repodestSet bool // --repodest was given, maybe empty
 }
 
-// buildJSON is the JSON form of `apkit build --json`: one entry per recipe.
-type buildJSON struct {
-	Recipes []buildRecipeJSON `json:"recipes"`
-}
-
+// buildRecipeJSON is one line of `apkit build --json`: one per recipe,
+// printed as its build ends.
 type buildRecipeJSON struct {
 	Dir      string          `json:"dir"`
 	Pkgname  string          `json:"pkgname"`
@@ -102,6 +100,7 @@ publish a changed package to others.`,
   apkit build --json main/*/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
+			opts.repodestSet = cmd.Flags().Changed("repodest")
 			return runBuild(cmd.Context(), app, opts)
 		},
 	}
@@ -183,6 +182,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.repo != "" && !plainName(opts.repo) {
 		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
 	}
+	// An unset variable in a Makefile (--repodest=$(REPODEST)) must not
+	// publish to the default place.
+	if opts.repodestSet && opts.repodest == "" {
+		return usageErrorf("--repodest: empty value: give a directory, or leave the flag out to use the configured one")
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return err
@@ -216,8 +220,13 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			return err
 		}
 	}
+	// Find an unusable repository before building, not after.
+	if bo.Repodest != "" && (len(phases) == 0 || slices.Contains(phases, build.PhaseIndex)) {
+		if err := checkWritableDir(bo.Repodest); err != nil {
+			return fmt.Errorf("repodest %s: %w", bo.Repodest, err)
+		}
+	}
 	bo.Runner = runner
-	bo.Progress = &buildProgress{io: app.IO}
 	bo.Hide = privateHidden(app)
 	if bo.Key != "" {
 		bo.Passphrase = passphraseFunc(app, bo.Key)
@@ -225,8 +234,8 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
-	var out buildJSON
 	for _, p := range paths {
+		bo.Progress = newBuildProgress(app.IO, p)
 		res, err := build.Build(ctx, p, bo)
 		if err != nil {
 			var pe *build.PhaseError
@@ -240,8 +249,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 				if pe != nil {
 					r.Phase, r.Log = pe.Phase, pe.Log
 				}
-				out.Recipes = append(out.Recipes, r)
-				if jerr := printBuildJSON(app, &out); jerr != nil {
+				if jerr := writeJSONLine(app.IO.Out, r); jerr != nil {
 					return jerr
 				}
 			}
@@ -254,23 +262,17 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
 		}
-		out.Recipes = append(out.Recipes, r)
-		if !opts.json {
+		if opts.json {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
+				return err
+			}
+		} else {
 			for _, pkg := range res.Packages {
 				fmt.Fprintln(app.IO.Out, pkg.Path)
 			}
 		}
 	}
-	if opts.json {
-		return printBuildJSON(app, &out)
-	}
 	return nil
-}
-
-func printBuildJSON(app *App, out *buildJSON) error {
-	enc := json.NewEncoder(app.IO.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 // pipelineOptions turns the flags and the configuration into the
@@ -365,8 +367,8 @@ func buildHint(err error) error {
 		return fmt.Errorf("%w; ways forward: install them on this host and pass --no-deps (-d), "+
 			"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), "+
 			"or build on Alpine; a build root that apkit installs from Alpine itself is planned", err)
-	case errors.Is(err, build.ErrNoChecksum):
-		return fmt.Errorf("%w (run apkit checksum)", err)
+	case errors.Is(err, build.ErrNoChecksum), errors.Is(err, build.ErrStaleChecksums):
+		return fmt.Errorf("%w; %s", err, checksumFix)
 	}
 	return err
 }
@@ -425,23 +427,50 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// buildProgress shows phases as sections (collapsible on GitLab CI).
+// buildProgress shows phases as sections (collapsible on GitLab CI), and
+// labels every line with the recipe's name, as abuild's ">>> pkgname:"
+// does, so that the logs of several recipes read apart.
 type buildProgress struct {
 	io *term.Streams
+	// label names the recipe: its directory's name until the APKBUILD is
+	// read, then its pkgname.
+	label string
 }
 
+// newBuildProgress returns the progress of the recipe in dir.
+func newBuildProgress(io *term.Streams, dir string) *buildProgress {
+	label := filepath.Base(dir)
+	if abs, err := filepath.Abs(dir); err == nil {
+		label = filepath.Base(abs)
+	}
+	return &buildProgress{io: io, label: label}
+}
+
+// RecipeName implements build.RecipeNamer.
+func (p *buildProgress) RecipeName(pkgname string) { p.label = pkgname }
+
+// StartPhase opens the section apkit_<phase>_<pkgname>, titled
+// "<pkgname>: <title>".
 func (p *buildProgress) StartPhase(name, title string) func(error) {
-	sec := p.io.StartSection("apkit_"+sanitizeSection(name), title)
+	sec := p.io.StartSection("apkit_"+sanitizeSection(name)+"_"+sanitizeSection(p.label), p.label+": "+title)
 	return func(err error) {
 		d := sec.End()
 		if err == nil {
-			p.io.Verbosef("%s done in %s", name, d.Round(time.Millisecond))
+			p.io.Verbosef("%s: %s done in %s", p.label, name, d.Round(time.Millisecond))
 		}
 	}
 }
 
-func (p *buildProgress) Warn(msg string) { p.io.Warnf("%s", msg) }
-func (p *buildProgress) Info(msg string) { p.io.Infof("%s", msg) }
+func (p *buildProgress) Warn(msg string) { p.io.Warnf("%s", p.labelled(msg)) }
+func (p *buildProgress) Info(msg string) { p.io.Infof("%s", p.labelled(msg)) }
+
+// labelled puts the recipe's name before msg, unless msg starts with it.
+func (p *buildProgress) labelled(msg string) string {
+	if strings.HasPrefix(msg, p.label+": ") {
+		return msg
+	}
+	return p.label + ": " + msg
+}
 
 func sanitizeSection(s string) string {
 	return strings.Map(func(r rune) rune {

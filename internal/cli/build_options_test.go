@@ -81,7 +81,7 @@ func TestBuildHint(t *testing.T) {
 		{"missing deps", fmt.Errorf("build x: %w: gcc (no apk database here to install them from)", build.ErrMissingDeps),
 			"build x: missing build dependencies: gcc (no apk database here to install them from); ways forward: install them on this host and pass --no-deps (-d), " +
 				"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), or build on Alpine; a build root that apkit installs from Alpine itself is planned"},
-		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry (run apkit checksum)"},
+		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry; run apkit checksum to record the checksums of the recipe's sources, or apkit bump --pkgver VERSION to change pkgver and the checksums together"},
 		{"other", errors.New("build x: boom"), "build x: boom"},
 	}
 	for _, tt := range tests {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,6 +30,9 @@ type bumpJSON struct {
 	From       string           `json:"from"`
 	To         string           `json:"to"`
 	Sha512sums []source.FileSum `json:"sha512sums"`
+	// Changed is false when --pkgver named the recipe's own pkgver and
+	// nothing was done.
+	Changed bool `json:"changed"`
 }
 
 func newBumpCmd(app *App) *cobra.Command {
@@ -47,6 +49,9 @@ the new version and rewrites the sha512sums block. --pkgrel increments
 pkgrel, fetches and verifies the sources, and rewrites the checksums in
 sha512 form. Nothing else in the APKBUILD changes, and it is rewritten only
 when every source was fetched: a failed bump leaves the file as it was.
+--pkgver with the recipe's own pkgver changes nothing (it does not reset
+pkgrel), with a warning, and succeeds, so that a scheduled job may run it
+with the latest upstream version every time.
 
 The old and the new version are printed.`,
 		Example: `  apkit bump --pkgver 2.13 main/hello
@@ -93,6 +98,17 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 	}
 	name := recipeLabel(r)
 	text := r.Src
+	if opts.pkgver != "" && opts.pkgver == r.Pkgver {
+		// Resetting pkgrel to 0 would publish an older release under a
+		// version apk already has: leave the recipe as it is, and say so.
+		app.IO.Warnf("%s: pkgver is already %s: nothing changed (apkit bump --pkgrel raises the release, apkit checksum recomputes the checksums)", name, r.Pkgver)
+		v := r.Pkgver + "-r" + r.Pkgrel
+		if opts.json {
+			return writeJSONLine(app.IO.Out, bumpJSON{APKBUILD: name, Pkgname: r.Pkgname, From: v, To: v, Sha512sums: []source.FileSum{}})
+		}
+		_, err = fmt.Fprintf(app.IO.Out, "%s %s -> %s\n", r.Pkgname, v, v)
+		return err
+	}
 	if opts.pkgver != "" && version.Valid(r.Pkgver) && version.Compare(opts.pkgver, r.Pkgver) < 0 {
 		// Allowed (a bad release is sometimes rolled back), but apk does
 		// not upgrade to it: say so.
@@ -148,7 +164,7 @@ func runBump(ctx context.Context, app *App, opts *bumpOptions) error {
 	}
 	from, to := r.Pkgver+"-r"+r.Pkgrel, next.Pkgver+"-r"+next.Pkgrel
 	if opts.json {
-		return json.NewEncoder(app.IO.Out).Encode(bumpJSON{APKBUILD: name, Pkgname: next.Pkgname, From: from, To: to, Sha512sums: sums})
+		return writeJSONLine(app.IO.Out, bumpJSON{APKBUILD: name, Pkgname: next.Pkgname, From: from, To: to, Sha512sums: sums, Changed: true})
 	}
 	_, err = fmt.Fprintf(app.IO.Out, "%s %s -> %s\n", next.Pkgname, from, to)
 	return err

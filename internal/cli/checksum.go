@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -20,11 +19,8 @@ type checksumOptions struct {
 	sourceFlags
 }
 
-// checksumJSON is the output of `apkit checksum --json`.
-type checksumJSON struct {
-	Recipes []checksumRecipeJSON `json:"recipes"`
-}
-
+// checksumRecipeJSON is one line of `apkit checksum --json`: one per
+// recipe.
 type checksumRecipeJSON struct {
 	APKBUILD   string           `json:"apkbuild"`
 	Pkgname    string           `json:"pkgname"`
@@ -75,8 +71,10 @@ func runChecksum(ctx context.Context, app *App, opts *checksumOptions) error {
 		return err
 	}
 	if opts.json {
-		if err := json.NewEncoder(app.IO.Out).Encode(checksumJSON{Recipes: recs}); err != nil {
-			return err
+		for _, r := range recs {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
+				return err
+			}
 		}
 	} else {
 		for _, r := range recs {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -18,11 +17,7 @@ type fetchOptions struct {
 	sourceFlags
 }
 
-// fetchJSON is the output of `apkit fetch --json`.
-type fetchJSON struct {
-	Recipes []fetchRecipeJSON `json:"recipes"`
-}
-
+// fetchRecipeJSON is one line of `apkit fetch --json`: one per recipe.
 type fetchRecipeJSON struct {
 	APKBUILD string            `json:"apkbuild"`
 	Pkgname  string            `json:"pkgname"`
@@ -62,8 +57,12 @@ directory, each remote source is first asked of the mirror by its saved name,
 once; when the mirror lacks it, fails, or serves a copy that does not verify
 (moved aside, with a warning), the source's own URL is used.
 
-A file that fails verification is renamed to <name>.<first 8 hex digits of
-the expected digest> and apkit exits with code 3. With --offline nothing goes
+A source that fails verification makes apkit exit with code 3. A cached
+file that no longer matches the recipe is downloaded again: when the
+download is the same file, the recipe's checksum is what changed, and the
+cached copy is kept; any other download that fails verification is renamed
+to <name>.<first 8 hex digits of the expected digest> for inspection
+("apkit clean --cache" removes such files). With --offline nothing goes
 to the network, and every source missing from the cache is listed with the
 URL it would come from.
 
@@ -91,8 +90,10 @@ func runFetch(ctx context.Context, app *App, opts *fetchOptions) error {
 		return err
 	}
 	if opts.json {
-		if err := json.NewEncoder(app.IO.Out).Encode(fetchJSON{Recipes: recs}); err != nil {
-			return err
+		for _, r := range recs {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
+				return err
+			}
 		}
 	} else {
 		for _, r := range recs {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -250,7 +249,7 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 	app.IO.Infof("Index has %d packages (of which %d are new)", result.Packages, result.Read)
 	switch {
 	case opts.json:
-		return json.NewEncoder(app.IO.Out).Encode(result)
+		return writeJSONLine(app.IO.Out, result)
 	case out != "-":
 		_, err := fmt.Fprintln(app.IO.Out, out)
 		return err

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,7 +196,7 @@ func runKeygen(ctx context.Context, app *App, opts *keygenOptions) error {
 		out.Installed = dst
 	}
 	if opts.json {
-		return json.NewEncoder(app.IO.Out).Encode(out)
+		return writeJSONLine(app.IO.Out, out)
 	}
 	fmt.Fprintln(app.IO.Out, privPath)
 	fmt.Fprintln(app.IO.Out, pubPath)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	xterm "golang.org/x/term"
 
@@ -65,8 +66,26 @@ func loadKeyring(app *App, cfg *config.Config, flagDirs []string) (*sign.Keyring
 	for _, s := range kr.Skipped {
 		app.IO.Verbosef("skipped key file %s", s)
 	}
+	// apkit keygen keeps the private half of each key beside the public
+	// one in its keys directory: that is no news.
+	own := apkitKeysDir(app)
+	for _, p := range kr.Private {
+		if filepath.Dir(p) != own {
+			app.IO.Verbosef("skipped key file %s: a private key, not a public one", p)
+		}
+	}
 	trustSigningKey(app, cfg, kr)
 	return kr, nil
+}
+
+// keySearch says where loadKeyring looked for trusted keys, for messages
+// about a key that was not found.
+func keySearch(app *App, cfg *config.Config, flagDirs []string) string {
+	where := strings.Join(trustedKeyDirs(app, cfg, flagDirs), ", ")
+	if cfg != nil && cfg.SigningKey != "" {
+		where += " and " + cfg.SigningKey + ".pub"
+	}
+	return where
 }
 
 // trustSigningKey trusts the public half of the configured signing key,

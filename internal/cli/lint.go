@@ -56,17 +56,14 @@ func runLint(ctx context.Context, app *App, opts *lintOptions) error {
 		return err
 	}
 	failed := false
-	for _, res := range loadRecipes(ctx, paths, apkbuild.Options{Arch: arch}) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	err = eachRecipe(ctx, paths, recipeLoader(apkbuild.Options{Arch: arch}), func(res loadResult) error {
 		name := recipeName(res.path)
 		var findings []apkbuild.Finding
 		var nr *noRecipeError
 		if errors.As(res.err, &nr) {
 			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", nr)
 			failed = true
-			continue
+			return nil
 		}
 		if res.err != nil {
 			findings = apkbuild.ErrorFindings(name, res.err)
@@ -88,6 +85,10 @@ func runLint(ctx context.Context, app *App, opts *lintOptions) error {
 			}
 			fmt.Fprintln(app.IO.Out, f.String())
 		}
+		return nil
+	}, nil)
+	if err != nil {
+		return err
 	}
 	if failed {
 		return &silentError{code: ExitFailure}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -81,17 +82,20 @@ func NewApp(io *term.Streams) *App {
 	return app
 }
 
-// usageError marks an error in how apkit was called (exit code 2). A brief
-// one says what to do already, so the usage is not printed after it.
+// usageError marks an error in how apkit was called (exit code 2). The
+// usage is printed after it only when showUsage is set: for errors in the
+// shape of the command line (an unknown flag, a flag without its value),
+// not for a bad value, which one line explains better.
 type usageError struct {
-	err   error
-	brief bool
+	err       error
+	showUsage bool
 }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// usageErrorf returns an error that makes Main exit with code 2 and print the usage.
+// usageErrorf returns an error that makes Main exit with code 2, printed
+// on one line without the usage.
 func usageErrorf(format string, args ...any) error {
 	return &usageError{err: fmt.Errorf(format, args...)}
 }
@@ -169,6 +173,7 @@ func newRootCmd(app *App) *cobra.Command {
 	cmd.SetVersionTemplate("apkit {{.Version}}\n")
 	cmd.Flags().Bool("version", false, "print the version (as apkit version does)")
 	cmd.SetFlagErrorFunc(flagError)
+	cmd.SetHelpCommand(newHelpCmd())
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")
 	pf.StringVarP(&g.chdir, "directory", "C", "", "change to `dir` before doing anything")
@@ -237,10 +242,7 @@ func reportError(ctx context.Context, io *term.Streams, cmd *cobra.Command, err 
 		return ExitInterrupted
 	case errors.As(err, &usage) || isCobraUsageError(err):
 		fmt.Fprintf(io.ErrOut, "apkit: %v\n", err)
-		switch {
-		case cmd != nil && usage != nil && usage.brief:
-			fmt.Fprintf(io.ErrOut, "See '%s --help'.\n", cmd.CommandPath())
-		case cmd != nil:
+		if cmd != nil && (usage == nil || usage.showUsage) {
 			fmt.Fprintf(io.ErrOut, "\n%s", cmd.UsageString())
 		}
 		return ExitUsage
@@ -250,6 +252,39 @@ func reportError(ctx context.Context, io *term.Streams, cmd *cobra.Command, err 
 	default:
 		fmt.Fprintf(io.ErrOut, "apkit: %v\n", err)
 		return ExitFailure
+	}
+}
+
+// newHelpCmd replaces cobra's help command, which prints the usage and
+// exits 0 for a topic it does not know: apkit exits 2 for it, as for an
+// unknown command.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command in the application.\nSimply type apkit help [path to command] for full details.",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var out []cobra.Completion
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return usageErrorf("help: unknown command %q (apkit help lists the commands)", strings.Join(args, " "))
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
 	}
 }
 

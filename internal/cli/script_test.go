@@ -1,11 +1,14 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -34,6 +37,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("APKIT_CONFIG", filepath.Join(env.WorkDir, "apkit.yaml"))
 			env.Setenv("SHARED", alpinetest.Lookup())
 			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"jsonl": cmdJSONLines,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -65,4 +71,36 @@ func setupHome(env *testscript.Env) error {
 	env.Setenv("ABUILD_CONF", filepath.Join(env.WorkDir, "etc-abuild.conf"))
 	env.Setenv("NO_COLOR", "1")
 	return nil
+}
+
+// cmdJSONLines checks that stdout (of the last exec) is JSON Lines: each
+// line one compact JSON object. "jsonl stdout N" also checks that there
+// are N lines.
+func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! jsonl")
+	}
+	if len(args) < 1 || len(args) > 2 || args[0] != "stdout" {
+		ts.Fatalf("usage: jsonl stdout [lines]")
+	}
+	out := ts.ReadFile("stdout")
+	if out == "" || !strings.HasSuffix(out, "\n") {
+		ts.Fatalf("stdout is empty or does not end in a newline: %q", out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for i, l := range lines {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			ts.Fatalf("stdout line %d is not a JSON object: %v: %q", i+1, err, l)
+		}
+	}
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			ts.Fatalf("jsonl: %v", err)
+		}
+		if len(lines) != n {
+			ts.Fatalf("stdout has %d JSON lines, want %d", len(lines), n)
+		}
+	}
 }

@@ -1,16 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -114,24 +116,80 @@ type loadResult struct {
 	err    error
 }
 
-// loadRecipes evaluates paths concurrently and returns the results in
-// argument order.
-func loadRecipes(ctx context.Context, paths []string, opts apkbuild.Options) []loadResult {
-	res := make([]loadResult, len(paths))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i, p := range paths {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r, err := apkbuild.LoadContext(ctx, p, opts)
-			res[i] = loadResult{path: p, recipe: r, err: noRecipeHint(p, err)}
-		}()
+// loadFunc reads one recipe.
+type loadFunc func(ctx context.Context, path string) (*apkbuild.Recipe, error)
+
+// recipeLoader returns the loadFunc of apkit show and lint.
+func recipeLoader(opts apkbuild.Options) loadFunc {
+	return func(ctx context.Context, path string) (*apkbuild.Recipe, error) {
+		return apkbuild.LoadContext(ctx, path, opts)
 	}
-	wg.Wait()
-	return res
+}
+
+// loadWorkers is how many recipes are read at a time: one per CPU the Go
+// runtime uses, since reading a recipe is computation.
+func loadWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// loadWindow is how many results may be read ahead of the one being
+// written, per worker.
+const loadWindow = 4
+
+// eachRecipe reads paths with [loadWorkers] workers and calls fn with each
+// result in argument order. Workers run at most loadWindow times the
+// worker count ahead of fn, so memory does not grow with the number of
+// paths. Before waiting for a result that is not ready, it calls idle, if
+// not nil (to flush buffered output). It stops at the first error fn or
+// idle returns, or when ctx ends.
+func eachRecipe(ctx context.Context, paths []string, load loadFunc, fn func(loadResult) error, idle func() error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := loadWorkers()
+	// pending holds, in argument order, one channel per path being read or
+	// read and not yet handed to fn; its capacity is the window.
+	pending := make(chan chan loadResult, loadWindow*workers)
+	sem := make(chan struct{}, workers)
+	go func() {
+		defer close(pending)
+		for _, p := range paths {
+			ch := make(chan loadResult, 1)
+			select {
+			case pending <- ch:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				ch <- loadResult{path: p, err: ctx.Err()}
+				return
+			}
+			go func() {
+				defer func() { <-sem }()
+				r, err := load(ctx, p)
+				ch <- loadResult{path: p, recipe: r, err: noRecipeHint(p, err)}
+			}()
+		}
+	}()
+	for ch := range pending {
+		var res loadResult
+		select {
+		case res = <-ch:
+		default:
+			if idle != nil {
+				if err := idle(); err != nil {
+					return err
+				}
+			}
+			res = <-ch
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(res); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 func runShow(ctx context.Context, app *App, opts *showOptions) error {
@@ -139,7 +197,7 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		return usageErrorf("--field and --json cannot be used together")
 	}
 	if opts.field != "" && !slices.Contains(apkbuild.Variables, opts.field) && !slices.Contains(showFields, opts.field) {
-		return usageErrorf("--field: %q is not a recipe variable nor one of %s", opts.field, strings.Join(showFields, ", "))
+		return usageErrorf("--field: %q is not a recipe variable nor one of %s; recipe variables: %s", opts.field, strings.Join(showFields, ", "), strings.Join(apkbuild.Variables, ", "))
 	}
 	paths := recipePaths(opts.paths)
 	var recipes []string
@@ -159,35 +217,58 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 	if err != nil {
 		return err
 	}
+	out := bufio.NewWriterSize(app.IO.Out, 64<<10)
 	failed := false
-	for _, res := range loadRecipes(ctx, recipes, apkbuild.Options{Arch: arch}) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	err = eachRecipe(ctx, recipes, recipeLoader(apkbuild.Options{Arch: arch}), func(res loadResult) error {
 		if res.err != nil {
+			// Results before this one are written first.
+			if err := out.Flush(); err != nil {
+				return err
+			}
 			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", res.err)
 			failed = true
-			continue
+			return nil
 		}
 		r := res.recipe
 		switch {
 		case opts.field != "":
-			fmt.Fprintln(app.IO.Out, fieldValue(r, opts.field))
+			fmt.Fprintln(out, fieldValue(r, opts.field))
 		case opts.json:
-			if err := writeJSONLine(app.IO.Out, showJSON(res.path, r)); err != nil {
+			if err := writeJSONLine(out, showJSON(res.path, r)); err != nil {
 				return err
 			}
 		default:
 			if len(recipes) > 1 {
-				fmt.Fprintf(app.IO.Out, "%s:\n", recipeName(res.path))
+				fmt.Fprintf(out, "%s:\n", recipeName(res.path))
 			}
-			printRecipe(app.IO.Out, r)
+			printRecipe(out, r)
 		}
+		return nil
+	}, flushEvery(out, 100*time.Millisecond))
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
 	}
 	if failed {
 		return &silentError{code: ExitFailure}
 	}
 	return nil
+}
+
+// flushEvery returns an idle function for [eachRecipe] that flushes w when
+// it was last flushed more than d ago, so that a slow recipe does not hold
+// back what is already written.
+func flushEvery(w *bufio.Writer, d time.Duration) func() error {
+	last := time.Now()
+	return func() error {
+		if w.Buffered() == 0 || time.Since(last) < d {
+			return nil
+		}
+		last = time.Now()
+		return w.Flush()
+	}
 }
 
 // writeJSONLine writes v as one line of JSON, without HTML escaping.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,7 +109,7 @@ func runShowArchive(ctx context.Context, app *App, opts *showOptions, path strin
 		return fmt.Errorf("show %s: %w", path, err)
 	}
 	if opts.json {
-		return json.NewEncoder(app.IO.Out).Encode(out)
+		return writeJSONLine(app.IO.Out, out)
 	}
 	return printArchive(app.IO.Out, &out)
 }

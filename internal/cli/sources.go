@@ -139,7 +139,7 @@ func checkedItems(app *App, r *apkbuild.Recipe) ([]source.Item, error) {
 	}
 	items, err := source.WithChecksums(items, algo, sums)
 	if err != nil {
-		return nil, verifyFailed(fmt.Errorf("%s: %w", recipeLabel(r), err))
+		return nil, verifyFailed(fmt.Errorf("%s: %w\n(%s)", recipeLabel(r), err, checksumFix))
 	}
 	return items, nil
 }
@@ -194,15 +194,25 @@ func fetchError(err error) error {
 	return err
 }
 
-// checksumHint says how to fix a checksum mismatch of a local source file,
-// which is most often one edited on purpose. A download that does not match
-// gets no such hint: it may have been tampered with.
+// checksumFix says how to bring a recipe's checksums up to date.
+const checksumFix = "run apkit checksum to record the checksums of the recipe's sources, or apkit bump --pkgver VERSION to change pkgver and the checksums together"
+
+// checksumHint says how to fix a checksum mismatch. A local source file
+// is most often one edited on purpose. A download that does not match is
+// most often a recipe whose version changed without its checksums; but it
+// may have been tampered with, which the hint says too.
 func checksumHint(err error) error {
 	var ce *source.ChecksumError
-	if errors.As(err, &ce) && ce.MovedTo == "" {
+	switch {
+	case !errors.As(err, &ce):
+		return err
+	case !ce.Remote:
 		return fmt.Errorf("%w; if the new file is the right one, run apkit checksum to record it", err)
+	case ce.SameAsCached:
+		return fmt.Errorf("%w; if the recipe moved to a new version or source, %s", err, checksumFix)
+	default:
+		return fmt.Errorf("%w; if the recipe moved to a new version or source, %s; if not, the download is not the file the recipe was written for", err, checksumFix)
 	}
-	return err
 }
 
 // writeFileAtomic replaces path with data atomically (see [repo.WriteFile]),

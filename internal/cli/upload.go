@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,8 +30,8 @@ type uploadOptions struct {
 	osRelease string // tests point it elsewhere
 }
 
-// uploadResult is the JSON form of `apkit upload --json`: one element per
-// group of packages.
+// uploadResult is one line of `apkit upload --json`: one per group of
+// packages.
 type uploadResult struct {
 	Repo       string   `json:"repo"`
 	Arch       string   `json:"arch"`
@@ -112,7 +111,9 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 	if version == "" {
 		v, err := upload.SystemVersion(opts.osRelease)
 		if err != nil {
-			return usageErrorf("%v", err)
+			// Not a mistake in the command line: the system is not the
+			// Alpine the default assumes.
+			return fmt.Errorf("upload: %w", err)
 		}
 		version = v
 	} else if !plainName(version) {
@@ -202,9 +203,12 @@ func runUpload(ctx context.Context, app *App, opts *uploadOptions) error {
 
 func printUpload(app *App, opts *uploadOptions, results []uploadResult) error {
 	if opts.json {
-		enc := json.NewEncoder(app.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		for _, r := range results {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for _, r := range results {
 		if r.DryRun {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,10 +58,10 @@ func TestRunUploadOutput(t *testing.T) {
 		wantCalls int
 	}{
 		{"text", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, false, "edge/main/x86_64/hello-1.0-r0.apk\n", "", 1},
-		{"json", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, true, `"added": [`, "", 1},
+		{"json", 200, `{"repository":"edge/main/x86_64","added":[{"file":"hello-1.0-r0.apk"}]}`, true, `"added":[`, "", 1},
 		{"refusal shows the server's message", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, false, "", "409 Conflict: hello-1.0-r0.apk: a different file exists under that name", 1},
 		{"server errors are retried", 502, `{"error":"bad gateway"}`, false, "", "after 2 attempts", 2},
-		{"json reports a refusal", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, true, `"error": "upload main/x86_64: server: 409 Conflict: hello-1.0-r0.apk: a different file exists under that name"`, "409 Conflict", 1},
+		{"json reports a refusal", 409, `{"error":"hello-1.0-r0.apk: a different file exists under that name"}`, true, `"error":"upload main/x86_64: server: 409 Conflict: hello-1.0-r0.apk: a different file exists under that name"`, "409 Conflict", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,5 +228,24 @@ func TestUploadUntrustedCertificateHint(t *testing.T) {
 	}
 	if strings.Contains(ts.ErrBuf.String(), "retrying") {
 		t.Errorf("retried:\n%s", ts.ErrBuf.String())
+	}
+}
+
+// Without --version on a system that is not Alpine, upload fails on one
+// line with exit code 1: nothing was wrong with the command line.
+func TestUploadNoSystemVersion(t *testing.T) {
+	osRelease := filepath.Join(t.TempDir(), "os-release")
+	if err := os.WriteFile(osRelease, []byte("ID=debian\nVERSION_ID=12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := term.Test()
+	app := NewApp(ts.Streams)
+	err := runUpload(context.Background(), app, &uploadOptions{url: "http://127.0.0.1:1", attempts: 1, osRelease: osRelease, paths: []string{t.TempDir()}})
+	if code := reportError(context.Background(), ts.Streams, newRootCmd(app), err); code != ExitFailure {
+		t.Errorf("exit code %d, want %d", code, ExitFailure)
+	}
+	got := ts.ErrBuf.String()
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, "--version") || strings.Contains(got, "Usage:") {
+		t.Errorf("stderr = %q, want one line that names --version", got)
 	}
 }

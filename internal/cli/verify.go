@@ -3,7 +3,6 @@ package cli
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +39,9 @@ type verifyJSON struct {
 	Signature string `json:"signature,omitempty"`
 	// KeyDir is the directory of the trusted key that checked it.
 	KeyDir string `json:"key_dir,omitempty"`
+	// SignedBy lists the key names the file's signatures name, when none
+	// of them is trusted (UNTRUSTED).
+	SignedBy []string `json:"signed_by,omitempty"`
 }
 
 const verifyLong = `Check packages (.apk) and indexes (APKINDEX.tar.gz) as apk verify does, and more:
@@ -47,8 +49,9 @@ the gzip and tar structure, the signature against the trusted keys (the first
 signature whose key is trusted is checked, matched by file name as apk does),
 for packages the data segment against datahash and every file against its
 SHA-1 record. One line per file: "FILE: OK" or the reason it failed (UNTRUSTED,
-BAD signature, checksum mismatch, truncated, BAD archive). A directory stands
-for the packages and the APKINDEX.tar.gz in it.
+BAD signature, checksum mismatch, truncated, BAD archive). An UNTRUSTED file
+names the keys its signatures name and where apkit looked for them. A
+directory stands for the packages and the APKINDEX.tar.gz in it.
 
 Trusted keys come from every --keys-dir, the configured keys_dirs, apkit's own
 keys ($XDG_CONFIG_HOME/apkit/keys), /etc/apk/keys and the public half of the
@@ -96,12 +99,14 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 		return err
 	}
 	failed, unreadable := 0, 0
-	enc := json.NewEncoder(app.IO.Out)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		r := verifyFile(f, kr, opts.allowUntrusted)
+		if r.Result == apk.Untrusted.String() {
+			r.Error = untrustedReason(r.SignedBy, keySearch(app, cfg, opts.keysDirs))
+		}
 		switch {
 		case r.OK:
 		case r.Result == resultError:
@@ -111,7 +116,7 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 		}
 		switch {
 		case opts.json:
-			if err := enc.Encode(r); err != nil {
+			if err := writeJSONLine(app.IO.Out, r); err != nil {
 				return err
 			}
 		case r.OK && app.IO.Quiet():
@@ -196,6 +201,9 @@ func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
 			out.OK, out.Result = true, "OK"
 			return out
 		}
+		if res.Problem == apk.Untrusted && res.Package != nil {
+			out.SignedBy = signatureKeys(res.Package.Signatures)
+		}
 		if res.Problem == apk.Untrusted || res.Problem == apk.BadSignature {
 			return fail(res.Problem.String(), nil)
 		}
@@ -219,6 +227,9 @@ func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
 	case errors.Is(err, sign.ErrUntrusted) && allowUntrusted:
 		out.OK, out.Result = true, "OK"
 	case errors.Is(err, sign.ErrUntrusted):
+		if sr != nil {
+			out.SignedBy = signatureKeys(sr.Signatures)
+		}
 		return fail(apk.Untrusted.String(), nil)
 	case errors.Is(err, sign.ErrBadSignature):
 		return fail(apk.BadSignature.String(), nil)
@@ -228,6 +239,24 @@ func verifyFile(path string, kr *sign.Keyring, allowUntrusted bool) verifyJSON {
 		return fail(apk.Malformed.String(), err)
 	}
 	return out
+}
+
+// signatureKeys returns the key names signatures name, in order.
+func signatureKeys(sigs []sign.Signature) []string {
+	var out []string
+	for _, s := range sigs {
+		out = append(out, s.KeyName)
+	}
+	return out
+}
+
+// untrustedReason says which keys an untrusted file's signatures name and
+// where apkit looked for them.
+func untrustedReason(keys []string, searched string) string {
+	if len(keys) == 0 {
+		return "not signed"
+	}
+	return fmt.Sprintf("signed with %s, not found in %s", strings.Join(keys, ", "), searched)
 }
 
 // checkIndexTar reads an index's tar to its end, so that a broken

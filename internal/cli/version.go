@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -79,7 +78,7 @@ func buildVersion() versionInfo {
 func runVersion(_ context.Context, app *App, opts *versionOptions) error {
 	v := buildVersion()
 	if opts.json {
-		return json.NewEncoder(app.IO.Out).Encode(v)
+		return writeJSONLine(app.IO.Out, v)
 	}
 	_, err := fmt.Fprintf(app.IO.Out, "apkit %s\n", v)
 	return err

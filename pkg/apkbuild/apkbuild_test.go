@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -319,8 +318,7 @@ func TestErrors(t *testing.T) {
 		{"endless loop", header + "while :; do :; done\n", "command calls", ErrLimit, false},
 		{"endless assignment loop", header + "_x=1\nwhile [ $_x ]; do _x=1; done\n", "command calls", ErrLimit, false},
 		{"endless pure loop", header + "until false; do _x=1; done\n", "command calls", ErrLimit, false},
-		{"timeout", header + "_a=$(printf '%4000s' x)\nwhile :; do _b=${_a// /y}; done\n", "", ErrLimit, false},
-		{"timeout message", header + "_a=$(printf '%4000s' x)\n_f() { _b=${_a// /y}; _b=${_a// /y}; _b=${_a// /y}; _b=${_a// /y}; _b=${_a// /y}; }\nfor _i in $(seq 1 99999); do _f; _f; _f; _f; done\n", "evaluation took longer than", ErrLimit, false},
+		{"expanding loop", header + "_a=$(printf '%40s' x)\nwhile :; do _b=${_a// /y}; done\n", "", ErrLimit, false},
 		{"runaway expansion", header + "_a=xxxxxxxx\nwhile :; do _a=$_a$_a; done\n", "memory", ErrLimit, false},
 		{"runaway in for", header + "_a=xxxxxxxx\nfor _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32; do _a=$_a$_a; done\n", "memory", ErrLimit, false},
 		{"runaway straight", header + "_a=xxxxxxxxxxxxxxxx\n" + strings.Repeat("_a=$_a$_a$_a$_a$_a$_a$_a$_a\n", 12), "memory", ErrLimit, false},
@@ -338,17 +336,11 @@ func TestErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
-			timeout := 30 * time.Second // the other bounds must trigger first
-			if strings.HasPrefix(tc.name, "timeout") {
-				timeout = time.Second
-			}
-			r, err := Parse(strings.NewReader(tc.src), "APKBUILD", Options{Arch: "x86_64", Timeout: timeout, MaxMemory: 1 << 20})
+			// The default wall-clock backstop: the bounds on steps, calls
+			// and memory must end these first, on any machine.
+			r, err := Parse(strings.NewReader(tc.src), "APKBUILD", Options{Arch: "x86_64", MaxMemory: 1 << 20, MaxSteps: 1 << 20})
 			if err == nil {
 				t.Fatal("no error")
-			}
-			if time.Since(start) > 40*time.Second {
-				t.Errorf("took %v", time.Since(start))
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not contain %q", err, tc.want)

@@ -11,9 +11,12 @@
 // A recipe is untrusted input. Evaluation never runs a program on the host
 // and never touches the network: the few commands recipes use in command
 // substitutions (cut, tr, basename, ...) are implemented in Go, anything else
-// is an error that names the command and its position. Evaluation finishes
-// in bounded time ([Options.Timeout]) and memory: an endless loop, a runaway
-// expansion or unbounded recursion is an error, never a hang.
+// is an error that names the command and its position. Evaluation is
+// bounded in steps ([Options.MaxSteps]), commands, function calls and
+// memory ([Options.MaxMemory]), bounds that do not depend on the machine's
+// speed or load, with a wall-clock backstop far above any real recipe
+// ([Options.Timeout]): an endless loop, a runaway expansion or unbounded
+// recursion is an error, never a hang.
 //
 // A recipe whose top level is only assignments, case statements and
 // function definitions, with expansions that need no more than variables

@@ -24,11 +24,21 @@ import (
 
 // Bounds that keep the evaluation of hostile input in check.
 const (
-	// DefaultTimeout bounds one evaluation when Options.Timeout is zero.
-	DefaultTimeout = 10 * time.Second
+	// DefaultTimeout bounds one evaluation's wall-clock time when
+	// Options.Timeout is zero. It is a backstop far above any real recipe
+	// (which reads in well under a second): the bounds on steps, calls and
+	// memory end a runaway evaluation first, whatever the machine's load.
+	DefaultTimeout = 2 * time.Minute
 	// DefaultMaxMemory bounds the bytes held in shell variables and
 	// captured output when Options.MaxMemory is zero.
 	DefaultMaxMemory = 64 << 20
+	// DefaultMaxSteps bounds the steps of one evaluation when
+	// Options.MaxSteps is zero. A step is one statement that expands
+	// something or runs in a loop, plus one for each stepBytes its
+	// expansions may produce.
+	DefaultMaxSteps = 4 << 20
+	// stepBytes is the expansion size that counts as one more step.
+	stepBytes = 1 << 10
 	// MaxFileSize is the largest recipe or shell file read.
 	MaxFileSize = 4 << 20
 	// maxCalls bounds the commands one evaluation runs.
@@ -52,6 +62,7 @@ type shellEval struct {
 	env      map[string]string
 	timeout  time.Duration
 	maxMem   int64
+	maxSteps int64
 	preamble bool // define abuild's helper functions first
 	// interpOnly makes every file go through the interpreter (fastEval
 	// is not tried).
@@ -236,7 +247,17 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 		if n == nil {
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if st, ok := top.node.(*syntax.Stmt); ok && (top.weight > 0 || top.quad) {
+			st, ok := top.node.(*syntax.Stmt)
+			inLoop := false
+			if ok && len(stack) > 0 {
+				switch stack[len(stack)-1].node.(type) {
+				case *syntax.WhileClause, *syntax.ForClause:
+					// Every statement of a loop's condition and body
+					// counts as a step, so that loops end by steps.
+					inLoop = true
+				}
+			}
+			if ok && (top.weight > 0 || top.quad || inLoop) {
 				w := top.weight
 				if top.quad {
 					w = -1
@@ -381,8 +402,10 @@ type guard struct {
 	filename string
 	dir      string
 	maxMem   int64
+	maxSteps int64
 	calls    atomic.Int64
 	fcalls   atomic.Int64
+	steps    atomic.Int64
 
 	// funcs are the file's function declarations, instrumented on their
 	// first call (under mu); done names those instrumented.
@@ -445,6 +468,18 @@ func (g *guard) checkMemory(hc interp.HandlerContext, weight int) error {
 	}
 	if total > g.maxMem || need > g.maxMem {
 		return g.fail(g.errAt(hc.Pos, ErrLimit, "evaluation would use more than %d bytes of memory", g.maxMem))
+	}
+	return g.step(hc, stepCost(need-total))
+}
+
+// stepCost is the steps of a statement whose expansions may produce n
+// bytes.
+func stepCost(n int64) int64 { return 1 + n/stepBytes }
+
+// step counts n steps and fails past the bound.
+func (g *guard) step(hc interp.HandlerContext, n int64) error {
+	if g.steps.Add(n) > g.maxSteps {
+		return g.fail(g.errAt(hc.Pos, ErrLimit, "more than %d evaluation steps", g.maxSteps))
 	}
 	return nil
 }
@@ -565,7 +600,12 @@ func (g *guard) open(ctx context.Context, path string, flag int, perm os.FileMod
 	hc := interp.HandlerCtx(ctx)
 	if rest, ok := strings.CutPrefix(path, tickPrefix); ok {
 		w, _ := strconv.Atoi(rest)
-		if err := g.checkMemory(hc, w); err != nil {
+		if w == 0 {
+			// A loop statement that expands nothing: one step.
+			if err := g.step(hc, 1); err != nil {
+				return nil, err
+			}
+		} else if err := g.checkMemory(hc, w); err != nil {
 			return nil, err
 		}
 		return tickFile{hc.Stderr}, nil
@@ -794,17 +834,22 @@ func (e *shellEval) run(ctx context.Context, p *parsed) (*evalResult, error) {
 	if maxMem <= 0 {
 		maxMem = DefaultMaxMemory
 	}
+	maxSteps := e.maxSteps
+	if maxSteps <= 0 {
+		maxSteps = DefaultMaxSteps
+	}
 	// One deadline for both ways: the time fastEval spent before
-	// declining counts.
+	// declining counts. The clock starts here, when this evaluation
+	// starts, not when its caller queued it.
 	deadline := time.Now().Add(timeout)
 	if !e.interpOnly && ctx.Err() == nil {
-		if vars, funcs, ok := e.fastEval(ctx, deadline, p, maxMem); ok {
+		if vars, funcs, ok := e.fastEval(ctx, deadline, p, maxMem, maxSteps); ok {
 			return &evalResult{file: f, vars: vars, funcs: funcs}, nil
 		}
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, cancel: cancel, funcs: p.funcs}
+	g := &guard{filename: e.filename, dir: e.dir, maxMem: maxMem, maxSteps: maxSteps, cancel: cancel, funcs: p.funcs}
 	ev := evaluatorPool.Get().(*evaluator)
 	ev.g = g
 	ev.stderr.reset()

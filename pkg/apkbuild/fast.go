@@ -119,11 +119,13 @@ type fastRun struct {
 	cfg      *expand.Config
 	funcs    map[string]*syntax.Stmt
 	maxMem   int64
+	maxSteps int64
+	steps    int64
 }
 
 // fastEval evaluates p as the interpreter would after the helper
 // functions are defined and PWD is set, or reports false.
-func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed, maxMem int64) (vars map[string]string, funcs map[string]*syntax.Stmt, ok bool) {
+func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed, maxMem, maxSteps int64) (vars map[string]string, funcs map[string]*syntax.Stmt, ok bool) {
 	if !e.preamble || !fastStmts(p.file.Stmts) {
 		return nil, nil, false
 	}
@@ -144,7 +146,7 @@ func (e *shellEval) fastEval(ctx context.Context, deadline time.Time, p *parsed,
 	env.assign("PWD", env.Get("startdir").Str)
 
 	// Only the file's functions: the helpers are not looked at again.
-	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem}
+	fr := &fastRun{ctx: ctx, deadline: deadline, env: env, funcs: make(map[string]*syntax.Stmt, len(p.funcs)), maxMem: maxMem, maxSteps: maxSteps}
 	fr.cfg = &expand.Config{Env: env, ReadDir2: func(string) ([]fs.DirEntry, error) {
 		fr.globbed = true
 		return nil, errFastDecline
@@ -181,6 +183,15 @@ func (fr *fastRun) stmt(st *syntax.Stmt) error {
 			need += int64(w) * fr.env.largest
 		}
 		if fr.env.total > fr.maxMem || need > fr.maxMem {
+			return errFastDecline // the interpreter reports it
+		}
+		// The interpreter's steps, counted the same way.
+		if w == 0 {
+			fr.steps++
+		} else {
+			fr.steps += stepCost(need - fr.env.total)
+		}
+		if fr.steps > fr.maxSteps {
 			return errFastDecline // the interpreter reports it
 		}
 	}

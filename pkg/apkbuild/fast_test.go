@@ -2,6 +2,7 @@ package apkbuild
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestFastEvalMatchesInterpreter(t *testing.T) {
 				if maxMem == 0 {
 					maxMem = DefaultMaxMemory
 				}
-				_, _, fast := e.fastEval(context.Background(), time.Now().Add(time.Minute), p, maxMem)
+				_, _, fast := e.fastEval(context.Background(), time.Now().Add(time.Minute), p, maxMem, DefaultMaxSteps)
 				res, err := e.run(context.Background(), p)
 				return res, fast, err
 			}
@@ -118,16 +119,65 @@ func TestFastEvalMemoryBound(t *testing.T) {
 	}
 }
 
-// TestFastEvalTimeBound checks that a long file fastEval would take still
-// ends at the time bound.
-func TestFastEvalTimeBound(t *testing.T) {
-	src := "a=" + strings.Repeat("x", 1<<16) + "\n" + strings.Repeat("b=${a//x/y}\n", 200000)
-	start := time.Now()
-	_, err := Parse(strings.NewReader(src), "APKBUILD", Options{Arch: "x86_64", Timeout: 200 * time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "longer than") {
-		t.Fatalf("error %v, want the time bound", err)
+// TestStepBound checks that the step bound counts statements weighted by
+// what they expand, the same way on the fast path and in the interpreter,
+// so that a long file ends at the same bound on any machine.
+func TestStepBound(t *testing.T) {
+	t.Parallel()
+	// Each line expands 4 values of a 2 KiB variable: 1+4*2 steps.
+	long := func(lines int) string {
+		return header + "_a=" + strings.Repeat("x", 2<<10) + "\n" + strings.Repeat("_b=${#_a}${#_a}${#_a}${#_a}\n", lines)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
+	// A for loop over words: one step per statement of the body.
+	loop := func(words int) string {
+		return header + "_l=\"" + strings.Repeat("a ", words) + "\"\nfor _i in $_l; do _x=$_i; _y=2; done\n"
+	}
+	tests := []struct {
+		name string
+		src  string
+		ok   bool
+		fast bool // the fast path takes it
+	}{
+		{"expansions under", long(100), true, true},
+		{"expansions over", long(120), false, true},
+		{"loop under", loop(450), true, true},
+		{"loop over", loop(550), false, true},
+		// Loops that run no command end by steps too.
+		{"endless while", header + "while _x=1; do _y=2; done\n", false, false},
+		{"nested for", header + "_w=\"a a a a a a a a a a\"\n_l=\"$_w $_w $_w $_w $_w $_w $_w $_w $_w $_w\"\nfor _i in $_l; do for _j in $_l; do _y=2; done; done\n", false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := parseShell([]byte(tc.src), "APKBUILD")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, interpOnly := range []bool{false, true} {
+				e := &shellEval{filename: "APKBUILD", env: Environment("/APKBUILD", "x86_64", nil), preamble: true, interpOnly: interpOnly, maxSteps: 1000}
+				if !interpOnly {
+					if _, _, fast := e.fastEval(context.Background(), time.Now().Add(time.Hour), p, DefaultMaxMemory, DefaultMaxSteps); fast != tc.fast {
+						t.Fatalf("the fast path takes the file: %v, want %v", fast, tc.fast)
+					}
+				}
+				_, err := e.run(context.Background(), p)
+				switch {
+				case tc.ok && err != nil:
+					t.Errorf("interpreter only %v: %v", interpOnly, err)
+				case !tc.ok && (err == nil || !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "more than 1000 evaluation steps")):
+					t.Errorf("interpreter only %v: error %v, want the step bound", interpOnly, err)
+				}
+			}
+		})
+	}
+}
+
+// TestTimeoutBackstop checks the wall-clock backstop's error with a
+// deadline that has passed before evaluation starts.
+func TestTimeoutBackstop(t *testing.T) {
+	t.Parallel()
+	_, err := Parse(strings.NewReader(header), "APKBUILD", Options{Arch: "x86_64", Timeout: time.Nanosecond})
+	if err == nil || !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "evaluation took longer than 1ns") {
+		t.Fatalf("error %v, want the time bound", err)
 	}
 }

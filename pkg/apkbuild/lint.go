@@ -160,6 +160,24 @@ func (l *linter) validate() {
 			}
 		}
 	}
+	// abuild's validate checks the operators of depends and makedepends as
+	// the recipe sets them (not the makedepends_build/host default), and
+	// packaging checks provides; apk reads more spellings ("~=", "=>").
+	type depList struct {
+		name string
+		deps []version.Dependency
+	}
+	opLists := []depList{{"depends", r.Depends}, {"provides", r.Provides}}
+	if strings.TrimSpace(v["makedepends"]) != "" {
+		opLists = append(opLists, depList{"makedepends", r.Makedepends})
+	}
+	for _, list := range opLists {
+		for _, d := range list.deps {
+			if d.CheckPkginfo() != nil {
+				l.atVar(SeverityError, list.name, "dependency-operator", "%s: invalid version separator %q in %s: abuild accepts only %s", list.name, d.Op, d, strings.Join(version.PkginfoOps, " "))
+			}
+		}
+	}
 	for _, d := range r.Provides {
 		if d.Name == r.Pkgname {
 			l.atVar(SeverityError, "provides", "provides-pkgname", "provides must not name the package itself (%s)", d)
@@ -302,7 +320,7 @@ func (l *linter) sources() {
 		for _, c := range r.Checksums {
 			sums[c.Name] = true
 			if !names[c.Name] {
-				l.atVar(SeverityError, c.Algo+"sums", "checksum-not-source", "checksum for %s, which is not a source", c.Name)
+				l.atVar(SeverityError, c.Algo+"sums", "checksum-not-source", "checksum for %s, which is not a source: run apkit checksum", c.Name)
 			}
 			if n := map[string]int{"sha512": 128, "sha256": 64, "md5": 32}[c.Algo]; n > 0 && (len(c.Digest) != n || strings.Trim(strings.ToLower(c.Digest), "0123456789abcdef") != "") {
 				l.atVar(SeverityError, c.Algo+"sums", "invalid-checksum", "%q for %s is not a %s digest (%d hex digits): run apkit checksum", c.Digest, c.Name, c.Algo, n)
@@ -310,7 +328,7 @@ func (l *linter) sources() {
 		}
 		for _, s := range r.Sources {
 			if !sums[s.Name] {
-				l.add(SeverityError, s.Line, 1, "missing-checksum", "source %s has no checksum", s.Name)
+				l.add(SeverityError, s.Line, 1, "missing-checksum", "source %s has no checksum: run apkit checksum, or apkit bump --pkgver to change pkgver and checksums together", s.Name)
 			}
 		}
 		switch r.Checksums[0].Algo {
@@ -320,7 +338,7 @@ func (l *linter) sources() {
 			l.atVar(SeverityWarning, "md5sums", "unsupported-checksum", "md5sums are no longer supported and are ignored")
 		}
 	} else if len(r.Sources) > 0 {
-		l.atVar(SeverityError, "source", "missing-checksum", "source is set but there are no checksums")
+		l.atVar(SeverityError, "source", "missing-checksum", "source is set but there are no checksums: run apkit checksum")
 	}
 	if r.Vars["sha1sums"] != "" {
 		l.atVar(SeverityWarning, "sha1sums", "unsupported-checksum", "sha1sums are no longer supported and are ignored")

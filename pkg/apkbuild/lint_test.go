@@ -42,6 +42,10 @@ func TestLintRules(t *testing.T) {
 		{"duplicate subpackage", lintHeader + "subpackages=\"$pkgname-doc $pkgname-doc\"\n" + lintPackage, nil, []string{"error duplicate-package-name"}},
 		{"missing split function", lintHeader + "subpackages=\"$pkgname-extra\"\n" + lintPackage, nil, []string{"error missing-split-function"}},
 		{"custom split function", lintHeader + "subpackages=\"$pkgname-extra\"\nextra() { :; }\n" + lintPackage, nil, nil},
+		// apk reads these operators; abuild's validate refuses them in
+		// depends and makedepends, and packaging in provides
+		{"depends operator", lintHeader + "depends=\"a~=1 b=>2 c>=3\"\nmakedepends=\"d=~5.2\"\nprovides=\"e=<1\"\n" + lintPackage, nil, []string{"error dependency-operator", "error dependency-operator", "error dependency-operator", "error dependency-operator"}},
+		{"checkdepends operator", lintHeader + "checkdepends=\"a~=1\"\nmakedepends_build=\"b=>2\"\n" + lintPackage, nil, nil},
 		{"provides self", lintHeader + "provides=\"foo=1.0-r0\"\n" + lintPackage, nil, []string{"error provides-pkgname"}},
 		{"misspelled", lintHeader + "makedepend=\"x\"\n" + lintPackage, nil, []string{"error misspelled-variable", "warning custom-variable"}},
 		{"conflicts", lintHeader + "conflicts=\"x\"\n" + lintPackage, nil, []string{"error conflicts-variable", "warning custom-variable"}},

@@ -45,11 +45,17 @@ type Options struct {
 	// Env adds to or overrides the environment abuild gives a recipe
 	// (for example REPODEST, JOBS, or CBUILD for a cross build).
 	Env map[string]string
-	// Timeout bounds the evaluation; 0 means [DefaultTimeout].
+	// Timeout bounds the evaluation's wall-clock time, counted from when
+	// it starts; 0 means [DefaultTimeout].
 	Timeout time.Duration
 	// MaxMemory bounds the bytes held in variables and captured output;
 	// 0 means [DefaultMaxMemory].
 	MaxMemory int64
+	// MaxSteps bounds the steps of the evaluation (statements that expand
+	// something or run in a loop, weighted by what they may expand), a
+	// bound that does not depend on the machine's speed or load; 0 means
+	// [DefaultMaxSteps].
+	MaxSteps int64
 }
 
 // Subpackage is one entry of subpackages, with defaults applied (§3.3).
@@ -303,6 +309,7 @@ func parse(ctx context.Context, src []byte, filename string, opts Options) (*Rec
 		env:      env,
 		timeout:  opts.Timeout,
 		maxMem:   opts.MaxMemory,
+		maxSteps: opts.MaxSteps,
 		preamble: true,
 	}
 	res, err := e.run(ctx, p)

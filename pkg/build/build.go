@@ -98,6 +98,13 @@ type Progress interface {
 	Info(msg string)
 }
 
+// RecipeNamer is implemented by a [Progress] that labels what it reports
+// with the recipe's name: [Build] calls RecipeName with the pkgname as
+// soon as the APKBUILD is read, before the phases after it start.
+type RecipeNamer interface {
+	RecipeName(pkgname string)
+}
+
 // NoProgress is a [Progress] that reports nothing.
 type NoProgress struct{}
 
@@ -240,6 +247,11 @@ var ErrNoBuilddir = errors.New("builddir is missing: run the unpack phase first"
 // sources are to be verified.
 var ErrNoChecksum = errors.New("no sha512sums entry")
 
+// ErrStaleChecksums reports a checksum list whose names are not those of
+// the sources, in order: most often the sources changed (a new pkgver)
+// and the checksums were not recomputed.
+var ErrStaleChecksums = errors.New("checksums do not match the sources")
+
 // builder holds the state of one build.
 type builder struct {
 	opts     Options
@@ -259,6 +271,8 @@ type builder struct {
 	// keepWork keeps the work directories (packages written but not added
 	// to the repository stay in the staging directory).
 	keepWork bool
+	// pkgname is the recipe's, once its APKBUILD is read.
+	pkgname string
 }
 
 func (b *builder) warnf(format string, args ...any) {
@@ -298,7 +312,9 @@ func outcome(err error) string {
 	return "ok"
 }
 
-// Build runs the pipeline for the recipe in dir.
+// Build runs the pipeline for the recipe in dir. When it fails after the
+// APKBUILD was read, the Result is not nil: it holds the recipe's Pkgname
+// and Log.
 func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	startdir, err := filepath.Abs(dir)
 	if err != nil {
@@ -368,6 +384,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 	res, err := b.run(ctx)
 	for i := len(b.cleanups) - 1; i >= 0; i-- {
 		b.cleanups[i]()
+	}
+	if res == nil && b.pkgname != "" {
+		// A build that failed after the recipe was read still says
+		// which package it was.
+		res = &Result{Pkgname: b.pkgname}
 	}
 	if res != nil {
 		res.Log = b.d.logFile

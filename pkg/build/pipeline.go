@@ -57,6 +57,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	p := b.plan
+	if n, ok := b.progress.(RecipeNamer); ok && p.pkgname != "" {
+		n.RecipeName(p.pkgname)
+	}
 	res := &Result{Pkgname: p.pkgname}
 	if !apkbuild.ArchAllows(p.arch, b.opts.Arch) {
 		res.Skipped = fmt.Sprintf("%s is not built for %s (arch=%q)", p.pkgname, b.opts.Arch, strings.Join(p.arch, " "))
@@ -678,9 +681,15 @@ func (b *builder) composeInfo(pb *pkgBuild) (*pkgInfo, error) {
 		auto := append(append([]string(nil), pb.trace.Depends...), pb.trace.AutoDepends...)
 		info.AutoDepends = auto
 	}
-	for _, list := range [][]string{info.Depends, info.Provides, info.Replaces, info.InstallIf, info.AutoProvides, info.AutoDepends} {
+	for i, list := range [][]string{info.Depends, info.Provides, info.Replaces, info.InstallIf, info.AutoProvides, info.AutoDepends} {
 		for _, d := range list {
-			if _, err := version.ParseDependency(d); err != nil {
+			dep, err := version.ParseDependency(d)
+			if err == nil && i < 2 {
+				// abuild refuses operators other than its own in
+				// the depends and provides it writes.
+				err = dep.CheckPkginfo()
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%s: %w", pb.name, err)
 			}
 		}

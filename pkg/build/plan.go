@@ -61,6 +61,9 @@ func (p *plan) hasPkgOption(pkg, o string) bool {
 // loadPlan reads the recipe with the recipe reader.
 func (b *builder) loadPlan(ctx context.Context) (*plan, error) {
 	r, err := apkbuild.LoadContext(ctx, b.d.apkbuild, apkbuild.Options{Arch: b.opts.Arch, Env: b.recipeEnv()})
+	if r != nil {
+		b.pkgname = r.Pkgname
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +160,7 @@ func newPlan(r *apkbuild.Recipe) (*plan, error) {
 		if i < len(r.Checksums) {
 			c := r.Checksums[i]
 			if c.Name != s.Name {
-				return nil, fmt.Errorf("APKBUILD: checksum %d is for %s, source %d is %s", i+1, c.Name, i+1, s.Name)
+				return nil, fmt.Errorf("APKBUILD: %w: checksum %d is for %s, source %d is %s", ErrStaleChecksums, i+1, c.Name, i+1, s.Name)
 			}
 			switch c.Algo {
 			case "sha512", "sha256":

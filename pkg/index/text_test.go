@@ -321,13 +321,31 @@ func FuzzParseText(f *testing.F) {
 func TestUnsatisfied(t *testing.T) {
 	t.Parallel()
 	recs := []*index.Record{
-		{Name: "a", Version: "1-r0", Depends: []string{"b>=2", "so:libc.musl-x86_64.so.1", "!c", "cmd:x", "/bin/sh"}},
+		// apk reads any run of <, >, = and ~ as the operator
+		{Name: "a", Version: "1-r0", Depends: []string{"b>=2", "so:libc.musl-x86_64.so.1", "!c", "cmd:x", "/bin/sh", "b~=2", "d=>1", "e=~1"}},
 		{Name: "b", Version: "2-r0", Provides: []string{"so:libb.so.1=2"}, Depends: []string{"so:libb.so.1", "so:libc.musl-x86_64.so.1"}},
-		{Name: "d", Version: "1-r0", Provides: []string{"cmd:x=1"}},
+		{Name: "d", Version: "1-r0", Provides: []string{"cmd:x=1", "e=~1.0"}},
 	}
 	want := []string{"/bin/sh", "so:libc.musl-x86_64.so.1"}
 	if diff := cmp.Diff(want, index.Unsatisfied(recs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// the items are written and read back as they are
+	text, err := index.AppendText(nil, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := index.ParseText(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if diff := cmp.Diff(recs[i].Depends, back[i].Depends); diff != "" {
+			t.Errorf("%s depends (-want +got):\n%s", recs[i].Name, diff)
+		}
+		if diff := cmp.Diff(recs[i].Provides, back[i].Provides); diff != "" {
+			t.Errorf("%s provides (-want +got):\n%s", recs[i].Name, diff)
+		}
 	}
 	if got := index.Unsatisfied(nil); len(got) != 0 {
 		t.Errorf("Unsatisfied(nil) = %v", got)

@@ -53,6 +53,18 @@ func (v PackageValidator) Validate(ctx context.Context, path string) (*Package, 
 		Read:           apk.ReadOptions{NoFileList: true, MaxEntries: max},
 	})
 	if res.Problem != apk.OK {
+		if res.Problem == apk.Untrusted && res.Package != nil {
+			// Name the key the signature names (the uploader's own), so
+			// that the fix is plain: add its public key to upload_keys.
+			var names []string
+			for _, s := range res.Package.Signatures {
+				names = append(names, s.KeyName)
+			}
+			if len(names) == 0 {
+				return nil, fmt.Errorf("%w: the package is not signed", res.Err)
+			}
+			return nil, fmt.Errorf("%w: signed with %s, which is not among the server's upload keys", res.Err, strings.Join(names, ", "))
+		}
 		if res.Err != nil {
 			return nil, res.Err
 		}

@@ -27,6 +27,10 @@ type Keyring struct {
 	// Skipped lists files in the key directories that are not usable
 	// public keys, with why, for diagnostics.
 	Skipped []string
+	// Private lists the files in the key directories that hold a private
+	// key, which are not trusted keys either (apkit keygen and
+	// abuild-keygen keep both halves of a key in one directory).
+	Private []string
 }
 
 // LoadKeyring reads every public key in the given directories. Directories
@@ -67,7 +71,11 @@ func LoadKeyring(dirs ...string) (*Keyring, error) {
 			}
 			pub, err := ParsePublicKey(data)
 			if err != nil {
-				kr.Skipped = append(kr.Skipped, path+": "+err.Error())
+				if findPEM(data, "PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY") != nil {
+					kr.Private = append(kr.Private, path)
+				} else {
+					kr.Skipped = append(kr.Skipped, path+": "+err.Error())
+				}
 				continue
 			}
 			kr.Add(name, pub)

@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"crypto"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
@@ -259,6 +260,15 @@ func TestLoadKeyring(t *testing.T) {
 	junk := t.TempDir()
 	os.WriteFile(filepath.Join(junk, "README"), []byte("not a key"), 0o644)
 	os.Mkdir(filepath.Join(junk, "sub"), 0o755)
+	priv, err := GenerateKey(rand.Reader, "me", MinBits, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	privPEM, err := MarshalPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(junk, "me-1234.rsa"), privPEM, 0o600)
 	kr, err := LoadKeyring(filepath.Join(dir, "keys"), junk, filepath.Join(junk, "missing"))
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +283,9 @@ func TestLoadKeyring(t *testing.T) {
 	}
 	if len(kr.Skipped) != 1 {
 		t.Errorf("skipped %q, want the README", kr.Skipped)
+	}
+	if diff := cmp.Diff([]string{filepath.Join(junk, "me-1234.rsa")}, kr.Private); diff != "" {
+		t.Errorf("private key files (-want +got):\n%s", diff)
 	}
 	if kr.Key(want[0]).N.BitLen() != 2048 || kr.Key(want[1]).N.BitLen() != 4096 {
 		t.Error("wrong key sizes")

@@ -41,9 +41,12 @@
 //
 // [Verify] checks one file against a sha512, sha256 or md5 [Checksum] and
 // returns a [*ChecksumError] (errors.Is [ErrChecksumMismatch]) that names
-// the file and both digests. [Fetch] verifies every item and moves a bad
-// download aside to <name>.<first 8 hex digits of the expected digest>, as
-// abuild does, rather than trusting or deleting it. [WithChecksums]
+// the file and both digests. [Fetch] verifies every item. A cached file
+// that no longer matches is downloaded again and kept when the download
+// is the same file (the recipe's checksum is what changed); any other bad
+// download is moved aside to <name>.<first 8 hex digits of the expected
+// digest>, as abuild does, rather than trusted or deleted. [CleanCache]
+// removes such set-aside files, and files no recipe uses. [WithChecksums]
 // attaches a recipe's checksum list to its items and reports sources
 // without a checksum and checksums without a source.
 //

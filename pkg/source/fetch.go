@@ -157,9 +157,13 @@ func (e *MissingError) Is(target error) bool { return target == ErrOffline }
 // A download goes to Cache/<name>.part under an exclusive lock on
 // Cache/<name>.lock, is verified, then renamed to Cache/<name>, so no
 // partial or unverified file ever has its final name and two processes
-// fetching the same file download it once. A cached or downloaded file
+// fetching the same file download it once. A cached file that fails
+// verification is downloaded once more: when the download verifies, it
+// replaces the cached copy; when it has the cached copy's digest, the
+// recipe's checksum is what changed, the cached copy is kept and the
+// download dropped ([ChecksumError].SameAsCached); any other download
 // that fails verification is renamed to <name>.<first 8 hex digits of the
-// expected digest>; a bad cached file is downloaded once more.
+// expected digest> for inspection, as abuild does.
 //
 // Results are in the order of items; for items that failed, Path is "".
 // The error joins one error per failed item (each wrapped with its name).
@@ -330,6 +334,9 @@ func (f *fetcher) one(ctx context.Context, it Item, res *Result) (path string, d
 	}
 	defer lock.unlock()
 
+	// cached is the digest of a cached copy that does not match: it was
+	// verified when it was stored, against the recipe of that time.
+	cached := ""
 	if _, err := os.Stat(final); err == nil {
 		err := f.verify(it, final)
 		if err == nil {
@@ -339,18 +346,16 @@ func (f *fetcher) one(ctx context.Context, it Item, res *Result) (path string, d
 		if !errors.As(err, &ce) {
 			return "", false, err
 		}
-		moved, merr := moveAside(final, final, it.Sum.Digest)
-		if merr != nil {
-			return "", false, errors.Join(err, merr)
-		}
-		ce.MovedTo = moved
+		ce.Remote = true
 		if f.opts.Offline {
 			if _, ok := localMirror(f.opts.Mirror); !ok {
 				return "", false, err
 			}
 		}
-		// A stale cached copy (the upstream file changed, or another
-		// recipe saved a different file under this name): download anew.
+		// The recipe's checksum changed, or the upstream file did, or
+		// another recipe saved a different file under this name: download
+		// anew, and keep the cached copy until a download verifies.
+		cached = ce.Got
 	}
 	_, haveLocalMirror := localMirror(f.opts.Mirror)
 	if f.opts.Offline && !haveLocalMirror {
@@ -368,7 +373,7 @@ func (f *fetcher) one(ctx context.Context, it Item, res *Result) (path string, d
 	fromMirror := false
 	err = errNoMirror
 	if f.opts.Mirror != "" {
-		err = f.fill(ctx, it, f.opts.Mirror, part, final, tr, true)
+		err = f.fill(ctx, it, f.opts.Mirror, part, final, cached, tr, true)
 		if err == nil {
 			fromMirror = true
 		} else {
@@ -380,9 +385,13 @@ func (f *fetcher) one(ctx context.Context, it Item, res *Result) (path string, d
 	}
 	if err != nil && ctx.Err() == nil {
 		if f.opts.Offline {
-			err = &MissingError{Items: []Item{it}}
+			// A local mirror's copy that failed verification is the
+			// error to report; anything else means the file is missing.
+			if !errors.Is(err, ErrChecksumMismatch) {
+				err = &MissingError{Items: []Item{it}}
+			}
 		} else {
-			err = f.fill(ctx, it, "", part, final, tr, false)
+			err = f.fill(ctx, it, "", part, final, cached, tr, false)
 		}
 	}
 	if err == nil {
@@ -409,9 +418,11 @@ var errNoMirror = errors.New("no mirror")
 
 // fill gets the item into part, from mirror (with the item's saved name,
 // one attempt) when that is not "", else from the item's own URL (with
-// retries), and verifies it. A copy that fails verification is moved
-// aside.
-func (f *fetcher) fill(ctx context.Context, it Item, mirror, part, final string, tr Transfer, once bool) error {
+// retries), and verifies it. A copy that fails verification is removed
+// when it has digest cached, that of the cached copy at final (the
+// recipe's checksum is what differs, and the cached copy is kept), and
+// moved aside otherwise.
+func (f *fetcher) fill(ctx context.Context, it Item, mirror, part, final, cached string, tr Transfer, once bool) error {
 	var err error
 	src := it
 	if dir, ok := localMirror(mirror); ok {
@@ -443,7 +454,11 @@ func (f *fetcher) fill(ctx context.Context, it Item, mirror, part, final string,
 					ce.Source = filepath.Join(mirror, it.Name)
 				}
 			}
-			if moved, merr := moveAside(part, final, it.Sum.Digest); merr == nil {
+			ce.Remote = true
+			if cached != "" && ce.Got == cached {
+				ce.SameAsCached = true
+				os.Remove(part)
+			} else if moved, merr := moveAside(part, final, it.Sum.Digest); merr == nil {
 				ce.MovedTo = moved
 			} else {
 				err = errors.Join(err, merr)

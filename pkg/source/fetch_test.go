@@ -228,7 +228,7 @@ func TestFetchWrongChecksumMovesAside(t *testing.T) {
 		t.Fatalf("err = %v, want a *ChecksumError", err)
 	}
 	wantErr := &ChecksumError{Name: "x.tar.gz", Path: filepath.Join(cache, "x.tar.gz"), Algo: SHA512,
-		Want: want, Got: sha512hex(content), MovedTo: filepath.Join(cache, "x.tar.gz.abababab")}
+		Want: want, Got: sha512hex(content), MovedTo: filepath.Join(cache, "x.tar.gz.abababab"), Remote: true}
 	if diff := cmp.Diff(wantErr, ce); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}
@@ -257,8 +257,62 @@ func TestFetchBadCachedFileIsReplaced(t *testing.T) {
 	if !res[0].Downloaded || hits.Load() != 1 {
 		t.Errorf("the stale file was not downloaded again")
 	}
-	if got, _ := os.ReadFile(final + "." + sum[:8]); string(got) != "stale\n" {
-		t.Errorf("the stale copy was not moved aside")
+	if got, _ := os.ReadFile(final); !bytes.Equal(got, content) {
+		t.Errorf("the cached copy is %q, want the verified download", got)
+	}
+	if _, err := os.Stat(final + "." + sum[:8]); err == nil {
+		t.Errorf("the stale copy was moved aside: only unverified downloads are")
+	}
+}
+
+// A cached file that was right for the recipe before its checksum changed
+// stays in the cache when a fresh download is the same file: the recipe is
+// what is wrong, and nothing piles up beside the cached copy.
+func TestFetchWrongRecipeKeepsCachedFile(t *testing.T) {
+	t.Parallel()
+	content := []byte("the upstream file, unchanged\n")
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); w.Write(content) }))
+	defer srv.Close()
+	cache := t.TempDir()
+	final := filepath.Join(cache, "x.tar.gz")
+	item := Item{Name: "x.tar.gz", URL: srv.URL + "/x.tar.gz", Sum: Checksum{SHA512, sha512hex(content)}}
+	if _, err := Fetch(context.Background(), []Item{item}, fastOpts(cache)); err != nil {
+		t.Fatal(err)
+	}
+	for i, wrong := range []string{strings.Repeat("ab", 64), strings.Repeat("cd", 64)} {
+		item.Sum.Digest = wrong
+		_, err := Fetch(context.Background(), []Item{item}, fastOpts(cache))
+		var ce *ChecksumError
+		if !errors.As(err, &ce) {
+			t.Fatalf("err = %v, want a *ChecksumError", err)
+		}
+		want := &ChecksumError{Name: "x.tar.gz", Path: final, Algo: SHA512, Want: wrong, Got: sha512hex(content), Remote: true, SameAsCached: true}
+		if diff := cmp.Diff(want, ce); diff != "" {
+			t.Errorf("error (-want +got):\n%s", diff)
+		}
+		if got := int(hits.Load()); got != i+2 {
+			t.Errorf("downloads = %d, want %d", got, i+2)
+		}
+	}
+	entries, _ := os.ReadDir(cache)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{"x.tar.gz"}, names); diff != "" {
+		t.Errorf("cache (-want +got):\n%s", diff)
+	}
+	// Offline, the cached copy is reported and kept.
+	opts := fastOpts(cache)
+	opts.Offline = true
+	_, err := Fetch(context.Background(), []Item{item}, opts)
+	var ce *ChecksumError
+	if !errors.As(err, &ce) || ce.MovedTo != "" || !ce.Remote {
+		t.Errorf("offline: err = %#v, want a *ChecksumError of a remote file, moved nowhere", err)
+	}
+	if got, _ := os.ReadFile(final); !bytes.Equal(got, content) {
+		t.Errorf("the cached copy is %q, want it kept", got)
 	}
 }
 

@@ -93,6 +93,14 @@ type ChecksumError struct {
 	// Source is where a bad copy came from when that was the distfiles
 	// mirror ("" otherwise).
 	Source string
+	// Remote is true for a downloaded source (cached or fetched anew),
+	// false for a local file of the recipe.
+	Remote bool
+	// SameAsCached is true when a fresh download has the digest of the
+	// copy already in the cache, which was verified when it was stored:
+	// the upstream file did not change, the recipe's checksum did. The
+	// cached copy is kept and the download dropped.
+	SameAsCached bool
 }
 
 // Error names the source and both digests, and where the bad file went.
@@ -103,6 +111,9 @@ func (e *ChecksumError) Error() string {
 	}
 	if e.MovedTo != "" {
 		s += fmt.Sprintf(" (bad file moved to %s)", e.MovedTo)
+	}
+	if e.SameAsCached {
+		s += " (a fresh download matches the cached copy: the recipe's checksum is what differs)"
 	}
 	return s
 }

@@ -9,8 +9,27 @@ import (
 // ErrDependency is wrapped by every error that reports a malformed dependency item.
 var ErrDependency = errors.New("invalid dependency")
 
-// Ops lists the relational operators a dependency item may use, longest first.
-var Ops = []string{">=", "<=", ">~", "<~", "<", ">", "=", "~"}
+// OpChars are the characters a dependency operator is made of. apk reads an
+// operator as any run of them: each '<' allows an older version, each '>' a
+// newer one, each '=' an equal one, and each '~' an equal one under fuzzy
+// comparison. So "=>" means ">=", and "~=" and "=~" mean "~".
+const OpChars = "<>=~"
+
+// PkginfoOps are the operators abuild accepts in the depends and provides it
+// writes to .PKGINFO (abuild's check_depver); it refuses any other spelling
+// there, though apk reads it.
+var PkginfoOps = []string{"<", ">", "=", "~", ">=", "<=", ">~", "<~"}
+
+// The result bits of a comparison and of an operator, as apk numbers them.
+const (
+	matchEqual   = 1
+	matchLess    = 2
+	matchGreater = 4
+	matchFuzzy   = 8
+	// matchChecksum is what "><" (or "<>") gives: the version is a package
+	// checksum, not a version.
+	matchChecksum = matchLess | matchGreater
+)
 
 // Dependency is one item of a relation list: `[!]name[op version]`.
 // The zero value is meaningless; build one with [ParseDependency].
@@ -20,14 +39,35 @@ type Dependency struct {
 	Name string
 	// Conflict is true for `!name`.
 	Conflict bool
-	// Op is the operator, "" when no version is given.
+	// Op is the operator as written: a run of the characters in [OpChars]
+	// (">=", "~", "=~", "=>", ...), "" when no version is given.
 	Op string
 	// Version is the version after Op, "" when none.
 	Version string
 }
 
-// ParseDependency parses one dependency item. A version, when present, must
-// be valid (see [Valid]).
+// opMask returns the result bits an operator accepts.
+func opMask(op string) int {
+	m := 0
+	for i := 0; i < len(op); i++ {
+		switch op[i] {
+		case '<':
+			m |= matchLess
+		case '>':
+			m |= matchGreater
+		case '=':
+			m |= matchEqual
+		case '~':
+			m |= matchEqual | matchFuzzy
+		}
+	}
+	return m
+}
+
+// ParseDependency parses one dependency item the way apk does: the name
+// runs up to the first operator character, the operator is the whole run of
+// operator characters that follows, and the rest is the version, which must
+// be valid (see [Valid]) unless the operator is "><" (a checksum).
 func ParseDependency(s string) (Dependency, error) {
 	var d Dependency
 	rest := s
@@ -35,23 +75,21 @@ func ParseDependency(s string) (Dependency, error) {
 		d.Conflict = true
 		rest = rest[1:]
 	}
-	i := strings.IndexAny(rest, "<>=~")
+	i := strings.IndexAny(rest, OpChars)
 	if i < 0 {
 		d.Name = rest
 	} else {
 		d.Name = rest[:i]
 		tail := rest[i:]
-		for _, op := range Ops {
-			if strings.HasPrefix(tail, op) {
-				d.Op = op
-				break
-			}
+		n := 0
+		for n < len(tail) && strings.IndexByte(OpChars, tail[n]) >= 0 {
+			n++
 		}
-		d.Version = tail[len(d.Op):]
+		d.Op, d.Version = tail[:n], tail[n:]
 		if d.Version == "" {
 			return Dependency{}, fmt.Errorf("%w %q: operator %q without a version", ErrDependency, s, d.Op)
 		}
-		if !Valid(d.Version) {
+		if opMask(d.Op) != matchChecksum && !Valid(d.Version) {
 			return Dependency{}, fmt.Errorf("%w %q: %q is not a valid version", ErrDependency, s, d.Version)
 		}
 	}
@@ -64,7 +102,8 @@ func ParseDependency(s string) (Dependency, error) {
 	return d, nil
 }
 
-// String returns the item in its written form.
+// String returns the item in its written form: the operator is kept as
+// written, as abuild copies items into .PKGINFO.
 func (d Dependency) String() string {
 	var b strings.Builder
 	if d.Conflict {
@@ -74,6 +113,22 @@ func (d Dependency) String() string {
 	b.WriteString(d.Op)
 	b.WriteString(d.Version)
 	return b.String()
+}
+
+// CheckPkginfo reports an error, wrapping [ErrDependency], when abuild
+// would refuse the item in a .PKGINFO depends or provides list: when the
+// operator is not one of [PkginfoOps].
+func (d Dependency) CheckPkginfo() error {
+	if d.Op == "" {
+		return nil
+	}
+	for _, op := range PkginfoOps {
+		if d.Op == op {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q: abuild writes only the operators %s to .PKGINFO, not %q",
+		ErrDependency, d.String(), strings.Join(PkginfoOps, " "), d.Op)
 }
 
 // ParseDependencies splits a list on blanks and parses each item.
@@ -92,48 +147,38 @@ func ParseDependencies(list string) ([]Dependency, error) {
 }
 
 // Satisfies reports whether version v (a valid version string) meets the
-// item's constraint; an item without a version accepts any version. The
-// Conflict flag is not considered.
+// item's constraint the way apk matches a package against a dependency; an
+// item without a version accepts any version. The Conflict flag is not
+// considered, and a checksum item ("><") matches no version.
+//
+// A fuzzy operator ('~') compares the versions only as far as both go:
+// foo~1.2 accepts 1.2, 1.2.5, 1.2-r3 and also 1, but not 1.3 nor 1.20.
 func (d Dependency) Satisfies(v string) bool {
 	if d.Op == "" {
 		return true
 	}
-	if d.Op == "~" || d.Op == ">~" || d.Op == "<~" {
-		if fuzzyMatch(d.Version, v) {
-			return true
-		}
-		if d.Op == "~" {
-			return false
-		}
-	}
-	c := Compare(v, d.Version)
-	switch d.Op {
-	case "=":
-		return c == 0
-	case "<":
-		return c < 0
-	case ">":
-		return c > 0
-	case "<=", "<~":
-		return c <= 0
-	case ">=", ">~":
-		return c >= 0
-	}
-	return false
-}
-
-// fuzzyMatch reports whether want is a token prefix of v (`foo~1.2`
-// matches 1.2, 1.2.5 and 1.2-r3).
-func fuzzyMatch(want, v string) bool {
-	a, _, err1 := tokenize(want, true)
-	b, _, err2 := tokenize(v, true)
-	if err1 != nil || err2 != nil || len(a) > len(b) {
+	m := opMask(d.Op)
+	if m == matchChecksum {
 		return false
 	}
-	for i := range a {
-		if a[i].kind != b[i].kind || compareValues(a[i], b[i], i) != 0 {
-			return false
-		}
+	return compareMatch(v, d.Version, m&matchFuzzy != 0)&m != 0
+}
+
+// compareMatch compares version a with version b as apk does for a
+// dependency, returning matchLess, matchEqual or matchGreater. With fuzzy,
+// versions equal as far as the shorter goes are equal. An invalid version
+// compares as anything.
+func compareMatch(a, b string, fuzzy bool) int {
+	ta, _, err1 := tokenize(a, true)
+	tb, _, err2 := tokenize(b, true)
+	if err1 != nil || err2 != nil {
+		return matchLess | matchEqual | matchGreater
 	}
-	return true
+	switch compareTokens(ta, tb, fuzzy) {
+	case -1:
+		return matchLess
+	case 1:
+		return matchGreater
+	}
+	return matchEqual
 }

@@ -38,7 +38,7 @@ func (v Version) HasRelease() bool { return v.release >= 0 }
 func (v Version) Release() int64 { return v.release }
 
 // Compare returns -1, 0 or +1 as v sorts before, equal to or after w.
-func (v Version) Compare(w Version) int { return compareTokens(v.tokens, w.tokens) }
+func (v Version) Compare(w Version) int { return compareTokens(v.tokens, w.tokens, false) }
 
 // tokenKind ranks token kinds; the order matters for comparison.
 type tokenKind int
@@ -166,8 +166,10 @@ func tokenize(s string, allowRel bool) ([]token, int64, error) {
 	return toks, rel, nil
 }
 
-// compareTokens implements apk's ordering over token sequences.
-func compareTokens(a, b []token) int {
+// compareTokens implements apk's ordering over token sequences. With
+// fuzzy, sequences whose common tokens are equal are equal, whatever follows
+// in the longer one (apk's fuzzy comparison for '~').
+func compareTokens(a, b []token, fuzzy bool) int {
 	i := 0
 	for ; i < len(a) && i < len(b); i++ {
 		ta, tb := a[i], b[i]
@@ -177,6 +179,9 @@ func compareTokens(a, b []token) int {
 		if c := compareValues(ta, tb, i); c != 0 {
 			return c
 		}
+	}
+	if fuzzy {
+		return 0
 	}
 	ka, kb := kindEnd, kindEnd
 	var ta, tb token

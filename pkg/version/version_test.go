@@ -131,7 +131,18 @@ func TestParseDependency(t *testing.T) {
 		{in: "so:libc.musl-x86_64.so.1", want: Dependency{Name: "so:libc.musl-x86_64.so.1"}},
 		{in: "pc:glib-2.0>=2.70", want: Dependency{Name: "pc:glib-2.0", Op: ">=", Version: "2.70"}},
 		{in: "/bin/sh", want: Dependency{Name: "/bin/sh"}},
-		{in: "foo=~1.0", wantErr: true},
+		// apk reads any run of <, >, = and ~ as the operator (real aports
+		// recipes write these three).
+		{in: "c-stdaux-dev~=1", want: Dependency{Name: "c-stdaux-dev", Op: "~=", Version: "1"}},
+		{in: "libqalculate-dev=~5.2", want: Dependency{Name: "libqalculate-dev", Op: "=~", Version: "5.2"}},
+		{in: "dart-bootstrap=>3.2.0_alpha150_p0", want: Dependency{Name: "dart-bootstrap", Op: "=>", Version: "3.2.0_alpha150_p0"}},
+		{in: "foo=<1", want: Dependency{Name: "foo", Op: "=<", Version: "1"}},
+		{in: "!foo~~1", want: Dependency{Name: "foo", Conflict: true, Op: "~~", Version: "1"}},
+		// "><" compares a package checksum: apk does not read it as a version
+		{in: "foo><Q1abc=", want: Dependency{Name: "foo", Op: "><", Version: "Q1abc="}},
+		{in: "foo=~", wantErr: true},
+		{in: "foo=>x", wantErr: true},
+		{in: "foo>=1<2", wantErr: true},
 		{in: "foo=bar", wantErr: true},
 		{in: "foo>=", wantErr: true},
 		{in: "=1.0", wantErr: true},
@@ -183,6 +194,28 @@ func TestSatisfies(t *testing.T) {
 		{"foo>~1.2", "1.2.9", true},
 		{"foo<~1.2", "1.2.9", true},
 		{"foo<~1.2", "1.3", false},
+		// each operator character adds what it accepts, as in apk
+		{"foo=>1.2", "1.2", true},
+		{"foo=>1.2", "1.3", true},
+		{"foo=>1.2", "1.1", false},
+		{"foo=<1.2", "1.1", true},
+		{"foo=<1.2", "1.3", false},
+		{"foo~=1", "1.5.2-r0", true},
+		{"foo~=1", "2.0", false},
+		{"foo=~5.2", "5.2.1", true},
+		{"foo=~5.2", "5.3.0", false},
+		{"foo<>=1", "7", true},
+		{"foo><Q1abc=", "1", false},
+		// apk's fuzzy comparison stops where the shorter version ends
+		{"foo~1.2", "1", true},
+		{"foo~1.2", "1a", true},
+		{"foo~1.2-r3", "1.2.1-r0", true},
+		{"foo~1.0", "1.01", false},
+		{"foo~1.0", "1.00", false},
+		{"foo~1.2_rc1", "1.2", true},
+		{"foo>1.2", "1.2.1", true},
+		{"foo>~1.2", "1", true},
+		{"foo<1.2", "1.2_rc1", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dep+"/"+tc.ver, func(t *testing.T) {
@@ -209,5 +242,37 @@ func TestParseDependencies(t *testing.T) {
 	}
 	if _, err := ParseDependencies("a b=x"); err == nil {
 		t.Error("want an error for b=x")
+	}
+}
+
+func TestCheckPkginfo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"foo", true},
+		{"!foo", true},
+		{"foo>=1", true},
+		{"foo<~1", true},
+		{"foo>~1", true},
+		{"foo~1", true},
+		{"foo~=1", false},
+		{"foo=~1", false},
+		{"foo=>1", false},
+		{"foo><Q1abc=", false},
+	}
+	for _, tc := range tests {
+		d, err := ParseDependency(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.CheckPkginfo()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: CheckPkginfo() = %v, want ok %v", tc.in, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrDependency) {
+			t.Errorf("%s: %v does not wrap ErrDependency", tc.in, err)
+		}
 	}
 }
