@@ -215,6 +215,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, d := range bo.PathPrepend {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			app.IO.Warnf("path_prepend: %s is not a directory here: it is on the sandbox's PATH, but nothing is bound there", d)
+		}
+	}
 	if bo.Key != "" && (len(phases) == 0 || slices.Contains(phases, build.PhasePackage) || slices.Contains(phases, build.PhaseIndex)) {
 		if err := checkKeyExists(cfg, bo.Key, opts.key != ""); err != nil {
 			return err
