@@ -95,7 +95,7 @@ var abuildRows = []abuildRow{
 		Notes: "lists the subpackages; `apkit build` prints the path of every package it writes"},
 	{Abuild: "`abuild undeps`", Apkit: nothingNeeded, Verbs: []string{"undeps"},
 		Notes: "`apkit build` removes the dependencies it installed"},
-	{Abuild: "`cleanoldpkg`, `cleanpkg`, `snapshot`, `sourcecheck`, `srcpkg`, `up2date`, `installdeps`, `uninstalldeps`", Apkit: noEquivalent,
+	{Abuild: "`abuild cleanoldpkg`, `cleanpkg`, `snapshot`, `sourcecheck`, `srcpkg`, `up2date`, `installdeps`, `uninstalldeps`", Apkit: noEquivalent,
 		Verbs: []string{"cleanoldpkg", "cleanpkg", "snapshot", "sourcecheck", "srcpkg", "up2date", "installdeps", "uninstalldeps"}},
 }
 
