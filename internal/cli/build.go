@@ -239,6 +239,14 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
+	// Packages that link another C library than musl are named in one
+	// warning at the end, for all the recipes built.
+	var foreign []build.ForeignLibc
+	defer func() {
+		if w := foreignLibcWarning(foreign); w != "" {
+			app.IO.Warnf("%s", w)
+		}
+	}()
 	for _, p := range paths {
 		bo.Progress = newBuildProgress(app.IO, p)
 		res, err := build.Build(ctx, p, bo)
@@ -260,9 +268,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 			return err
 		}
-		if w := foreignLibcWarning(res.ForeignLibc); w != "" {
-			app.IO.Warnf("%s", w)
-		}
+		foreign = append(foreign, res.ForeignLibc...)
 		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log, ForeignLibc: res.ForeignLibc}
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
