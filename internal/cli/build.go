@@ -92,7 +92,11 @@ recipe's work directories. A failed build leaves the repository untouched.
 A package whose file is already in the repository with different contents
 (a rebuild of the same pkgver and pkgrel) fails the build unless --replace
 is given, which replaces it as abuild does; raising pkgrel is the way to
-publish a changed package to others.`,
+publish a changed package to others.
+
+abuild's flags -P DIR, -d, -K, -c, -m and -r work as they do in abuild; for
+its other flags and verbs apkit says what to use instead (docs/from-abuild.md
+has the table).`,
 		Example: `  apkit build
   apkit build examples/main/greet --repodest ./packages
   apkit build --no-check --keep ./my-recipe

@@ -179,7 +179,7 @@ func newRootCmd(app *App) *cobra.Command {
 	pf.StringVarP(&g.chdir, "directory", "C", "", "change to `dir` before doing anything")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more about what is done")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but results")
-	pf.StringVar(&g.color, "color", "auto", "colour output `when`: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
+	pf.StringVar(&g.color, "color", "auto", "`when` to colour output: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
 
 	cmd.AddCommand(
 		newVersionCmd(app),
