@@ -50,7 +50,7 @@ var abuildRows = []abuildRow{
 	{Abuild: "`abuild -d`", Apkit: "`apkit build -d` (`--no-deps`)", Flags: []string{"d"}, Accepted: true,
 		Notes: "goes on when build dependencies are missing"},
 	{Abuild: "`abuild -D DESC`", Apkit: "`apkit index -d DESC`", Flags: []string{"D"},
-		Notes: "the index description"},
+		Notes: "the index description; `apkit build` writes abuild's default, `<repo> $(git describe)` (`main ` outside git or without an annotated tag)"},
 	{Abuild: "`abuild -f`", Apkit: nothingNeeded, Flags: []string{"f"},
 		Notes: "apkit has no up-to-date check: `apkit build` always builds, so there is nothing to force"},
 	{Abuild: "`abuild -F`", Apkit: nothingNeeded, Flags: []string{"F"},

@@ -224,6 +224,15 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			app.IO.Warnf("path_prepend: %s is not a directory here: it is on the sandbox's PATH, but nothing is bound there", d)
 		}
 	}
+	// As abuild, an exported SOURCE_DATE_EPOCH or ABUILD_LAST_COMMIT wins.
+	for _, k := range []string{"SOURCE_DATE_EPOCH", "ABUILD_LAST_COMMIT"} {
+		if v := app.Getenv(k); v != "" {
+			if bo.Env == nil {
+				bo.Env = map[string]string{}
+			}
+			bo.Env[k] = v
+		}
+	}
 	if bo.Key != "" && (len(phases) == 0 || slices.Contains(phases, build.PhasePackage) || slices.Contains(phases, build.PhaseIndex)) {
 		if err := checkKeyExists(cfg, bo.Key, opts.key != ""); err != nil {
 			return err

@@ -40,6 +40,11 @@ type PkgInfo struct {
 	// "# automatically detected:" line.
 	AutoProvides []string
 	AutoDepends  []string
+	// Detected writes the "# automatically detected:" line even when
+	// AutoProvides and AutoDepends are empty, as abuild does for every
+	// package; ParsePkgInfo sets it when the line is there and nothing
+	// follows it, so that MarshalText gives the same text back.
+	Detected bool
 	// Extra holds fields apkit does not know, in order; they are written
 	// before datahash.
 	Extra []Field
@@ -178,6 +183,7 @@ func ParsePkgInfo(r io.Reader) (*PkgInfo, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf(".PKGINFO:%d: %w", n+1, err)
 	}
+	p.Detected = auto && len(p.AutoProvides) == 0 && len(p.AutoDepends) == 0
 	return p, nil
 }
 
@@ -239,7 +245,7 @@ func (p *PkgInfo) MarshalText() ([]byte, error) {
 	if len(p.InstallIf) > 0 {
 		line("install_if", strings.Join(p.InstallIf, " "))
 	}
-	if len(p.AutoProvides) > 0 || len(p.AutoDepends) > 0 {
+	if p.Detected || len(p.AutoProvides) > 0 || len(p.AutoDepends) > 0 {
 		b.WriteString(autoMarker + "\n")
 	}
 	for _, v := range p.AutoProvides {

@@ -131,6 +131,9 @@ type Options struct {
 	Repodest string
 	// Repo is the repository name ("" means the recipe directory's parent's name).
 	Repo string
+	// IndexDescription is the DESCRIPTION of the indexes the build writes
+	// (abuild -D); "" means abuild's default, "<repo> $(git describe)".
+	IndexDescription string
 	// Srcdest is the source download cache.
 	Srcdest string
 	// DistfilesMirror is a URL or local directory tried before each remote
@@ -146,7 +149,9 @@ type Options struct {
 	// Jobs is the build parallelism (JOBS); Makeflags defaults to -j$JOBS.
 	Jobs      int
 	Makeflags string
-	// Env adds to or overrides the phase environment.
+	// Env adds to or overrides the phase environment. As in abuild, its
+	// SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT, when set, are the build's
+	// date and commit (.PKGINFO builddate and commit, every entry's time).
 	Env map[string]string
 	// PathPrepend lists absolute directories put before the default PATH
 	// of the phase environment, for toolchains outside it (Go from its
@@ -174,7 +179,8 @@ type Options struct {
 	// Net allows the network in every phase (the recipe option net
 	// allows it for that recipe).
 	Net bool
-	// SourceDateEpoch overrides the recipe's SOURCE_DATE_EPOCH when non-zero.
+	// SourceDateEpoch overrides the recipe's SOURCE_DATE_EPOCH (and Env's)
+	// when non-zero.
 	SourceDateEpoch int64
 	// Output receives the recipe's output as it happens (nil: discarded).
 	// It is also written to the log file build.log in the recipe directory.
@@ -268,6 +274,11 @@ type builder struct {
 	want     map[Phase]bool
 	cleanups []func()
 	key      *sign.PrivateKey
+	// accts are the users and groups of the sandbox (pkgusers and
+	// pkggroups included), owned what package() and the split functions
+	// asked chown, chgrp and install to give each file.
+	accts *accounts
+	owned map[fileID]ownership
 	// keepWork keeps the work directories (packages written but not added
 	// to the repository stay in the staging directory).
 	keepWork bool

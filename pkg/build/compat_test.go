@@ -1,13 +1,20 @@
 package build_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -15,6 +22,7 @@ import (
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/sandbox/sandboxtest"
 )
 
@@ -39,6 +47,24 @@ func compatRecipe(t *testing.T, name, apkbuild string, extra map[string]string) 
 // packages by name, with the build's output.
 func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, error) {
 	t.Helper()
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		return nil, out, err
+	}
+	return r.pkgs, out, nil
+}
+
+// compatResult is what compatBuildWith built.
+type compatResult struct {
+	pkgs  map[string]*apk.Package // by name
+	files map[string]string       // package name to its .apk file
+	opts  build.Options
+}
+
+// compatBuildWith is compatBuild with the options changed by mod (when
+// not nil) before the build.
+func compatBuildWith(t *testing.T, dir string, mod func(*build.Options)) (*compatResult, string, error) {
+	t.Helper()
 	runner := sandboxtest.RequireBwrap(t)
 	base := t.TempDir()
 	var out bytes.Buffer
@@ -53,11 +79,14 @@ func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, err
 		Offline:  true,
 		Output:   &out,
 	}
+	if mod != nil {
+		mod(&opts)
+	}
 	res, err := build.Build(context.Background(), dir, opts)
 	if err != nil {
 		return nil, out.String(), err
 	}
-	pkgs := map[string]*apk.Package{}
+	r := &compatResult{pkgs: map[string]*apk.Package{}, files: map[string]string{}, opts: opts}
 	for _, p := range res.Packages {
 		f, err := os.Open(p.Path)
 		if err != nil {
@@ -68,9 +97,39 @@ func compatBuild(t *testing.T, dir string) (map[string]*apk.Package, string, err
 		if err != nil {
 			t.Fatal(err)
 		}
-		pkgs[p.Name] = pkg
+		r.pkgs[p.Name] = pkg
+		r.files[p.Name] = p.Path
 	}
-	return pkgs, out.String(), nil
+	return r, out.String(), nil
+}
+
+// segmentEntry returns the content of the entry name in the control or
+// data segment (seg) of the package file path.
+func segmentEntry(t *testing.T, path string, seg apk.Segment, name string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(io.NewSectionReader(f, seg.Offset, seg.Length))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s: no entry %s: %v", path, name, err)
+		}
+		if h.Name == name {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
 }
 
 // paths lists the data entries of pkg.
@@ -411,5 +470,399 @@ package() {
 	}
 	if strings.Contains(log, "empty-variable") || strings.Contains(log, "assigned an empty value") {
 		t.Errorf("build.log shows lint style findings:\n%s", log)
+	}
+}
+
+// TestCompatDetectedMarker: abuild writes the "# automatically detected:"
+// line into every .PKGINFO, also when nothing was detected (a -doc
+// subpackage, a metapackage).
+func TestCompatDetectedMarker(t *testing.T) {
+	dir := compatRecipe(t, "markqa", recipeHead("markqa", "noarch")+`subpackages="$pkgname-doc"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/share/doc/markqa/README
+}
+`, map[string]string{})
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, name := range []string{"markqa", "markqa-doc"} {
+		text := string(segmentEntry(t, r.files[name], r.pkgs[name].Control, ".PKGINFO"))
+		if !strings.Contains(text, "\n# automatically detected:\ndatahash = ") {
+			t.Errorf("%s .PKGINFO lacks an empty automatically detected section:\n%s", name, text)
+		}
+	}
+}
+
+// TestCompatSourceDateEpochFromEnv: as abuild's set_source_date, a
+// SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT in the environment win over
+// the APKBUILD's mtime: they are the builddate, the commit, every entry's
+// time and what the recipe sees.
+func TestCompatSourceDateEpochFromEnv(t *testing.T) {
+	dir := compatRecipe(t, "sdeqa", recipeHead("sdeqa", "noarch")+`
+package() {
+	mkdir -p "$pkgdir"/usr/share/sdeqa
+	echo "$SOURCE_DATE_EPOCH $ABUILD_LAST_COMMIT" > "$pkgdir"/usr/share/sdeqa/seen
+}
+`, map[string]string{})
+	mtime := time.Unix(1600000000, 0)
+	if err := os.Chtimes(filepath.Join(dir, "APKBUILD"), mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	r, out, err := compatBuildWith(t, dir, func(o *build.Options) {
+		o.Env = map[string]string{"SOURCE_DATE_EPOCH": "1234567890", "ABUILD_LAST_COMMIT": "0123abcd"}
+	})
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	p := r.pkgs["sdeqa"]
+	if p.Info.BuildDate != 1234567890 || p.Info.Commit != "0123abcd" {
+		t.Errorf("builddate %d commit %q, want 1234567890 0123abcd", p.Info.BuildDate, p.Info.Commit)
+	}
+	for _, f := range p.Files {
+		if f.ModTime != 1234567890 {
+			t.Errorf("%s mtime %d, want 1234567890", f.Path, f.ModTime)
+		}
+	}
+	if got := string(segmentEntry(t, r.files["sdeqa"], p.Data, "usr/share/sdeqa/seen")); got != "1234567890 0123abcd\n" {
+		t.Errorf("the recipe saw %q", got)
+	}
+
+	// Without them, the APKBUILD's mtime dates the build.
+	r, out, err = compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	if p := r.pkgs["sdeqa"]; p.Info.BuildDate != mtime.Unix() {
+		t.Errorf("builddate %d, want the APKBUILD's mtime %d", p.Info.BuildDate, mtime.Unix())
+	}
+
+	_, _, err = compatBuildWith(t, dir, func(o *build.Options) { o.Env = map[string]string{"SOURCE_DATE_EPOCH": "yesterday"} })
+	if err == nil || !strings.Contains(err.Error(), `SOURCE_DATE_EPOCH: "yesterday" is not a number of seconds`) {
+		t.Errorf("build with a bad SOURCE_DATE_EPOCH: %v", err)
+	}
+}
+
+// TestCompatIndexDescription: abuild's index carries the DESCRIPTION
+// "$repo $(git describe)": "main " outside git, the annotated tag that
+// describes the commit inside.
+func TestCompatIndexDescription(t *testing.T) {
+	dir := compatRecipe(t, "descqa", recipeHead("descqa", "noarch")+`
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/share/descqa/data
+}
+`, map[string]string{})
+	description := func() string {
+		t.Helper()
+		r, out, err := compatBuildWith(t, dir, nil)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		f, err := os.Open(filepath.Join(filepath.Dir(r.files["descqa"]), "APKINDEX.tar.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		ix, err := index.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ix.Description
+	}
+	if got := description(); got != "main " {
+		t.Errorf("DESCRIPTION outside git = %q, want %q", got, "main ")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	root := filepath.Dir(filepath.Dir(dir))
+	for _, args := range [][]string{
+		{"init", "-q"}, {"add", "."},
+		{"-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-q", "-m", "descqa"},
+		{"-c", "user.name=T", "-c", "user.email=t@example.org", "tag", "-a", "-m", "v3.99.0", "v3.99.0"},
+	} {
+		cmd := exec.Command("git", append([]string{"-C", root}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if got := description(); got != "main v3.99.0" {
+		t.Errorf("DESCRIPTION in git = %q, want %q", got, "main v3.99.0")
+	}
+}
+
+// TestCompatManPageGzip: abuild compresses man pages with Alpine's gzip,
+// busybox's: the header has no name, mtime 0, XFL 0 and OS 3, and the
+// deflate stream is busybox's (GNU gzip's differs for larger pages).
+func TestCompatManPageGzip(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed")
+	}
+	// A man page large enough for the encoders to differ.
+	var page strings.Builder
+	page.WriteString(".TH MANQA 1\n")
+	for i := 0; i < 800; i++ {
+		fmt.Fprintf(&page, ".SH SECTION %d\nThe option \\-\\-opt%d sets value %d of %d; see also manqa(%d).\n", i, i%37, i*7%101, i%13, i%9)
+	}
+	dir := compatRecipe(t, "manqa", recipeHead("manqa", "noarch")+`subpackages="$pkgname-doc"
+package() {
+	install -Dm644 "$startdir"/manqa.1 "$pkgdir"/usr/share/man/man1/manqa.1
+}
+`, map[string]string{"manqa.1": page.String()})
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	got := segmentEntry(t, r.files["manqa-doc"], r.pkgs["manqa-doc"].Data, "usr/share/man/man1/manqa.1.gz")
+	if want := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}; !bytes.HasPrefix(got, want) {
+		t.Errorf("gzip header % x, want % x", got[:min(len(got), 10)], want)
+	}
+	cmd := exec.Command(bb, "gzip", "-9", "-c")
+	cmd.Stdin = strings.NewReader(page.String())
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("manqa.1.gz (%d bytes) differs from busybox gzip -9 (%d bytes)", len(got), len(want))
+	}
+}
+
+// TestCompatDbgFlags: with a -dbg subpackage abuild adds -g to CFLAGS,
+// CXXFLAGS and DFLAGS and asks Cargo for debug information, after
+// reading the recipe; without one it does not.
+func TestCompatDbgFlags(t *testing.T) {
+	for _, c := range []struct{ subs, want string }{
+		{`subpackages="$pkgname-dbg:keep"`, "-O2 -g| -g|-Os -g|true|none"},
+		{`subpackages="$pkgname-doc:keep"`, "-O2||-Os||"},
+	} {
+		dir := compatRecipe(t, "flagqa", recipeHead("flagqa", "noarch")+c.subs+`
+CFLAGS="-O2"
+CXXFLAGS=""
+build() {
+	echo "$CFLAGS|$CXXFLAGS|$DFLAGS|$CARGO_PROFILE_RELEASE_DEBUG|$CARGO_PROFILE_RELEASE_STRIP" > flags
+}
+package() {
+	install -Dm644 flags "$pkgdir"/usr/share/flagqa/flags
+}
+keep() {
+	mkdir -p "$subpkgdir"
+}
+`, map[string]string{})
+		r, out, err := compatBuildWith(t, dir, nil)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		got := string(segmentEntry(t, r.files["flagqa"], r.pkgs["flagqa"].Data, "usr/share/flagqa/flags"))
+		if got != c.want+"\n" {
+			t.Errorf("%s: build() saw %q, want %q", c.subs, got, c.want)
+		}
+	}
+}
+
+// TestCompatPkgUsers: the users and groups of pkgusers and pkggroups
+// exist in the sandbox (abuild creates them before building); package()
+// and split functions can chown files to them (by name or number, -R,
+// chgrp, install -o/-g), and the packages record the names with id 0, as
+// abuild's tar owner and group maps do; other owners keep their ids;
+// ownership follows a file into a subpackage; a file made after a
+// chown -R of its directory is not changed by it.
+func TestCompatPkgUsers(t *testing.T) {
+	dir := compatRecipe(t, "userqa", recipeHead("userqa", "noarch")+`pkgusers="userqa"
+pkggroups="userqa qagroup"
+subpackages="$pkgname-extra:extra"
+build() {
+	id userqa > ids
+	getent group qagroup >> ids
+	cp ids ids2
+}
+package() {
+	install -Dm644 ids "$pkgdir"/usr/share/userqa/ids
+	mkdir -p "$pkgdir"/var/lib/userqa/sub "$pkgdir"/usr/share/extra
+	touch "$pkgdir"/var/lib/userqa/sub/state "$pkgdir"/var/lib/userqa/group-only "$pkgdir"/usr/share/extra/file
+	chown -R userqa:userqa "$pkgdir"/var/lib/userqa
+	chgrp qagroup "$pkgdir"/var/lib/userqa/group-only
+	chown "$(id -u userqa)" "$pkgdir"/usr/share/extra/file
+	install -d -o userqa -g qagroup -m 750 "$pkgdir"/var/log/userqa
+	install -Dm640 -o root -g qagroup ids "$pkgdir"/etc/userqa.conf
+	chown nobody:nogroup "$pkgdir"/usr/share/userqa/ids
+	mkdir -p "$pkgdir"/usr/share/userqa/multi
+	install -m644 -o userqa ids ids2 "$pkgdir"/usr/share/userqa/multi/
+	ln -s sub/state "$pkgdir"/var/lib/userqa/link
+	chown -h :qagroup "$pkgdir"/var/lib/userqa/link
+	touch "$pkgdir"/usr/share/userqa/moved.tmp
+	chown userqa "$pkgdir"/usr/share/userqa/moved.tmp
+	mv "$pkgdir"/usr/share/userqa/moved.tmp "$pkgdir"/usr/share/userqa/moved
+}
+extra() {
+	amove usr/share/extra
+}
+`, map[string]string{})
+	r, out, err := compatBuildWith(t, dir, nil)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	type own struct {
+		Uname, Gname string
+		Uid, Gid     int
+	}
+	owners := func(p *apk.Package) map[string]own {
+		m := map[string]own{}
+		for _, f := range p.Files {
+			m[f.Path] = own{f.Uname, f.Gname, f.Uid, f.Gid}
+		}
+		return m
+	}
+	root := own{"root", "root", 0, 0}
+	want := map[string]own{
+		"etc":                         root,
+		"etc/userqa.conf":             {"root", "qagroup", 0, 0},
+		"usr":                         root,
+		"usr/share":                   root,
+		"usr/share/userqa":            root,
+		"var":                         root,
+		"var/lib":                     root,
+		"var/lib/userqa":              {"userqa", "userqa", 0, 0},
+		"var/lib/userqa/group-only":   {"userqa", "qagroup", 0, 0},
+		"var/lib/userqa/link":         {"root", "qagroup", 0, 0},
+		"usr/share/userqa/moved":      {"userqa", "root", 0, 0},
+		"usr/share/userqa/multi":      root,
+		"usr/share/userqa/multi/ids":  {"userqa", "root", 0, 0},
+		"usr/share/userqa/multi/ids2": {"userqa", "root", 0, 0},
+		"var/lib/userqa/sub":          {"userqa", "userqa", 0, 0},
+		"var/lib/userqa/sub/state":    {"userqa", "userqa", 0, 0},
+		"var/log":                     root,
+		"var/log/userqa":              {"userqa", "qagroup", 0, 0},
+	}
+	got := owners(r.pkgs["userqa"])
+	ids := got["usr/share/userqa/ids"]
+	delete(got, "usr/share/userqa/ids")
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("userqa owners (-want +got):\n%s", d)
+	}
+	// nobody is the build root's own user: its ids are the root's.
+	if ids.Uname != "nobody" || ids.Gname != "nogroup" || ids.Uid == 0 || ids.Gid == 0 {
+		t.Errorf("usr/share/userqa/ids owner %+v, want nobody:nogroup with their ids", ids)
+	}
+	if got := owners(r.pkgs["userqa-extra"])["usr/share/extra/file"]; got != (own{"userqa", "root", 0, 0}) {
+		t.Errorf("usr/share/extra/file owner %+v, want userqa (chown by its uid) with id 0", got)
+	}
+	idText := string(segmentEntry(t, r.files["userqa"], r.pkgs["userqa"].Data, "usr/share/userqa/ids"))
+	if !regexp.MustCompile(`^uid=[0-9]+\(userqa\) gid=[0-9]+\(userqa\).*\nqagroup:x:[0-9]+:\n$`).MatchString(idText) {
+		t.Errorf("in the sandbox, id and getent said %q", idText)
+	}
+
+	// chown to a user that does not exist fails, as it does in abuild.
+	dir = compatRecipe(t, "nouserqa", recipeHead("nouserqa", "noarch")+`
+package() {
+	mkdir -p "$pkgdir"/var/lib/nouserqa
+	chown nosuchuser "$pkgdir"/var/lib/nouserqa
+}
+`, map[string]string{})
+	if _, out, err := compatBuildWith(t, dir, nil); err == nil || !strings.Contains(out, "unknown user nosuchuser") {
+		t.Errorf("build with chown to an unknown user: %v\n%s", err, out)
+	}
+}
+
+// TestCompatDbgHardLinkOrder: the debug file of a program with hard links
+// in two packages is named after the name abuild's scanelf over
+// $pkgbasedir/* finds first: package directories in glob (name) order,
+// not subpackage order.
+func TestCompatDbgHardLinkOrder(t *testing.T) {
+	requireTools(t, map[string]string{"cc": "gcc", "objcopy": "binutils", "strip": "binutils"})
+	dir := compatRecipe(t, "dbgorder", recipeHead("dbgorder", "all")+`subpackages="adbg-tools:tools $pkgname-dbg"
+options="!check"
+build() {
+	echo 'int main(void){return 0;}' > m.c
+	cc -g -fPIE -pie -o prog m.c
+}
+package() {
+	install -Dm755 prog "$pkgdir"/usr/bin/one
+	ln "$pkgdir"/usr/bin/one "$pkgdir"/usr/bin/two
+}
+tools() {
+	amove usr/bin/two
+}
+`, map[string]string{})
+	pkgs, out, err := compatBuild(t, dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var debug []string
+	for _, p := range paths(pkgs["dbgorder-dbg"]) {
+		if strings.HasSuffix(p, ".debug") {
+			debug = append(debug, p)
+		}
+	}
+	if d := cmp.Diff([]string{"usr/lib/debug/usr/bin/two.debug"}, debug); d != "" {
+		t.Errorf("dbgorder-dbg debug files (-want +got):\n%s", d)
+	}
+}
+
+// TestCompatAmoveQuotedGlob: abuild's amove takes each argument as it is,
+// so a glob the recipe quoted names nothing and the split fails; the same
+// glob unquoted is expanded by the shell and works.
+func TestCompatAmoveQuotedGlob(t *testing.T) {
+	for _, c := range []struct {
+		arg string
+		ok  bool
+	}{{`'usr/lib/*.so'`, false}, {`usr/lib/*.so`, true}, {`/usr/lib/liba.so/`, true}} {
+		dir := compatRecipe(t, "amoveqa", recipeHead("amoveqa", "noarch")+`subpackages="$pkgname-extra:extra"
+package() {
+	install -Dm644 /dev/null "$pkgdir"/usr/lib/liba.so
+	install -Dm644 /dev/null "$pkgdir"/usr/share/amoveqa/data
+}
+extra() {
+	amove `+c.arg+`
+}
+`, map[string]string{})
+		pkgs, out, err := compatBuild(t, dir)
+		if !c.ok {
+			var pe *build.PhaseError
+			if !errors.As(err, &pe) || pe.Phase != "split amoveqa-extra" || !strings.Contains(out, "amove: usr/lib/*.so: no such file") {
+				t.Errorf("amove %s: build error %v, want a failed split amoveqa-extra\n%s", c.arg, err, out)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("amove %s: build: %v\n%s", c.arg, err, out)
+		}
+		if d := cmp.Diff([]string{"usr", "usr/lib", "usr/lib/liba.so"}, paths(pkgs["amoveqa-extra"])); d != "" {
+			t.Errorf("amove %s: amoveqa-extra files (-want +got):\n%s", c.arg, d)
+		}
+	}
+}
+
+// TestCompatPCRequiresUnprovided: a .pc file whose Requires names a module
+// that nothing provides fails abuild's package step (pkg-config
+// --print-requires fails on it); apkit fails too, naming the file and the
+// module. A module another package of the build provides is fine.
+func TestCompatPCRequiresUnprovided(t *testing.T) {
+	for _, c := range []struct {
+		requires string
+		ok       bool
+	}{{"pcqa-other", true}, {"pcqa-nosuchmodule >= 1.0", false}} {
+		dir := compatRecipe(t, "pcqa", recipeHead("pcqa", "noarch")+`subpackages="$pkgname-other:other $pkgname-dev"
+package() {
+	mkdir -p "$pkgdir"/usr/share/pkgconfig
+	printf 'Name: pcqa\nVersion: 1.0\nDescription: d\nRequires: `+c.requires+`\n' > "$pkgdir"/usr/share/pkgconfig/pcqa.pc
+	printf 'Name: other\nVersion: 1.0\nDescription: d\n' > "$pkgdir"/usr/share/pkgconfig/pcqa-other.pc
+}
+other() {
+	amove usr/share/pkgconfig/pcqa-other.pc
+}
+`, map[string]string{})
+		_, out, err := compatBuild(t, dir)
+		if c.ok {
+			if err != nil {
+				t.Errorf("Requires: %s: build: %v\n%s", c.requires, err, out)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "pcqa-dev: usr/share/pkgconfig/pcqa.pc requires pcqa-nosuchmodule, which no package provides") {
+			t.Errorf("Requires: %s: build error %v, want one naming the .pc file and the module\n%s", c.requires, err, out)
+		}
 	}
 }

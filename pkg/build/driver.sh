@@ -187,32 +187,28 @@ check() {
 	warning "APKBUILD does not run any tests!"
 }
 
-# amove PATH...: move paths (globs allowed, relative to $pkgdir) to the
-# same place in $subpkgdir. Fails if any argument matched nothing, after
-# moving the others.
+# amove PATH...: move paths (relative to $pkgdir, leading and trailing /
+# ignored) to the same place in $subpkgdir. As abuild's, it takes each
+# argument as it is: a glob the caller quoted is not expanded, and names
+# nothing. Fails if any argument named nothing, after moving the others.
 amove() {
 	[ -n "$subpkgdir" ] || die "amove is only available in split functions"
-	local _back _ret=0 _arg _f _found _dir
+	local _back _ret=0 _f _dir
 	_back=$(pwd -L)
 	cd "$pkgdir"
-	for _arg; do
-		_arg=${_arg#/}
-		_arg=${_arg%/}
-		_found=0
-		for _f in $_arg; do
-			if [ -e "$_f" ] || [ -L "$_f" ]; then
-				_found=1
-				case $_f in
-				*/*) _dir=${_f%/*} ;;
-				*) _dir="" ;;
-				esac
-				mkdir -p "$subpkgdir/$_dir"
-				mv "$_f" "$subpkgdir/$_dir/"
-				[ -z "$_dir" ] || rmdir -p "$_dir" 2>/dev/null || true
-			fi
-		done
-		if [ "$_found" = 0 ]; then
-			warning "amove: $_arg: no such file"
+	for _f; do
+		_f=${_f#"${_f%%[!/]*}"}
+		_f=${_f%"${_f##*[!/]}"}
+		if [ -e "$_f" ] || [ -L "$_f" ]; then
+			case $_f in
+			*/*) _dir=${_f%/*} ;;
+			*) _dir="" ;;
+			esac
+			mkdir -p "$subpkgdir/$_dir"
+			mv "$_f" "$subpkgdir/$_dir/"
+			[ -z "$_dir" ] || rmdir -p "$_dir" 2>/dev/null || true
+		else
+			warning "amove: $_f: no such file"
 			_ret=1
 		fi
 	done
@@ -237,6 +233,24 @@ _apkit_base() {
 	printf '%s\n' "${subpkgname%"$1"}"
 }
 
+# _apkit_gzip9 FILE: compress FILE to FILE.gz as abuild does on Alpine,
+# whose gzip is busybox's: no name, mtime 0, XFL 0, OS 3 (Unix) in the
+# header, and busybox's deflate stream. GNU gzip is the fallback where
+# there is no busybox (its header has XFL 2 and its stream may differ).
+_apkit_gzip9() {
+	if [ -z "${_apkit_busybox_gzip-}" ]; then
+		_apkit_busybox_gzip=no
+		if command -v busybox >/dev/null 2>&1 && busybox gzip -c </dev/null >/dev/null 2>&1; then
+			_apkit_busybox_gzip=yes
+		fi
+	fi
+	if [ "$_apkit_busybox_gzip" = yes ]; then
+		busybox gzip -9 "$1"
+	else
+		gzip -n -9 "$1"
+	fi
+}
+
 _apkit_compress_man() {
 	local _mandir="$subpkgdir/usr/share/man" _l _f _ino _other
 	[ -d "$_mandir" ] || return 0
@@ -255,7 +269,7 @@ _apkit_compress_man() {
 			rm -f "$_other"
 			ln -s "${_f##*/}.gz" "$_other.gz"
 		done
-		gzip -n -9 "$_f"
+		_apkit_gzip9 "$_f"
 	done
 }
 
@@ -271,13 +285,13 @@ default_doc() {
 	rm -f "$subpkgdir/usr/share/info/dir"
 }
 
-# _apkit_has_static_subpackage: some subpackage's name ends in -static
-# (abuild's subpackage_types_has static).
-_apkit_has_static_subpackage() {
+# _apkit_subpackage_types_has TYPE: some subpackage's name ends in -TYPE
+# (abuild's subpackage_types_has).
+_apkit_subpackage_types_has() {
 	local _s
 	for _s in $subpackages; do
 		_s=${_s%%:*}
-		[ "${_s##*-}" = static ] && return 0
+		[ "${_s##*-}" = "$1" ] && return 0
 	done
 	return 1
 }
@@ -297,7 +311,7 @@ default_dev() {
 	done
 	for _p in usr lib; do
 		[ -d "$_p" ] || continue
-		if ! _apkit_has_static_subpackage; then
+		if ! _apkit_subpackage_types_has static; then
 			find "$_p" -name '*.a' \( -type f -o -type l \) | while read -r _f; do
 				amove "$_f"
 			done
@@ -491,6 +505,16 @@ cd "$startdir"
 . "$APKBUILD"
 builddir=${builddir:-$srcdir/$pkgname-$pkgver}
 pkgdir=$pkgbasedir/$pkgname
+
+# As abuild, after reading the recipe: with a -dbg subpackage (or DEBUG
+# set) everything is built with debug information.
+if [ -n "$DEBUG" ] || _apkit_subpackage_types_has dbg; then
+	CFLAGS="$CFLAGS -g"
+	CXXFLAGS="$CXXFLAGS -g"
+	DFLAGS="$DFLAGS -g"
+	export CARGO_PROFILE_RELEASE_DEBUG=true
+	export CARGO_PROFILE_RELEASE_STRIP=none
+fi
 
 case $_apkit_phase in
 unpack)

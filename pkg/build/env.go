@@ -113,6 +113,9 @@ func (b *builder) environment() []string {
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	// The build's date and commit, whichever way they were chosen.
+	env["SOURCE_DATE_EPOCH"] = strconv.FormatInt(b.sde, 10)
+	env["ABUILD_LAST_COMMIT"] = b.commit
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)

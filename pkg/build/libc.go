@@ -1,6 +1,8 @@
 package build
 
 import (
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -21,33 +23,54 @@ func isForeignLibc(soname string) bool {
 	return soname == "libc.so" || strings.HasPrefix(soname, "libc.so.")
 }
 
-// foreignLibc lists the arch-specific packages whose traced dependencies
-// name a C library other than musl that the build root's apk database
-// does not provide (a root with gcompat installed provides libc.so.6).
+// foreignLibc lists the arch-specific packages whose ELF files need a C
+// library other than musl that neither the build itself nor, in a build
+// root with apk's database, an installed package provides (gcompat
+// provides libc.so.6 on Alpine).
 func (b *builder) foreignLibc(pkgs []*pkgBuild) []ForeignLibc {
-	var out []ForeignLibc
+	own := map[string]bool{}
 	for _, pb := range pkgs {
-		if pb.arch == "noarch" || pb.trace == nil {
+		if pb.tree == nil {
 			continue
 		}
-		for _, d := range pb.trace.AutoDepends {
-			name, ok := strings.CutPrefix(depName(d), "so:")
-			if ok && isForeignLibc(name) {
-				out = append(out, ForeignLibc{Package: pb.name, Library: name})
+		for _, e := range pb.tree.ELF {
+			if e.Soname != "" {
+				own[e.Soname] = true
+			}
+		}
+	}
+	var out []ForeignLibc
+	for _, pb := range pkgs {
+		if pb.arch == "noarch" || pb.tree == nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, e := range pb.tree.ELF {
+			for _, n := range e.Needed {
+				if isForeignLibc(n) && !own[n] && !seen[n] {
+					seen[n] = true
+					out = append(out, ForeignLibc{Package: pb.name, Library: n})
+				}
 			}
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
-	if res := b.resolver(); res.Soname != nil {
-		kept := out[:0]
-		for _, f := range out {
-			if _, provided := res.Soname(f.Library); !provided {
-				kept = append(kept, f)
+	root := b.opts.RootFS
+	if root == "" {
+		root = "/"
+	}
+	if _, err := os.Stat(filepath.Join(root, "lib", "apk", "db", "installed")); err == nil {
+		if res := b.resolver(); res.Soname != nil {
+			kept := out[:0]
+			for _, f := range out {
+				if _, provided := res.Soname(f.Library); !provided {
+					kept = append(kept, f)
+				}
 			}
+			out = kept
 		}
-		out = kept
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Library < out[j].Library })
 	if len(out) == 0 {

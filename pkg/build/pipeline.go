@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -39,7 +40,7 @@ type controlFile struct {
 }
 
 func (b *builder) run(ctx context.Context) (*Result, error) {
-	sde, commit, err := Reproducibility(ctx, b.d.startdir)
+	sde, commit, err := sourceDate(ctx, b.d.startdir, b.opts.Env)
 	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
@@ -74,9 +75,6 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	}
 	if err := b.loadKey(); err != nil {
 		return nil, err
-	}
-	if u, g := p.vars["pkgusers"], p.vars["pkggroups"]; u != "" || g != "" {
-		b.warnf("pkgusers/pkggroups (%s) are not created: files in the packages are owned by root", strings.TrimSpace(u+" "+g))
 	}
 	if b.want[PhaseDeps] {
 		if err := b.step("deps", "Checking build dependencies", func() error { return b.deps(ctx) }); err != nil {
@@ -360,11 +358,17 @@ func (b *builder) packageAndSplit(ctx context.Context, net bool) ([]*pkgBuild, e
 
 // listDbgFiles writes, for the default dbg split function, the shared
 // objects of every package directory made so far, each inode once, as
-// abuild's scanelf over $pkgbasedir/* does.
+// abuild's scanelf over $pkgbasedir/* does. Of the names of a file with
+// hard links, the debug file is named after the first one found. The
+// package directories come in the order of the shell's glob, by name;
+// within one, scanelf -R takes entries in the order the file system lists
+// them, which nothing defines, so apkit takes them in path order.
 func (b *builder) listDbgFiles(pkgs []*pkgBuild) error {
 	var lines []string
 	var seen []os.FileInfo
-	for _, pb := range pkgs {
+	byName := append([]*pkgBuild(nil), pkgs...)
+	sort.Slice(byName, func(i, j int) bool { return filepath.Base(byName[i].dir) < filepath.Base(byName[j].dir) })
+	for _, pb := range byName {
 		t, err := scan.Scan(pb.dir)
 		if err != nil {
 			return err
@@ -484,6 +488,16 @@ func (b *builder) postprocess(ctx context.Context, pkgs []*pkgBuild) error {
 	if err != nil {
 		return err
 	}
+	// abuild's pkg-config --print-requires fails on a required module
+	// that nothing provides, and the package step with it.
+	for i, r := range results {
+		for _, m := range r.MissingPC {
+			problems = append(problems, fmt.Errorf("%s: %s requires %s, which no package provides (abuild fails on it too)", pkgs[i].name, m.File, m.Module))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
 	for i, pb := range pkgs {
 		pb.trace = results[i]
 		for _, w := range results[i].Warnings {
@@ -516,8 +530,8 @@ func (b *builder) stripCommand() string {
 }
 
 // resolver finds providers of needs outside the build in the build root's
-// installed-package database; without one (not an Alpine root) every need
-// is assumed to be met by the system under its plain name.
+// installed-package database, as abuild asks apk; without one (not an
+// Alpine root) a need is met by the build root's files (see fileResolver).
 func (b *builder) resolver() scan.Resolver {
 	root := b.opts.RootFS
 	if root == "" {
@@ -525,7 +539,7 @@ func (b *builder) resolver() scan.Resolver {
 	}
 	data, err := os.ReadFile(filepath.Join(root, "lib", "apk", "db", "installed"))
 	if err != nil {
-		return scan.Resolver{}
+		return fileResolver(root)
 	}
 	recs, err := index.ParseText(data)
 	if err != nil {
@@ -544,6 +558,30 @@ func (b *builder) resolver() scan.Resolver {
 		}
 	}
 	return scan.Resolver{Soname: lookup("so:"), PC: lookup("pc:")}
+}
+
+// fileResolver finds providers in a build root without apk's database by
+// their files: a shared object in the dynamic linker's usual directories,
+// a pkg-config module where pkg-config looks. What it finds is written
+// under its plain name (so:NAME, pc:NAME).
+func fileResolver(root string) scan.Resolver {
+	find := func(prefix, suffix string, patterns []string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			if name == "" || strings.ContainsAny(name, "/*?[\\") {
+				return "", false
+			}
+			for _, p := range patterns {
+				m, _ := filepath.Glob(filepath.Join(root, p, name+suffix))
+				if len(m) > 0 {
+					return prefix + name, true
+				}
+			}
+			return "", false
+		}
+	}
+	libDirs := []string{"lib", "usr/lib", "lib64", "usr/lib64", "usr/local/lib", "lib/*-linux-gnu*", "usr/lib/*-linux-gnu*"}
+	pcDirs := []string{"usr/lib/pkgconfig", "usr/share/pkgconfig", "usr/local/lib/pkgconfig", "usr/local/share/pkgconfig", "usr/lib/*/pkgconfig", "usr/local/lib/*/pkgconfig"}
+	return scan.Resolver{Soname: find("so:", "", libDirs), PC: find("pc:", ".pc", pcDirs)}
 }
 
 // controlFiles lists the install scripts and trigger of package name, in
@@ -631,6 +669,8 @@ func (b *builder) composeInfo(pb *pkgBuild) (*pkgInfo, error) {
 		Replaces:    fields(m["replaces"]),
 		Provides:    fields(m["provides"]),
 		InstallIf:   fields(m["install_if"]),
+		// abuild writes the marker for every package, detected or not.
+		Detected: true,
 	}
 	if info.Maintainer == "" {
 		info.Maintainer = b.plan.maintainer

@@ -34,9 +34,33 @@ func TestResolverReadsInstalledDatabase(t *testing.T) {
 			t.Errorf("%s: got %q %v, want %q %v", tc.name, got, ok, tc.want, tc.ok)
 		}
 	}
-	// Without a database every need is assumed met by the system.
-	b = &builder{opts: Options{RootFS: t.TempDir()}, progress: NoProgress{}}
-	if r := b.resolver(); r.Soname != nil || r.PC != nil {
-		t.Error("resolver without a database should be empty")
+	// Without a database, a need is met by the root's files.
+	root = t.TempDir()
+	for _, f := range []string{"usr/lib/x86_64-linux-gnu/libz.so.1", "usr/share/pkgconfig/zlib.pc"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b = &builder{opts: Options{RootFS: root}, progress: NoProgress{}}
+	r = b.resolver()
+	for _, tc := range []struct {
+		lookup func(string) (string, bool)
+		name   string
+		want   string
+		ok     bool
+	}{
+		{r.Soname, "libz.so.1", "so:libz.so.1", true},
+		{r.Soname, "libfoo.so.1", "", false},
+		{r.Soname, "../../usr/share/pkgconfig/zlib.pc", "", false},
+		{r.PC, "zlib", "pc:zlib", true},
+		{r.PC, "openssl", "", false},
+	} {
+		got, ok := tc.lookup(tc.name)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("files: %s: got %q %v, want %q %v", tc.name, got, ok, tc.want, tc.ok)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,4 +51,48 @@ func Reproducibility(ctx context.Context, startdir string) (sde int64, commit st
 		return mtime, commit, nil
 	}
 	return t, commit, nil
+}
+
+// sourceDate returns SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT as abuild's
+// set_source_date does: values given in env (the environment abuild runs
+// in) come first; a given commit that is not "-dirty" dates the build by
+// its committer time; the rest comes from [Reproducibility].
+func sourceDate(ctx context.Context, startdir string, env map[string]string) (int64, string, error) {
+	sdeText, commit := env["SOURCE_DATE_EPOCH"], env["ABUILD_LAST_COMMIT"]
+	var sde int64
+	if sdeText != "" {
+		v, err := strconv.ParseInt(sdeText, 10, 64)
+		if err != nil || v < 0 {
+			return 0, "", fmt.Errorf("SOURCE_DATE_EPOCH: %q is not a number of seconds", sdeText)
+		}
+		sde = v
+	}
+	if sdeText != "" && commit != "" {
+		return sde, commit, nil
+	}
+	computedSDE, computedCommit, err := Reproducibility(ctx, startdir)
+	if err != nil {
+		return 0, "", err
+	}
+	switch {
+	case sdeText != "":
+		return sde, computedCommit, nil
+	case commit == "":
+		return computedSDE, computedCommit, nil
+	}
+	// The commit was given, the date was not.
+	if !strings.HasSuffix(commit, "-dirty") && !strings.HasPrefix(commit, "-") {
+		cmd := exec.CommandContext(ctx, "git", "-C", startdir, "log", "-1", "--format=%ct", commit, "--", ".")
+		cmd.Env = append(os.Environ(), "LC_ALL=C")
+		if out, err := cmd.Output(); err == nil {
+			if t, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil {
+				return t, commit, nil
+			}
+		}
+	}
+	fi, err := os.Stat(filepath.Join(startdir, "APKBUILD"))
+	if err != nil {
+		return 0, "", err
+	}
+	return fi.ModTime().Unix(), commit, nil
 }

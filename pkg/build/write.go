@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -80,6 +81,7 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 				Dir:     pb.dir,
 				Key:     b.key,
 				ModTime: mtime,
+				Owner:   b.ownerFunc(pb.dir),
 				TempDir: b.d.controldir,
 			})
 			return err
@@ -130,11 +132,13 @@ func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, err
 		byDir[dir] = append(byDir[dir], p.Path)
 	}
 	final := map[string]string{}
+	desc := b.indexDescription(ctx)
 	for _, dir := range dirs {
 		r, err := repo.Open(filepath.Join(b.opts.Repodest, b.d.repo, dir), repo.Options{
-			Arch: dir,
-			Key:  b.key,
-			Now:  func() time.Time { return mtime },
+			Arch:        dir,
+			Description: desc,
+			Key:         b.key,
+			Now:         func() time.Time { return mtime },
 		})
 		if err != nil {
 			return nil, err
@@ -158,6 +162,23 @@ func (b *builder) addToRepo(ctx context.Context, pkgs []Package) ([]Package, err
 		}
 	}
 	return out, nil
+}
+
+// indexDescription is the index's DESCRIPTION as abuild's
+// update_abuildrepo_index writes it: the repository name, a space, and what
+// "git describe" says in the recipe directory (nothing outside git, or when
+// no tag describes the commit), so "main " at least.
+func (b *builder) indexDescription(ctx context.Context) string {
+	if b.opts.IndexDescription != "" {
+		return b.opts.IndexDescription
+	}
+	var describe string
+	cmd := exec.CommandContext(ctx, "git", "-C", b.d.startdir, "describe")
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if out, err := cmd.Output(); err == nil {
+		describe = strings.TrimRight(string(out), "\n")
+	}
+	return b.d.repo + " " + describe
 }
 
 // replaceInRepo takes the packages of the same file names as paths out of

@@ -104,6 +104,9 @@ func (b *Bwrap) Args(s *Spec) []string {
 			a = append(a, "--bind", m.path, m.path)
 		}
 	}
+	for _, f := range s.Files {
+		a = append(a, "--ro-bind", f.Host, f.Path)
+	}
 	a = append(a, "--clearenv")
 	for _, kv := range s.Env {
 		k, v, ok := strings.Cut(kv, "=")

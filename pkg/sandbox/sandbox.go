@@ -57,6 +57,16 @@ type Spec struct {
 	Hide []string
 	// Net keeps the host's network; otherwise the process has none.
 	Net bool
+	// Files binds host files read-only over paths in the sandbox, for
+	// example the build's own /etc/passwd. The plain runner cannot do
+	// that and ignores them.
+	Files []File
+}
+
+// File is a host file shown at another path in the sandbox.
+type File struct {
+	Host string // the file on the host
+	Path string // where the sandbox sees it
 }
 
 // Runner runs a [Spec]. Implementations are safe for concurrent use.

@@ -240,3 +240,21 @@ func TestParseMode(t *testing.T) {
 		t.Error("ParseMode(docker): want error")
 	}
 }
+
+// TestBwrapFiles: Spec.Files shows a host file at another path, read-only.
+func TestBwrapFiles(t *testing.T) {
+	r := sandboxtest.RequireBwrap(t)
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(passwd, []byte("root:x:0:0:root:/root:/bin/sh\nsandboxqa:x:100:101:sandboxqa:/dev/null:/sbin/nologin\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, r, &sandbox.Spec{
+		Args:  []string{"sh", "-c", "grep sandboxqa /etc/passwd; echo x >> /etc/passwd && echo writable"},
+		Env:   []string{testPath},
+		Files: []sandbox.File{{Host: passwd, Path: "/etc/passwd"}},
+	})
+	if err == nil || !strings.Contains(out, "sandboxqa:x:100:101:") || strings.Contains(out, "writable") {
+		t.Errorf("got %v:\n%s\nwant the bound passwd, read-only", err, out)
+	}
+}

@@ -141,6 +141,7 @@ func TestTrace(t *testing.T) {
 			Depends:     []string{"foo=1.2.3-r0"},
 			AutoDepends: []string{"pc:zlib>=1.2", "pkgconfig"},
 			Warnings:    []string{"foo-dev: could not find any provider for pc:bar", "foo-dev: could not find any provider for pc:foo-extra"},
+			MissingPC:   []scan.PCNeed{{File: "usr/lib/pkgconfig/foo.pc", Module: "bar"}, {File: "usr/lib/pkgconfig/foo.pc", Module: "foo-extra"}},
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {

@@ -49,6 +49,17 @@ type Result struct {
 	AutoDepends []string
 	// Warnings are notes for the user (unresolved needs and the like).
 	Warnings []string
+	// MissingPC lists what the package's .pc files require that nothing
+	// provides: neither the package, nor another package of the build,
+	// nor the resolver. abuild's pkg-config --print-requires fails on
+	// them, so a build should too.
+	MissingPC []PCNeed
+}
+
+// PCNeed is a pkg-config module a .pc file requires.
+type PCNeed struct {
+	File   string // the .pc file, relative to the package root
+	Module string // the required module's name
 }
 
 // Resolver finds providers outside the build, for example the packages
@@ -254,8 +265,9 @@ func Trace(pkgs []*Package, res Resolver) ([]*Result, error) {
 			}
 			dep, ok := res.Soname(n)
 			if !ok {
-				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no provider found for shared object %s", p.Name, n))
-				dep = "so:" + n
+				// abuild's trace_apk_deps writes no dependency for it.
+				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no provider found for shared object %s: no dependency written", p.Name, n))
+				continue
 			}
 			if hasName(p.Depends, dep) {
 				r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %s is an explicit dependency but would be found automatically", p.Name, dep))
@@ -280,6 +292,7 @@ func Trace(pkgs []*Package, res Resolver) ([]*Result, error) {
 					auto["pc:"+req] = true
 				} else {
 					r.Warnings = append(r.Warnings, fmt.Sprintf("%s: could not find any provider for pc:%s", p.Name, name))
+					r.MissingPC = append(r.MissingPC, PCNeed{File: m.Path, Module: name})
 				}
 			}
 		}
