@@ -171,7 +171,7 @@ func eachRecipe(ctx context.Context, paths []string, load loadFunc, fn func(load
 			go func() {
 				defer func() { <-sem }()
 				r, err := load(ctx, p)
-				ch <- loadResult{path: p, recipe: r, err: noRecipeHint(err)}
+				ch <- loadResult{path: p, recipe: r, err: noRecipeHint(p, err)}
 			}()
 		}
 	}()
