@@ -36,7 +36,7 @@ type showRecipe struct {
 	Pkgarch     string                `json:"pkgarch"`
 	BuildsFor   bool                  `json:"builds_for_carch"`
 	Maintainer  string                `json:"maintainer"`
-	Vars        map[string]string     `json:"vars"`
+	Vars        sortedStrings         `json:"vars"`
 	Arch        []string              `json:"arch"`
 	Subpackages []apkbuild.Subpackage `json:"subpackages"`
 	Sources     []apkbuild.Source     `json:"sources"`
