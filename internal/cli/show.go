@@ -234,12 +234,12 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		case opts.field != "":
 			fmt.Fprintln(out, fieldValue(r, opts.field))
 		case opts.json:
-			if err := writeJSONLine(out, showJSON(res.path, r)); err != nil {
+			if err := writeJSONLine(out, showJSON(r)); err != nil {
 				return err
 			}
 		default:
 			if len(recipes) > 1 {
-				fmt.Fprintf(out, "%s:\n", recipeName(res.path))
+				fmt.Fprintf(out, "%s:\n", r.Name)
 			}
 			printRecipe(out, r)
 		}
@@ -311,9 +311,9 @@ func fieldValue(r *apkbuild.Recipe, field string) string {
 	return r.Vars[field]
 }
 
-func showJSON(path string, r *apkbuild.Recipe) showRecipe {
+func showJSON(r *apkbuild.Recipe) showRecipe {
 	out := showRecipe{
-		Path:        recipeName(path),
+		Path:        r.Name,
 		Version:     r.Version(),
 		Carch:       r.Carch,
 		Pkgarch:     r.Pkgarch,
