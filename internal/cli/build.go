@@ -36,6 +36,12 @@ type buildOptions struct {
 	rootfs   string
 	phases   string
 	json     bool
+	// pathPrepend are --path-prepend's directories (each may be a
+	// colon-separated list).
+	pathPrepend []string
+	// abuild's -c and -m (colour on, off) and -r (install dependencies,
+	// which apkit always does).
+	colorAlways, colorNever, abuildR bool
 
 	repodestSet bool // --repodest was given, maybe empty
 }
@@ -52,6 +58,8 @@ type buildRecipeJSON struct {
 	// recipes after it were not built.
 	Error string `json:"error,omitempty"`
 	Phase string `json:"phase,omitempty"`
+	// ForeignLibc lists packages linking a C library other than musl.
+	ForeignLibc []build.ForeignLibc `json:"foreign_libc,omitempty"`
 }
 
 func newBuildCmd(app *App) *cobra.Command {
@@ -74,7 +82,9 @@ there is no network unless the recipe's options contain "net".
 --phases runs only some phases, in pipeline order: deps, fetch, verify,
 unpack, prepare, build, check, package, index (or "all", "rootpkg"). Without
 index, the packages stay in the recipe's tmp/.apkit/out until a later
-"--phases index" adds them to the repository.
+"--phases index" adds them to the repository. Without unpack, prepare, build,
+check and package need the sources an earlier run unpacked (a finished build
+removes them unless --keep).
 
 The recipe's output streams to stderr and is kept in build.log beside the
 recipe's work directories. A failed build leaves the repository untouched.
@@ -82,7 +92,11 @@ recipe's work directories. A failed build leaves the repository untouched.
 A package whose file is already in the repository with different contents
 (a rebuild of the same pkgver and pkgrel) fails the build unless --replace
 is given, which replaces it as abuild does; raising pkgrel is the way to
-publish a changed package to others.`,
+publish a changed package to others.
+
+abuild's flags -P DIR, -d, -K, -c, -m and -r work as they do in abuild; for
+its other flags and verbs apkit says what to use instead (docs/from-abuild.md
+has the table).`,
 		Example: `  apkit build
   apkit build examples/main/greet --repodest ./packages
   apkit build --no-check --keep ./my-recipe
@@ -126,19 +140,28 @@ func dirCompletion(cmd *cobra.Command, args []string, toComplete string) ([]stri
 
 // addFlags binds the build flags to o.
 func (o *buildOptions) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.repodest, "repodest", "", "root of the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
+	f.StringVarP(&o.repodest, "repodest", "P", "", "`dir` that holds the local repositories (default: repodest from config or abuild.conf, else ~/packages)")
 	f.StringVar(&o.repo, "repo", "", "repository `name` (default: the name of the recipe directory's parent)")
-	f.StringVar(&o.key, "key", "", "private key `file` that signs packages and the index (default: the configured signing key)")
+	f.StringVarP(&o.key, "key", "k", "", "private key `file` that signs packages and the index (default: the configured signing_key)")
 	f.BoolVar(&o.noCheck, "no-check", false, "do not run check()")
-	f.BoolVar(&o.noDeps, "no-deps", false, "go on when build dependencies are missing")
+	f.BoolVarP(&o.noDeps, "no-deps", "d", false, "go on when build dependencies are missing")
 	f.BoolVarP(&o.keep, "keep", "K", false, "keep the work directories (src, pkg, tmp) after a successful build")
 	f.BoolVar(&o.replace, "replace", false, "replace packages of the same version already in the repository (as abuild does)")
-	f.IntVarP(&o.jobs, "jobs", "j", 0, "build parallelism, JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
-	f.BoolVar(&o.offline, "offline", false, "do not download: remote sources must be in the cache")
-	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation: auto, bwrap or none")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "run `n` jobs at once: JOBS and MAKEFLAGS=-jN (default: from config, else the number of CPUs)")
+	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
+	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation `mode`: auto, bwrap or none")
 	f.StringVar(&o.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
+	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
+	// abuild's flags of the same meaning, for abuild's users' habits;
+	// docs/from-abuild.md documents them.
+	f.BoolVarP(&o.colorAlways, "abuild-color", "c", false, "colour output, as abuild -c (--color always)")
+	f.BoolVarP(&o.colorNever, "abuild-monochrome", "m", false, "no colour, as abuild -m (--color never)")
+	f.BoolVarP(&o.abuildR, "abuild-install-deps", "r", false, "accepted for abuild -r: apkit build always installs build dependencies it can")
+	for _, name := range []string{"abuild-color", "abuild-monochrome", "abuild-install-deps"} {
+		_ = f.MarkHidden(name)
+	}
 }
 
 func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
@@ -149,6 +172,14 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	phases, err := build.ParsePhases(opts.phases)
 	if err != nil {
 		return usageErrorf("--phases: %v", err)
+	}
+	switch {
+	case opts.colorAlways && opts.colorNever:
+		return usageErrorf("-c and -m cannot be used together")
+	case opts.colorAlways:
+		app.IO.SetColorMode(term.ColorAlways)
+	case opts.colorNever:
+		app.IO.SetColorMode(term.ColorNever)
 	}
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
@@ -168,6 +199,18 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		return err
 	}
 	paths := recipePaths(recipeDirs(opts.paths))
+	for _, p := range paths {
+		if err := checkRecipe(p); err != nil {
+			// abuild's verbs are phases here: "apkit build unpack".
+			var nr *noRecipeError
+			if errors.As(err, &nr) && nr.missing {
+				if _, perr := build.ParsePhases(p); perr == nil {
+					return fmt.Errorf("%w; to run abuild %s, use apkit build --phases %s", err, p, p)
+				}
+			}
+			return err
+		}
+	}
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {
 		return err
@@ -178,6 +221,11 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	bo, err := pipelineOptions(cfg, opts, phases)
 	if err != nil {
 		return err
+	}
+	for _, d := range bo.PathPrepend {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			app.IO.Warnf("path_prepend: %s is not a directory here: it is on the sandbox's PATH, but nothing is bound there", d)
+		}
 	}
 	// As abuild, an exported SOURCE_DATE_EPOCH or ABUILD_LAST_COMMIT wins.
 	for _, k := range []string{"SOURCE_DATE_EPOCH", "ABUILD_LAST_COMMIT"} {
@@ -207,6 +255,14 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
+	// Packages that link another C library than musl are named in one
+	// warning at the end, for all the recipes built.
+	var foreign []build.ForeignLibc
+	defer func() {
+		if w := foreignLibcWarning(foreign); w != "" {
+			app.IO.Warnf("%s", w)
+		}
+	}()
 	for _, p := range paths {
 		bo.Progress = newBuildProgress(app.IO, p)
 		res, err := build.Build(ctx, p, bo)
@@ -228,7 +284,8 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 			return err
 		}
-		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log}
+		foreign = append(foreign, res.ForeignLibc...)
+		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log, ForeignLibc: res.ForeignLibc}
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
 		}
@@ -265,6 +322,22 @@ func pipelineOptions(cfg *config.Config, opts *buildOptions, phases []build.Phas
 		Replace:         opts.replace,
 		Offline:         opts.offline,
 		RootFS:          opts.rootfs,
+		PathPrepend:     cfg.PathPrepend,
+	}
+	if len(opts.pathPrepend) > 0 {
+		bo.PathPrepend = nil
+		for _, list := range opts.pathPrepend {
+			for _, d := range filepath.SplitList(list) {
+				if d == "" {
+					continue
+				}
+				abs, err := filepath.Abs(d)
+				if err != nil {
+					return bo, err
+				}
+				bo.PathPrepend = append(bo.PathPrepend, abs)
+			}
+		}
 	}
 	if bo.Repodest != "" {
 		var err error
@@ -318,11 +391,38 @@ func buildHint(err error) error {
 	case errors.Is(err, build.ErrNoRepodest):
 		return fmt.Errorf("%w: set --repodest", err)
 	case errors.Is(err, build.ErrMissingDeps):
-		return fmt.Errorf("%w: install them yourself and pass --no-deps", err)
+		return fmt.Errorf("%w; ways forward: install them on this host and pass --no-deps (-d), "+
+			"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), "+
+			"or build on Alpine; a build root that apkit installs from Alpine itself is planned", err)
 	case errors.Is(err, build.ErrNoChecksum), errors.Is(err, build.ErrStaleChecksums):
 		return fmt.Errorf("%w; %s", err, checksumFix)
 	}
 	return err
+}
+
+// foreignLibcWarning is the one warning about packages that link a C
+// library other than musl ("" when there are none).
+func foreignLibcWarning(links []build.ForeignLibc) string {
+	if len(links) == 0 {
+		return ""
+	}
+	var libs []string
+	pkgs := map[string][]string{}
+	for _, l := range links {
+		if _, ok := pkgs[l.Library]; !ok {
+			libs = append(libs, l.Library)
+		}
+		if !slices.Contains(pkgs[l.Library], l.Package) {
+			pkgs[l.Library] = append(pkgs[l.Library], l.Package)
+		}
+	}
+	var parts []string
+	for _, lib := range libs {
+		parts = append(parts, fmt.Sprintf("%s link %s", strings.Join(pkgs[lib], ", "), lib))
+	}
+	return fmt.Sprintf("%s, a C library other than Alpine's musl: Alpine cannot install these packages (nothing there provides so:%s); "+
+		"build them on Alpine, or against an Alpine root with --rootfs DIR (a build root apkit installs from Alpine itself is planned)",
+		strings.Join(parts, "; "), strings.Join(libs, ", so:"))
 }
 
 // privateHidden lists the user's key and configuration directories, which

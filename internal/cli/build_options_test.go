@@ -23,6 +23,10 @@ func TestBuildFlagsParse(t *testing.T) {
 		{"defaults", []string{}, buildOptions{sandbox: "auto"}},
 		{"everything", []string{"--repodest", "/r", "--repo", "community", "--key", "/k.rsa", "--no-check", "--no-deps", "-K", "-j", "3", "--offline", "--sandbox", "bwrap", "--rootfs", "/root", "--phases", "unpack,prepare", "--json", "a", "b"},
 			buildOptions{paths: []string{"a", "b"}, repodest: "/r", repo: "community", key: "/k.rsa", noCheck: true, noDeps: true, keep: true, jobs: 3, offline: true, sandbox: "bwrap", rootfs: "/root", phases: "unpack,prepare", json: true}},
+		{"abuild's flags", []string{"-rdK", "-P", "/r", "-c", "-k", "/k.rsa", "a"},
+			buildOptions{paths: []string{"a"}, repodest: "/r", key: "/k.rsa", noDeps: true, keep: true, abuildR: true, colorAlways: true, sandbox: "auto"}},
+		{"abuild's -m", []string{"-m"}, buildOptions{colorNever: true, sandbox: "auto"}},
+		{"path-prepend", []string{"--path-prepend", "/a:/b", "--path-prepend", "/c"}, buildOptions{pathPrepend: []string{"/a:/b", "/c"}, sandbox: "auto"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,6 +52,8 @@ func TestBuildPipelineOptions(t *testing.T) {
 		want build.Options
 	}{
 		{"from config", buildOptions{}, build.Options{Arch: "aarch64", Repodest: "/home/u/packages", Srcdest: "/cache", Key: "/home/u/.abuild/u.rsa", Packager: "U <u@example.org>", Jobs: 8, Makeflags: "-j8"}},
+		{"path-prepend", buildOptions{pathPrepend: []string{"/a:/b", "/c"}},
+			build.Options{Arch: "aarch64", Repodest: "/home/u/packages", Srcdest: "/cache", Key: "/home/u/.abuild/u.rsa", Packager: "U <u@example.org>", Jobs: 8, Makeflags: "-j8", PathPrepend: []string{"/a", "/b", "/c"}}},
 		{"flags win", buildOptions{repodest: "/r", key: "/k.rsa", jobs: 2, repo: "testing", noCheck: true, keep: true, offline: true, rootfs: "/rootfs"},
 			build.Options{Arch: "aarch64", Repodest: "/r", Repo: "testing", Srcdest: "/cache", Key: "/k.rsa", Packager: "U <u@example.org>", Jobs: 2, Makeflags: "-j2", NoCheck: true, Keep: true, Offline: true, RootFS: "/rootfs"}},
 	}
@@ -73,7 +79,8 @@ func TestBuildHint(t *testing.T) {
 		{"no key", fmt.Errorf("build x: %w", build.ErrNoKey), "build x: no signing key: create one with apkit keygen, or pass --key"},
 		{"no repodest", fmt.Errorf("build x: phase index failed: %w", build.ErrNoRepodest), "build x: phase index failed: no repository: set --repodest"},
 		{"missing deps", fmt.Errorf("build x: %w: gcc (no apk database here to install them from)", build.ErrMissingDeps),
-			"build x: missing build dependencies: gcc (no apk database here to install them from): install them yourself and pass --no-deps"},
+			"build x: missing build dependencies: gcc (no apk database here to install them from); ways forward: install them on this host and pass --no-deps (-d), " +
+				"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), or build on Alpine; a build root that apkit installs from Alpine itself is planned"},
 		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry; run apkit checksum to record the checksums of the recipe's sources, or apkit bump --pkgver VERSION to change pkgver and the checksums together"},
 		{"other", errors.New("build x: boom"), "build x: boom"},
 	}
@@ -93,7 +100,7 @@ func TestBuildHint(t *testing.T) {
 // TestLibraryErrorsNameNoFlags checks that pkg/build leaves command-line
 // hints to the CLI.
 func TestLibraryErrorsNameNoFlags(t *testing.T) {
-	for _, err := range []error{build.ErrNoKey, build.ErrNoRepodest, build.ErrMissingDeps, build.ErrNoChecksum} {
+	for _, err := range []error{build.ErrNoKey, build.ErrNoRepodest, build.ErrMissingDeps, build.ErrNoChecksum, build.ErrNoBuilddir} {
 		if strings.Contains(err.Error(), "--") || strings.Contains(err.Error(), "apkit ") {
 			t.Errorf("%q names the command line", err)
 		}

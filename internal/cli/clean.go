@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -55,8 +53,8 @@ func runClean(ctx context.Context, app *App, opts *cleanOptions) error {
 		return runCleanCache(ctx, app, opts)
 	}
 	for _, p := range recipeDirs(recipePaths(opts.paths)) {
-		if _, err := os.Stat(filepath.Join(p, "APKBUILD")); err != nil {
-			return fmt.Errorf("clean %s: not a recipe directory: %w", p, err)
+		if err := checkRecipe(p); err != nil {
+			return err
 		}
 		if err := build.Clean(p); err != nil {
 			return fmt.Errorf("clean %s: %w", p, err)

@@ -137,3 +137,34 @@ func sortedKeys(m map[string][]byte) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// TestFromAbuildDocsFresh fails when the abuild table of
+// docs/from-abuild.md differs from the one in the code, which also gives
+// apkit's hints for abuild's flags and verbs.
+// go test ./internal/cli -run TestFromAbuildDocsFresh -update rewrites it.
+func TestFromAbuildDocsFresh(t *testing.T) {
+	const (
+		page  = "../../docs/from-abuild.md"
+		begin = "<!-- BEGIN abuild table -->\n"
+		end   = "<!-- END abuild table -->\n"
+	)
+	data, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s: no %q ... %q markers", page, begin, end)
+	}
+	want := doc[:i+len(begin)] + cli.AbuildTableMarkdown() + doc[j:]
+	if *update && want != doc {
+		if err := os.WriteFile(page, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		doc = want
+	}
+	if diff := cmp.Diff(want, doc); diff != "" {
+		t.Errorf("%s is stale (-want +got):\n%s\nregenerate it with: go test ./internal/cli -run TestFromAbuildDocsFresh -update", page, diff)
+	}
+}

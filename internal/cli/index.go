@@ -97,7 +97,7 @@ func newIndexCmd(app *App) *cobra.Command {
 	f.StringVarP(&opts.output, "output", "o", "", "write the index to `file` (\"-\" for standard output; default DIR/APKINDEX.tar.gz for a directory)")
 	f.StringVarP(&opts.description, "description", "d", "", "repository `text` for the index's DESCRIPTION")
 	f.StringVar(&opts.rewriteArch, "rewrite-arch", "", "index every package under `arch` (as abuild does for noarch packages)")
-	f.StringVar(&opts.key, "key", "", "private key `file` that signs the index (default: the configured signing_key)")
+	f.StringVarP(&opts.key, "key", "k", "", "private key `file` that signs the index (default: the configured signing_key)")
 	f.BoolVar(&opts.noSign, "no-sign", false, "write the index unsigned")
 	f.BoolVar(&opts.sha1, "sha1", false, "sign with RSA over SHA-1 (.SIGN.RSA.) for apk older than 2.7")
 	f.StringVarP(&opts.old, "index", "x", "", "reuse the entries of the old index `file` for unchanged packages")

@@ -74,8 +74,8 @@ func newKeygenCmd(app *App) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.name, "name", "", "key `name` before -<hex time>.rsa (default: the packager's e-mail or the user name)")
-	f.IntVar(&opts.bits, "bits", sign.DefaultBits, "key size in bits (at least 2048)")
-	f.StringVar(&opts.dir, "dir", "", "`directory` to write the keys to (default $XDG_CONFIG_HOME/apkit/keys)")
+	f.IntVar(&opts.bits, "bits", sign.DefaultBits, "key size in `bits` (at least 2048)")
+	f.StringVar(&opts.dir, "dir", "", "`dir` to write the keys to (default $XDG_CONFIG_HOME/apkit/keys)")
 	f.BoolVar(&opts.install, "install", false, "copy the public key into /etc/apk/keys (needs root)")
 	f.BoolVar(&opts.passphrase, "passphrase", false, "encrypt the private key with a passphrase ($APKIT_KEY_PASSPHRASE or asked)")
 	f.BoolVar(&opts.json, "json", false, "print JSON")

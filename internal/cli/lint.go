@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -79,6 +80,12 @@ func runLint(ctx context.Context, app *App, opts *lintOptions) error {
 	err = eachRecipe(ctx, paths, recipeLoader(apkbuild.Options{Arch: arch}), func(res loadResult) error {
 		name := recipeName(res.path)
 		var findings []apkbuild.Finding
+		var nr *noRecipeError
+		if errors.As(res.err, &nr) {
+			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", nr)
+			failed = true
+			return nil
+		}
 		if res.err != nil {
 			findings = apkbuild.ErrorFindings(name, res.err)
 		}

@@ -172,14 +172,14 @@ func newRootCmd(app *App) *cobra.Command {
 	cmd.Version = buildVersion().String()
 	cmd.SetVersionTemplate("apkit {{.Version}}\n")
 	cmd.Flags().Bool("version", false, "print the version (as apkit version does)")
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err: err, showUsage: true} })
+	cmd.SetFlagErrorFunc(flagError)
 	cmd.SetHelpCommand(newHelpCmd())
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")
 	pf.StringVarP(&g.chdir, "directory", "C", "", "change to `dir` before doing anything")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "print more about what is done")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but results")
-	pf.StringVar(&g.color, "color", "auto", "colour output: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
+	pf.StringVar(&g.color, "color", "auto", "`when` to colour output: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
 
 	cmd.AddCommand(
 		newVersionCmd(app),
@@ -234,6 +234,7 @@ func reportError(ctx context.Context, io *term.Streams, cmd *cobra.Command, err 
 		usage  *usageError
 		verify *verifyError
 	)
+	err = abuildVerbError(err)
 	switch {
 	case errors.As(err, &silent):
 		return silent.code

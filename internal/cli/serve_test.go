@@ -59,7 +59,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) (string, fu
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve exited: %v\n%s", err, ts.ErrBuf.String())
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("serve did not start")
 	}
 	stop := func() (string, error) {

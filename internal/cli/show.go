@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -36,7 +37,7 @@ type showRecipe struct {
 	Pkgarch     string                `json:"pkgarch"`
 	BuildsFor   bool                  `json:"builds_for_carch"`
 	Maintainer  string                `json:"maintainer"`
-	Vars        map[string]string     `json:"vars"`
+	Vars        sortedStrings         `json:"vars"`
 	Arch        []string              `json:"arch"`
 	Subpackages []apkbuild.Subpackage `json:"subpackages"`
 	Sources     []apkbuild.Source     `json:"sources"`
@@ -148,6 +149,12 @@ const loadWindow = 4
 func eachRecipe(ctx context.Context, paths []string, load loadFunc, fn func(loadResult) error, idle func() error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if os.Getenv("GOGC") == "" && len(paths) > 1 {
+		// The live heap stays at a few MiB, so the collector would run
+		// every few recipes: a larger target costs some MiB and saves
+		// CPU.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	workers := loadWorkers()
 	// pending holds, in argument order, one channel per path being read or
 	// read and not yet handed to fn; its capacity is the window.
@@ -171,7 +178,7 @@ func eachRecipe(ctx context.Context, paths []string, load loadFunc, fn func(load
 			go func() {
 				defer func() { <-sem }()
 				r, err := load(ctx, p)
-				ch <- loadResult{path: p, recipe: r, err: noRecipeHint(err)}
+				ch <- loadResult{path: p, recipe: r, err: noRecipeHint(p, err)}
 			}()
 		}
 	}()
@@ -239,12 +246,12 @@ func runShow(ctx context.Context, app *App, opts *showOptions) error {
 		case opts.field != "":
 			fmt.Fprintln(out, fieldValue(r, opts.field))
 		case opts.json:
-			if err := writeJSONLine(out, showJSON(res.path, r)); err != nil {
+			if err := writeJSONLine(out, showJSON(r)); err != nil {
 				return err
 			}
 		default:
 			if len(recipes) > 1 {
-				fmt.Fprintf(out, "%s:\n", recipeName(res.path))
+				fmt.Fprintf(out, "%s:\n", r.Name)
 			}
 			printRecipe(out, r)
 		}
@@ -316,9 +323,9 @@ func fieldValue(r *apkbuild.Recipe, field string) string {
 	return r.Vars[field]
 }
 
-func showJSON(path string, r *apkbuild.Recipe) showRecipe {
+func showJSON(r *apkbuild.Recipe) showRecipe {
 	out := showRecipe{
-		Path:        recipeName(path),
+		Path:        r.Name,
 		Version:     r.Version(),
 		Carch:       r.Carch,
 		Pkgarch:     r.Pkgarch,

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,6 +147,15 @@ func writeBenchRecipes(tb testing.TB, dir string, n int) []string {
 	return paths
 }
 
+// processCPU returns the CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // peakHeap samples the bytes of live and not yet collected heap objects
 // until stop is closed, and returns the largest sample.
 func peakHeap(stop <-chan struct{}) <-chan uint64 {
@@ -186,6 +196,7 @@ func BenchmarkShowJSON(b *testing.B) {
 			var ms0, ms1 runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&ms0)
+			cpu0 := processCPU()
 			b.ResetTimer()
 			for b.Loop() {
 				runtime.GC()
@@ -198,10 +209,12 @@ func BenchmarkShowJSON(b *testing.B) {
 				peak = max(peak, <-res)
 			}
 			b.StopTimer()
+			cpu := processCPU() - cpu0
 			runtime.ReadMemStats(&ms1)
 			runs := float64(b.N)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/runs/float64(n), "ns/recipe")
 			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/runs/float64(n), "B/recipe")
+			b.ReportMetric(float64(cpu.Nanoseconds())/runs/float64(n), "cpu-ns/recipe")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,7 +88,7 @@ func joinVerify(errs []error) error {
 func loadRecipe(ctx context.Context, app *App, cfg *config.Config, path string, rewritingSums bool) (*apkbuild.Recipe, error) {
 	r, err := apkbuild.LoadContext(ctx, path, apkbuild.Options{Arch: cfg.Arch})
 	if r == nil {
-		return nil, noRecipeHint(err)
+		return nil, noRecipeHint(path, err)
 	}
 	if err != nil {
 		if !errors.Is(err, apkbuild.ErrInvalid) {
@@ -235,16 +234,6 @@ func recipePaths(args []string) []string {
 		return []string{"."}
 	}
 	return args
-}
-
-// noRecipeHint explains a missing APKBUILD: the command was run outside a
-// recipe directory, or given a path that is not one.
-func noRecipeHint(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) && filepath.Base(pe.Path) == "APKBUILD" {
-		return fmt.Errorf("%w (not a recipe directory: give one, or run apkit in one)", err)
-	}
-	return err
 }
 
 // recipeDirs turns recipe paths into recipe directories: a path naming an

@@ -90,7 +90,7 @@ func uploadCmd(app *App, run func(context.Context, *App, *uploadOptions) error) 
 	f.StringVar(&opts.tokenEnv, "token-env", upload.DefaultTokenEnv, "read the token from the environment `variable`")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "list what would be sent and send nothing")
 	f.BoolVar(&opts.json, "json", false, "print JSON")
-	f.IntVar(&opts.attempts, "attempts", 5, "tries per group on network and server errors")
+	f.IntVar(&opts.attempts, "attempts", 5, "`n` tries per group on network and server errors")
 	return cmd
 }
 

@@ -80,7 +80,7 @@ func newVerifyCmd(app *App) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&opts.keysDirs, "keys-dir", nil, "trust the public keys in `dir` too (repeatable)")
+	f.StringArrayVar(&opts.keysDirs, "keys-dir", nil, "also trust the public keys in `dir` (repeatable)")
 	f.BoolVar(&opts.allowUntrusted, "allow-untrusted", false, "check integrity only; a missing trusted signature is not a failure")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object per file")
 	return cmd

@@ -50,6 +50,9 @@ type Config struct {
 	Makeflags string
 	// KeysDirs are extra directories of trusted public keys.
 	KeysDirs []string
+	// PathPrepend lists directories put before the default PATH of build
+	// phases (and bound read-only into the sandbox).
+	PathPrepend []string
 	// Arch is the Alpine architecture to build for (CARCH).
 	Arch string
 	// LintSkip are the lint rules that apkit lint leaves out.
@@ -88,6 +91,7 @@ var Settings = []Setting{
 	{Key: "keys_dirs", Help: "extra directories of trusted public keys"},
 	{Key: "arch", Help: "Alpine architecture to build for (CARCH)"},
 	{Key: "lint_skip", Help: "lint rules to skip, comma-separated (also SKIP_<RULE>=1)"},
+	{Key: "path_prepend", Help: "directories put before PATH in the build sandbox, bound read-only"},
 }
 
 // Options say where to look. Zero values mean the usual places.
@@ -204,7 +208,7 @@ func Load(opts Options) (*Config, error) {
 			c.Sources[s.Key] = SourceEnv
 			c.Origins[s.Key] = envName
 		case v.IsSet(s.Key):
-			if list := v.GetStringSlice(s.Key); s.Key == "keys_dirs" && len(list) > 0 {
+			if list := v.GetStringSlice(s.Key); (s.Key == "keys_dirs" || s.Key == "path_prepend") && len(list) > 0 {
 				raw[s.Key] = strings.Join(list, ":")
 			} else if s.Key == "lint_skip" && len(list) > 0 {
 				raw[s.Key] = strings.Join(list, ",")
@@ -248,6 +252,13 @@ func Load(opts Options) (*Config, error) {
 	for _, rule := range strings.Split(raw["lint_skip"], ",") {
 		if rule = strings.TrimSpace(rule); rule != "" {
 			c.LintSkip = append(c.LintSkip, rule)
+		}
+	}
+	if raw["path_prepend"] != "" {
+		for _, d := range filepath.SplitList(raw["path_prepend"]) {
+			if d != "" {
+				c.PathPrepend = append(c.PathPrepend, expandHome(d, home))
+			}
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(raw["jobs"]))
@@ -383,6 +394,8 @@ func (c *Config) Value(key string) string {
 		return c.Arch
 	case "lint_skip":
 		return strings.Join(c.LintSkip, ",")
+	case "path_prepend":
+		return strings.Join(c.PathPrepend, string(filepath.ListSeparator))
 	}
 	return ""
 }

@@ -134,6 +134,10 @@ func TestRealRecipeForms(t *testing.T) {
 		if _, err := refusal(p, "x86_64"); err != nil {
 			t.Errorf("%s: refused: %v", p, err)
 		}
+		// The step bound leaves real recipes a wide margin.
+		if _, err := Load(p, Options{Arch: "x86_64", MaxSteps: DefaultMaxSteps / 256}); err != nil {
+			t.Errorf("%s: with a 256th of the default steps: %v", p, err)
+		}
 	}
 }
 

@@ -153,6 +153,12 @@ type Options struct {
 	// SOURCE_DATE_EPOCH and ABUILD_LAST_COMMIT, when set, are the build's
 	// date and commit (.PKGINFO builddate and commit, every entry's time).
 	Env map[string]string
+	// PathPrepend lists absolute directories put before the default PATH
+	// of the phase environment, for toolchains outside it (Go from its
+	// official tarball in /usr/local/go/bin). The sandbox binds each
+	// existing one read-only, so that it is there even in a build root or
+	// under a hidden directory.
+	PathPrepend []string
 	// Phases selects the phases to run; nil means all.
 	Phases []Phase
 	// NoCheck skips check() as the recipe option !check does.
@@ -208,6 +214,9 @@ type Result struct {
 	Packages []Package `json:"packages"`
 	// Log is the build log file.
 	Log string `json:"log"`
+	// ForeignLibc lists the packages that link a C library other than
+	// musl (built on a host that is not Alpine): Alpine cannot install them.
+	ForeignLibc []ForeignLibc `json:"foreign_libc,omitempty"`
 }
 
 // PhaseError reports a failed phase with the last lines of its output.
@@ -234,6 +243,11 @@ var ErrBusy = errors.New("another build of this recipe is running")
 // ErrMissingDeps reports build dependencies that are not installed (and
 // cannot be, with no apk database to install them into).
 var ErrMissingDeps = errors.New("missing build dependencies")
+
+// ErrNoBuilddir reports phases that need the unpacked sources (prepare,
+// build, check, package) asked for without unpack when the sources are not
+// unpacked, for example after a finished build removed them.
+var ErrNoBuilddir = errors.New("builddir is missing: run the unpack phase first")
 
 // ErrNoChecksum reports a source without a sha512sums entry when the
 // sources are to be verified.
@@ -339,6 +353,11 @@ func Build(ctx context.Context, dir string, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("signing key: %w", err)
 		}
 		b.opts.Key = key
+	}
+	for _, d := range opts.PathPrepend {
+		if !filepath.IsAbs(d) || strings.ContainsRune(d, ':') {
+			return nil, fmt.Errorf("build %s: PATH entry %q: not an absolute path without ':'", dir, d)
+		}
 	}
 	b.runner = opts.Runner
 	if b.runner == nil {

@@ -2,8 +2,10 @@ package build
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 )
@@ -51,7 +53,7 @@ func (b *builder) environment() []string {
 	chost := apkbuild.Triplet(o.Arch)
 	cbuild := apkbuild.Triplet(o.BuildArch)
 	env := map[string]string{
-		"PATH":                                defaultPath,
+		"PATH":                                strings.Join(append(slices.Clone(o.PathPrepend), defaultPath), ":"),
 		"HOME":                                b.d.home,
 		"startdir":                            b.d.startdir,
 		"APKBUILD":                            b.d.apkbuild,

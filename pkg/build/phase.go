@@ -113,6 +113,11 @@ func (b *builder) runEnv(ctx context.Context, dir string, net bool, env []string
 			ro = append(ro, b.opts.Srcdest)
 		}
 	}
+	for _, d := range b.opts.PathPrepend {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			ro = append(ro, d)
+		}
+	}
 	spec := &sandbox.Spec{
 		Args:     args,
 		Dir:      dir,

@@ -102,6 +102,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
+	if err := b.checkUnpacked(); err != nil {
+		return nil, err
+	}
 	net := b.recipeNet()
 	for _, ph := range []Phase{PhasePrepare, PhaseBuild, PhaseCheck} {
 		if !b.want[ph] {
@@ -150,6 +153,7 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	if err := b.step("postprocess", "Checking, stripping and tracing packages", func() error { return b.postprocess(ctx, pkgs) }); err != nil {
 		return nil, err
 	}
+	res.ForeignLibc = b.foreignLibc(pkgs)
 	for _, pb := range pkgs {
 		if pb.info, err = b.composeInfo(pb); err != nil {
 			return nil, &PhaseError{Phase: "package", Log: b.d.logFile, Err: err}
@@ -781,3 +785,23 @@ func shScript(path string) bool {
 
 // writeHook replaces write in tests.
 var writeHook func(ctx context.Context, b *builder, pkgs []*pkgBuild) ([]Package, error)
+
+// checkUnpacked fails with [ErrNoBuilddir] when prepare, build, check or
+// package are to run without unpack, the recipe has sources, and they
+// are not unpacked: those functions would run in the recipe directory,
+// far from the tree they expect.
+func (b *builder) checkUnpacked() error {
+	if b.want[PhaseUnpack] || len(b.plan.sources) == 0 {
+		return nil
+	}
+	for _, ph := range []Phase{PhasePrepare, PhaseBuild, PhaseCheck, PhasePackage} {
+		if !b.want[ph] {
+			continue
+		}
+		if _, err := os.Stat(b.d.srcdir); err == nil {
+			return nil
+		}
+		return &PhaseError{Phase: string(ph), Log: b.d.logFile, Err: fmt.Errorf("%w (%s does not exist)", ErrNoBuilddir, b.d.srcdir)}
+	}
+	return nil
+}

