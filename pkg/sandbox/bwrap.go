@@ -21,6 +21,15 @@ type Bwrap struct {
 	RootFS string
 	// Hostname is the sandbox's host name ("" means "apkit-build").
 	Hostname string
+	// WritableRoot mounts RootFS read-write, for a process that changes
+	// the root it runs in (a package's install script). It has no effect
+	// without RootFS.
+	WritableRoot bool
+	// AsRoot runs the process as user and group 0 of a new user namespace
+	// (the caller's own IDs outside it), so that it may chown what it
+	// creates in RootFS as a package script expects to. A caller that is
+	// already root keeps its IDs.
+	AsRoot bool
 }
 
 // Name returns "bwrap".
@@ -48,10 +57,14 @@ func (b *Bwrap) Args(s *Spec) []string {
 	if host == "" {
 		host = "apkit-build"
 	}
+	bindRoot := "--ro-bind"
+	if b.WritableRoot && b.RootFS != "" {
+		bindRoot = "--bind"
+	}
 	a := []string{
 		"--unshare-all", "--die-with-parent", "--new-session",
 		"--hostname", host,
-		"--ro-bind", root, "/",
+		bindRoot, root, "/",
 		"--dev", "/dev",
 		"--proc", "/proc",
 		"--tmpfs", "/tmp",
@@ -106,6 +119,9 @@ func (b *Bwrap) Args(s *Spec) []string {
 	}
 	for _, f := range s.Files {
 		a = append(a, "--ro-bind", f.Host, f.Path)
+	}
+	if b.AsRoot && os.Geteuid() != 0 {
+		a = append(a, "--unshare-user", "--uid", "0", "--gid", "0")
 	}
 	a = append(a, "--clearenv")
 	for _, kv := range s.Env {
