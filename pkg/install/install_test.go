@@ -163,9 +163,9 @@ func TestInstallLocal(t *testing.T) {
 		t.Errorf("packages not sorted by name:\n%s", raw)
 	}
 	for name, want := range map[string]string{
-		install.ArchFile:         "x86_64\n",
-		install.RepositoriesFile: repo + "\n",
-		install.WorldFile:        "hello\n",
+		install.ArchFile:                  "x86_64\n",
+		install.RepositoriesFile:          repo + "\n",
+		install.WorldFile:                 "hello\n",
 		"etc/apk/keys/" + testKey(t).Name: "public key\n",
 	} {
 		if data, err := os.ReadFile(filepath.Join(root, name)); err != nil || string(data) != want {
@@ -240,8 +240,16 @@ func TestCorruptDataRefused(t *testing.T) {
 	otherDir := t.TempDir()
 	buildPackage(t, otherDir, other)
 	spliceData(t, good, filepath.Join(otherDir, "hello-1.0-r0.apk"))
+	// The record's size is the new file's: only the data is wrong.
+	plan := planOf(t, r, "hello")
+	plan[0].Record = plan[0].Record.Clone()
+	fi, err := os.Stat(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan[0].Record.Size = fi.Size()
 	root := t.TempDir()
-	_, err = install.Install(ctx, root, planOf(t, r, "hello"), &install.Options{Arch: arch, NoScripts: true})
+	_, err = install.Install(ctx, root, plan, &install.Options{Arch: arch, NoScripts: true})
 	if err == nil || !strings.Contains(err.Error(), "hello-1.0-r0") {
 		t.Fatalf("err = %v, want an error naming hello-1.0-r0", err)
 	}
