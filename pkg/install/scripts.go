@@ -30,9 +30,10 @@ type ScriptRunner interface {
 
 // BwrapScripts runs scripts under bubblewrap with the root mounted
 // read-write as /, as apk runs them chrooted: no network, a fresh /dev,
-// /proc and /tmp, user and group 0 in a user namespace when the caller is
-// not root, and only PATH in the environment. The zero value uses "bwrap"
-// from PATH.
+// /proc and /tmp, user and group 0, and only PATH in the environment. When
+// the caller is not root, user 0 is the caller mapped in a user namespace of
+// one ID: a script that gives files to other users (chown) fails there.
+// The zero value uses "bwrap" from PATH.
 type BwrapScripts struct {
 	// Path is the bwrap executable ("" means "bwrap" from PATH).
 	Path string

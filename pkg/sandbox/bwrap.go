@@ -25,10 +25,10 @@ type Bwrap struct {
 	// the root it runs in (a package's install script). It has no effect
 	// without RootFS.
 	WritableRoot bool
-	// AsRoot runs the process as user and group 0 of a new user namespace
-	// (the caller's own IDs outside it), so that it may chown what it
-	// creates in RootFS as a package script expects to. A caller that is
-	// already root keeps its IDs.
+	// AsRoot runs the process as user and group 0: in a new user
+	// namespace where only the caller's own IDs are mapped (to 0), or,
+	// when the caller is root, in the caller's user namespace, where a
+	// chown to any ID works as it does under chroot.
 	AsRoot bool
 }
 
@@ -61,14 +61,20 @@ func (b *Bwrap) Args(s *Spec) []string {
 	if b.WritableRoot && b.RootFS != "" {
 		bindRoot = "--bind"
 	}
-	a := []string{
-		"--unshare-all", "--die-with-parent", "--new-session",
+	unshare := []string{"--unshare-all"}
+	if b.AsRoot && os.Geteuid() == 0 {
+		// Real root keeps its user namespace, where every ID can be
+		// given: a script's chown to any user works as under chroot.
+		unshare = []string{"--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"}
+	}
+	a := append(unshare,
+		"--die-with-parent", "--new-session",
 		"--hostname", host,
 		bindRoot, root, "/",
 		"--dev", "/dev",
 		"--proc", "/proc",
 		"--tmpfs", "/tmp",
-	}
+	)
 	if s.Net {
 		a = append(a, "--share-net")
 		if b.RootFS != "" {
