@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/source"
@@ -314,6 +316,8 @@ func (in *installer) installOne(p Package, file string) (*Installed, error) {
 			}
 		}
 	}
+	subs := &subRoots{root: in.root, m: map[string]*os.Root{}}
+	defer subs.close()
 	dirIndex := map[string]int{}
 	addDir := func(name string, acl ACL) *Dir {
 		if i, ok := dirIndex[name]; ok {
@@ -343,9 +347,14 @@ func (in *installer) installOne(p Package, file string) (*Installed, error) {
 			return fmt.Errorf("%s: owned by %s: %w", e.Path, o.name, ErrConflict)
 		}
 		sum := h2z(e.Checksum)
-		tmp := path.Join(dir, ".apk."+tmpTag(rec.Checksum, e.Path))
-		in.root.Remove(tmp)
-		if err := in.create(e, tmp, content, tmps); err != nil {
+		tmpBase := ".apk." + tmpTag(rec.Checksum, e.Path)
+		tmp := path.Join(dir, tmpBase)
+		dr, err := subs.get(dir)
+		if err != nil {
+			return err
+		}
+		dr.Remove(tmpBase)
+		if err := in.create(e, dr, tmpBase, tmp, content, tmps); err != nil {
 			return err
 		}
 		if e.Kind == apk.KindHardLink {
@@ -382,7 +391,15 @@ func (in *installer) installOne(p Package, file string) (*Installed, error) {
 		if e.dir {
 			continue
 		}
-		if err := in.root.Rename(e.tmp, e.final); err != nil {
+		dir := path.Dir(e.final)
+		if dir == "." {
+			dir = ""
+		}
+		dr, err := subs.get(dir)
+		if err == nil {
+			err = dr.Rename(path.Base(e.tmp), path.Base(e.final))
+		}
+		if err != nil {
 			cleanup()
 			return nil, fmt.Errorf("install %s: %w", pv, err)
 		}
@@ -463,26 +480,67 @@ func modeBits(m uint32) fs.FileMode {
 	return fm
 }
 
-// create makes a non-directory entry at tmp.
-func (in *installer) create(e *apk.File, tmp string, content io.Reader, tmps map[string]string) error {
+// subRoots holds the directories of a package open as roots of their own,
+// so that each file operation resolves one name instead of a whole path.
+type subRoots struct {
+	root *os.Root
+	m    map[string]*os.Root
+}
+
+func (s *subRoots) get(dir string) (*os.Root, error) {
+	if dir == "" {
+		return s.root, nil
+	}
+	if r, ok := s.m[dir]; ok {
+		return r, nil
+	}
+	r, err := s.root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.m[dir] = r
+	return r, nil
+}
+
+func (s *subRoots) close() {
+	for _, r := range s.m {
+		r.Close()
+	}
+}
+
+// create makes a non-directory entry named base in dr, which is tmp
+// relative to the root.
+func (in *installer) create(e *apk.File, dr *os.Root, base, tmp string, content io.Reader, tmps map[string]string) error {
 	mode := fs.FileMode(e.Mode&0o777) | modeBits(e.Mode)
+	mt := time.Unix(e.ModTime, 0)
 	switch e.Kind {
 	case apk.KindRegular:
-		w, err := in.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		w, err := dr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(w, content); err != nil {
-			w.Close()
-			return err
+		_, err = io.Copy(w, content)
+		if err == nil && in.euid == 0 {
+			err = w.Chown(e.Uid, e.Gid)
 		}
-		if err := w.Close(); err != nil {
-			return err
+		if err == nil {
+			err = w.Chmod(mode)
 		}
+		if err == nil {
+			err = setTimes(w, mt)
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	case apk.KindSymlink:
-		if err := in.root.Symlink(e.Link, tmp); err != nil {
+		if err := dr.Symlink(e.Link, base); err != nil {
 			return err
 		}
+		if in.euid == 0 {
+			return dr.Lchown(base, e.Uid, e.Gid)
+		}
+		return nil
 	case apk.KindHardLink:
 		target, ok := tmps[e.Link]
 		if !ok {
@@ -500,18 +558,21 @@ func (in *installer) create(e *apk.File, tmp string, content io.Reader, tmps map
 		return fmt.Errorf("%s: entry of kind %s: %w", e.Path, e.Kind, ErrUnsupported)
 	}
 	if in.euid == 0 {
-		if err := in.root.Lchown(tmp, e.Uid, e.Gid); err != nil {
+		if err := dr.Lchown(base, e.Uid, e.Gid); err != nil {
 			return err
 		}
 	}
-	if e.Kind == apk.KindSymlink {
-		return nil
-	}
-	if err := in.root.Chmod(tmp, mode); err != nil {
+	if err := dr.Chmod(base, mode); err != nil {
 		return err
 	}
-	mt := time.Unix(e.ModTime, 0)
-	return in.root.Chtimes(tmp, mt, mt)
+	return dr.Chtimes(base, mt, mt)
+}
+
+// setTimes sets a file's access and modification times through its
+// descriptor.
+func setTimes(f *os.File, t time.Time) error {
+	tv := []unix.Timeval{unix.NsecToTimeval(t.UnixNano()), unix.NsecToTimeval(t.UnixNano())}
+	return unix.Futimes(int(f.Fd()), tv)
 }
 
 // mknod makes a FIFO or device node at tmp, after checking that no
