@@ -146,6 +146,9 @@ func Install(ctx context.Context, root string, plan []Package, opts *Options) (*
 	}
 	var scriptErrs []error
 	for i, p := range todo {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("install %s-%s: %w", p.Record.Name, p.Record.Version, err)
+		}
 		ip, err := in.installOne(p, files[i])
 		if err != nil {
 			return nil, err

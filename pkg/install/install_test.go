@@ -365,3 +365,74 @@ func TestInstallHTTP(t *testing.T) {
 		t.Error("offline install of an uncached package succeeded")
 	}
 }
+
+// An install that stops half-way (a bad package after a good one, or a
+// cancelled context) leaves the database as it was: it never claims files
+// that are not there.
+func TestInterruptedInstallKeepsDatabase(t *testing.T) {
+	t.Parallel()
+	repo := t.TempDir()
+	recs := buildRepo(t, repo, testKey(t), hello, libhello, testPkg{name: "extra", version: "1-r0", files: []entry{{path: "opt/"}, {path: "opt/extra", content: "e"}}})
+	ctx := context.Background()
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	opts := &install.Options{Arch: arch, NoScripts: true}
+	if _, err := install.Install(ctx, root, planOf(t, r, "libhello"), opts); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(root, install.InstalledFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planOf(t, r, "extra", "hello")
+	plan[1].Record = plan[1].Record.Clone()
+	plan[1].Record.Checksum = recs[1].Checksum // libhello's
+	if _, err := install.Install(ctx, root, plan, opts); !errors.Is(err, install.ErrIdentityMismatch) {
+		t.Fatalf("err = %v", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := install.Install(cancelled, root, planOf(t, r, "hello"), opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: err = %v", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(root, install.InstalledFile))
+	if !bytes.Equal(before, after) {
+		t.Errorf("database changed by failed installs:\n%s", after)
+	}
+	db, err := install.ReadDatabase(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range db.Packages {
+		for _, d := range p.Dirs {
+			for _, f := range d.Files {
+				if _, err := os.Lstat(filepath.Join(root, d.Name, f.Name)); err != nil {
+					t.Errorf("database claims %s/%s: %v", d.Name, f.Name, err)
+				}
+			}
+		}
+	}
+}
+
+// A file another package owns is not overwritten.
+func TestConflictRefused(t *testing.T) {
+	t.Parallel()
+	repo := t.TempDir()
+	buildRepo(t, repo, testKey(t), libhello, testPkg{name: "thief", version: "1-r0", files: []entry{{path: "usr/"}, {path: "usr/lib/"}, {path: "usr/lib/libhello.so.2", content: "mine"}}})
+	ctx := context.Background()
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	_, err = install.Install(ctx, root, planOf(t, r, "libhello", "thief"), &install.Options{Arch: arch, NoScripts: true})
+	if !errors.Is(err, install.ErrConflict) || !strings.Contains(err.Error(), "thief-1-r0") || !strings.Contains(err.Error(), "libhello") {
+		t.Fatalf("err = %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(root, "usr/lib/libhello.so.2")); string(data) != "not really a library\n" {
+		t.Errorf("file overwritten: %q", data)
+	}
+}
