@@ -154,8 +154,8 @@ func WriteInstalled(w io.Writer, pkgs []*Installed) error {
 		if p.RepoTag != "" {
 			b = append(append(append(b, "s:"...), p.RepoTag...), '\n')
 		}
-		if p.Broken != "" {
-			b = append(append(append(b, "f:"...), p.Broken...), '\n')
+		if flags := brokenFlags(p.Broken); flags != "" {
+			b = append(append(append(b, "f:"...), flags...), '\n')
 		}
 		for _, d := range p.Dirs {
 			b = append(append(append(b, "F:"...), d.Name...), '\n')
@@ -178,6 +178,18 @@ func WriteInstalled(w io.Writer, pkgs []*Installed) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// brokenFlags returns the letters of s that apk writes in f:, in apk's
+// order.
+func brokenFlags(s string) string {
+	var b []byte
+	for _, c := range []byte("fsxS") {
+		if strings.IndexByte(s, c) >= 0 {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 func appendACL(b []byte, field byte, a ACL) []byte {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/install"
@@ -57,6 +59,8 @@ type testPkg struct {
 	scripts       map[string]string // ".post-install" -> text
 	triggers      []string
 	depends       []string
+	// xattr is a path, an attribute name and value to set.
+	xattr []string
 	// hostFiles are host files copied in: path in package -> host path.
 	hostFiles map[string]string
 }
@@ -107,6 +111,11 @@ func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 		}
 		if err := os.WriteFile(full, data, 0o755); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if p.xattr != nil {
+		if err := unix.Setxattr(filepath.Join(stage, p.xattr[0]), p.xattr[1], []byte(p.xattr[2]), 0); err != nil {
+			t.Skipf("extended attributes not supported here: %v", err)
 		}
 	}
 	in := &apk.Input{
@@ -182,4 +191,10 @@ func planOf(t testing.TB, r *install.Repository, names ...string) []install.Pack
 		plan = append(plan, *p)
 	}
 	return plan
+}
+
+func buildWithXattr(t *testing.T, repo string, p testPkg, path, name, value string) {
+	t.Helper()
+	p.xattr = []string{path, name, value}
+	buildRepo(t, repo, testKey(t), p)
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/apkit-dev/apkit/pkg/install"
 	"github.com/apkit-dev/apkit/pkg/sign"
@@ -434,5 +435,39 @@ func TestConflictRefused(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(root, "usr/lib/libhello.so.2")); string(data) != "not really a library\n" {
 		t.Errorf("file overwritten: %q", data)
+	}
+}
+
+// Extended attributes are set and recorded with apk's checksum of them.
+func TestXattrs(t *testing.T) {
+	t.Parallel()
+	p := testPkg{name: "xa", version: "1-r0", files: []entry{{path: "etc/"}, {path: "etc/xa", content: "x"}}}
+	repo := t.TempDir()
+	// Stage by hand to set an attribute before packaging.
+	buildWithXattr(t, repo, p, "etc/xa", "user.apkit", "yes")
+	ctx := context.Background()
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if _, err := install.Install(ctx, root, planOf(t, r, "xa"), &install.Options{Arch: arch, NoScripts: true}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, err := unix.Getxattr(filepath.Join(root, "etc/xa"), "user.apkit", buf)
+	if err != nil || string(buf[:n]) != "yes" {
+		t.Errorf("xattr on the installed file: %q, %v", buf[:n], err)
+	}
+	// apk: SHA-1 over be32(len(name)) name be32(len(value)) value.
+	h := sha1.New()
+	h.Write([]byte{0, 0, 0, 10})
+	h.Write([]byte("user.apkit"))
+	h.Write([]byte{0, 0, 0, 3})
+	h.Write([]byte("yes"))
+	want := "a:0:0:644:Q1" + base64.StdEncoding.EncodeToString(h.Sum(nil)) + "\n"
+	raw, _ := os.ReadFile(filepath.Join(root, install.InstalledFile))
+	if !strings.Contains(string(raw), "R:xa\n"+want) {
+		t.Errorf("installed lacks %q:\n%s", want, raw)
 	}
 }

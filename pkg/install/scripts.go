@@ -131,7 +131,7 @@ func (in *installer) runTriggers() error {
 	slices.Sort(dirs)
 	var errs []error
 	for _, p := range in.db.Packages {
-		if len(p.Triggers) == 0 || p.Broken != "" {
+		if len(p.Triggers) == 0 || strings.Contains(p.Broken, "s") {
 			continue
 		}
 		fresh := slices.Contains(in.res.Installed, p)
@@ -154,7 +154,7 @@ func (in *installer) runTriggers() error {
 			continue
 		}
 		in.runScript(p, "trigger", args)
-		if p.Broken != "" {
+		if strings.Contains(p.Broken, "s") {
 			errs = append(errs, in.lastScriptErr)
 		}
 	}
