@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
@@ -303,35 +302,65 @@ func isScript(name string) bool {
 
 // WriteScripts writes scripts.tar as apk does: for each package in order,
 // each kept script as a root-owned 0755 file named
-// "<name>-<version>.<C: identity>.<script>", dated at the build time.
+// "<name>-<version>.<C: identity>.<script>", dated at the build time, in
+// apk's own header layout (GNU magic, 12-digit size and time), so that the
+// file is the one apk would write.
 func WriteScripts(w io.Writer, pkgs []*Installed) error {
-	tw := tar.NewWriter(w)
+	bw := bufio.NewWriter(w)
+	var hdr [512]byte
 	for _, p := range pkgs {
 		for _, typ := range scriptTypes {
 			i := slices.IndexFunc(p.Scripts, func(s apk.Script) bool { return s.Name == "."+typ })
 			if i < 0 {
 				continue
 			}
-			s := p.Scripts[i]
-			h := &tar.Header{
-				Typeflag: tar.TypeReg,
-				Name:     p.Record.Name + "-" + p.Record.Version + "." + p.Record.Checksum + "." + typ,
-				Mode:     0o755,
-				Size:     int64(len(s.Data)),
-				Uname:    "root",
-				Gname:    "root",
-				ModTime:  time.Unix(p.Record.BuildTime, 0),
-				Format:   tar.FormatGNU,
+			data := p.Scripts[i].Data
+			name := p.Record.Name + "-" + p.Record.Version + "." + p.Record.Checksum + "." + typ
+			if len(name) >= 100 {
+				return fmt.Errorf("scripts %s: name too long for scripts.tar", name)
 			}
-			if err := tw.WriteHeader(h); err != nil {
-				return fmt.Errorf("scripts %s: %w", h.Name, err)
+			hdr = [512]byte{}
+			copy(hdr[0:100], name)
+			putOctal(hdr[100:108], 0o755, true)
+			putOctal(hdr[108:116], 0, true)
+			putOctal(hdr[116:124], 0, true)
+			putOctal(hdr[124:136], uint64(len(data)), false)
+			putOctal(hdr[136:148], uint64(max(p.Record.BuildTime, 0)), false)
+			hdr[156] = '0'
+			copy(hdr[257:265], "ustar  \x00")
+			copy(hdr[265:297], "root")
+			copy(hdr[297:329], "root")
+			for k := 148; k < 156; k++ {
+				hdr[k] = ' '
 			}
-			if _, err := tw.Write(s.Data); err != nil {
-				return err
+			sum := 0
+			for _, c := range hdr {
+				sum += int(c)
+			}
+			putOctal(hdr[148:155], uint64(sum), true)
+			bw.Write(hdr[:])
+			bw.Write(data)
+			if pad := len(data) % 512; pad != 0 {
+				bw.Write(make([]byte, 512-pad))
 			}
 		}
 	}
-	return tw.Close()
+	bw.Write(make([]byte, 1024))
+	return bw.Flush()
+}
+
+// putOctal writes v in octal digits filling b, the last byte a NUL when
+// nul is set, as apk's tar writer does.
+func putOctal(b []byte, v uint64, nul bool) {
+	i := len(b) - 1
+	if nul {
+		b[i] = 0
+		i--
+	}
+	for ; i >= 0; i-- {
+		b[i] = '0' + byte(v%8)
+		v /= 8
+	}
 }
 
 // readScripts attaches the scripts in scripts.tar to the packages of pkgs
