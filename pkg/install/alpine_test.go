@@ -40,7 +40,7 @@ func TestOpenRealAlpineIndex(t *testing.T) {
 	dir := alpinetest.Dir(t)
 	ctx := context.Background()
 	repo := alpineRepo(t, "aarch64", map[string]string{"APKINDEX.tar.gz": filepath.Join(dir, "alpine-317", "APKINDEX.tar.gz")})
-	kr, err := install.Keyring("", "aarch64", "", true)
+	kr, err := install.Keyring(filepath.Join(t.TempDir(), "not-yet"), "aarch64", "", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,23 @@ func TestKeyringFromRoot(t *testing.T) {
 	}
 	if kr.Key(name) == nil || kr.Len() != 1 {
 		t.Errorf("keys %v, skipped %v", kr.Names(), kr.Skipped)
+	}
+
+	// Keys placed by an install are trusted from the root afterwards.
+	keys, err := install.AlpineKeys("x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root2 := t.TempDir()
+	if _, err := install.Install(context.Background(), root2, nil, &install.Options{Arch: "x86_64", Keys: keys}); err != nil {
+		t.Fatal(err)
+	}
+	kr, err = install.Keyring(root2, "x86_64", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kr.Len() != 3 || kr.Key("alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub") == nil {
+		t.Errorf("keys from the root: %v", kr.Names())
 	}
 }
 

@@ -124,6 +124,9 @@ func Keyring(root, arch, dir string, alpine bool) (*sign.Keyring, error) {
 		return kr, nil
 	}
 	r, err := os.OpenRoot(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return kr, nil // a root yet to be made trusts nothing of its own
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
@@ -169,6 +172,21 @@ func Keyring(root, arch, dir string, alpine bool) (*sign.Keyring, error) {
 		kr.Add(name, pub)
 	}
 	return kr, nil
+}
+
+// AlpineKeys returns Alpine's release keys for arch as files to place in a
+// root's /etc/apk/keys (see [Options].Keys), as the alpine-keys package
+// places them.
+func AlpineKeys(arch string) ([]KeyFile, error) {
+	files, err := alpinekeys.Files(arch)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]KeyFile, len(files))
+	for i, f := range files {
+		keys[i] = KeyFile{Name: f.Name, Data: f.Data}
+	}
+	return keys, nil
 }
 
 // OpenRepository reads the index of repository u for arch and checks its
