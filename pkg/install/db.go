@@ -260,27 +260,27 @@ func ReadInstalled(r io.Reader) ([]*Installed, error) {
 				dir, file = &p.Dirs[len(p.Dirs)-1], nil
 			case 'M':
 				if dir == nil {
-					return nil, fmt.Errorf("installed %s: M: before F:", rec.Name)
+					return nil, fmt.Errorf("installed %s: M line before any F line", rec.Name)
 				}
 				if dir.ACL, err = parseACL(f.Value); err != nil {
 					return nil, fmt.Errorf("installed %s: %s: %w", rec.Name, dir.Name, err)
 				}
 			case 'R':
 				if dir == nil {
-					return nil, fmt.Errorf("installed %s: R:%s before F:", rec.Name, f.Value)
+					return nil, fmt.Errorf("installed %s: R line %q before any F line", rec.Name, f.Value)
 				}
 				dir.Files = append(dir.Files, DBFile{Name: f.Value, ACL: DefaultFileACL})
 				file = &dir.Files[len(dir.Files)-1]
 			case 'a':
 				if file == nil {
-					return nil, fmt.Errorf("installed %s: a: before R:", rec.Name)
+					return nil, fmt.Errorf("installed %s: a line before any R line", rec.Name)
 				}
 				if file.ACL, err = parseACL(f.Value); err != nil {
 					return nil, fmt.Errorf("installed %s: %s: %w", rec.Name, file.Name, err)
 				}
 			case 'Z':
 				if file == nil {
-					return nil, fmt.Errorf("installed %s: Z: before R:", rec.Name)
+					return nil, fmt.Errorf("installed %s: Z line before any R line", rec.Name)
 				}
 				file.Checksum = f.Value
 			}
