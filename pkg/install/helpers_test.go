@@ -59,6 +59,8 @@ type testPkg struct {
 	scripts       map[string]string // ".post-install" -> text
 	triggers      []string
 	depends       []string
+	// prepare, when set, adds to the staged tree before packaging.
+	prepare func(dir string)
 	// xattr is a path, an attribute name and value to set.
 	xattr []string
 	// hostFiles are host files copied in: path in package -> host path.
@@ -112,6 +114,9 @@ func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 		if err := os.WriteFile(full, data, 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if p.prepare != nil {
+		p.prepare(stage)
 	}
 	if p.xattr != nil {
 		if err := unix.Setxattr(filepath.Join(stage, p.xattr[0]), p.xattr[1], []byte(p.xattr[2]), 0); err != nil {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -469,5 +470,73 @@ func TestXattrs(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(root, install.InstalledFile))
 	if !strings.Contains(string(raw), "R:xa\n"+want) {
 		t.Errorf("installed lacks %q:\n%s", want, raw)
+	}
+}
+
+// Hard links, FIFOs and (as root) device nodes are made as the package
+// says; a device node is refused when not root.
+func TestSpecialFiles(t *testing.T) {
+	t.Parallel()
+	stage := func(dir string) {
+		os.MkdirAll(filepath.Join(dir, "dev"), 0o755)
+		os.WriteFile(filepath.Join(dir, "dev", "file"), []byte("shared"), 0o644)
+		if err := os.Link(filepath.Join(dir, "dev", "file"), filepath.Join(dir, "dev", "link")); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mkfifo(filepath.Join(dir, "dev", "fifo"), 0o620); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		os.Chmod(filepath.Join(dir, "dev", "fifo"), 0o620)
+		if os.Geteuid() == 0 {
+			if err := unix.Mknod(filepath.Join(dir, "dev", "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	repo := t.TempDir()
+	p := testPkg{name: "special", version: "1-r0", prepare: stage}
+	buildRepo(t, repo, testKey(t), p)
+	ctx := context.Background()
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if _, err := install.Install(ctx, root, planOf(t, r, "special"), &install.Options{Arch: arch, NoScripts: true}); err != nil {
+		t.Fatal(err)
+	}
+	a, err1 := os.Stat(filepath.Join(root, "dev/file"))
+	b, err2 := os.Stat(filepath.Join(root, "dev/link"))
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+		t.Errorf("hard link not made: %v %v", err1, err2)
+	}
+	if fi, err := os.Lstat(filepath.Join(root, "dev/fifo")); err != nil || fi.Mode() != fs.ModeNamedPipe|0o620 {
+		t.Errorf("fifo: %v %v", fi.Mode(), err)
+	}
+	if os.Geteuid() == 0 {
+		fi, err := os.Lstat(filepath.Join(root, "dev/null"))
+		if err != nil || fi.Mode()&fs.ModeCharDevice == 0 {
+			t.Fatalf("dev/null: %v", err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+			t.Errorf("dev/null is %d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		}
+	}
+	db, _ := install.ReadDatabase(root)
+	if ip := db.Find("special"); ip == nil {
+		t.Error("not in the database")
+	} else {
+		var link, file string
+		for _, f := range ip.Dirs[0].Files {
+			switch f.Name {
+			case "link":
+				link = f.Checksum
+			case "file":
+				file = f.Checksum
+			}
+		}
+		if link == "" || link != file || file != z("shared") {
+			t.Errorf("hard link Z:%q, file Z:%q", link, file)
+		}
 	}
 }
