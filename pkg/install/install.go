@@ -128,10 +128,18 @@ func Install(ctx context.Context, root string, plan []Package, opts *Options) (*
 	in.indexOwners()
 
 	var todo []Package
+	planned := map[string]*index.Record{}
 	for _, p := range plan {
 		if p.Record == nil {
 			return nil, errors.New("install: plan step without a record")
 		}
+		if prev, ok := planned[p.Record.Name]; ok {
+			if prev.Checksum == p.Record.Checksum {
+				continue
+			}
+			return nil, fmt.Errorf("install: plan has %s twice (%s and %s)", p.Record.Name, prev.Version, p.Record.Version)
+		}
+		planned[p.Record.Name] = p.Record
 		if old := db.Find(p.Record.Name); old != nil {
 			if old.Record.Checksum == p.Record.Checksum {
 				in.res.Skipped = append(in.res.Skipped, p.Record.Name)

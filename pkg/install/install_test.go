@@ -175,6 +175,19 @@ func TestInstallLocal(t *testing.T) {
 		}
 	}
 
+	// A plan naming a package twice installs it once, or is refused when
+	// the two differ.
+	other := r.Find("hello").Record.Clone()
+	other.Version = "1.1-r0"
+	other.Checksum = r.Find("libhello").Record.Checksum
+	if _, err := install.Install(ctx, t.TempDir(), []install.Package{*r.Find("hello"), {Record: other, Repository: repo}}, opts); err == nil || !strings.Contains(err.Error(), "hello twice") {
+		t.Errorf("plan with two hellos: err = %v", err)
+	}
+	twice := t.TempDir()
+	if res, err := install.Install(ctx, twice, planOf(t, r, "libhello", "libhello"), opts); err != nil || len(res.Installed) != 1 {
+		t.Errorf("plan with libhello twice: %v", err)
+	}
+
 	// Installing the same plan again changes nothing.
 	res, err = install.Install(ctx, root, planOf(t, r, "libhello", "hello"), opts)
 	if err != nil {
