@@ -21,6 +21,15 @@ type Bwrap struct {
 	RootFS string
 	// Hostname is the sandbox's host name ("" means "apkit-build").
 	Hostname string
+	// WritableRoot mounts RootFS read-write, for a process that changes
+	// the root it runs in (a package's install script). It has no effect
+	// without RootFS.
+	WritableRoot bool
+	// AsRoot runs the process as user and group 0: in a new user
+	// namespace where only the caller's own IDs are mapped (to 0), or,
+	// when the caller is root, in the caller's user namespace, where a
+	// chown to any ID works as it does under chroot.
+	AsRoot bool
 }
 
 // Name returns "bwrap".
@@ -48,14 +57,24 @@ func (b *Bwrap) Args(s *Spec) []string {
 	if host == "" {
 		host = "apkit-build"
 	}
-	a := []string{
-		"--unshare-all", "--die-with-parent", "--new-session",
+	bindRoot := "--ro-bind"
+	if b.WritableRoot && b.RootFS != "" {
+		bindRoot = "--bind"
+	}
+	unshare := []string{"--unshare-all"}
+	if b.AsRoot && os.Geteuid() == 0 {
+		// Real root keeps its user namespace, where every ID can be
+		// given: a script's chown to any user works as under chroot.
+		unshare = []string{"--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"}
+	}
+	a := append(unshare,
+		"--die-with-parent", "--new-session",
 		"--hostname", host,
-		"--ro-bind", root, "/",
+		bindRoot, root, "/",
 		"--dev", "/dev",
 		"--proc", "/proc",
 		"--tmpfs", "/tmp",
-	}
+	)
 	if s.Net {
 		a = append(a, "--share-net")
 		if b.RootFS != "" {
@@ -106,6 +125,9 @@ func (b *Bwrap) Args(s *Spec) []string {
 	}
 	for _, f := range s.Files {
 		a = append(a, "--ro-bind", f.Host, f.Path)
+	}
+	if b.AsRoot && os.Geteuid() != 0 {
+		a = append(a, "--unshare-user", "--uid", "0", "--gid", "0")
 	}
 	a = append(a, "--clearenv")
 	for _, kv := range s.Env {

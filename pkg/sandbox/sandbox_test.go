@@ -258,3 +258,24 @@ func TestBwrapFiles(t *testing.T) {
 		t.Errorf("got %v:\n%s\nwant the bound passwd, read-only", err, out)
 	}
 }
+
+// WritableRoot binds the root read-write; AsRoot asks for user 0, or keeps
+// real root's own user namespace.
+func TestBwrapWritableRootArgs(t *testing.T) {
+	b := &sandbox.Bwrap{RootFS: "/srv/root", WritableRoot: true, AsRoot: true}
+	args := strings.Join(b.Args(&sandbox.Spec{Args: []string{"/bin/true"}}), " ")
+	if !strings.Contains(args, "--bind /srv/root / ") {
+		t.Errorf("root not bound read-write: %s", args)
+	}
+	if os.Geteuid() == 0 {
+		if strings.Contains(args, "--unshare-all") || strings.Contains(args, "--uid") {
+			t.Errorf("real root should keep its user namespace: %s", args)
+		}
+	} else if !strings.Contains(args, "--unshare-user --uid 0 --gid 0") {
+		t.Errorf("no user 0: %s", args)
+	}
+	ro := strings.Join((&sandbox.Bwrap{RootFS: "/srv/root"}).Args(&sandbox.Spec{Args: []string{"/bin/true"}}), " ")
+	if !strings.Contains(ro, "--ro-bind /srv/root / ") || !strings.Contains(ro, "--unshare-all") {
+		t.Errorf("default root not read-only: %s", ro)
+	}
+}

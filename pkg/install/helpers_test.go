@@ -1,0 +1,205 @@
+package install_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/install"
+	"github.com/apkit-dev/apkit/pkg/sign"
+)
+
+const arch = "x86_64"
+
+var (
+	keyOnce sync.Once
+	key     *sign.PrivateKey
+	keyErr  error
+)
+
+// testKey is a signing key from pkg/sign's test data.
+func testKey(t testing.TB) *sign.PrivateKey {
+	t.Helper()
+	keyOnce.Do(func() {
+		key, keyErr = sign.LoadPrivateKey(filepath.Join("..", "sign", "testdata", "pkcs1.rsa"), nil)
+	})
+	if keyErr != nil {
+		t.Fatal(keyErr)
+	}
+	return key
+}
+
+// testKeyring trusts testKey.
+func testKeyring(t testing.TB) *sign.Keyring {
+	k := testKey(t)
+	kr := &sign.Keyring{}
+	kr.Add(k.Name, &k.Key.PublicKey)
+	return kr
+}
+
+// entry is one file of a test package: content for a regular file, a
+// trailing "/" in the path for a directory, "->target" for a symlink.
+type entry struct {
+	path    string
+	mode    os.FileMode
+	content string
+}
+
+// testPkg describes a package a test builds.
+type testPkg struct {
+	name, version string
+	files         []entry
+	scripts       map[string]string // ".post-install" -> text
+	triggers      []string
+	depends       []string
+	// prepare, when set, adds to the staged tree before packaging.
+	prepare func(dir string)
+	// xattr is a path, an attribute name and value to set.
+	xattr []string
+	// hostFiles are host files copied in: path in package -> host path.
+	hostFiles map[string]string
+}
+
+// buildPackage writes p as a signed .apk into dir and returns its record.
+func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
+	t.Helper()
+	stage := t.TempDir()
+	for _, e := range p.files {
+		full := filepath.Join(stage, filepath.FromSlash(strings.TrimSuffix(e.path, "/")))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.HasSuffix(e.path, "/"):
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case strings.HasPrefix(e.content, "->"):
+			if err := os.Symlink(e.content[2:], full); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		default:
+			if err := os.WriteFile(full, []byte(e.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+			if strings.HasSuffix(e.path, "/") {
+				mode = 0o755
+			}
+		}
+		if err := os.Chmod(full, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for in, host := range p.hostFiles {
+		full := filepath.Join(stage, filepath.FromSlash(in))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.prepare != nil {
+		p.prepare(stage)
+	}
+	if p.xattr != nil {
+		if err := unix.Setxattr(filepath.Join(stage, p.xattr[0]), p.xattr[1], []byte(p.xattr[2]), 0); err != nil {
+			t.Skipf("extended attributes not supported here: %v", err)
+		}
+	}
+	in := &apk.Input{
+		Info: apk.PkgInfo{
+			Name:        p.name,
+			Version:     p.version,
+			Description: "test package " + p.name,
+			URL:         "https://example.com/" + p.name,
+			BuildDate:   1700000000,
+			Packager:    "Test <test@example.com>",
+			Arch:        arch,
+			Origin:      p.name,
+			License:     "MIT",
+			Depends:     p.depends,
+			Triggers:    p.triggers,
+		},
+		Dir: stage,
+		Key: testKey(t),
+	}
+	for _, name := range []string{".pre-install", ".post-install", ".trigger"} {
+		if s, ok := p.scripts[name]; ok {
+			in.Scripts = append(in.Scripts, apk.Script{Name: name, Mode: 0o755, Data: []byte(s)})
+		}
+	}
+	var buf bytes.Buffer
+	pkg, err := apk.Write(&buf, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, p.name+"-"+p.version+".apk"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return index.FromPackage(pkg, int64(buf.Len()))
+}
+
+// buildRepo writes pkgs and a signed index into repo/<arch>.
+func buildRepo(t testing.TB, repo string, key *sign.PrivateKey, pkgs ...testPkg) []*index.Record {
+	t.Helper()
+	dir := filepath.Join(repo, arch)
+	var recs []*index.Record
+	for _, p := range pkgs {
+		recs = append(recs, buildPackage(t, dir, p))
+	}
+	writeIndex(t, dir, key, recs)
+	return recs
+}
+
+func writeIndex(t testing.TB, dir string, key *sign.PrivateKey, recs []*index.Record) {
+	t.Helper()
+	sorted := append([]*index.Record(nil), recs...)
+	index.Sort(sorted)
+	var buf bytes.Buffer
+	if err := index.WriteSigned(&buf, &index.Index{Description: "test", Records: sorted}, key, sign.RSA); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "APKINDEX.tar.gz"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// planOf opens repo and returns the plan for names, in order.
+func planOf(t testing.TB, r *install.Repository, names ...string) []install.Package {
+	t.Helper()
+	var plan []install.Package
+	for _, n := range names {
+		p := r.Find(n)
+		if p == nil {
+			t.Fatalf("%s: no package %s", r.URL, n)
+		}
+		plan = append(plan, *p)
+	}
+	return plan
+}
+
+func buildWithXattr(t *testing.T, repo string, p testPkg, path, name, value string) {
+	t.Helper()
+	p.xattr = []string{path, name, value}
+	buildRepo(t, repo, testKey(t), p)
+}

@@ -1,0 +1,669 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/source"
+)
+
+// Errors Install wraps, naming the package.
+var (
+	// ErrIdentityMismatch: a package's control segment does not have the
+	// identity (C:) its index record gives.
+	ErrIdentityMismatch = errors.New("package does not match its index record")
+	// ErrDataMismatch: a package's data does not match its datahash or a
+	// file its checksum record.
+	ErrDataMismatch = errors.New("package data does not match its checksums")
+	// ErrConflict: a package would overwrite a file another installed
+	// package owns.
+	ErrConflict = errors.New("file owned by another package")
+	// ErrUnsupported: the install needs something this installer does not
+	// do (an upgrade, a device node when not running as root).
+	ErrUnsupported = errors.New("not supported")
+)
+
+// KeyFile is a public key to place in the root's /etc/apk/keys.
+type KeyFile struct {
+	Name string // file name, as signatures name the key
+	Data []byte // PEM content
+}
+
+// Options tune Install. Arch is required; the zero value of the rest
+// installs from local repositories, runs scripts under bubblewrap and leaves
+// /etc/apk/world, repositories and keys as they are.
+type Options struct {
+	// Arch is the root's architecture, written to /etc/apk/arch.
+	Arch string
+	// Fetch says how remote packages are downloaded.
+	Fetch Fetch
+	// World lists dependencies to add to /etc/apk/world (kept sorted and
+	// unique, as apk keeps it).
+	World []string
+	// Repositories, when not nil, is written as /etc/apk/repositories, one
+	// repository per line.
+	Repositories []string
+	// Keys are written to /etc/apk/keys (existing files are replaced).
+	Keys []KeyFile
+	// NoScripts skips install scripts and triggers, as apk --no-scripts.
+	NoScripts bool
+	// Scripts runs the scripts; nil means bubblewrap with the root as /
+	// (see [BwrapScripts]).
+	Scripts ScriptRunner
+	// Log, when set, receives messages: each script run, what a script
+	// printed, files skipped. It is called from one goroutine at a time.
+	Log func(msg string)
+}
+
+// Result says what Install did.
+type Result struct {
+	// Installed are the packages installed by this call, in plan order.
+	Installed []*Installed
+	// Skipped are the plan's packages already installed with the same
+	// identity.
+	Skipped []string
+	// Scripts are the scripts run ("<name>-<version>.post-install", ...).
+	Scripts []string
+}
+
+// Install installs plan into root, in the plan's order, as apk add does:
+// each package is downloaded (or read from a local repository), checked
+// against its index record (size, C: identity, datahash and each file's
+// checksum), its pre-install script run, its files extracted inside root
+// (never outside it) and its post-install script run; then triggers run and
+// apk's database is written (lib/apk/db/installed, scripts.tar, triggers,
+// /etc/apk/world, repositories, arch and keys), each file replaced
+// atomically after the files it lists are in place.
+//
+// Install takes apk's lock on the database for its duration. It refuses to
+// replace an installed package of the same name with a different one
+// (upgrades are not done yet). A failing script marks its package broken
+// (f:s) as apk does, and Install returns an error after writing the
+// database. Install is safe for concurrent use on different roots.
+func Install(ctx context.Context, root string, plan []Package, opts *Options) (*Result, error) {
+	if opts == nil || opts.Arch == "" {
+		return nil, errors.New("install: no arch given")
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	defer r.Close()
+	for _, d := range []string{"etc/apk/keys", "lib/apk/db", "lib/apk/exec", "var/cache/apk"} {
+		if err := r.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
+	}
+	unlock, err := lockDatabase(r)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	db, err := readDatabase(r)
+	if err != nil {
+		return nil, err
+	}
+	in := &installer{ctx: ctx, root: r, dir: root, opts: opts, db: db, res: &Result{}, euid: os.Geteuid()}
+	in.indexOwners()
+
+	var todo []Package
+	planned := map[string]*index.Record{}
+	for _, p := range plan {
+		if p.Record == nil {
+			return nil, errors.New("install: plan step without a record")
+		}
+		if prev, ok := planned[p.Record.Name]; ok {
+			if prev.Checksum == p.Record.Checksum {
+				continue
+			}
+			return nil, fmt.Errorf("install: plan has %s twice (%s and %s)", p.Record.Name, prev.Version, p.Record.Version)
+		}
+		planned[p.Record.Name] = p.Record
+		if old := db.Find(p.Record.Name); old != nil {
+			if old.Record.Checksum == p.Record.Checksum {
+				in.res.Skipped = append(in.res.Skipped, p.Record.Name)
+				continue
+			}
+			return nil, fmt.Errorf("install %s-%s: %s-%s is installed: upgrade %w", p.Record.Name, p.Record.Version, old.Record.Name, old.Record.Version, ErrUnsupported)
+		}
+		todo = append(todo, p)
+	}
+	files, err := fetchPackages(ctx, todo, opts)
+	if err != nil {
+		return nil, err
+	}
+	var scriptErrs []error
+	for i, p := range todo {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("install %s-%s: %w", p.Record.Name, p.Record.Version, err)
+		}
+		ip, err := in.installOne(p, files[i])
+		if err != nil {
+			return nil, err
+		}
+		if strings.Contains(ip.Broken, "s") {
+			scriptErrs = append(scriptErrs, in.lastScriptErr)
+		}
+		in.res.Installed = append(in.res.Installed, ip)
+	}
+	if err := in.runTriggers(); err != nil {
+		scriptErrs = append(scriptErrs, err)
+	}
+	for _, w := range opts.World {
+		if !slices.Contains(db.World, w) {
+			db.World = append(db.World, w)
+		}
+	}
+	slices.Sort(db.World)
+	if err := writeDatabase(r, db, opts); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(scriptErrs...); err != nil {
+		return in.res, fmt.Errorf("install: %w", err)
+	}
+	return in.res, nil
+}
+
+// fetchPackages returns the path of each package of plan: in its local
+// repository, or in the cache after downloading it.
+func fetchPackages(ctx context.Context, plan []Package, opts *Options) ([]string, error) {
+	paths := make([]string, len(plan))
+	var items []source.Item
+	var at []int
+	for i, p := range plan {
+		name := p.Record.FileName()
+		if !IsRemote(p.Repository) {
+			paths[i] = fileURL(p.Repository, opts.Arch, name)
+			continue
+		}
+		if opts.Fetch.Cache == "" {
+			return nil, fmt.Errorf("fetch %s: no cache directory for downloads", name)
+		}
+		cached := p.Record.Name + "-" + p.Record.Version + "." + cacheTag(p.Record.Checksum) + ".apk"
+		items = append(items, source.Item{Name: cached, URL: fileURL(p.Repository, opts.Arch, name)})
+		at = append(at, i)
+	}
+	if len(items) == 0 {
+		return paths, nil
+	}
+	so := opts.Fetch.sourceOptions()
+	res, err := source.Fetch(ctx, items, so)
+	if err != nil {
+		return nil, fmt.Errorf("fetch packages: %w", err)
+	}
+	for j, r := range res {
+		paths[at[j]] = r.Path
+	}
+	return paths, nil
+}
+
+// owner is who owns a path in the root.
+type owner struct {
+	name, origin string
+}
+
+type installer struct {
+	ctx  context.Context
+	root *os.Root
+	dir  string
+	opts *Options
+	db   *Database
+	res  *Result
+	euid int
+	// owners maps each installed file's path to its package.
+	owners map[string]owner
+	// lastScriptErr is the error of the last failed script.
+	lastScriptErr error
+	// touched are the directories this call installed files into.
+	touched map[string]bool
+}
+
+func (in *installer) indexOwners() {
+	in.owners = map[string]owner{}
+	in.touched = map[string]bool{}
+	for _, p := range in.db.Packages {
+		for _, d := range p.Dirs {
+			for _, f := range d.Files {
+				in.owners[path.Join(d.Name, f.Name)] = owner{p.Record.Name, p.Record.Origin}
+			}
+		}
+	}
+}
+
+func (in *installer) logf(format string, args ...any) {
+	if in.opts.Log != nil {
+		in.opts.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// extracted is a data entry written under a temporary name.
+type extracted struct {
+	tmp, final string
+	dir        bool
+}
+
+// installOne installs one package from the file at file.
+func (in *installer) installOne(p Package, file string) (*Installed, error) {
+	rec := p.Record
+	pv := rec.Name + "-" + rec.Version
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", pv, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("install %s: %w", pv, err)
+	} else if rec.Size != 0 && fi.Size() != rec.Size {
+		return nil, fmt.Errorf("install %s: %s: %d bytes, index says %d: %w", pv, file, fi.Size(), rec.Size, ErrIdentityMismatch)
+	}
+	want, err := index.ParseIdentity(rec.Checksum)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: index record: %w", pv, err)
+	}
+
+	// The control segment first: the identity, the metadata, the scripts.
+	ctl, err := apk.Read(f, &apk.ReadOptions{ControlOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %s: %w", pv, file, err)
+	}
+	if !bytes.Equal(ctl.ControlSHA1[:], want) {
+		return nil, fmt.Errorf("install %s: %s: control checksum %s, index says %s: %w", pv, file, ctl.ID(), rec.Checksum, ErrIdentityMismatch)
+	}
+	info := ctl.Info
+	if info.Name != rec.Name || info.Version != rec.Version {
+		return nil, fmt.Errorf("install %s: %s: package is %s-%s: %w", pv, file, info.Name, info.Version, ErrIdentityMismatch)
+	}
+	if info.DataHash == "" {
+		return nil, fmt.Errorf("install %s: %s: no datahash in .PKGINFO: %w", pv, file, ErrDataMismatch)
+	}
+	ip := &Installed{
+		Record:           rec.Clone(),
+		Replaces:         info.Replaces,
+		ReplacesPriority: int64(info.ReplacesPriority),
+	}
+	ip.Record.Extra = nil
+	for _, s := range ctl.Scripts {
+		if isScript(s.Name) {
+			ip.Scripts = append(ip.Scripts, s)
+		}
+	}
+	if slices.ContainsFunc(ip.Scripts, func(s apk.Script) bool { return s.Name == ".trigger" }) {
+		ip.Triggers = info.Triggers
+	}
+	args := []string{rec.Version}
+	in.runScript(ip, "pre-install", args)
+
+	// Then the data, under temporary names until it all verifies.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("install %s: %w", pv, err)
+	}
+	var done []extracted
+	tmps := map[string]string{} // final path -> temporary name, for hard links
+	sums := map[string]string{} // final path -> Z:, for hard links
+	cleanup := func() {
+		for _, e := range done {
+			if !e.dir {
+				in.root.Remove(e.tmp)
+			}
+		}
+	}
+	subs := &subRoots{root: in.root, m: map[string]*os.Root{}}
+	defer subs.close()
+	dirIndex := map[string]int{}
+	addDir := func(name string, acl ACL) *Dir {
+		if i, ok := dirIndex[name]; ok {
+			ip.Dirs[i].ACL = acl
+			return &ip.Dirs[i]
+		}
+		dirIndex[name] = len(ip.Dirs)
+		ip.Dirs = append(ip.Dirs, Dir{Name: name, ACL: acl})
+		return &ip.Dirs[len(ip.Dirs)-1]
+	}
+	data := func(e *apk.File, content io.Reader) error {
+		if base := path.Base(e.Path); strings.HasPrefix(base, ".keep_") && e.Kind != apk.KindDir {
+			return nil
+		}
+		acl := ACL{UID: e.Uid, GID: e.Gid, Mode: e.Mode & 0o7777, XattrSum: xattrSum(e.Xattrs)}
+		if e.Kind == apk.KindDir {
+			if err := in.mkdir(e, acl); err != nil {
+				return err
+			}
+			if len(e.Xattrs) > 0 {
+				d, err := in.root.Open(e.Path)
+				if err != nil {
+					return err
+				}
+				in.setXattrs(ip, d, e)
+				d.Close()
+			}
+			addDir(e.Path, acl)
+			done = append(done, extracted{final: e.Path, dir: true})
+			return nil
+		}
+		dir, base := path.Split(e.Path)
+		dir = strings.TrimSuffix(dir, "/")
+		if o, ok := in.owners[e.Path]; ok && o.name != rec.Name && (o.origin == "" || o.origin != rec.Origin) && !replaces(info.Replaces, o.name) {
+			return fmt.Errorf("%s: owned by %s: %w", e.Path, o.name, ErrConflict)
+		}
+		sum := h2z(e.Checksum)
+		tmpBase := ".apk." + tmpTag(rec.Checksum, e.Path)
+		tmp := path.Join(dir, tmpBase)
+		dr, err := subs.get(dir)
+		if err != nil {
+			return err
+		}
+		dr.Remove(tmpBase)
+		if err := in.create(ip, e, dr, tmpBase, tmp, content, tmps); err != nil {
+			return err
+		}
+		if e.Kind == apk.KindHardLink {
+			sum = sums[e.Link]
+		}
+		tmps[e.Path], sums[e.Path] = tmp, sum
+		done = append(done, extracted{tmp: tmp, final: e.Path})
+		d := dir
+		if _, ok := dirIndex[d]; !ok {
+			addDir(d, DefaultDirACL)
+		}
+		di := &ip.Dirs[dirIndex[d]]
+		di.Files = append(di.Files, DBFile{Name: base, ACL: acl, Checksum: sum})
+		return nil
+	}
+	full, err := apk.Read(f, &apk.ReadOptions{Data: data, NoFileList: true})
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("install %s: %s: %w", pv, file, err)
+	}
+	if !bytes.Equal(full.ControlSHA1[:], want) {
+		cleanup()
+		return nil, fmt.Errorf("install %s: %s: control checksum changed while reading: %w", pv, file, ErrIdentityMismatch)
+	}
+	if got := hex.EncodeToString(full.DataSHA256[:]); got != info.DataHash {
+		cleanup()
+		return nil, fmt.Errorf("install %s: %s: data segment sha256 %s, datahash says %s: %w", pv, file, got, info.DataHash, ErrDataMismatch)
+	}
+	if len(full.Mismatches) > 0 {
+		cleanup()
+		return nil, fmt.Errorf("install %s: %s: %s: %w", pv, file, strings.Join(full.Mismatches, ", "), ErrDataMismatch)
+	}
+	for _, e := range done {
+		if e.dir {
+			continue
+		}
+		dir := path.Dir(e.final)
+		if dir == "." {
+			dir = ""
+		}
+		dr, err := subs.get(dir)
+		if err == nil {
+			err = dr.Rename(path.Base(e.tmp), path.Base(e.final))
+		}
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("install %s: %w", pv, err)
+		}
+		in.owners[e.final] = owner{rec.Name, rec.Origin}
+		in.touched[path.Dir(e.final)] = true
+	}
+	in.db.Packages = append(in.db.Packages, ip)
+	in.runScript(ip, "post-install", args)
+	return ip, nil
+}
+
+// replaces reports whether a replaces list names pkg.
+func replaces(list []string, pkg string) bool {
+	for _, r := range list {
+		name := r
+		if i := strings.IndexAny(r, "<>=~"); i >= 0 {
+			name = r[:i]
+		}
+		if name == pkg {
+			return true
+		}
+	}
+	return false
+}
+
+// h2z turns pkg/apk's hex checksum into the Z: form.
+func h2z(h string) string {
+	if h == "" {
+		return ""
+	}
+	return fileChecksum(h)
+}
+
+func tmpTag(id, p string) string {
+	s := sha1.Sum([]byte(id + "\x00" + p))
+	return hex.EncodeToString(s[:12])
+}
+
+// mkdir makes a package's directory, or fixes the mode of one that exists.
+func (in *installer) mkdir(e *apk.File, acl ACL) error {
+	fi, err := in.root.Lstat(e.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := in.root.MkdirAll(e.Path, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		// A link to a directory (merged /usr): apk leaves it be.
+		return nil
+	case !fi.IsDir():
+		return fmt.Errorf("%s: exists and is not a directory", e.Path)
+	}
+	if in.euid == 0 {
+		if err := in.root.Lchown(e.Path, acl.UID, acl.GID); err != nil {
+			return err
+		}
+	}
+	if err := in.root.Chmod(e.Path, fs.FileMode(acl.Mode&0o777)|modeBits(acl.Mode)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// modeBits turns setuid, setgid and sticky permission bits into fs.FileMode.
+func modeBits(m uint32) fs.FileMode {
+	var fm fs.FileMode
+	if m&0o4000 != 0 {
+		fm |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		fm |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		fm |= fs.ModeSticky
+	}
+	return fm
+}
+
+// subRoots holds the directories of a package open as roots of their own,
+// so that each file operation resolves one name instead of a whole path.
+type subRoots struct {
+	root *os.Root
+	m    map[string]*os.Root
+}
+
+func (s *subRoots) get(dir string) (*os.Root, error) {
+	if dir == "" {
+		return s.root, nil
+	}
+	if r, ok := s.m[dir]; ok {
+		return r, nil
+	}
+	r, err := s.root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.m[dir] = r
+	return r, nil
+}
+
+func (s *subRoots) close() {
+	for _, r := range s.m {
+		r.Close()
+	}
+}
+
+// create makes a non-directory entry named base in dr, which is tmp
+// relative to the root.
+func (in *installer) create(ip *Installed, e *apk.File, dr *os.Root, base, tmp string, content io.Reader, tmps map[string]string) error {
+	mode := fs.FileMode(e.Mode&0o777) | modeBits(e.Mode)
+	mt := time.Unix(e.ModTime, 0)
+	switch e.Kind {
+	case apk.KindRegular:
+		w, err := dr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, content)
+		if err == nil && in.euid == 0 {
+			err = w.Chown(e.Uid, e.Gid)
+		}
+		if err == nil {
+			err = w.Chmod(mode)
+		}
+		if err == nil {
+			err = setTimes(w, mt)
+		}
+		if err == nil && len(e.Xattrs) > 0 {
+			in.setXattrs(ip, w, e)
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	case apk.KindSymlink:
+		if err := dr.Symlink(e.Link, base); err != nil {
+			return err
+		}
+		if in.euid == 0 {
+			return dr.Lchown(base, e.Uid, e.Gid)
+		}
+		return nil
+	case apk.KindHardLink:
+		target, ok := tmps[e.Link]
+		if !ok {
+			return fmt.Errorf("hard link to %s, which was not extracted", e.Link)
+		}
+		return in.root.Link(target, tmp)
+	case apk.KindFIFO, apk.KindChar, apk.KindBlock:
+		if e.Kind != apk.KindFIFO && in.euid != 0 {
+			return fmt.Errorf("%s is a device node, made only when running as root: %w", e.Path, ErrUnsupported)
+		}
+		if err := in.mknod(e, tmp); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%s: entry of kind %s: %w", e.Path, e.Kind, ErrUnsupported)
+	}
+	if in.euid == 0 {
+		if err := dr.Lchown(base, e.Uid, e.Gid); err != nil {
+			return err
+		}
+	}
+	if err := dr.Chmod(base, mode); err != nil {
+		return err
+	}
+	return dr.Chtimes(base, mt, mt)
+}
+
+// setTimes sets a file's access and modification times through its
+// descriptor.
+func setTimes(f *os.File, t time.Time) error {
+	tv := []unix.Timeval{unix.NsecToTimeval(t.UnixNano()), unix.NsecToTimeval(t.UnixNano())}
+	return unix.Futimes(int(f.Fd()), tv)
+}
+
+// mknod makes a FIFO or device node at tmp, after checking that no
+// directory on the way is a symbolic link (os.Root has no mknod).
+func (in *installer) mknod(e *apk.File, tmp string) error {
+	dir := path.Dir(tmp)
+	for p := dir; p != "."; p = path.Dir(p) {
+		fi, err := in.root.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: %s is not a directory", e.Path, p)
+		}
+	}
+	mode := e.Mode & 0o7777
+	switch e.Kind {
+	case apk.KindFIFO:
+		mode |= syscall.S_IFIFO
+	case apk.KindChar:
+		mode |= syscall.S_IFCHR
+	case apk.KindBlock:
+		mode |= syscall.S_IFBLK
+	}
+	dev := int((e.DevMajor&0xfff)<<8 | (e.DevMinor & 0xff) | (e.DevMinor&^0xff)<<12 | (e.DevMajor&^0xfff)<<32)
+	return syscall.Mknod(filepath.Join(in.dir, filepath.FromSlash(tmp)), mode, dev)
+}
+
+// xattrSum returns the identity of a set of extended attributes as apk
+// records it: "Q1" and the base64 SHA-1 over the attributes sorted by name,
+// each name and value preceded by its length (32-bit big-endian); "" for
+// none.
+func xattrSum(x map[string]string) string {
+	if len(x) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(x))
+	for k := range x {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	h := sha1.New()
+	var n [4]byte
+	for _, k := range names {
+		binary.BigEndian.PutUint32(n[:], uint32(len(k)))
+		h.Write(n[:])
+		h.Write([]byte(k))
+		binary.BigEndian.PutUint32(n[:], uint32(len(x[k])))
+		h.Write(n[:])
+		h.Write([]byte(x[k]))
+	}
+	return index.Identity(h.Sum(nil))
+}
+
+// setXattrs sets e's extended attributes on f. One that cannot be set
+// marks the package's xattrs broken (f:x), as apk does, and is logged.
+func (in *installer) setXattrs(ip *Installed, f *os.File, e *apk.File) {
+	names := make([]string, 0, len(e.Xattrs))
+	for k := range e.Xattrs {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if err := unix.Fsetxattr(int(f.Fd()), k, []byte(e.Xattrs[k]), 0); err != nil {
+			if !strings.Contains(ip.Broken, "x") {
+				ip.Broken += "x"
+			}
+			in.logf("%s-%s: %s: xattr %s: %v", ip.Record.Name, ip.Record.Version, e.Path, k, err)
+		}
+	}
+}
