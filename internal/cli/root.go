@@ -200,6 +200,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newChecksumCmd(app),
 		newBumpCmd(app),
 		newNewCmd(app),
+		newImageCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

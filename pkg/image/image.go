@@ -52,7 +52,8 @@ type Options struct {
 	// takes the root's /etc/apk/arch, else x86_64.
 	Arch string
 	// Created is the image's creation time and every file's time in the
-	// layer: SOURCE_DATE_EPOCH. The zero value means the Unix epoch.
+	// layer: SOURCE_DATE_EPOCH. The zero value means the newest build time
+	// of the installed packages, else the Unix epoch.
 	Created time.Time
 	// Config is the image's runtime configuration.
 	Config Config
@@ -148,7 +149,11 @@ func Build(root string, opts *Options) (*Image, error) {
 	}
 	created := opts.Created.UTC().Truncate(time.Second)
 	if opts.Created.IsZero() {
-		created = time.Unix(0, 0).UTC()
+		var newest int64
+		for _, p := range db.Packages {
+			newest = max(newest, p.Record.BuildTime)
+		}
+		created = time.Unix(newest, 0).UTC()
 	}
 	im := &Image{Arch: arch, Platform: plat, Database: db, Created: created}
 	if data, err := os.ReadFile(filepath.Join(root, install.RepositoriesFile)); err == nil {

@@ -333,3 +333,12 @@ func TestXattrs(t *testing.T) {
 		t.Errorf("xattrs (-want +got):\n%s", diff)
 	}
 }
+
+// Without SOURCE_DATE_EPOCH, the image is as old as its newest package.
+func TestCreatedFromPackages(t *testing.T) {
+	t.Parallel()
+	im := build(t, installRoot(t, []string{"app"}, appPackages()...), nil)
+	if want := time.Unix(1700000000, 0).UTC(); !im.Created.Equal(want) {
+		t.Errorf("created %v, want the packages' build time %v", im.Created, want)
+	}
+}
