@@ -82,7 +82,8 @@ Output: -o FILE.tar writes an OCI archive (--format oci, the default), a
 docker-archive for docker load and podman load (--format docker, tagged
 --tag), or -o DIR an OCI image layout directory (--format oci-layout).
 --push REF uploads the image to a registry, skipping the blobs it already
-has. Credentials come from the docker config file ($DOCKER_CONFIG or
+has, and attaches the SBOM to the image as an OCI artifact (one of its
+referrers; --no-sbom for none). Credentials come from the docker config file ($DOCKER_CONFIG or
 ~/.docker/config.json) and, in GitLab CI, for $CI_REGISTRY, from
 CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or CI_JOB_TOKEN. An SPDX 2.3 SBOM
 of the installed packages is written beside the output (FILE.spdx.json, or
@@ -124,7 +125,7 @@ func newImageCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.format, "format", "", "output `format`: oci (an OCI archive), oci-layout (a directory) or docker (docker-archive); default oci, or oci-layout when -o ends in /")
 	f.StringVarP(&opts.tag, "tag", "t", "", "the image's `name` in the output (default latest, or apkit.local/image:latest for docker)")
 	f.StringVar(&opts.sbom, "sbom", "", "write the SPDX SBOM to `file` (default: beside the output, OUTPUT.spdx.json)")
-	f.BoolVar(&opts.noSBOM, "no-sbom", false, "write no SBOM")
+	f.BoolVar(&opts.noSBOM, "no-sbom", false, "write and attach no SBOM")
 	f.StringVar(&opts.push, "push", "", "push the image to the registry reference `ref` (host/repo:tag)")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "build the image and print its digest; write and push nothing")
 	f.BoolVar(&opts.json, "json", false, "print the result as JSON")
@@ -264,7 +265,15 @@ func writeImage(ctx context.Context, app *App, opts *imageOptions, format string
 				JobToken: app.Getenv("CI_JOB_TOKEN"),
 			}
 		}
-		h, err := image.Push(ctx, opts.push, imgs, &image.PushOptions{Keychain: image.Keychain(gl)})
+		popts := &image.PushOptions{Keychain: image.Keychain(gl)}
+		if !opts.noSBOM {
+			title := opts.tag
+			if title == "" {
+				title = strings.SplitN(opts.push, "@", 2)[0]
+			}
+			popts.SBOM = &image.SBOMOptions{Name: title}
+		}
+		h, err := image.Push(ctx, opts.push, imgs, popts)
 		if err != nil {
 			return err
 		}

@@ -72,6 +72,20 @@ func TestImagePushGitLab(t *testing.T) {
 			if got := resp.Header.Get("Docker-Content-Digest"); got != digest {
 				t.Errorf("registry serves %q, apkit printed %q", got, digest)
 			}
+			// The SBOM is attached: the image's one referrer, under the
+			// fallback tag (this registry has no referrers API).
+			req, _ = http.NewRequest(http.MethodGet, srv.URL+"/v2/group/app/manifests/"+strings.Replace(digest, ":", "-", 1), nil)
+			req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json")
+			req.SetBasicAuth("gitlab-ci-token", "job-token")
+			resp, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), `"artifactType":"application/spdx+json"`) {
+				t.Errorf("referrers of %s: %s", digest, body)
+			}
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -210,15 +211,57 @@ func TestPush(t *testing.T) {
 	im := build(t, installRoot(t, []string{"app"}, appPackages()...), &image.Options{Created: epoch})
 	up := &uploads{}
 	ref := addr + "/test/app:1"
-	h, err := image.Push(t.Context(), ref, []*image.Image{im}, &image.PushOptions{Transport: up})
+	sbom := &image.SBOMOptions{Name: "app"}
+	h, err := image.Push(t.Context(), ref, []*image.Image{im}, &image.PushOptions{Transport: up, SBOM: sbom})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h != digest(t, im) {
 		t.Errorf("push returned %s, image digest %s", h, digest(t, im))
 	}
-	if n := up.n.Load(); n != 2 {
-		t.Errorf("first push started %d blob uploads, want 2 (layer and config)", n)
+	if n := up.n.Load(); n != 4 {
+		t.Errorf("first push started %d blob uploads, want 4 (layer, config, the SBOM and its empty config)", n)
+	}
+
+	// The SBOM is the image's referrer: this registry has no referrers
+	// API, so it is listed under the sha256-HEX tag.
+	raw := run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+addr+"/test/app:sha256-"+h.Hex)
+	var refs struct {
+		Manifests []struct {
+			Digest       string
+			ArtifactType string
+		}
+	}
+	if err := json.Unmarshal([]byte(raw), &refs); err != nil {
+		t.Fatal(err)
+	}
+	if len(refs.Manifests) != 1 || refs.Manifests[0].ArtifactType != image.SBOMMediaType {
+		t.Fatalf("referrers of %s: %s", h, raw)
+	}
+	art := run(t, skopeo, "inspect", "--raw", "--tls-verify=false", "docker://"+addr+"/test/app@"+refs.Manifests[0].Digest)
+	var am struct {
+		ArtifactType string
+		Subject      struct{ Digest string }
+		Layers       []struct{ Digest string }
+	}
+	if err := json.Unmarshal([]byte(art), &am); err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := image.WriteSBOM(&want, im, sbom); err != nil {
+		t.Fatal(err)
+	}
+	if am.Subject.Digest != h.String() || len(am.Layers) != 1 {
+		t.Fatalf("sbom artifact: %s", art)
+	}
+	resp, err := http.Get("http://" + addr + "/v2/test/app/blobs/" + am.Layers[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(blob, want.Bytes()) {
+		t.Errorf("the SBOM in the registry is not the one written (%v):\n%s", err, blob)
 	}
 	got := inspect(t, "--tls-verify=false", "docker://"+ref)
 	if got.Digest != h.String() || len(got.Layers) != 1 {
@@ -233,7 +276,7 @@ func TestPush(t *testing.T) {
 	// Again, from a new build of the same root: nothing to upload.
 	up2 := &uploads{}
 	again := build(t, installRoot(t, []string{"app"}, appPackages()...), &image.Options{Created: epoch})
-	if _, err := image.Push(t.Context(), ref, []*image.Image{again}, &image.PushOptions{Transport: up2}); err != nil {
+	if _, err := image.Push(t.Context(), ref, []*image.Image{again}, &image.PushOptions{Transport: up2, SBOM: sbom}); err != nil {
 		t.Fatal(err)
 	}
 	if n := up2.n.Load(); n != 0 {

@@ -192,11 +192,16 @@ type PushOptions struct {
 	// Insecure allows plain http to a registry not on a loopback or
 	// private address.
 	Insecure bool
+	// SBOM, when set, attaches each image's SBOM ([WriteSBOM] with these
+	// options) as an OCI artifact whose subject is the image: registries
+	// list it among the image's referrers (or under the sha256-HEX tag
+	// where they have no referrers API).
+	SBOM *SBOMOptions
 }
 
 // Push uploads imgs (an index for several) to the registry reference ref
 // and returns the digest pushed. Blobs the registry already has are not
-// uploaded again.
+// uploaded again. With opts.SBOM set, the SBOMs follow.
 func Push(ctx context.Context, ref string, imgs []*Image, opts *PushOptions) (v1.Hash, error) {
 	if opts == nil {
 		opts = &PushOptions{}
@@ -231,6 +236,9 @@ func Push(ctx context.Context, ref string, imgs []*Image, opts *PushOptions) (v1
 		if h, err = t.Digest(); err == nil {
 			err = remote.WriteIndex(r, t, ropts...)
 		}
+	}
+	if err == nil && opts.SBOM != nil {
+		err = attachSBOMs(ctx, r.Context(), imgs, opts.SBOM, ropts)
 	}
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("push %s: %w", ref, err)
