@@ -133,10 +133,9 @@ func newImageCmd(app *App) *cobra.Command {
 }
 
 func runImage(ctx context.Context, app *App, opts *imageOptions) error {
-	if len(opts.roots) == 0 {
-		// The seam for the solver: --package NAME will install a plan into
-		// a temporary root here and build that.
-		return usageErrorf("image: give --root DIR (choosing packages by name comes with the solver)")
+	roots, err := imageRoots(opts)
+	if err != nil {
+		return err
 	}
 	format, err := imageFormat(opts)
 	if err != nil {
@@ -157,7 +156,7 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 		}
 	}()
 	res := &imageResult{}
-	for _, root := range opts.roots {
+	for _, root := range roots {
 		im, err := image.Build(root, &image.Options{Created: created, Config: *cfg})
 		if err != nil {
 			return err
@@ -195,6 +194,17 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 		fmt.Fprintf(app.IO.ErrOut, "pushed %s\n", res.Pushed)
 	}
 	return nil
+}
+
+// imageRoots returns the root directories to make images of, one per
+// architecture. This is where packages chosen by name will come in: the
+// solver's plan for each arch installed (install.Install) into a temporary
+// root, whose image is then made like any other.
+func imageRoots(opts *imageOptions) ([]string, error) {
+	if len(opts.roots) == 0 {
+		return nil, usageErrorf("image: give --root DIR (choosing packages by name comes with the dependency solver)")
+	}
+	return opts.roots, nil
 }
 
 // writeImage writes the output, the SBOMs and the push that opts ask for.
