@@ -342,3 +342,40 @@ func TestCreatedFromPackages(t *testing.T) {
 		t.Errorf("created %v, want the packages' build time %v", im.Created, want)
 	}
 }
+
+// Writing a layout again under the same name replaces the image there;
+// another name adds one.
+func TestLayoutReplaces(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "layout")
+	a := build(t, root, &image.Options{Created: epoch})
+	b := build(t, root, &image.Options{Created: epoch.Add(time.Hour)})
+	for _, w := range []struct {
+		im   *image.Image
+		name string
+	}{{a, "latest"}, {b, "latest"}, {a, "old"}} {
+		if err := image.WriteLayout(dir, []*image.Image{w.im}, w.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(data, &idx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range idx.Manifests {
+		got[m.Annotations[image.RefNameAnnotation]] = m.Digest.String()
+	}
+	want := map[string]string{"latest": digest(t, b).String(), "old": digest(t, a).String()}
+	if diff := cmp.Diff(want, got); diff != "" || len(idx.Manifests) != 2 {
+		t.Errorf("index.json (-want +got):\n%s\n%s", diff, data)
+	}
+}

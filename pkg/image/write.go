@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -82,7 +83,8 @@ func Digest(imgs []*Image) (v1.Hash, error) {
 
 // WriteLayout writes imgs into the OCI image layout directory dir (made
 // when missing), named refName (the org.opencontainers.image.ref.name
-// annotation) when it is not "". Blobs already in dir are kept.
+// annotation) when it is not "": an image of that name already there is
+// replaced in index.json. Blobs already in dir are kept.
 func WriteLayout(dir string, imgs []*Image, refName string) error {
 	t, err := Index(imgs)
 	if err != nil {
@@ -94,15 +96,23 @@ func WriteLayout(dir string, imgs []*Image, refName string) error {
 			return fmt.Errorf("layout %s: %w", dir, err)
 		}
 	}
-	var opts []layout.Option
-	if refName != "" {
-		opts = append(opts, layout.WithAnnotations(map[string]string{RefNameAnnotation: refName}))
-	}
-	switch t := t.(type) {
-	case v1.Image:
-		err = p.AppendImage(t, opts...)
-	case v1.ImageIndex:
-		err = p.AppendIndex(t, opts...)
+	if refName == "" {
+		switch t := t.(type) {
+		case v1.Image:
+			err = p.AppendImage(t)
+		case v1.ImageIndex:
+			err = p.AppendIndex(t)
+		}
+	} else {
+		// A new image of the same name replaces the old one in index.json.
+		same := match.Annotation(RefNameAnnotation, refName)
+		ann := layout.WithAnnotations(map[string]string{RefNameAnnotation: refName})
+		switch t := t.(type) {
+		case v1.Image:
+			err = p.ReplaceImage(t, same, ann)
+		case v1.ImageIndex:
+			err = p.ReplaceIndex(t, same, ann)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("layout %s: %w", dir, err)
