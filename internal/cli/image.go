@@ -18,7 +18,9 @@ import (
 )
 
 type imageOptions struct {
+	file        string
 	roots       []string
+	stopSignal  string
 	entrypoint  string
 	cmd         string
 	env         []string
@@ -89,6 +91,10 @@ CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or CI_JOB_TOKEN. An SPDX 2.3 SBOM
 of the installed packages is written beside the output (FILE.spdx.json, or
 --sbom FILE). --dry-run builds the image and prints its digest only.
 
+-f FILE reads the settings from a YAML image file with apko's keys:
+entrypoint.command, cmd, stop-signal, work-dir, environment, accounts.run-as,
+annotations, and archs (checked against the roots'). Flags win over the file.
+
 Choosing packages by name (--package, and an image file's
 contents.packages) comes with apkit's dependency solver; until then, make
 the root with apk or apkit first.`
@@ -97,7 +103,8 @@ const imageExample = `  apk --root /tmp/root --initdb --arch x86_64 add busybox
   apkit image --root /tmp/root --entrypoint /bin/sh -o app.tar
   apkit image --root /tmp/root --cmd '["/bin/sh","-c","echo hi"]' --push registry.example.com/app:1
   apkit image --root /tmp/root --format docker --tag app:dev -o app-docker.tar && docker load -i app-docker.tar
-  apkit image --root /tmp/amd64 --root /tmp/arm64 --format oci-layout -o layout/`
+  apkit image --root /tmp/amd64 --root /tmp/arm64 --format oci-layout -o layout/
+  apkit image -f image.yaml --root /tmp/root -o app.tar`
 
 func newImageCmd(app *App) *cobra.Command {
 	opts := &imageOptions{}
@@ -112,12 +119,14 @@ func newImageCmd(app *App) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&opts.file, "file", "f", "", "read the image's settings from the YAML image `file` (apko's keys; flags win)")
 	f.StringArrayVar(&opts.roots, "root", nil, "the root `dir` to make the image of (repeat for one root per architecture)")
 	f.StringVar(&opts.entrypoint, "entrypoint", "", "the image's entrypoint: a JSON array or `words`")
 	f.StringVar(&opts.cmd, "cmd", "", "the entrypoint's default arguments: a JSON array or `words`")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "set `KEY=VALUE` in the image's environment (repeatable)")
 	f.StringVarP(&opts.workdir, "workdir", "w", "", "the `dir` the entrypoint starts in")
 	f.StringVarP(&opts.user, "user", "u", "", "the `user` (uid[:gid] or name) the entrypoint runs as")
+	f.StringVar(&opts.stopSignal, "stop-signal", "", "the `signal` that stops the container (SIGTERM)")
 	f.StringArrayVar(&opts.ports, "port", nil, "expose `port[/proto]` (repeatable)")
 	f.StringArrayVar(&opts.labels, "label", nil, "set the config label `KEY=VALUE` (repeatable)")
 	f.StringArrayVar(&opts.annotations, "annotation", nil, "set the manifest annotation `KEY=VALUE` (repeatable)")
@@ -133,6 +142,15 @@ func newImageCmd(app *App) *cobra.Command {
 }
 
 func runImage(ctx context.Context, app *App, opts *imageOptions) error {
+	var file *imageFile
+	if opts.file != "" {
+		f, err := readImageFile(opts.file)
+		if err != nil {
+			return err
+		}
+		file = f
+		file.apply(opts)
+	}
 	roots, err := imageRoots(opts)
 	if err != nil {
 		return err
@@ -167,6 +185,11 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 			return fmt.Errorf("image %s: %w", root, err)
 		}
 		res.Images = append(res.Images, imageArch{Arch: im.Arch, Digest: d.String(), Packages: len(im.Database.Packages)})
+	}
+	if file != nil {
+		if err := file.checkArchs(opts.file, imgs); err != nil {
+			return err
+		}
 	}
 	d, err := image.Digest(imgs)
 	if err != nil {
@@ -315,7 +338,7 @@ func imageFormat(opts *imageOptions) (string, error) {
 
 // imageConfig turns the config flags into an image config.
 func imageConfig(opts *imageOptions) (*image.Config, error) {
-	c := &image.Config{Env: opts.env, WorkingDir: opts.workdir, User: opts.user, ExposedPorts: opts.ports}
+	c := &image.Config{Env: opts.env, WorkingDir: opts.workdir, User: opts.user, ExposedPorts: opts.ports, StopSignal: opts.stopSignal}
 	var err error
 	if c.Entrypoint, err = commandLine("--entrypoint", opts.entrypoint); err != nil {
 		return nil, err
