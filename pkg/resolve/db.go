@@ -1,7 +1,6 @@
 package resolve
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -71,6 +70,7 @@ type name struct {
 	rdepends   []*name
 	rinstallIf []*name
 	created    int
+	bucket     uint32 // in apk's name hash table
 	ss         nameState
 	flagsSet   bool // named on the command line (apk add's arguments)
 	state      int  // error reporter's marks
@@ -175,7 +175,7 @@ func (db *DB) getName(s string) *name {
 	if n := db.names[s]; n != nil {
 		return n
 	}
-	n := &name{name: s, created: len(db.order)}
+	n := &name{name: s, created: len(db.order), bucket: nameBucket(s)}
 	db.names[s] = n
 	db.order = append(db.order, n)
 	return n
@@ -261,9 +261,8 @@ func (db *DB) parseDep(s string) (dep, error) {
 func (db *DB) buildReverse() {
 	order := slices.Clone(db.order)
 	slices.SortFunc(order, func(a, b *name) int {
-		ha, hb := nameBucket(a.name), nameBucket(b.name)
-		if ha != hb {
-			if ha < hb {
+		if a.bucket != b.bucket {
+			if a.bucket < b.bucket {
 				return -1
 			}
 			return 1
@@ -308,10 +307,9 @@ const hashBuckets = 20000
 func nameBucket(s string) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
 	h := uint32(5381)
-	b := []byte(s)
-	n := len(b) / 4
+	n := len(s) / 4
 	for i := 0; i < n; i++ {
-		k := binary.LittleEndian.Uint32(b[i*4:])
+		k := uint32(s[i*4]) | uint32(s[i*4+1])<<8 | uint32(s[i*4+2])<<16 | uint32(s[i*4+3])<<24
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2
@@ -319,7 +317,7 @@ func nameBucket(s string) uint32 {
 		h = bits.RotateLeft32(h, 13)*5 + 0xe6546b64
 	}
 	var k uint32
-	tail := b[n*4:]
+	tail := s[n*4:]
 	switch len(tail) {
 	case 3:
 		k ^= uint32(tail[2]) << 16
@@ -334,7 +332,7 @@ func nameBucket(s string) uint32 {
 		k *= c2
 		h ^= k
 	}
-	h ^= uint32(len(b))
+	h ^= uint32(len(s))
 	h ^= h >> 16
 	h *= 0x85ebca6b
 	h ^= h >> 13
