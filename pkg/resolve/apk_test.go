@@ -328,3 +328,94 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestRealUpgrade solves, on a root holding the alpine-base plan of the
+// v3.16 index (as apk made it, in testdata/real/alpine-316.txtar) and the
+// v3.17 index as its repository, every request in
+// testdata/real/upgrade.txtar, and compares the result with what
+// apk-tools 2.14 printed for it. The root's packages are x86_64 and the
+// repository aarch64: apk 2.14 does not check architectures, so neither
+// does the DB here (Config.Arch is empty).
+func TestRealUpgrade(t *testing.T) {
+	old := readIndex(t, "alpine-316")
+	recs := readIndex(t, "alpine-317")
+	base, err := txtar.ParseFile(filepath.Join("testdata", "real", "alpine-316.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planText string
+	for _, f := range base.Files {
+		if f.Name == "add alpine-base" {
+			planText = string(f.Data)
+		}
+	}
+	byNameVersion := map[string]*index.Record{}
+	for _, r := range old {
+		byNameVersion[r.Name+" ("+r.Version+")"] = r
+	}
+	var installed []*index.Record
+	for _, line := range strings.Split(planText, "\n") {
+		if _, rest, ok := strings.Cut(line, " Installing "); ok {
+			r := byNameVersion[rest]
+			if r == nil {
+				t.Fatalf("%q is not in alpine-316", rest)
+			}
+			installed = append(installed, r)
+		}
+	}
+	if len(installed) != 21 {
+		t.Fatalf("alpine-base plan of alpine-316 has %d packages, want 21", len(installed))
+	}
+	cfg := Config{Repositories: []Repository{{Records: recs}}}
+	for _, r := range installed {
+		cfg.Installed = append(cfg.Installed, Installed{Record: r})
+	}
+	db, err := NewDB(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const world = "alpine-base\n"
+	file := filepath.Join("testdata", "real", "upgrade.txtar")
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repo, instText string
+	if *update {
+		if *apkBin == "" {
+			t.Fatal("-update needs -apk: the expectations come from apk-tools")
+		}
+		repo = t.TempDir()
+		src, err := os.ReadFile(filepath.Join(alpinetest.Dir(t), "alpine-317", "APKINDEX.tar.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(repo, "aarch64"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, "aarch64", "APKINDEX.tar.gz"), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := index.AppendText(nil, installed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instText = string(b)
+	}
+	for i := range ar.Files {
+		f := &ar.Files[i]
+		args := strings.Fields(strings.TrimPrefix(f.Name, "add"))
+		if *update {
+			f.Data = []byte(runApk(t, "aarch64", []apkRepo{{dir: repo}}, instText, world, args))
+		}
+		got := output(db.Solve(apkArgs(t, args, world)))
+		if diff := cmp.Diff(string(f.Data), got); diff != "" {
+			t.Errorf("apk add %s (-apk +resolve):\n%s", strings.Join(args, " "), diff)
+		}
+	}
+	if *update {
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
