@@ -18,10 +18,21 @@
 // unless the world asks otherwise) and virtual packages. Where apk's
 // choices depend on the order it meets names, resolve meets them in apk's
 // order, including the order of apk's name hash table, so that plans
-// and error reports match apk's line for line. Versions are compared by
-// package version.
+// and error reports match apk's line for line. Versions and dependency
+// items are read and compared by package version ([version.ReadDependency],
+// [version.Compare]), as apk 2 reads them.
+//
+// replaces and replaces_priority play no part here: apk consults them when
+// it installs files, to decide which package owns a path, not when it
+// chooses packages. Solver options of apk's other than the defaults of
+// `apk add` (--upgrade, --latest, --available, --force-broken-world) are not
+// implemented.
 //
 // Architecture is checked as apk-tools 3 checks it: a package whose
 // architecture is neither the target's nor noarch is never chosen over
 // one that can be installed, and an error names it.
+//
+// A [DB] keeps the records it is given and returns them in plans; callers
+// must not change them while the DB is in use. A DB is not safe for
+// concurrent use.
 package resolve
