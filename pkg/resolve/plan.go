@@ -177,11 +177,20 @@ var ErrBadItem = errors.New("bad world item")
 // error wrapping [ErrBadItem].
 func (db *DB) Solve(req Request) (*Plan, error) {
 	var undo []func()
+	nNames, nTags := len(db.order), len(db.tags)
 	defer func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 		db.reset()
+		// Names and tags only the request used are forgotten, so that a
+		// DB solving many requests does not grow.
+		for _, n := range db.order[nNames:] {
+			delete(db.names, n.name)
+		}
+		clear(db.order[nNames:])
+		db.order = db.order[:nNames]
+		db.tags, db.allowed = db.tags[:nTags], db.allowed[:nTags]
 	}()
 	var world []dep
 	for _, s := range req.World {

@@ -205,3 +205,26 @@ func TestChangeAction(t *testing.T) {
 		}
 	}
 }
+
+// TestSolveForgetsNames checks that names and tags only a request used do
+// not stay in the DB.
+func TestSolveForgetsNames(t *testing.T) {
+	t.Parallel()
+	db, err := NewDB(Config{Repositories: []Repository{{Records: records(t, "P:a\nV:1-r0\nI:1\nD:b\n\n")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, tags := len(db.names), len(db.tags)
+	for _, req := range []Request{
+		{Add: []string{"a", "x1", "x2@t1"}},
+		{Virtual: ".v=1", Add: []string{"y1", "a"}},
+		{World: []string{"z@t2"}},
+	} {
+		if _, err := db.Solve(req); err == nil {
+			t.Fatalf("Solve(%+v) succeeded", req)
+		}
+		if len(db.names) != names || len(db.order) != names || len(db.tags) != tags {
+			t.Errorf("after %+v: %d names (%d in order), %d tags; want %d and %d", req, len(db.names), len(db.order), len(db.tags), names, tags)
+		}
+	}
+}
