@@ -228,3 +228,29 @@ func TestSolveForgetsNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanWorld checks the world a plan records: apk's order, tags kept,
+// operators in apk's spelling, an added item replacing the world's.
+func TestPlanWorld(t *testing.T) {
+	t.Parallel()
+	db, err := NewDB(Config{Repositories: []Repository{
+		{Records: records(t, "P:b\nV:1-r0\nI:1\n\nP:A\nV:2-r0\nI:1\n\n")},
+		{Tag: "edge", Records: records(t, "P:c\nV:1-r0\nI:1\n\n")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := db.Solve(Request{World: []string{"b=>1", "A"}, Add: []string{"c@edge", "A=~2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A~2", "b>=1", "c@edge"}, plan.World); diff != "" {
+		t.Errorf("World (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"A-2-r0", "b-1-r0", "c-1-r0"}, names(plan)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if got := plan.Lines()[2]; got != "(3/3) Installing c@edge (1-r0)" {
+		t.Errorf("line 3 = %q", got)
+	}
+}
