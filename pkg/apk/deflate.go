@@ -166,11 +166,12 @@ func dfHash3(b []byte) uint32 {
 	return dfHash3v(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16)
 }
 
-// compress appends the deflate blocks for in (with dict before it) to
-// out. The last chunk ends with a final block; the others end with an
-// empty stored block, byte-aligned, so that chunks concatenate.
-func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
-	d.buf = append(append(d.buf[:0], dict...), in...)
+// compress appends to out the deflate blocks for window[start:], with
+// window[:start] as the dictionary before it. The last chunk ends with a
+// final block; the others end with an empty stored block, byte-aligned,
+// so that chunks concatenate.
+func (d *deflater) compress(out []byte, window []byte, start int, final bool) []byte {
+	d.buf = window
 	buf := d.buf
 	n := len(buf)
 	if d.prev == nil {
@@ -185,7 +186,6 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	d.syms = d.syms[:0]
 	clear(d.lit[:])
 	clear(d.dist[:])
-	start := len(dict)
 	d.block = start
 	// Positions from which a 3-byte (and a 4-byte) string can be hashed.
 	last := n - dfMinMatch
@@ -300,6 +300,7 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	} else {
 		d.bw.align()
 	}
+	d.buf = nil // the window is the caller's again
 	return d.bw.out
 }
 

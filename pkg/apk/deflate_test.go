@@ -57,7 +57,7 @@ func TestDeflateRoundTrip(t *testing.T) {
 		for _, p := range []dfParams{zlib9, {8, 16, 128, 128}, {4, 4, 16, 16}, {8, 32, 64, 40}, {32, 258, 258, 4096}} {
 			d := newDeflater(p)
 			// Whole, then in chunks primed with the 32 KiB before each.
-			got := inflate(t, d.compress(nil, nil, data, true))
+			got := inflate(t, d.compress(nil, data, 0, true))
 			if !bytes.Equal(got, data) {
 				t.Fatalf("%s %v: whole: round trip differs (%d vs %d bytes)", name, p, len(got), len(data))
 			}
@@ -65,7 +65,7 @@ func TestDeflateRoundTrip(t *testing.T) {
 			const chunk = 100_000
 			for lo := 0; lo < len(data) || lo == 0; lo += chunk {
 				hi := min(lo+chunk, len(data))
-				out = d.compress(out, data[max(0, lo-dfWindow):lo], data[lo:hi], hi == len(data))
+				out = d.compress(out, data[max(0, lo-dfWindow):hi], lo-max(0, lo-dfWindow), hi == len(data))
 				if hi == len(data) {
 					break
 				}
@@ -81,14 +81,14 @@ func TestDeflateRoundTrip(t *testing.T) {
 func TestDeflateBeatsStored(t *testing.T) {
 	t.Parallel()
 	text := bytes.Repeat([]byte("hello, hello, hello\n"), 1000)
-	out := newDeflater(zlib9).compress(nil, nil, text, true)
+	out := newDeflater(zlib9).compress(nil, text, 0, true)
 	if len(out) > 200 {
 		t.Errorf("%d bytes for %d of repetitive text", len(out), len(text))
 	}
 	rng := rand.New(rand.NewSource(2))
 	random := make([]byte, 100_000)
 	rng.Read(random)
-	out = newDeflater(zlib9).compress(nil, nil, random, true)
+	out = newDeflater(zlib9).compress(nil, random, 0, true)
 	if len(out) > len(random)+100 {
 		t.Errorf("random data grew to %d bytes", len(out))
 	}
@@ -138,7 +138,7 @@ func BenchmarkDeflateFile(b *testing.B) {
 						var out []byte
 						for i := range next {
 							lo, hi := i*chunkSize, min((i+1)*chunkSize, len(data))
-							out = d.compress(out[:0], data[max(0, lo-dfWindow):lo], data[lo:hi], hi == len(data))
+							out = d.compress(out[:0], data[max(0, lo-dfWindow):hi], lo-max(0, lo-dfWindow), hi == len(data))
 							sizes[i] = len(out)
 						}
 						done <- struct{}{}
