@@ -1,7 +1,6 @@
 package apk
 
 import (
-	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -341,10 +340,16 @@ func (d *deflater) longest(pos, cur, best int) (int, int) {
 		return best, bestPos
 	}
 	s8 := binary.LittleEndian.Uint64(scan)
-	sb := scan[best]
+	// A candidate can only beat best if it agrees with scan on the 4 bytes
+	// ending at scan[best] (on the first 3 while best is 2).
+	off, mask := 0, uint32(0xffffff)
+	if best >= 3 {
+		off, mask = best-3, 0xffffffff
+	}
+	tail := binary.LittleEndian.Uint32(scan[off:]) & mask
 	for cur > limit && chain > 0 {
 		m := buf[cur : cur+maxLen]
-		if m[best] == sb {
+		if binary.LittleEndian.Uint32(m[off:])&mask == tail {
 			var l int
 			if x := binary.LittleEndian.Uint64(m) ^ s8; x != 0 {
 				l = bits.TrailingZeros64(x) >> 3
@@ -356,7 +361,8 @@ func (d *deflater) longest(pos, cur, best int) (int, int) {
 				if l >= nice {
 					break
 				}
-				sb = scan[best]
+				off, mask = best-3, 0xffffffff
+				tail = binary.LittleEndian.Uint32(scan[off:])
 			}
 		}
 		next := int(prev[cur&dfWindowMask])
@@ -407,6 +413,7 @@ type huffScratch struct {
 	rle     []uint16 // code-length symbols, with their extra bits in the high byte
 	nodes   []hnode
 	order   []int
+	keys    []uint64
 	weights [dfNumLit]uint64
 	depth   [2 * dfNumLit]uint8
 }
@@ -660,13 +667,17 @@ func buildLengths(freq []uint32, lengths []uint8, maxBits int, h *huffScratch) {
 		w[i] = uint64(f)
 	}
 	for {
+		// Sort by weight, then symbol: one key holds both.
 		order := h.order
-		slices.SortFunc(order, func(a, b int) int {
-			if w[a] != w[b] {
-				return cmp.Compare(w[a], w[b])
-			}
-			return cmp.Compare(a, b)
-		})
+		keys := h.keys[:0]
+		for _, sym := range order {
+			keys = append(keys, w[sym]<<9|uint64(sym))
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			order[i] = int(k & (1<<9 - 1))
+		}
+		h.keys = keys
 		nodes := h.nodes[:0]
 		for _, s := range order {
 			nodes = append(nodes, hnode{w: w[s], left: -1, right: -1, sym: int32(s)})
