@@ -106,6 +106,7 @@ type bitWriter struct {
 	n   uint
 }
 
+// put writes the nb low bits of v; nb is at most 32.
 func (w *bitWriter) put(v uint64, nb uint) {
 	w.acc |= v << w.n
 	w.n += nb
@@ -142,6 +143,8 @@ type deflater struct {
 	lit   [dfNumLit]uint32
 	dist  [dfNumDist]uint32
 	hlen  huffScratch
+	// lenTab is the current block's code for each match length - 3.
+	lenTab [256]uint32
 	block int // start in buf of the raw bytes of the current block
 }
 
@@ -601,17 +604,26 @@ func (d *deflater) flushBlock(end int, final bool) {
 // writeSymbols writes the pending symbols and the end of block.
 func (d *deflater) writeSymbols(litLen []uint8, litCode []uint16, distLen []uint8, distCodes []uint16) {
 	bw := &d.bw
+	// Each match length's code and extra bits, with their bit count in
+	// the top byte, looked up once per block rather than per match.
+	lt := &d.lenTab
+	for l := range lt {
+		lc := lengthCode[l]
+		nb := uint32(litLen[257+int(lc)])
+		lt[l] = (uint32(litCode[257+int(lc)]) | uint32(l+dfMinMatch-int(lengthBase[lc]))<<nb) | (nb+uint32(lengthExtra[lc]))<<24
+	}
 	for _, s := range d.syms {
 		if s&dfMatchFlag == 0 {
 			bw.put(uint64(litCode[s]), uint(litLen[s]))
 			continue
 		}
-		l := int(s & dfLenMask)
+		le := lt[s&dfLenMask]
 		dist := (s &^ dfMatchFlag) >> dfDistShift
-		lc := lengthCode[l]
-		bw.put(uint64(litCode[257+int(lc)])|uint64(l+dfMinMatch-int(lengthBase[lc]))<<litLen[257+int(lc)], uint(litLen[257+int(lc)])+uint(lengthExtra[lc]))
 		dc := distCode(dist)
-		bw.put(uint64(distCodes[dc])|uint64(dist+1-distBase[dc])<<distLen[dc], uint(distLen[dc])+uint(distExtra[dc]))
+		dl := uint(distLen[dc])
+		// Two writes: up to 20 and 28 bits, and put takes at most 32.
+		bw.put(uint64(le&0xffffff), uint(le>>24))
+		bw.put(uint64(distCodes[dc])|uint64(dist+1-distBase[dc])<<dl, dl+uint(distExtra[dc]))
 	}
 	bw.put(uint64(litCode[dfEOB]), uint(litLen[dfEOB]))
 }
