@@ -145,7 +145,7 @@ type deflater struct {
 	hlen  huffScratch
 	// lenTab is the current block's code for each match length - 3.
 	lenTab [256]uint32
-	block int // start in buf of the raw bytes of the current block
+	block  int // start in buf of the raw bytes of the current block
 }
 
 func newDeflater(p dfParams) *deflater {
