@@ -32,7 +32,7 @@ const (
 
 // Settings of apkit's encoder (zlib's good, lazy, nice and chain).
 var (
-	defaultParams = dfParams{good: 8, lazy: 32, nice: 64, chain: 40}
+	defaultParams = dfParams{good: 8, lazy: 16, nice: 48, chain: 24}
 	bestParams    = dfParams{good: 32, lazy: 128, nice: 258, chain: 1024}
 )
 
