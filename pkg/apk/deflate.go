@@ -612,19 +612,35 @@ func (d *deflater) writeSymbols(litLen []uint8, litCode []uint16, distLen []uint
 		nb := uint32(litLen[257+int(lc)])
 		lt[l] = (uint32(litCode[257+int(lc)]) | uint32(l+dfMinMatch-int(lengthBase[lc]))<<nb) | (nb+uint32(lengthExtra[lc]))<<24
 	}
+	// The bit accumulator lives in locals for the loop; each step adds at
+	// most 28 bits to fewer than 32 pending ones.
+	out, acc, n := bw.out, bw.acc, bw.n
 	for _, s := range d.syms {
 		if s&dfMatchFlag == 0 {
-			bw.put(uint64(litCode[s]), uint(litLen[s]))
-			continue
+			acc |= uint64(litCode[s]) << n
+			n += uint(litLen[s])
+		} else {
+			le := lt[s&dfLenMask]
+			acc |= uint64(le&0xffffff) << n
+			n += uint(le >> 24)
+			if n >= 32 {
+				out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+				acc >>= 32
+				n -= 32
+			}
+			dist := (s &^ dfMatchFlag) >> dfDistShift
+			dc := distCode(dist)
+			dl := uint(distLen[dc])
+			acc |= (uint64(distCodes[dc]) | uint64(dist+1-distBase[dc])<<dl) << n
+			n += dl + uint(distExtra[dc])
 		}
-		le := lt[s&dfLenMask]
-		dist := (s &^ dfMatchFlag) >> dfDistShift
-		dc := distCode(dist)
-		dl := uint(distLen[dc])
-		// Two writes: up to 20 and 28 bits, and put takes at most 32.
-		bw.put(uint64(le&0xffffff), uint(le>>24))
-		bw.put(uint64(distCodes[dc])|uint64(dist+1-distBase[dc])<<dl, dl+uint(distExtra[dc]))
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
+		}
 	}
+	bw.out, bw.acc, bw.n = out, acc, n
 	bw.put(uint64(litCode[dfEOB]), uint(litLen[dfEOB]))
 }
 
