@@ -3,6 +3,7 @@ package apk
 import (
 	"bytes"
 	"compress/flate"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"math/rand"
@@ -155,5 +156,52 @@ func BenchmarkDeflateFile(b *testing.B) {
 				b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
 			}
 		})
+	}
+}
+
+// TestParallelGzip writes inputs around the chunk size in uneven pieces
+// through parallelGzip: the result inflates to the input as one gzip
+// member, and its bytes do not depend on the number of workers or on how
+// the input was cut.
+func TestParallelGzip(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewSource(2))
+	text := bytes.Repeat([]byte("parallel gzip members, one window buffer per chunk\n"), 3*chunkSize/50)
+	for _, size := range []int{0, 1, dictSize - 1, chunkSize, chunkSize + 1, 2*chunkSize + dictSize/2} {
+		data := text[:size]
+		var want []byte
+		for _, workers := range []int{1, 3} {
+			for _, piece := range []int{1 << 20, 4093} {
+				var out bytes.Buffer
+				z, err := newParallelGzip(&out, LevelDefault, &defaultParams, workers)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rest := data; len(rest) > 0; {
+					k := min(len(rest), piece+rng.Intn(7))
+					if _, err := z.Write(rest[:k]); err != nil {
+						t.Fatal(err)
+					}
+					rest = rest[k:]
+				}
+				if err := z.Close(); err != nil {
+					t.Fatal(err)
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(out.Bytes()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				zr.Multistream(false)
+				got, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("size %d, %d workers: inflated %d bytes (%v), want %d", size, workers, len(got), err, size)
+				}
+				if want == nil {
+					want = out.Bytes()
+				} else if !bytes.Equal(out.Bytes(), want) {
+					t.Errorf("size %d: %d workers, pieces of %d: different bytes", size, workers, piece)
+				}
+			}
+		}
 	}
 }
