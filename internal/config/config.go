@@ -438,7 +438,7 @@ func KnownKey(key string) bool {
 func SuggestKey(key string) string {
 	best, bestD := "", 3
 	try := func(k string) {
-		if d := editDistance(key, k); d < bestD {
+		if d := EditDistance(key, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -451,8 +451,9 @@ func SuggestKey(key string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, counted in
+// bytes; the suggestions for misspelt keys, flags and commands use it.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
