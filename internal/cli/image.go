@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,13 +15,26 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/apkit-dev/apkit/internal/config"
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/image"
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/install"
+	"github.com/apkit-dev/apkit/pkg/install/alpinekeys"
 	"github.com/apkit-dev/apkit/pkg/repo"
+	"github.com/apkit-dev/apkit/pkg/resolve"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 type imageOptions struct {
 	file        string
 	roots       []string
+	packages    []string
+	repos       []string
+	keysDirs    []string
+	keyFiles    []string
+	archs       []string
+	noScripts   bool
 	stopSignal  string
 	entrypoint  string
 	cmd         string
@@ -63,43 +78,51 @@ type imageArch struct {
 	Packages int    `json:"packages"`
 }
 
-const imageLong = `Make an OCI container image of a root directory: no Dockerfile, no daemon.
+const imageLong = `Make an OCI container image of packages or of a root directory: no
+Dockerfile, no daemon.
+
+--package NAME (repeatable; any apk world item) installs the packages and
+their dependencies, as apk's solver chooses them, from the --repository
+URLs or directories (signatures checked against Alpine's release keys for
+the arch, --keys-dir, apkit's keys and the signing key's public half) into
+a new root per --arch (default the host's), with their install scripts run
+under bubblewrap (--no-scripts to skip them). --root DIR takes an existing
+root instead: one apk or apkit installed, or any directory, its
+/etc/apk/arch naming the architecture. Several arches or roots make a
+multi-arch image index.
 
 The image has one layer holding the root's files, sorted, every time set to
 SOURCE_DATE_EPOCH (else the newest build time of the root's packages), owners
 and modes as apk's database in the root records them (as on disk for files
 it does not know), with extended attributes, hard links and symbolic links.
-The same root and flags give the same digest on any machine. The root is
-one apk or apkit installed, or any directory; its /etc/apk/arch names the
-image's architecture. Several --root flags, one per architecture, make a
-multi-arch image index.
+The same packages or root and flags give the same digest on any machine.
 
 The image's config comes from the flags. --entrypoint and --cmd take a JSON
 array ('["/bin/sh","-c"]') or words split on spaces. The manifest's
 org.opencontainers.image.* annotations are filled in from the package the
-root's /etc/apk/world names, when it names one: title, version,
-description, url, licenses and revision; --annotation overrides them.
+world names, when it names one: title, version, description, url, licenses
+and revision; --annotation overrides them.
 
 Output: -o FILE.tar writes an OCI archive (--format oci, the default), a
 docker-archive for docker load and podman load (--format docker, tagged
 --tag), or -o DIR an OCI image layout directory (--format oci-layout).
 --push REF uploads the image to a registry, skipping the blobs it already
 has, and attaches the SBOM to the image as an OCI artifact (one of its
-referrers; --no-sbom for none). Credentials come from the docker config file ($DOCKER_CONFIG or
-~/.docker/config.json) and, in GitLab CI, for $CI_REGISTRY, from
-CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or CI_JOB_TOKEN. An SPDX 2.3 SBOM
-of the installed packages is written beside the output (FILE.spdx.json, or
---sbom FILE). --dry-run builds the image and prints its digest only.
+referrers; --no-sbom for none). Credentials come from the docker config
+file ($DOCKER_CONFIG or ~/.docker/config.json) and, in GitLab CI, for
+$CI_REGISTRY, from CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or
+CI_JOB_TOKEN. An SPDX 2.3 SBOM of the installed packages is written beside
+the output (FILE.spdx.json, or --sbom FILE). --dry-run builds the image and
+prints its digest only.
 
 -f FILE reads the settings from a YAML image file with apko's keys:
-entrypoint.command, cmd, stop-signal, work-dir, environment, accounts.run-as,
-annotations, and archs (checked against the roots'). Flags win over the file.
+contents.repositories, contents.keyring (local key files),
+contents.packages, entrypoint.command, cmd, stop-signal, work-dir,
+environment, accounts.run-as, annotations and archs. Flags win over the
+file.`
 
-Choosing packages by name (--package, and an image file's
-contents.packages) comes with apkit's dependency solver; until then, make
-the root with apk or apkit first.`
-
-const imageExample = `  apk --root /tmp/root --initdb --arch x86_64 add busybox
+const imageExample = `  apkit image -X https://dl-cdn.alpinelinux.org/alpine/v3.21/main --package busybox --entrypoint /bin/sh -o app.tar
+  apkit image -X ~/packages/main -p hello-sh --arch x86_64 --arch aarch64 --push registry.example.com/hello:1
   apkit image --root /tmp/root --entrypoint /bin/sh -o app.tar
   apkit image --root /tmp/root --cmd '["/bin/sh","-c","echo hi"]' --push registry.example.com/app:1
   apkit image --root /tmp/root --format docker --tag app:dev -o app-docker.tar && docker load -i app-docker.tar
@@ -109,8 +132,8 @@ const imageExample = `  apk --root /tmp/root --initdb --arch x86_64 add busybox
 func newImageCmd(app *App) *cobra.Command {
 	opts := &imageOptions{}
 	cmd := &cobra.Command{
-		Use:     "image --root DIR [flags]",
-		Short:   "Make an OCI container image of a root directory",
+		Use:     "image (--package NAME -X REPO | --root DIR) [flags]",
+		Short:   "Make an OCI container image of packages or a root directory",
 		Long:    imageLong,
 		Example: imageExample,
 		Args:    cobra.NoArgs,
@@ -121,6 +144,11 @@ func newImageCmd(app *App) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&opts.file, "file", "f", "", "read the image's settings from the YAML image `file` (apko's keys; flags win)")
 	f.StringArrayVar(&opts.roots, "root", nil, "the root `dir` to make the image of (repeat for one root per architecture)")
+	f.StringArrayVarP(&opts.packages, "package", "p", nil, "install `name` (an apk world item: name, name=version, so:..., name@tag) and its dependencies into a new root (repeatable)")
+	f.StringArrayVarP(&opts.repos, "repository", "X", nil, "with --package, the repository `url` or directory to install from (repeatable, first wins)")
+	f.StringArrayVar(&opts.keysDirs, "keys-dir", nil, "with --package, also trust the public keys in `dir` (repeatable)")
+	f.StringArrayVar(&opts.archs, "arch", nil, "with --package, the `arch` to install (repeat for a multi-arch image; default the host's)")
+	f.BoolVar(&opts.noScripts, "no-scripts", false, "with --package, run no install scripts or triggers")
 	f.StringVar(&opts.entrypoint, "entrypoint", "", "the image's entrypoint: a JSON array or `words`")
 	f.StringVar(&opts.cmd, "cmd", "", "the entrypoint's default arguments: a JSON array or `words`")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "set `KEY=VALUE` in the image's environment (repeatable)")
@@ -151,10 +179,11 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 		file = f
 		file.apply(opts)
 	}
-	roots, err := imageRoots(opts)
+	roots, cleanup, err := imageRoots(ctx, app, opts)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	format, err := imageFormat(opts)
 	if err != nil {
 		return err
@@ -220,14 +249,120 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 }
 
 // imageRoots returns the root directories to make images of, one per
-// architecture. This is where packages chosen by name will come in: the
-// solver's plan for each arch installed (install.Install) into a temporary
-// root, whose image is then made like any other.
-func imageRoots(opts *imageOptions) ([]string, error) {
-	if len(opts.roots) == 0 {
-		return nil, usageErrorf("image: give --root DIR (choosing packages by name comes with the dependency solver)")
+// architecture: the --root flags, or, for --package, a new temporary root
+// per arch with the solver's plan installed (removed by cleanup).
+func imageRoots(ctx context.Context, app *App, opts *imageOptions) (roots []string, cleanup func(), err error) {
+	cleanup = func() {}
+	switch {
+	case len(opts.roots) > 0 && len(opts.packages) > 0:
+		return nil, cleanup, usageErrorf("image: give --root or packages (--package, contents.packages), not both")
+	case len(opts.roots) > 0:
+		if len(opts.repos) > 0 || len(opts.archs) > 0 {
+			return nil, cleanup, usageErrorf("image: --repository and --arch go with --package; a --root has its own")
+		}
+		return opts.roots, cleanup, nil
+	case len(opts.packages) == 0:
+		return nil, cleanup, usageErrorf("image: give --root DIR or --package NAME")
+	case len(opts.repos) == 0:
+		return nil, cleanup, usageErrorf("image: --package needs a --repository to install from")
 	}
-	return opts.roots, nil
+	var cfg *config.Config
+	if app.Config != nil {
+		if cfg, err = app.Config(); err != nil {
+			return nil, cleanup, err
+		}
+	}
+	tmp, err := os.MkdirTemp("", "apkit-image-*")
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("image: %w", err)
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	archs := opts.archs
+	if len(archs) == 0 {
+		archs = []string{apkbuild.HostArch()}
+	}
+	for _, arch := range archs {
+		kr, err := loadKeyring(app, cfg, opts.keysDirs)
+		if err == nil {
+			err = alpinekeys.AddTo(kr, arch)
+		}
+		for _, k := range opts.keyFiles {
+			if err != nil {
+				break
+			}
+			var data []byte
+			if data, err = os.ReadFile(k); err == nil {
+				var pub *rsa.PublicKey
+				if pub, err = sign.ParsePublicKey(data); err == nil {
+					kr.Add(filepath.Base(k), pub)
+				}
+			}
+			if err != nil {
+				err = fmt.Errorf("image: keyring %s: %w", k, err)
+			}
+		}
+		if err != nil {
+			return nil, cleanup, err
+		}
+		root := filepath.Join(tmp, arch)
+		if err := installPackages(ctx, app, opts, root, arch, kr); err != nil {
+			return nil, cleanup, err
+		}
+		roots = append(roots, root)
+	}
+	return roots, cleanup, nil
+}
+
+// installPackages solves opts.packages over the repositories for arch and
+// installs the plan into root.
+func installPackages(ctx context.Context, app *App, opts *imageOptions, root, arch string, kr *sign.Keyring) error {
+	var (
+		rrs  []resolve.Repository
+		from = map[*index.Record]string{}
+	)
+	for _, u := range opts.repos {
+		r, err := install.OpenRepository(ctx, u, arch, kr, nil)
+		if err != nil {
+			return fmt.Errorf("image: %w", err)
+		}
+		rrs = append(rrs, resolve.Repository{Records: r.Index.Records})
+		for _, rec := range r.Index.Records {
+			if _, ok := from[rec]; !ok {
+				from[rec] = r.URL
+			}
+		}
+	}
+	db, err := resolve.NewDB(resolve.Config{Arch: arch, Repositories: rrs})
+	if err != nil {
+		return fmt.Errorf("image: %s: %w", arch, err)
+	}
+	plan, err := db.Solve(resolve.Request{World: opts.packages})
+	if err != nil {
+		return fmt.Errorf("image: %s: %w", arch, err)
+	}
+	var pkgs []install.Package
+	for _, c := range plan.Changes {
+		if c.New == nil {
+			continue
+		}
+		u, ok := from[c.New]
+		if !ok {
+			return fmt.Errorf("image: %s: the plan's %s-%s is in no repository", arch, c.New.Name, c.New.Version)
+		}
+		pkgs = append(pkgs, install.Package{Record: c.New, Repository: u})
+	}
+	app.IO.Verbosef("%s: installing %d packages", arch, len(pkgs))
+	_, err = install.Install(ctx, root, pkgs, &install.Options{
+		Arch:         arch,
+		World:        plan.World,
+		Repositories: opts.repos,
+		NoScripts:    opts.noScripts,
+		Log:          func(msg string) { app.IO.Verbosef("%s", msg) },
+	})
+	if err != nil {
+		return fmt.Errorf("image: install %s: %w", arch, err)
+	}
+	return nil
 }
 
 // writeImage writes the output, the SBOMs and the push that opts ask for.

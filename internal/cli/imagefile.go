@@ -56,14 +56,19 @@ func readImageFile(name string) (*imageFile, error) {
 	}
 	bad := func(key, why string) error { return fmt.Errorf("image file %s: %s: %s", name, key, why) }
 	switch {
-	case f.Contents != nil:
-		return nil, bad("contents", "installing packages comes with the dependency solver; make the root with apk or apkit and give --root")
 	case f.Entrypoint.Type != "":
 		return nil, bad("entrypoint.type", fmt.Sprintf("%q is not supported: give entrypoint.command", f.Entrypoint.Type))
 	case len(f.Accounts.Users) > 0 || len(f.Accounts.Groups) > 0:
 		return nil, bad("accounts", "users and groups are not made by apkit image: add them to the root's /etc/passwd and /etc/group (run-as is supported)")
 	case len(f.Paths) > 0:
 		return nil, bad("paths", "not supported: make the paths in the root")
+	}
+	if f.Contents != nil {
+		for _, k := range f.Contents.Keyring {
+			if strings.Contains(k, "://") {
+				return nil, bad("contents.keyring", fmt.Sprintf("%s: only local key files are supported", k))
+			}
+		}
 	}
 	for _, a := range f.Archs {
 		if _, err := image.Platform(a); err != nil {
@@ -75,6 +80,18 @@ func readImageFile(name string) (*imageFile, error) {
 
 // apply fills the options the command line left unset.
 func (f *imageFile) apply(opts *imageOptions) {
+	if c := f.Contents; c != nil {
+		if len(opts.packages) == 0 {
+			opts.packages = c.Packages
+		}
+		if len(opts.repos) == 0 {
+			opts.repos = c.Repositories
+		}
+		opts.keyFiles = append(opts.keyFiles, c.Keyring...)
+		if len(opts.archs) == 0 {
+			opts.archs = f.Archs
+		}
+	}
 	set := func(dst *string, v string) {
 		if *dst == "" {
 			*dst = v
