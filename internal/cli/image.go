@@ -118,8 +118,9 @@ prints its digest only.
 -f FILE reads the settings from a YAML image file with apko's keys:
 contents.repositories, contents.keyring (local key files),
 contents.packages, entrypoint.command, cmd, stop-signal, work-dir,
-environment, accounts.run-as, annotations and archs. Flags win over the
-file.`
+environment, accounts (run-as; users and groups, added to the new root's
+/etc/passwd and /etc/group), paths (directory, empty-file, symlink,
+hardlink, permissions), annotations and archs. Flags win over the file.`
 
 const imageExample = `  apkit image -X https://dl-cdn.alpinelinux.org/alpine/v3.21/main --package busybox --entrypoint /bin/sh -o app.tar
   apkit image -X ~/packages/main -p hello-sh --arch x86_64 --arch aarch64 --push registry.example.com/hello:1
@@ -184,6 +185,13 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 		return err
 	}
 	defer cleanup()
+	var custom *image.Customization
+	if file != nil {
+		custom = file.customization()
+	}
+	if custom != nil && len(opts.roots) > 0 {
+		return usageErrorf("image: %s: accounts.users, accounts.groups and paths change the root: they go with packages, not --root (make them in your root)", opts.file)
+	}
 	format, err := imageFormat(opts)
 	if err != nil {
 		return err
@@ -204,7 +212,13 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 	}()
 	res := &imageResult{}
 	for _, root := range roots {
-		im, err := image.Build(root, &image.Options{Created: created, Config: *cfg})
+		var owners map[string]image.Owner
+		if custom != nil {
+			if owners, err = image.Customize(root, custom); err != nil {
+				return fmt.Errorf("image: %s: %w", opts.file, err)
+			}
+		}
+		im, err := image.Build(root, &image.Options{Created: created, Config: *cfg, Owners: owners})
 		if err != nil {
 			return err
 		}

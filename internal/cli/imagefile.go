@@ -32,11 +32,29 @@ type imageFile struct {
 	WorkDir     string            `yaml:"work-dir"`
 	Environment map[string]string `yaml:"environment"`
 	Accounts    struct {
-		RunAs  string `yaml:"run-as"`
-		Users  []any  `yaml:"users"`
-		Groups []any  `yaml:"groups"`
+		RunAs string `yaml:"run-as"`
+		Users []struct {
+			Username string `yaml:"username"`
+			UID      int    `yaml:"uid"`
+			GID      int    `yaml:"gid"`
+			Shell    string `yaml:"shell"`
+			HomeDir  string `yaml:"homedir"`
+		} `yaml:"users"`
+		Groups []struct {
+			GroupName string   `yaml:"groupname"`
+			GID       int      `yaml:"gid"`
+			Members   []string `yaml:"members"`
+		} `yaml:"groups"`
 	} `yaml:"accounts"`
-	Paths       []any             `yaml:"paths"`
+	Paths []struct {
+		Path        string `yaml:"path"`
+		Type        string `yaml:"type"`
+		UID         int    `yaml:"uid"`
+		GID         int    `yaml:"gid"`
+		Permissions uint32 `yaml:"permissions"`
+		Source      string `yaml:"source"`
+		Recursive   bool   `yaml:"recursive"`
+	} `yaml:"paths"`
 	Archs       []string          `yaml:"archs"`
 	Annotations map[string]string `yaml:"annotations"`
 }
@@ -58,10 +76,6 @@ func readImageFile(name string) (*imageFile, error) {
 	switch {
 	case f.Entrypoint.Type != "":
 		return nil, bad("entrypoint.type", fmt.Sprintf("%q is not supported: give entrypoint.command", f.Entrypoint.Type))
-	case len(f.Accounts.Users) > 0 || len(f.Accounts.Groups) > 0:
-		return nil, bad("accounts", "users and groups are not made by apkit image: add them to the root's /etc/passwd and /etc/group (run-as is supported)")
-	case len(f.Paths) > 0:
-		return nil, bad("paths", "not supported: make the paths in the root")
 	}
 	if f.Contents != nil {
 		for _, k := range f.Contents.Keyring {
@@ -134,4 +148,24 @@ func (f *imageFile) checkArchs(name string, imgs []*image.Image) error {
 			name, strings.Join(want, ", "), strings.Join(got, ", "))
 	}
 	return nil
+}
+
+// customization returns the accounts and paths the file adds to a root
+// made for the image, or nil.
+func (f *imageFile) customization() *image.Customization {
+	c := &image.Customization{}
+	for _, g := range f.Accounts.Groups {
+		c.Groups = append(c.Groups, image.Group{Name: g.GroupName, GID: g.GID, Members: g.Members})
+	}
+	for _, u := range f.Accounts.Users {
+		c.Users = append(c.Users, image.User{Name: u.Username, UID: u.UID, GID: u.GID, Shell: u.Shell, Home: u.HomeDir})
+	}
+	for _, p := range f.Paths {
+		c.Paths = append(c.Paths, image.Path{Path: p.Path, Type: p.Type, Source: p.Source,
+			UID: p.UID, GID: p.GID, Mode: p.Permissions, Recursive: p.Recursive})
+	}
+	if len(c.Groups)+len(c.Users)+len(c.Paths) == 0 {
+		return nil
+	}
+	return c
 }

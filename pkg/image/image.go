@@ -60,6 +60,10 @@ type Options struct {
 	// TempDir holds the layer's file until [Image.Close]; "" means
 	// os.TempDir().
 	TempDir string
+	// Owners gives paths (relative to the root, as "etc/passwd") an owner
+	// and mode in the layer, over apk's database and the disk
+	// ([Customize] returns them).
+	Owners map[string]Owner
 }
 
 // Image is an image built from a root. Its layer lives in a temporary
@@ -168,7 +172,7 @@ func Build(root string, opts *Options) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
-	layer, err := writeLayer(root, db, created, f)
+	layer, err := writeLayer(root, db, opts.Owners, created, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

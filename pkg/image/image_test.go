@@ -379,3 +379,59 @@ func TestLayoutReplaces(t *testing.T) {
 		t.Errorf("index.json (-want +got):\n%s\n%s", diff, data)
 	}
 }
+
+// Accounts and paths are written into the root, and the layer gives them
+// the owners and modes asked for.
+func TestCustomize(t *testing.T) {
+	t.Parallel()
+	root := installRoot(t, []string{"app"}, appPackages()...)
+	owners, err := image.Customize(root, &image.Customization{
+		Groups: []image.Group{{Name: "nonroot", GID: 65532}},
+		Users:  []image.User{{Name: "nonroot", UID: 65532, GID: 65532}},
+		Paths: []image.Path{
+			{Path: "/data", Type: "directory", UID: 65532, GID: 65532, Mode: 0o700},
+			{Path: "/data/ready", Type: "empty-file", UID: 65532, GID: 65532},
+			{Path: "/usr/bin/app", Type: "symlink", Source: "tool"},
+			{Path: "/srv", Type: "permissions", UID: 65532, GID: 65532, Recursive: true},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := image.Customize(root, &image.Customization{Paths: []image.Path{{Path: "../../x", Type: "directory"}}}); err == nil {
+		t.Error("a path out of the root: no error")
+	}
+	passwd, err := os.ReadFile(filepath.Join(root, "etc", "passwd"))
+	if err != nil || string(passwd) != "nonroot:x:65532:65532:Linux User,,,:/home/nonroot:/bin/sh\n" {
+		t.Errorf("/etc/passwd: %q %v", passwd, err)
+	}
+	group, err := os.ReadFile(filepath.Join(root, "etc", "group"))
+	if err != nil || string(group) != "nonroot:x:65532:\n" {
+		t.Errorf("/etc/group: %q %v", group, err)
+	}
+	hdrs := layerEntries(t, build(t, root, &image.Options{Created: epoch, Owners: owners}))
+	type entry struct {
+		Type     byte
+		Mode     int64
+		UID, GID int
+		Link     string
+	}
+	got := map[string]entry{}
+	for _, h := range hdrs {
+		got[h.Name] = entry{h.Typeflag, h.Mode, h.Uid, h.Gid, h.Linkname}
+	}
+	want := map[string]entry{
+		"home/nonroot/":  {tar.TypeDir, 0o755, 65532, 65532, ""},
+		"data/":          {tar.TypeDir, 0o700, 65532, 65532, ""},
+		"data/ready":     {tar.TypeReg, 0o644, 65532, 65532, ""},
+		"usr/bin/app":    {tar.TypeSymlink, 0o777, 0, 0, "tool"},
+		"srv/":           {tar.TypeDir, 0o755, 65532, 65532, ""},
+		"srv/index.html": {tar.TypeReg, 0o644, 65532, 65532, ""},
+		"etc/passwd":     {tar.TypeReg, 0o644, 0, 0, ""},
+	}
+	for name, w := range want {
+		if diff := cmp.Diff(w, got[name]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+}

@@ -96,7 +96,7 @@ func owners(db *install.Database) map[string]install.ACL {
 
 // writeLayer writes the gzipped tar of root into the file out and returns
 // the layer.
-func writeLayer(root string, db *install.Database, created time.Time, out *os.File) (*fileLayer, error) {
+func writeLayer(root string, db *install.Database, over map[string]Owner, created time.Time, out *os.File) (*fileLayer, error) {
 	diffHash, digestHash := sha256.New(), sha256.New()
 	bw := bufio.NewWriterSize(out, 1<<20)
 	cnt := &counter{w: io.MultiWriter(bw, digestHash)}
@@ -105,7 +105,11 @@ func writeLayer(root string, db *install.Database, created time.Time, out *os.Fi
 		return nil, err
 	}
 	tw := tar.NewWriter(io.MultiWriter(zw, diffHash))
-	if err := writeTree(tw, root, owners(db), created); err != nil {
+	acls := owners(db)
+	for p, o := range over {
+		acls[p] = install.ACL{UID: o.UID, GID: o.GID, Mode: o.Mode}
+	}
+	if err := writeTree(tw, root, acls, created); err != nil {
 		return nil, err
 	}
 	if err := tw.Close(); err != nil {
