@@ -56,7 +56,7 @@ var abuildRows = []abuildRow{
 	{Abuild: "`abuild -F`", Apkit: nothingNeeded, Flags: []string{"F"},
 		Notes: "apkit does not refuse to run as root"},
 	{Abuild: "`abuild -i PKG`", Apkit: noEquivalent, Flags: []string{"i"},
-		Notes: "install the packages with `apk add` after the build"},
+		Notes: "install the packages after the build with `apk add`, or on any Linux with `apkit add --root DIR -X REPODEST/main PKG` (apk's flags and output)"},
 	{Abuild: "`abuild -k`", Apkit: nothingNeeded, Flags: []string{"k"},
 		Notes: "apkit has no up-to-date check and never removes packages it built before; in apkit, `-k` is `--key FILE`, as in abuild-sign"},
 	{Abuild: "`abuild -K`", Apkit: "`apkit build -K` (`--keep`)", Flags: []string{"K"}, Accepted: true,

@@ -200,6 +200,8 @@ func newRootCmd(app *App) *cobra.Command {
 		newChecksumCmd(app),
 		newBumpCmd(app),
 		newNewCmd(app),
+		newAddCmd(app),
+		newDelCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

@@ -50,7 +50,7 @@ func Solve(root string, repos []*Repository, arch string, req Request) (*resolve
 	}
 	cfg := resolve.Config{Arch: arch}
 	for _, r := range repos {
-		cfg.Repositories = append(cfg.Repositories, resolve.Repository{Records: r.Index.Records})
+		cfg.Repositories = append(cfg.Repositories, resolve.Repository{Tag: r.Tag, Records: r.Index.Records})
 	}
 	for _, p := range db.Packages {
 		cfg.Installed = append(cfg.Installed, resolve.Installed{Record: p.Record, Tag: p.RepoTag})
