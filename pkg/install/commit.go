@@ -48,6 +48,10 @@ func Solve(root string, repos []*Repository, arch string, req Request) (*resolve
 	if err != nil {
 		return nil, err
 	}
+	return solve(db, repos, arch, req)
+}
+
+func solve(db *Database, repos []*Repository, arch string, req Request) (*resolve.Plan, error) {
 	cfg := resolve.Config{Arch: arch}
 	for _, r := range repos {
 		cfg.Repositories = append(cfg.Repositories, resolve.Repository{Tag: r.Tag, Records: r.Index.Records})
