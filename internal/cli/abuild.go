@@ -41,7 +41,7 @@ var abuildRows = []abuildRow{
 	{Abuild: "`abuild` (`all`) without `-r`", Apkit: "`apkit build`", Verbs: []string{"all"},
 		Notes: "apkit always handles dependencies; elsewhere it lists what is missing and stops unless `--no-deps`"},
 	{Abuild: "`abuild rootbld`", Apkit: "`apkit build`", Verbs: []string{"rootbld"},
-		Notes: "every build runs in a bubblewrap sandbox when the machine allows it; see [the sandbox](sandbox.md). `--rootfs DIR` builds against an Alpine root instead of the host's"},
+		Notes: "every build runs in a bubblewrap sandbox when the machine allows it; see [the sandbox](sandbox.md). `--alpine RELEASE` builds, as rootbld does, in an Alpine root of abuild, alpine-base, build-base and the recipe's dependencies that apkit installs from the mirror and caches (see [build roots](build-roots.md)); `--rootfs DIR` builds against an Alpine root of your own"},
 	{Abuild: "`abuild -A`", Apkit: "`apkit show --field carch`", Flags: []string{"A"},
 		Notes: "the arch the recipe builds for; `apkit config` shows the configured `arch`"},
 	{Abuild: "`abuild -c` / `-m`", Apkit: "`apkit build -c` / `-m`", Flags: []string{"c", "m"}, Accepted: true,

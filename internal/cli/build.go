@@ -408,9 +408,9 @@ func buildHint(err error) error {
 	case errors.Is(err, build.ErrNoRepodest):
 		return fmt.Errorf("%w: set --repodest", err)
 	case errors.Is(err, build.ErrMissingDeps):
-		return fmt.Errorf("%w; ways forward: install them on this host and pass --no-deps (-d), "+
-			"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), "+
-			"or build on Alpine; a build root that apkit installs from Alpine itself is planned", err)
+		return fmt.Errorf("%w; ways forward: build in an Alpine root apkit installs with them from Alpine's mirror with --alpine RELEASE (e.g. --alpine edge), "+
+			"install them on this host and pass --no-deps (-d), "+
+			"or build in an Alpine root that has them with --rootfs DIR", err)
 	case errors.Is(err, build.ErrNoChecksum), errors.Is(err, build.ErrStaleChecksums):
 		return fmt.Errorf("%w; %s", err, checksumFix)
 	}
@@ -438,7 +438,7 @@ func foreignLibcWarning(links []build.ForeignLibc) string {
 		parts = append(parts, fmt.Sprintf("%s link %s", strings.Join(pkgs[lib], ", "), lib))
 	}
 	return fmt.Sprintf("%s, a C library other than Alpine's musl: Alpine cannot install these packages (nothing there provides so:%s); "+
-		"build them on Alpine, or against an Alpine root with --rootfs DIR (a build root apkit installs from Alpine itself is planned)",
+		"build them with --alpine RELEASE (e.g. --alpine edge), in an Alpine root apkit installs from Alpine's mirror, or on Alpine",
 		strings.Join(parts, "; "), strings.Join(libs, ", so:"))
 }
 

@@ -94,8 +94,15 @@ func EnsureRoot(ctx context.Context, c *CachedRoot) (string, error) {
 		removeTree(tmp)
 		return "", fmt.Errorf("build root: %w", err)
 	}
-	// The lock file is apk's, not the root's content.
+	// The lock file is apk's, not the root's content; the mount points a
+	// sandbox needs in a root it mounts read-only are.
 	os.Remove(filepath.Join(tmp, LockFile))
+	for _, d := range []string{"dev", "proc", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
+			removeTree(tmp)
+			return "", fmt.Errorf("build root: %w", err)
+		}
+	}
 	if err := syncDir(tmp); err != nil {
 		removeTree(tmp)
 		return "", fmt.Errorf("build root: %w", err)

@@ -164,10 +164,18 @@ func run(ctx context.Context, root string, opts *Options, plan func(*installer) 
 		return nil, fmt.Errorf("install: %w", err)
 	}
 	defer r.Close()
-	for _, d := range []string{"etc/apk/keys", "lib/apk/db", "lib/apk/exec", "var/cache/apk"} {
+	for _, d := range []string{"etc/apk/keys", "lib/apk/db", "lib/apk/exec", "var/cache/apk", "dev"} {
 		if err := r.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("install: %w", err)
 		}
+	}
+	// A world-writable /tmp, as apk makes it in a new root.
+	if err := r.Mkdir("tmp", 0o755); err == nil {
+		if err := r.Chmod("tmp", 0o1777|fs.ModeSticky); err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("install: %w", err)
 	}
 	unlock, err := lockDatabase(r)
 	if err != nil {
