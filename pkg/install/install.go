@@ -96,8 +96,9 @@ type Result struct {
 // atomically after the files it lists are in place.
 //
 // Install takes apk's lock on the database for its duration. It refuses to
-// replace an installed package of the same name with a different one
-// (upgrades are not done yet). A failing script marks its package broken
+// replace an installed package of the same name with a different one, with
+// an error wrapping [ErrUnsupported]: [Commit] makes a solver's plan,
+// upgrades and removals included. A failing script marks its package broken
 // (f:s) as apk does, and Install returns an error after writing the
 // database. Install is safe for concurrent use on different roots.
 func Install(ctx context.Context, root string, plan []Package, opts *Options) (*Result, error) {
