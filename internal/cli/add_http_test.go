@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,10 +49,15 @@ func TestAddHTTPRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(repo, "APKINDEX.tar.gz"), ix.Bytes(), 0o644)
-	var requests []string
+	var (
+		mu       sync.Mutex
+		requests []string
+	)
 	files := http.FileServer(http.Dir(filepath.Join(dir, "srv")))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		requests = append(requests, r.URL.Path)
+		mu.Unlock()
 		files.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
@@ -68,17 +74,21 @@ func TestAddHTTPRepository(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(dir, "r1", "etc", "motd")); err != nil || string(data) != "served\n" {
 		t.Errorf("etc/motd: %q, %v", data, err)
 	}
+	mu.Lock()
 	if len(requests) != 2 {
 		t.Errorf("requests: %q, want the index and the package", requests)
 	}
 
 	requests = nil
+	mu.Unlock()
 	if code, out, errOut := add(filepath.Join(dir, "r2"), "--no-network"); code != 0 {
 		t.Fatalf("add --no-network from the cache: exit %d\n%s%s", code, out, errOut)
 	}
+	mu.Lock()
 	if len(requests) != 0 {
 		t.Errorf("--no-network made requests: %q", requests)
 	}
+	mu.Unlock()
 	code, _, errOut = add(filepath.Join(dir, "r3"), "--no-network", "--no-cache")
 	if code == 0 || !strings.Contains(errOut, "repository "+srv.URL+"/main") {
 		t.Errorf("--no-network --no-cache: exit %d, want a failure naming the repository\n%s", code, errOut)

@@ -47,7 +47,6 @@ type mirrorPkg struct {
 	depends  []string
 	provides []string
 	files    map[string]string // path -> content; "->target" makes a symlink
-	mode     os.FileMode
 }
 
 // writeMirror writes pkgs and a signed index as <dir>/<arch>/.
@@ -134,12 +133,7 @@ func TestBuildAlpine(t *testing.T) {
 		{name: "greeter-tool", files: map[string]string{"usr/bin/greeter-tool": "#!/bin/sh\necho greeted by the mirror tool\n"}},
 	})
 	writeMirror(t, filepath.Join(mirror, "v3.22", "community"), arch, key, nil)
-	var requests int
-	files := http.FileServer(http.Dir(mirror))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests++
-		files.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(http.FileServer(http.Dir(mirror)))
 	defer srv.Close()
 
 	// The mirror bootstraps a root with apkit add, as it would on any host.
@@ -221,11 +215,7 @@ package() {
 
 	// Offline, with the mirror gone, the cached root serves again.
 	srv.Close()
-	requests = 0
 	build("--offline", "--replace")
-	if requests != 0 {
-		t.Errorf("offline build made %d requests", requests)
-	}
 	again, _ := filepath.Glob(filepath.Join(dir, ".cache", "apkit", "roots", "v3.22-"+arch+"-*"))
 	if len(again) != 1 || again[0] != roots[0] {
 		t.Errorf("cached roots after a second build: %q, want %q", again, roots)
