@@ -159,15 +159,6 @@ func runAdd(ctx context.Context, app *App, opts *addOptions) error {
 }
 
 func runDel(ctx context.Context, app *App, opts *delOptions) error {
-	if !opts.json {
-		missing, err := install.NotInWorld(opts.root, opts.names)
-		if err != nil {
-			return err
-		}
-		for _, n := range missing {
-			fmt.Fprintf(app.IO.ErrOut, "WARNING: %s is not in world\n", n)
-		}
-	}
 	return runAPK(ctx, app, &opts.apkOptions, install.Request{Del: opts.names})
 }
 
@@ -246,10 +237,30 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 		}
 		return &silentError{code: ExitFailure}
 	}
+	var nerr *install.NoSuchPackageError
+	if errors.As(err, &nerr) {
+		for _, n := range nerr.Names {
+			if opts.json {
+				if jerr := writeJSONLine(app.IO.Out, apkChangeJSON{Name: n, Error: "no such package"}); jerr != nil {
+					return jerr
+				}
+			} else {
+				fmt.Fprintf(app.IO.ErrOut, "ERROR: No such package: %s\n", n)
+			}
+		}
+		return &silentError{code: ExitFailure}
+	}
 	if err != nil {
 		return err
 	}
 	out := plan.Lines()
+	if kept := install.KeptByWorld(plan, req.Del); len(kept) > 0 && !opts.json {
+		fmt.Fprintln(app.IO.Out, "World updated, but the following packages are not removed due to:")
+		for _, k := range kept {
+			fmt.Fprintf(app.IO.Out, "  %s: %s\n", k.Name, strings.Join(k.By, " "))
+		}
+		fmt.Fprintln(app.IO.Out)
+	}
 	if opts.json {
 		for _, c := range plan.Changes {
 			j := changeJSON(c)

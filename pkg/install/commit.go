@@ -65,6 +65,33 @@ func solve(db *Database, repos []*Repository, arch string, req Request) (*resolv
 	}
 	world := db.World
 	if len(req.Del) > 0 {
+		known := map[string]bool{}
+		add := func(r *index.Record) {
+			known[r.Name] = true
+			for _, p := range r.Provides {
+				known[itemName(p)] = true
+			}
+		}
+		for _, r := range repos {
+			for _, rec := range r.Index.Records {
+				add(rec)
+			}
+		}
+		for _, p := range db.Packages {
+			add(p.Record)
+		}
+		for _, w := range db.World {
+			known[itemName(w)] = true
+		}
+		var unknown []string
+		for _, d := range req.Del {
+			if !known[d] {
+				unknown = append(unknown, d)
+			}
+		}
+		if unknown != nil {
+			return nil, &NoSuchPackageError{Names: unknown}
+		}
 		world = nil
 		for _, w := range db.World {
 			if !slices.Contains(req.Del, itemName(w)) {
@@ -85,20 +112,16 @@ func itemName(item string) string {
 	return item
 }
 
-// NotInWorld returns the names of del that no item of root's world names,
-// for the warning apk del prints about them.
-func NotInWorld(root string, del []string) ([]string, error) {
-	db, err := readDatabaseIfAny(root)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, d := range del {
-		if !slices.ContainsFunc(db.World, func(w string) bool { return itemName(w) == d }) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+// NoSuchPackageError is returned by [Solve] for a Request.Del name that
+// neither the repositories nor the root know, as apk del refuses it.
+type NoSuchPackageError struct {
+	// Names are the unknown names, in the request's order.
+	Names []string
+}
+
+// Error returns "no such package: NAME, NAME".
+func (e *NoSuchPackageError) Error() string {
+	return "no such package: " + strings.Join(e.Names, ", ")
 }
 
 // Commit makes the changes of plan in root, in the plan's order, as apk
@@ -216,4 +239,84 @@ func readDatabaseIfAny(root string) (*Database, error) {
 		return &Database{}, nil
 	}
 	return ReadDatabase(root)
+}
+
+// Kept is a name apk del was asked to remove that stays installed, with
+// why: the world items that still need it.
+type Kept struct {
+	// Name is the name given to apk del.
+	Name string
+	// By are the world items that need it, directly or through other
+	// packages, in the order apk prints them.
+	By []string
+}
+
+// KeptByWorld returns, for the names of del that plan keeps installed,
+// what still needs them, as apk del reports them after "World updated,
+// but the following packages are not removed due to:". Names are
+// returned sorted.
+func KeptByWorld(plan *resolve.Plan, del []string) []Kept {
+	inWorld := map[string]bool{}
+	for _, w := range plan.World {
+		inWorld[itemName(w)] = true
+	}
+	var kept []*index.Record
+	for _, c := range plan.Changes {
+		if c.New != nil {
+			kept = append(kept, c.New)
+		}
+	}
+	provides := func(r *index.Record, name string) bool {
+		if r.Name == name {
+			return true
+		}
+		for _, p := range r.Provides {
+			if itemName(p) == name {
+				return true
+			}
+		}
+		return false
+	}
+	names := slices.Clone(del)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	var out []Kept
+	for _, n := range names {
+		seen := map[*index.Record]bool{}
+		var by []string
+		var visit func(r *index.Record)
+		visit = func(r *index.Record) {
+			if seen[r] {
+				return
+			}
+			seen[r] = true
+			if inWorld[r.Name] {
+				by = append(by, r.Name)
+			}
+			for _, p := range r.Provides {
+				if pn := itemName(p); inWorld[pn] {
+					by = append(by, pn)
+				}
+			}
+			for _, q := range kept {
+				for _, d := range q.Depends {
+					if !strings.HasPrefix(d, "!") && (itemName(d) == r.Name || provides(r, itemName(d))) {
+						visit(q)
+						break
+					}
+				}
+			}
+		}
+		found := false
+		for _, r := range kept {
+			if provides(r, n) {
+				found = true
+				visit(r)
+			}
+		}
+		if found {
+			out = append(out, Kept{Name: n, By: by})
+		}
+	}
+	return out
 }
