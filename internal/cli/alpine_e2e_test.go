@@ -127,7 +127,7 @@ func TestBuildAlpine(t *testing.T) {
 	mirror := filepath.Join(dir, "mirror")
 	writeMirror(t, filepath.Join(mirror, "v3.22", "main"), arch, key, []mirrorPkg{
 		{name: "busybox", files: bbFiles, provides: []string{"/bin/sh", "cmd:sh=1.0-r0"}},
-		{name: "alpine-base", depends: []string{"busybox"}, files: map[string]string{"etc/alpine-release": "3.22.0-test\n"}},
+		{name: "alpine-base", depends: []string{"busybox"}, files: map[string]string{"etc/alpine-release": "3.22.0-test\n", "var/tmp/.keep": ""}},
 		{name: "build-base", depends: []string{"busybox"}},
 		{name: "abuild", depends: []string{"busybox"}},
 		{name: "greeter-tool", files: map[string]string{"usr/bin/greeter-tool": "#!/bin/sh\necho greeted by the mirror tool\n"}},
@@ -166,6 +166,7 @@ build() {
 	greeter-tool > greeting
 	cat /etc/alpine-release > release
 	if echo changed > /etc/alpine-release 2>/dev/null; then echo root-writable > rootcheck; else echo root-read-only > rootcheck; fi
+	echo scratch > /var/tmp/scratch && cat /var/tmp/scratch >> rootcheck
 }
 
 package() {
@@ -204,7 +205,7 @@ package() {
 		if code != 0 {
 			t.Fatalf("apkit add hello: exit %d\n%s%s", code, out, errOut)
 		}
-		for f, want := range map[string]string{"greeting": "greeted by the mirror tool\n", "release": "3.22.0-test\n", "rootcheck": "root-read-only\n"} {
+		for f, want := range map[string]string{"greeting": "greeted by the mirror tool\n", "release": "3.22.0-test\n", "rootcheck": "root-read-only\nscratch\n"} {
 			got, err := os.ReadFile(filepath.Join(r, "usr", "share", "hello", f))
 			if err != nil || string(got) != want {
 				t.Errorf("%s: usr/share/hello/%s: %q, %v; want %q", name, f, got, err, want)
