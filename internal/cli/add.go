@@ -31,6 +31,9 @@ type apkOptions struct {
 	simulate       bool
 	noScripts      bool
 	json           bool
+	// apk's flags that change nothing here, accepted for apk users'
+	// habits: indexes are always fetched fresh, and apkit never asks.
+	updateCache, noProgress, noInteractive bool
 }
 
 type addOptions struct {
@@ -152,6 +155,9 @@ func addAPKFlags(cmd *cobra.Command, o *apkOptions) {
 	f.BoolVarP(&o.simulate, "simulate", "s", false, "print what would be done, change nothing")
 	f.BoolVar(&o.noScripts, "no-scripts", false, "do not run package scripts")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per change (JSON Lines)")
+	f.BoolVarP(&o.updateCache, "update-cache", "U", false, "accepted as apk does; indexes are always fetched fresh unless --no-network")
+	f.BoolVar(&o.noProgress, "no-progress", false, "accepted as apk does; apkit shows no progress bar here")
+	f.BoolVar(&o.noInteractive, "no-interactive", false, "accepted as apk does; apkit never asks")
 }
 
 func runAdd(ctx context.Context, app *App, opts *addOptions) error {
