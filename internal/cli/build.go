@@ -34,6 +34,7 @@ type buildOptions struct {
 	offline  bool
 	sandbox  string
 	rootfs   string
+	alpine   string
 	phases   string
 	json     bool
 	// pathPrepend are --path-prepend's directories (each may be a
@@ -151,6 +152,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
 	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation `mode`: auto, bwrap or none")
 	f.StringVar(&o.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
+	f.StringVar(&o.alpine, "alpine", "", "build in an Alpine `release` root (edge, v3.22, ...) apkit installs from the mirror and caches (default: alpine from config)")
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
 	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
@@ -211,6 +213,18 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			return err
 		}
 	}
+	alpine := firstNonEmpty(opts.alpine, cfg.Alpine)
+	if alpine != "" {
+		if !validAlpine(alpine) {
+			return usageErrorf("--alpine: %q is not an Alpine release (edge, v3.22, ...)", alpine)
+		}
+		if opts.rootfs != "" {
+			return usageErrorf("--alpine and --rootfs cannot be used together: --alpine makes the build root")
+		}
+		if mode == sandbox.ModeNone {
+			return usageErrorf("--alpine needs the bwrap sandbox, not --sandbox none")
+		}
+	}
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {
 		return err
@@ -265,6 +279,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	}()
 	for _, p := range paths {
 		bo.Progress = newBuildProgress(app.IO, p)
+		if alpine != "" {
+			bo.Root = alpineRoot(app, cfg, alpine, mode, p, &bo)
+		}
 		res, err := build.Build(ctx, p, bo)
 		if err != nil {
 			var pe *build.PhaseError
@@ -391,9 +408,9 @@ func buildHint(err error) error {
 	case errors.Is(err, build.ErrNoRepodest):
 		return fmt.Errorf("%w: set --repodest", err)
 	case errors.Is(err, build.ErrMissingDeps):
-		return fmt.Errorf("%w; ways forward: install them on this host and pass --no-deps (-d), "+
-			"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), "+
-			"or build on Alpine; a build root that apkit installs from Alpine itself is planned", err)
+		return fmt.Errorf("%w; ways forward: build in an Alpine root apkit installs with them from Alpine's mirror with --alpine RELEASE (e.g. --alpine edge), "+
+			"install them on this host and pass --no-deps (-d), "+
+			"or build in an Alpine root that has them with --rootfs DIR", err)
 	case errors.Is(err, build.ErrNoChecksum), errors.Is(err, build.ErrStaleChecksums):
 		return fmt.Errorf("%w; %s", err, checksumFix)
 	}
@@ -421,7 +438,7 @@ func foreignLibcWarning(links []build.ForeignLibc) string {
 		parts = append(parts, fmt.Sprintf("%s link %s", strings.Join(pkgs[lib], ", "), lib))
 	}
 	return fmt.Sprintf("%s, a C library other than Alpine's musl: Alpine cannot install these packages (nothing there provides so:%s); "+
-		"build them on Alpine, or against an Alpine root with --rootfs DIR (a build root apkit installs from Alpine itself is planned)",
+		"build them with --alpine RELEASE (e.g. --alpine edge), in an Alpine root apkit installs from Alpine's mirror, or on Alpine",
 		strings.Join(parts, "; "), strings.Join(libs, ", so:"))
 }
 
