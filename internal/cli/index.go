@@ -114,6 +114,7 @@ func newIndexCmd(app *App) *cobra.Command {
 	f.BoolVar(&opts.verifyData, "verify-data", false, "also check each package's data segment against its datahash and file checksums")
 	f.BoolVar(&opts.noWarnings, "no-warnings", false, "do not warn about dependencies no indexed package provides")
 	f.BoolVar(&opts.json, "json", false, "print the result as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("rewrite-arch", completeArch)
 	return cmd
 }
 
