@@ -14,7 +14,8 @@ import (
 // TestGitLabJobs runs testdata/gitlab/*.txtar: the jobs of the GitLab CI
 // templates in examples/gitlab, run as a GitLab runner runs them (before_script
 // and script in one shell), on the sample package project. The command
-// "gitlab-job TEMPLATE JOB OUT" writes JOB's shell script to OUT.
+// "gitlab-job TEMPLATE... JOB OUT" writes JOB's shell script to OUT, the
+// templates included together.
 func TestGitLabJobs(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
 	if err != nil {
@@ -43,26 +44,37 @@ func TestGitLabJobs(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"gitlab-job": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg || len(args) != 3 {
-					ts.Fatalf("usage: gitlab-job TEMPLATE JOB OUT")
+				if neg || len(args) < 3 {
+					ts.Fatalf("usage: gitlab-job TEMPLATE... JOB OUT")
 				}
-				script, err := gitlabJobScript(ts.ReadFile(args[0]), args[1])
+				var srcs []string
+				for _, f := range args[:len(args)-2] {
+					srcs = append(srcs, ts.ReadFile(f))
+				}
+				script, err := gitlabJobScript(srcs, args[len(args)-2])
 				ts.Check(err)
-				ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(script), 0o644))
+				ts.Check(os.WriteFile(ts.MkAbs(args[len(args)-1]), []byte(script), 0o644))
 			},
 		},
 	})
 }
 
 // gitlabJobScript returns the shell script GitLab runs for job in the CI
-// file src: its before_script (or that of the job it extends) and script,
-// with !reference tags resolved, under "set -e" as a runner does.
-func gitlabJobScript(src, job string) (string, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		return "", err
+// files srcs, included together: its before_script (or that of the job it
+// extends) and script, with !reference tags resolved, under "set -e" as a
+// runner does.
+func gitlabJobScript(srcs []string, job string) (string, error) {
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	for _, src := range srcs {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+			return "", err
+		}
+		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			return "", fmt.Errorf("a CI file is not a mapping")
+		}
+		root.Content = append(root.Content, doc.Content[0].Content...)
 	}
-	root := doc.Content[0]
 	lookup := func(m *yaml.Node, key string) *yaml.Node {
 		for i := 0; m != nil && m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
 			if m.Content[i].Value == key {

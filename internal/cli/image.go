@@ -319,7 +319,7 @@ func imageRoots(ctx context.Context, app *App, opts *imageOptions) (roots []stri
 			return nil, cleanup, err
 		}
 		root := filepath.Join(tmp, arch)
-		if err := installPackages(ctx, app, opts, root, arch, kr); err != nil {
+		if err := installPackages(ctx, app, cfg, opts, root, arch, kr); err != nil {
 			return nil, cleanup, err
 		}
 		roots = append(roots, root)
@@ -329,13 +329,26 @@ func imageRoots(ctx context.Context, app *App, opts *imageOptions) (roots []stri
 
 // installPackages solves opts.packages over the repositories for arch and
 // installs the plan into root.
-func installPackages(ctx context.Context, app *App, opts *imageOptions, root, arch string, kr *sign.Keyring) error {
+func installPackages(ctx context.Context, app *App, cfg *config.Config, opts *imageOptions, root, arch string, kr *sign.Keyring) error {
 	var (
 		rrs  []resolve.Repository
 		from = map[*index.Record]string{}
 	)
+	// Remote indexes and packages are downloaded into apk's cache, as
+	// "apkit add" downloads them.
+	var fetch install.Fetch
+	if cfg != nil && cfg.CacheDir != "" {
+		fetch.Cache = filepath.Join(cfg.CacheDir, "apk")
+	}
+	if app.HTTPClient != nil {
+		client, err := app.HTTPClient()
+		if err != nil {
+			return err
+		}
+		fetch.Client = client
+	}
 	for _, u := range opts.repos {
-		r, err := install.OpenRepository(ctx, u, arch, kr, nil)
+		r, err := install.OpenRepository(ctx, u, arch, kr, &fetch)
 		if err != nil {
 			return fmt.Errorf("image: %w", err)
 		}
@@ -371,6 +384,7 @@ func installPackages(ctx context.Context, app *App, opts *imageOptions, root, ar
 		World:        plan.World,
 		Repositories: opts.repos,
 		NoScripts:    opts.noScripts,
+		Fetch:        fetch,
 		Log:          func(msg string) { app.IO.Verbosef("%s", msg) },
 	})
 	if err != nil {
