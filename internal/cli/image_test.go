@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -87,5 +88,42 @@ func TestImagePushGitLab(t *testing.T) {
 				t.Errorf("referrers of %s: %s", digest, body)
 			}
 		})
+	}
+}
+
+// TestDocsImageFiles reads every image file the docs and examples show
+// (the YAML blocks of docs/images.md that have contents, and the image
+// project of examples/gitlab) as "apkit image -f" reads them.
+func TestDocsImageFiles(t *testing.T) {
+	root := filepath.Join("..", "..")
+	files := []string{filepath.Join(root, "examples", "gitlab", "image", "image.yaml")}
+	data, err := os.ReadFile(filepath.Join(root, "docs", "images.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i, block := range strings.Split(string(data), "```yaml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if !strings.HasPrefix(block, "contents:") && !strings.Contains(block, "\ncontents:") {
+			continue
+		}
+		name := filepath.Join(dir, fmt.Sprintf("block%d.yaml", i+1))
+		if err := os.WriteFile(name, []byte(block), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, name)
+	}
+	if len(files) < 3 {
+		t.Fatalf("found %d image files, want the examples of docs/images.md too", len(files))
+	}
+	for _, name := range files {
+		f, err := readImageFile(name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if f.Contents == nil || len(f.Contents.Packages) == 0 {
+			t.Errorf("%s: no packages", name)
+		}
 	}
 }
