@@ -1,12 +1,18 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/rogpeppe/go-internal/testscript"
 	"go.yaml.in/yaml/v3"
 )
@@ -40,9 +46,40 @@ func TestGitLabJobs(t *testing.T) {
 				return err
 			}
 			env.Setenv("PORT", fmt.Sprint(port))
+			// A container registry, as GitLab's: it takes the job's
+			// CI_REGISTRY_USER and CI_REGISTRY_PASSWORD.
+			reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if u, p, ok := r.BasicAuth(); !ok || u != "gitlab-ci-token" || p != "registry-password" {
+					w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+					http.Error(w, "unauthorized", http.StatusUnauthorized)
+					return
+				}
+				reg.ServeHTTP(w, r)
+			}))
+			env.Defer(srv.Close)
+			env.Setenv("REGISTRY", strings.TrimPrefix(srv.URL, "http://"))
+			env.Setenv("DOCKER_CONFIG", filepath.Join(env.WorkDir, "docker"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// registry-tags REPO prints the tags $REGISTRY holds for REPO.
+			"registry-tags": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: registry-tags REPO")
+				}
+				req, err := http.NewRequest("GET", "http://"+ts.Getenv("REGISTRY")+"/v2/"+args[0]+"/tags/list", nil)
+				ts.Check(err)
+				req.SetBasicAuth("gitlab-ci-token", "registry-password")
+				resp, err := http.DefaultClient.Do(req)
+				ts.Check(err)
+				defer resp.Body.Close()
+				var list struct{ Tags []string }
+				ts.Check(json.NewDecoder(resp.Body).Decode(&list))
+				for _, tag := range list.Tags {
+					fmt.Fprintln(ts.Stdout(), tag)
+				}
+			},
 			"gitlab-job": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 3 {
 					ts.Fatalf("usage: gitlab-job TEMPLATE... JOB OUT")
