@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/apkit-dev/apkit/internal/config"
@@ -58,7 +59,7 @@ type imageOptions struct {
 type imageResult struct {
 	// Digest is the digest of the image's manifest, or of the multi-arch
 	// index for several roots.
-	Digest string `json:"digest"`
+	Digest string `json:"digest,omitempty"`
 	// Images lists each architecture's image.
 	Images []imageArch `json:"images"`
 	// Output and Format are the file or directory written ("" for none)
@@ -69,13 +70,18 @@ type imageResult struct {
 	SBOMs []string `json:"sboms,omitempty"`
 	// Pushed is the reference pushed, with its digest.
 	Pushed string `json:"pushed,omitempty"`
+	// Config is the image config, with --dry-run.
+	Config *v1.Config `json:"config,omitempty"`
 }
 
 // imageArch is one architecture's image in an [imageResult].
 type imageArch struct {
 	Arch     string `json:"arch"`
-	Digest   string `json:"digest"`
+	Digest   string `json:"digest,omitempty"`
 	Packages int    `json:"packages"`
+	// Plan lists the packages, NAME-VERSION, with --dry-run: in the order
+	// they would be installed, or a root's sorted.
+	Plan []string `json:"plan,omitempty"`
 }
 
 const imageLong = `Make an OCI container image of packages or of a root directory: no
@@ -112,8 +118,10 @@ referrers; --no-sbom for none). Credentials come from the docker config
 file ($DOCKER_CONFIG or ~/.docker/config.json) and, in GitLab CI, for
 $CI_REGISTRY, from CI_REGISTRY_USER and CI_REGISTRY_PASSWORD or
 CI_JOB_TOKEN. An SPDX 2.3 SBOM of the installed packages is written beside
-the output (FILE.spdx.json, or --sbom FILE). --dry-run builds the image and
-prints its digest only.
+the output (FILE.spdx.json, or --sbom FILE). --dry-run solves the packages
+and prints the plan for each arch (or a root's installed packages) and the
+image config as its config file will hold it, and installs, builds, writes
+and pushes nothing.
 
 -f FILE reads the settings from a YAML image file with apko's keys:
 contents.repositories, contents.keyring (local key files),
@@ -165,7 +173,7 @@ func newImageCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.sbom, "sbom", "", "write the SPDX SBOM to `file` (default: beside the output, OUTPUT.spdx.json)")
 	f.BoolVar(&opts.noSBOM, "no-sbom", false, "write and attach no SBOM")
 	f.StringVar(&opts.push, "push", "", "push the image to the registry reference `ref` (host/repo:tag)")
-	f.BoolVar(&opts.dryRun, "dry-run", false, "build the image and print its digest; write and push nothing")
+	f.BoolVar(&opts.dryRun, "dry-run", false, "print the packages and the image config; build, write and push nothing")
 	f.BoolVar(&opts.json, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -180,11 +188,9 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 		file = f
 		file.apply(opts)
 	}
-	roots, cleanup, err := imageRoots(ctx, app, opts)
-	if err != nil {
+	if err := imageSource(opts); err != nil {
 		return err
 	}
-	defer cleanup()
 	var custom *image.Customization
 	if file != nil {
 		custom = file.customization()
@@ -200,6 +206,14 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.dryRun {
+		return imageDryRun(ctx, app, opts, cfg)
+	}
+	roots, cleanup, err := imageRoots(ctx, app, opts)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	created, err := imageCreated(app)
 	if err != nil {
 		return err
@@ -239,10 +253,8 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 		return fmt.Errorf("image: %w", err)
 	}
 	res.Digest = d.String()
-	if !opts.dryRun {
-		if err := writeImage(ctx, app, opts, format, imgs, res); err != nil {
-			return err
-		}
+	if err := writeImage(ctx, app, opts, format, imgs, res); err != nil {
+		return err
 	}
 	if opts.json {
 		enc := json.NewEncoder(app.IO.Out)
@@ -267,59 +279,21 @@ func runImage(ctx context.Context, app *App, opts *imageOptions) error {
 // per arch with the solver's plan installed (removed by cleanup).
 func imageRoots(ctx context.Context, app *App, opts *imageOptions) (roots []string, cleanup func(), err error) {
 	cleanup = func() {}
-	switch {
-	case len(opts.roots) > 0 && len(opts.packages) > 0:
-		return nil, cleanup, usageErrorf("image: give --root or packages (--package, contents.packages), not both")
-	case len(opts.roots) > 0:
-		if len(opts.repos) > 0 || len(opts.archs) > 0 {
-			return nil, cleanup, usageErrorf("image: --repository and --arch go with --package; a --root has its own")
-		}
+	if len(opts.roots) > 0 {
 		return opts.roots, cleanup, nil
-	case len(opts.packages) == 0:
-		return nil, cleanup, usageErrorf("image: give --root DIR or --package NAME")
-	case len(opts.repos) == 0:
-		return nil, cleanup, usageErrorf("image: --package needs a --repository to install from")
-	}
-	var cfg *config.Config
-	if app.Config != nil {
-		if cfg, err = app.Config(); err != nil {
-			return nil, cleanup, err
-		}
 	}
 	tmp, err := os.MkdirTemp("", "apkit-image-*")
 	if err != nil {
 		return nil, cleanup, fmt.Errorf("image: %w", err)
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	archs := opts.archs
-	if len(archs) == 0 {
-		archs = []string{apkbuild.HostArch()}
-	}
-	for _, arch := range archs {
-		kr, err := loadKeyring(app, cfg, opts.keysDirs)
-		if err == nil {
-			err = alpinekeys.AddTo(kr, arch)
-		}
-		for _, k := range opts.keyFiles {
-			if err != nil {
-				break
-			}
-			var data []byte
-			if data, err = os.ReadFile(k); err == nil {
-				var pub *rsa.PublicKey
-				if pub, err = sign.ParsePublicKey(data); err == nil {
-					kr.Add(filepath.Base(k), pub)
-				}
-			}
-			if err != nil {
-				err = fmt.Errorf("image: keyring %s: %w", k, err)
-			}
-		}
+	for _, arch := range imageArchs(opts) {
+		s, err := solveImage(ctx, app, opts, arch)
 		if err != nil {
 			return nil, cleanup, err
 		}
 		root := filepath.Join(tmp, arch)
-		if err := installPackages(ctx, app, cfg, opts, root, arch, kr); err != nil {
+		if err := installPackages(ctx, app, opts, s, root, arch); err != nil {
 			return nil, cleanup, err
 		}
 		roots = append(roots, root)
@@ -327,30 +301,93 @@ func imageRoots(ctx context.Context, app *App, opts *imageOptions) (roots []stri
 	return roots, cleanup, nil
 }
 
-// installPackages solves opts.packages over the repositories for arch and
-// installs the plan into root.
-func installPackages(ctx context.Context, app *App, cfg *config.Config, opts *imageOptions, root, arch string, kr *sign.Keyring) error {
+// imageSource checks that opts name either roots or packages to install
+// from repositories.
+func imageSource(opts *imageOptions) error {
+	switch {
+	case len(opts.roots) > 0 && len(opts.packages) > 0:
+		return usageErrorf("image: give --root or packages (--package, contents.packages), not both")
+	case len(opts.roots) > 0:
+		if len(opts.repos) > 0 || len(opts.archs) > 0 {
+			return usageErrorf("image: --repository and --arch go with --package; a --root has its own")
+		}
+	case len(opts.packages) == 0:
+		return usageErrorf("image: give --root DIR or --package NAME")
+	case len(opts.repos) == 0:
+		return usageErrorf("image: --package needs a --repository to install from")
+	}
+	return nil
+}
+
+// imageArchs returns the architectures to install packages for.
+func imageArchs(opts *imageOptions) []string {
+	if len(opts.archs) == 0 {
+		return []string{apkbuild.HostArch()}
+	}
+	return opts.archs
+}
+
+// imageSolution is the solver's plan for one architecture and what it
+// takes to install it.
+type imageSolution struct {
+	pkgs  []install.Package
+	world []string
+	fetch install.Fetch
+}
+
+// solveImage reads the repositories' indexes for arch, checked against the
+// keys, and solves opts.packages over them.
+func solveImage(ctx context.Context, app *App, opts *imageOptions, arch string) (*imageSolution, error) {
+	var cfg *config.Config
+	if app.Config != nil {
+		var err error
+		if cfg, err = app.Config(); err != nil {
+			return nil, err
+		}
+	}
+	kr, err := loadKeyring(app, cfg, opts.keysDirs)
+	if err == nil {
+		err = alpinekeys.AddTo(kr, arch)
+	}
+	for _, k := range opts.keyFiles {
+		if err != nil {
+			break
+		}
+		var data []byte
+		if data, err = os.ReadFile(k); err == nil {
+			var pub *rsa.PublicKey
+			if pub, err = sign.ParsePublicKey(data); err == nil {
+				kr.Add(filepath.Base(k), pub)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("image: keyring %s: %w", k, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
 	var (
+		s    = &imageSolution{}
 		rrs  []resolve.Repository
 		from = map[*index.Record]string{}
 	)
 	// Remote indexes and packages are downloaded into apk's cache, as
 	// "apkit add" downloads them.
-	var fetch install.Fetch
 	if cfg != nil && cfg.CacheDir != "" {
-		fetch.Cache = filepath.Join(cfg.CacheDir, "apk")
+		s.fetch.Cache = filepath.Join(cfg.CacheDir, "apk")
 	}
 	if app.HTTPClient != nil {
 		client, err := app.HTTPClient()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fetch.Client = client
+		s.fetch.Client = client
 	}
 	for _, u := range opts.repos {
-		r, err := install.OpenRepository(ctx, u, arch, kr, &fetch)
+		r, err := install.OpenRepository(ctx, u, arch, kr, &s.fetch)
 		if err != nil {
-			return fmt.Errorf("image: %w", err)
+			return nil, fmt.Errorf("image: %w", err)
 		}
 		rrs = append(rrs, resolve.Repository{Records: r.Index.Records})
 		for _, rec := range r.Index.Records {
@@ -361,35 +398,98 @@ func installPackages(ctx context.Context, app *App, cfg *config.Config, opts *im
 	}
 	db, err := resolve.NewDB(resolve.Config{Arch: arch, Repositories: rrs})
 	if err != nil {
-		return fmt.Errorf("image: %s: %w", arch, err)
+		return nil, fmt.Errorf("image: %s: %w", arch, err)
 	}
 	plan, err := db.Solve(resolve.Request{World: opts.packages})
 	if err != nil {
-		return fmt.Errorf("image: %s: %w", arch, err)
+		return nil, fmt.Errorf("image: %s: %w", arch, err)
 	}
-	var pkgs []install.Package
+	s.world = plan.World
 	for _, c := range plan.Changes {
 		if c.New == nil {
 			continue
 		}
 		u, ok := from[c.New]
 		if !ok {
-			return fmt.Errorf("image: %s: the plan's %s-%s is in no repository", arch, c.New.Name, c.New.Version)
+			return nil, fmt.Errorf("image: %s: the plan's %s-%s is in no repository", arch, c.New.Name, c.New.Version)
 		}
-		pkgs = append(pkgs, install.Package{Record: c.New, Repository: u})
+		s.pkgs = append(s.pkgs, install.Package{Record: c.New, Repository: u})
 	}
-	app.IO.Verbosef("%s: installing %d packages", arch, len(pkgs))
-	_, err = install.Install(ctx, root, pkgs, &install.Options{
+	return s, nil
+}
+
+// installPackages installs the solver's plan s into root.
+func installPackages(ctx context.Context, app *App, opts *imageOptions, s *imageSolution, root, arch string) error {
+	app.IO.Verbosef("%s: installing %d packages", arch, len(s.pkgs))
+	_, err := install.Install(ctx, root, s.pkgs, &install.Options{
 		Arch:         arch,
-		World:        plan.World,
+		World:        s.world,
 		Repositories: opts.repos,
 		NoScripts:    opts.noScripts,
-		Fetch:        fetch,
+		Fetch:        s.fetch,
 		Log:          func(msg string) { app.IO.Verbosef("%s", msg) },
 	})
 	if err != nil {
 		return fmt.Errorf("image: install %s: %w", arch, err)
 	}
+	return nil
+}
+
+// imageDryRun prints what an image of opts would hold, each
+// architecture's packages (the solver's plan, or a root's database) and
+// the image config, and builds nothing.
+func imageDryRun(ctx context.Context, app *App, opts *imageOptions, cfg *image.Config) error {
+	oc, err := cfg.OCI()
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	res := &imageResult{Config: &oc}
+	if len(opts.roots) > 0 {
+		for _, root := range opts.roots {
+			db, err := install.ReadDatabase(root)
+			if err != nil {
+				return fmt.Errorf("image: %s: %w", root, err)
+			}
+			arch := "x86_64"
+			if data, err := os.ReadFile(filepath.Join(root, install.ArchFile)); err == nil && strings.TrimSpace(string(data)) != "" {
+				arch = strings.TrimSpace(string(data))
+			}
+			a := imageArch{Arch: arch, Packages: len(db.Packages), Plan: []string{}}
+			for _, p := range db.Packages {
+				a.Plan = append(a.Plan, p.Record.Name+"-"+p.Record.Version)
+			}
+			slices.Sort(a.Plan)
+			res.Images = append(res.Images, a)
+		}
+	} else {
+		for _, arch := range imageArchs(opts) {
+			s, err := solveImage(ctx, app, opts, arch)
+			if err != nil {
+				return err
+			}
+			a := imageArch{Arch: arch, Packages: len(s.pkgs), Plan: []string{}}
+			for _, p := range s.pkgs {
+				a.Plan = append(a.Plan, p.Record.Name+"-"+p.Record.Version)
+			}
+			res.Images = append(res.Images, a)
+		}
+	}
+	if opts.json {
+		enc := json.NewEncoder(app.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	for _, a := range res.Images {
+		fmt.Fprintf(app.IO.Out, "packages (%s):\n", a.Arch)
+		for _, p := range a.Plan {
+			fmt.Fprintf(app.IO.Out, "  %s\n", p)
+		}
+	}
+	data, err := json.MarshalIndent(res.Config, "", "  ")
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	fmt.Fprintf(app.IO.Out, "config:\n%s\n", data)
 	return nil
 }
 

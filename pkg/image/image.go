@@ -196,12 +196,44 @@ func readLine(name string) string {
 	return strings.TrimSpace(strings.SplitN(string(data), "\n", 2)[0])
 }
 
-// assemble puts the layer, the config and the annotations together.
-func assemble(im *Image, layer *fileLayer, c *Config) (v1.Image, error) {
-	diffID, _ := layer.DiffID()
+// OCI returns the config as an image's config file holds it (its
+// "config" object): [DefaultPath] added to Env unless it sets PATH, and
+// exposed ports without a protocol as tcp.
+func (c *Config) OCI() (v1.Config, error) {
 	env := slices.Clone(c.Env)
 	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
 		env = append([]string{DefaultPath}, env...)
+	}
+	oc := v1.Config{
+		Entrypoint: c.Entrypoint,
+		Cmd:        c.Cmd,
+		Env:        env,
+		WorkingDir: c.WorkingDir,
+		User:       c.User,
+		StopSignal: c.StopSignal,
+		Labels:     c.Labels,
+	}
+	for _, p := range c.ExposedPorts {
+		if p == "" {
+			return v1.Config{}, errors.New("exposed port: empty")
+		}
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		if oc.ExposedPorts == nil {
+			oc.ExposedPorts = map[string]struct{}{}
+		}
+		oc.ExposedPorts[p] = struct{}{}
+	}
+	return oc, nil
+}
+
+// assemble puts the layer, the config and the annotations together.
+func assemble(im *Image, layer *fileLayer, c *Config) (v1.Image, error) {
+	diffID, _ := layer.DiffID()
+	oc, err := c.OCI()
+	if err != nil {
+		return nil, err
 	}
 	cfg := &v1.ConfigFile{
 		Architecture: im.Platform.Architecture,
@@ -214,27 +246,7 @@ func assemble(im *Image, layer *fileLayer, c *Config) (v1.Image, error) {
 			CreatedBy: "apkit image",
 			Comment:   historyComment(im.Database),
 		}},
-		Config: v1.Config{
-			Entrypoint: c.Entrypoint,
-			Cmd:        c.Cmd,
-			Env:        env,
-			WorkingDir: c.WorkingDir,
-			User:       c.User,
-			StopSignal: c.StopSignal,
-			Labels:     c.Labels,
-		},
-	}
-	for _, p := range c.ExposedPorts {
-		if p == "" {
-			return nil, errors.New("exposed port: empty")
-		}
-		if !strings.Contains(p, "/") {
-			p += "/tcp"
-		}
-		if cfg.Config.ExposedPorts == nil {
-			cfg.Config.ExposedPorts = map[string]struct{}{}
-		}
-		cfg.Config.ExposedPorts[p] = struct{}{}
+		Config: oc,
 	}
 	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
