@@ -1,0 +1,307 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/apkit-dev/apkit/pkg/apkbuild"
+	"github.com/apkit-dev/apkit/pkg/graph"
+	"github.com/apkit-dev/apkit/pkg/index"
+)
+
+type planOptions struct {
+	paths    []string
+	repodest string
+	repo     string
+	arch     string
+	json     bool
+	strict   bool
+}
+
+// planRecipeJSON is one line of `apkit plan --json`: one per recipe, in
+// build order.
+type planRecipeJSON struct {
+	Dir      string   `json:"dir"`
+	Pkgname  string   `json:"pkgname"`
+	Version  string   `json:"version"`
+	Repo     string   `json:"repo"`
+	Packages []string `json:"packages"`
+	// UpToDate says every package is in REPODEST at this version.
+	UpToDate bool `json:"up_to_date"`
+	// NotForArch says the recipe's arch excludes the arch planned for.
+	NotForArch bool           `json:"not_for_arch,omitempty"`
+	Depends    []planEdgeJSON `json:"depends"`
+	// Cycles are the cycles broken at one of this recipe's dependencies.
+	Cycles []string `json:"cycles,omitempty"`
+}
+
+// planEdgeJSON is a dependency of a recipe on another of the set.
+type planEdgeJSON struct {
+	Dir        string `json:"dir"`
+	Pkgname    string `json:"pkgname"`
+	Field      string `json:"field"`
+	Dependency string `json:"dependency"`
+	// Broken says the dependency was ignored to break a cycle.
+	Broken bool `json:"broken,omitempty"`
+}
+
+const planLong = `Plan reads a set of recipes and prints the order to build them in: a
+recipe comes after the recipes of the set that make what its depends,
+makedepends and checkdepends name (a pkgname, a subpackage, a provides=
+name, or a so:, cmd: or pc: name their packages in REPODEST provide).
+Recipes with nothing between them come in the order of their directories.
+
+PATH is a recipe directory (or its APKBUILD), or a directory of recipes:
+every */APKBUILD below it, in aports' layout <repo>/<pkg>/APKBUILD or flat.
+The default is the current directory.
+
+A cycle (a needs b, b needs a) is reported as a warning and broken the way
+lua-aports' "ap builddirs" breaks it: walking the recipes in directory
+order, the dependency that leads back to a recipe being walked is ignored.
+--strict refuses to plan instead.
+
+A recipe is up to date when its packages (main package and subpackages)
+for the arch are all in REPODEST/<repo>/<arch>/ at its pkgver-pkgrel;
+apkit build skips it. --json prints, one line per recipe in build order,
+its packages, its dependencies with the item that made each, the cycles
+broken at it and whether it is up to date.`
+
+const planExample = `  apkit plan main/
+  apkit plan --json aports/main aports/community
+  apkit plan --strict main/a main/b`
+
+func newPlanCmd(app *App) *cobra.Command {
+	opts := &planOptions{}
+	cmd := &cobra.Command{
+		Use:     "plan [PATH...]",
+		Short:   "Print the order to build a set of recipes in",
+		Long:    planLong,
+		Example: planExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.paths = args
+			return runPlan(cmd.Context(), app, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.repodest, "repodest", "P", "", "`dir` that holds the local repositories, to tell what is up to date (default: repodest from config or abuild.conf)")
+	f.StringVar(&opts.repo, "repo", "", "repository `name` of every recipe (default: the name of each recipe directory's parent)")
+	f.StringVar(&opts.arch, "arch", "", "plan for this `arch` (CARCH; default: configured arch)")
+	f.BoolVar(&opts.json, "json", false, "print one JSON object per recipe, in build order")
+	f.BoolVar(&opts.strict, "strict", false, "refuse to plan when the dependencies go round in a cycle")
+	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
+	_ = cmd.RegisterFlagCompletionFunc("repodest", dirCompletion)
+	return cmd
+}
+
+func runPlan(ctx context.Context, app *App, opts *planOptions) error {
+	if opts.repo != "" && !plainName(opts.repo) {
+		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
+	}
+	arch, err := recipeArch(app, opts.arch)
+	if err != nil {
+		return err
+	}
+	cfg, err := app.Config()
+	if err != nil {
+		return err
+	}
+	dirs, err := expandRecipes(recipePaths(opts.paths))
+	if err != nil {
+		return err
+	}
+	g, failed, err := loadGraph(ctx, app, dirs, graphOptions{arch: arch, repo: opts.repo, repodest: firstNonEmpty(opts.repodest, cfg.Repodest)})
+	if err != nil {
+		return err
+	}
+	if err := reportCycles(app, g, opts.strict); err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(app.IO.Out, 64<<10)
+	for _, i := range g.Order {
+		if opts.json {
+			if err := writeJSONLine(out, planJSON(g, i)); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintln(out, g.Nodes[i].Dir)
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if failed {
+		return &silentError{code: ExitFailure}
+	}
+	return nil
+}
+
+// reportCycles warns of every cycle of g, or with strict fails naming them.
+func reportCycles(app *App, g *graph.Graph, strict bool) error {
+	if strict && len(g.Cycles) > 0 {
+		var names []string
+		for _, c := range g.Cycles {
+			names = append(names, g.CycleNames(c))
+		}
+		return fmt.Errorf("dependency cycles (--strict): %s", strings.Join(names, "; "))
+	}
+	for _, c := range g.Cycles {
+		app.IO.Warnf("dependency cycle %s", g.DescribeCycle(c))
+	}
+	return nil
+}
+
+// planJSON is the JSON form of recipe i of g.
+func planJSON(g *graph.Graph, i int) planRecipeJSON {
+	n := &g.Nodes[i]
+	r := planRecipeJSON{
+		Dir: n.Dir, Pkgname: n.Pkgname, Version: n.Version, Repo: n.Repo,
+		Packages: n.Packages(), UpToDate: n.UpToDate, NotForArch: n.NotForArch,
+		Depends: []planEdgeJSON{},
+	}
+	for _, e := range n.Edges {
+		to := &g.Nodes[e.To]
+		r.Depends = append(r.Depends, planEdgeJSON{Dir: to.Dir, Pkgname: to.Pkgname, Field: e.Field, Dependency: e.Dependency, Broken: e.Broken})
+	}
+	for _, c := range g.Cycles {
+		if c.Path[len(c.Path)-2] == i {
+			r.Cycles = append(r.Cycles, g.CycleNames(c))
+		}
+	}
+	return r
+}
+
+// graphOptions say how to read a set of recipes into a graph.
+type graphOptions struct {
+	arch, repo, repodest string
+}
+
+// loadGraph reads the recipes in dirs concurrently and makes their graph,
+// with what REPODEST holds for their repositories. A recipe that cannot be
+// read is reported on stderr and left out; failed says there was one.
+func loadGraph(ctx context.Context, app *App, dirs []string, opts graphOptions) (g *graph.Graph, failed bool, err error) {
+	recipes := make([]graph.Recipe, 0, len(dirs))
+	err = eachRecipe(ctx, dirs, recipeLoader(apkbuild.Options{Arch: opts.arch}), func(res loadResult) error {
+		if res.err != nil {
+			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", res.err)
+			failed = true
+			// A recipe that breaks one of abuild's rules still says what
+			// it makes and needs.
+			if res.recipe == nil || res.recipe.Pkgname == "" {
+				return nil
+			}
+		}
+		repo := opts.repo
+		if repo == "" {
+			abs, err := filepath.Abs(res.path)
+			if err != nil {
+				return err
+			}
+			repo = filepath.Base(filepath.Dir(abs))
+		}
+		recipes = append(recipes, graph.FromAPKBUILD(res.path, repo, res.recipe))
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, failed, err
+	}
+	built := map[string][]*index.Record{}
+	if opts.repodest != "" {
+		for _, r := range recipes {
+			if _, ok := built[r.Repo]; ok {
+				continue
+			}
+			recs, err := readBuilt(filepath.Join(opts.repodest, r.Repo, opts.arch, "APKINDEX.tar.gz"))
+			if err != nil {
+				return nil, failed, err
+			}
+			built[r.Repo] = recs
+		}
+	}
+	return graph.New(recipes, graph.Options{Built: built}), failed, nil
+}
+
+// readBuilt returns the records of the index at path: none when there is
+// no index.
+func readBuilt(path string) ([]*index.Record, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ix, err := index.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ix.Records, nil
+}
+
+// expandRecipes turns recipe paths into recipe directories: a recipe
+// directory or APKBUILD stands for itself, and a directory without an
+// APKBUILD for every */APKBUILD and */*/APKBUILD below it (a flat
+// directory of recipes, or an aports tree of repositories). Directories
+// whose names start with a dot are not looked into.
+func expandRecipes(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range recipeDirs(paths) {
+		err := checkRecipe(p)
+		var nr *noRecipeError
+		if !errors.As(err, &nr) || nr.missing {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+			continue
+		}
+		found, err := recipesBelow(p, 2)
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no APKBUILD in it or in its subdirectories (give a recipe directory, or a directory of recipes)", p)
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// recipesBelow returns the recipe directories among the subdirectories of
+// dir, looking depth levels down, sorted.
+func recipesBelow(dir string, depth int) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(sub, "APKBUILD")); err == nil && fi.Mode().IsRegular() {
+			out = append(out, sub)
+			continue
+		}
+		if depth > 1 {
+			below, err := recipesBelow(sub, depth-1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, below...)
+		}
+	}
+	return out, nil
+}
