@@ -36,6 +36,9 @@ type buildOptions struct {
 	rootfs   string
 	phases   string
 	json     bool
+	// force builds recipes that are up to date; keepGoing goes on after a
+	// failure with the recipes that do not depend on it.
+	force, keepGoing bool
 	// pathPrepend are --path-prepend's directories (each may be a
 	// colon-separated list).
 	pathPrepend []string
@@ -54,10 +57,13 @@ type buildRecipeJSON struct {
 	Skipped  string          `json:"skipped,omitempty"`
 	Packages []build.Package `json:"packages"`
 	Log      string          `json:"log"`
-	// Error and Phase say why and where the recipe's build failed; the
-	// recipes after it were not built.
+	// Error and Phase say why and where the recipe's build failed;
+	// without --keep-going, the recipes after it were not built.
 	Error string `json:"error,omitempty"`
 	Phase string `json:"phase,omitempty"`
+	// NotBuilt names the recipe whose failed build kept this one, which
+	// depends on it, from being built (--keep-going).
+	NotBuilt string `json:"not_built,omitempty"`
 	// ForeignLibc lists packages linking a C library other than musl.
 	ForeignLibc []build.ForeignLibc `json:"foreign_libc,omitempty"`
 }
@@ -73,6 +79,16 @@ verify sources, unpack, prepare, build, check, package and split into
 subpackages, then strip, check and trace every package, write signed .apk
 files and add them to REPODEST/<repo>/<arch>/ with the index updated and
 signed.
+
+Several recipes, or a directory of recipes (every */APKBUILD below it, in
+aports' layout <repo>/<pkg>/APKBUILD or flat: "apkit build main/"), are
+built in dependency order, the order "apkit plan" prints. Of several, a
+recipe that is up to date (its packages all in REPODEST at its
+pkgver-pkgrel) is skipped and says so; --force (-f) builds it again. The
+first failure stops the build; with --keep-going, only the recipes that
+depend on the failed one are not built. A build of several ends with a
+summary on stderr: built, up to date, failed (with the phase), not built
+(and why); the exit status is 1 when anything failed.
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
@@ -101,7 +117,8 @@ has the table).`,
   apkit build examples/main/greet --repodest ./packages
   apkit build --no-check --keep ./my-recipe
   apkit build --phases unpack,prepare ./my-recipe
-  apkit build --json main/*/`,
+  apkit build --json main/*/
+  apkit build --keep-going aports/main`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
 			opts.repodestSet = cmd.Flags().Changed("repodest")
@@ -154,6 +171,8 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
 	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.BoolVarP(&o.force, "force", "f", false, "build recipes whose packages are already in the repository at their version")
+	f.BoolVar(&o.keepGoing, "keep-going", false, "after a failure, go on with the recipes that do not depend on it")
 	// abuild's flags of the same meaning, for abuild's users' habits;
 	// docs/from-abuild.md documents them.
 	f.BoolVarP(&o.colorAlways, "abuild-color", "c", false, "colour output, as abuild -c (--color always)")
@@ -198,18 +217,16 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	paths := recipePaths(recipeDirs(opts.paths))
-	for _, p := range paths {
-		if err := checkRecipe(p); err != nil {
-			// abuild's verbs are phases here: "apkit build unpack".
-			var nr *noRecipeError
-			if errors.As(err, &nr) && nr.missing {
-				if _, perr := build.ParsePhases(p); perr == nil {
-					return fmt.Errorf("%w; to run abuild %s, use apkit build --phases %s", err, p, p)
-				}
+	dirs, tree, err := expandRecipeTree(recipePaths(opts.paths))
+	if err != nil {
+		// abuild's verbs are phases here: "apkit build unpack".
+		var nr *noRecipeError
+		if errors.As(err, &nr) && nr.missing {
+			if _, perr := build.ParsePhases(nr.path); perr == nil {
+				return fmt.Errorf("%w; to run abuild %s, use apkit build --phases %s", err, nr.path, nr.path)
 			}
-			return err
 		}
+		return err
 	}
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {
@@ -255,6 +272,15 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
+	// The recipes in dependency order; recipes that cannot be read come
+	// first, for their builds to say what is wrong.
+	g, unread, err := loadGraph(ctx, dirs, graphOptions{arch: bo.Arch, repo: opts.repo, repodest: bo.Repodest})
+	if err != nil {
+		return err
+	}
+	if err := reportCycles(app, g, false); err != nil {
+		return err
+	}
 	// Packages that link another C library than musl are named in one
 	// warning at the end, for all the recipes built.
 	var foreign []build.ForeignLibc
@@ -263,28 +289,97 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			app.IO.Warnf("%s", w)
 		}
 	}()
-	for _, p := range paths {
+	// A recipe is skipped when up to date in a build of several: one
+	// recipe is built when asked for, as are a run of some phases, and
+	// --replace, which is a rebuild.
+	skipUpToDate := !opts.force && !opts.replace && len(phases) == len(build.AllPhases) && bo.Repodest != "" && (tree || len(dirs) > 1)
+	type job struct {
+		dir  string
+		node int // -1 for a recipe that could not be read
+	}
+	var jobs []job
+	for _, u := range unread {
+		if g.Lookup(u.path) < 0 {
+			jobs = append(jobs, job{dir: u.path, node: -1})
+		}
+	}
+	for _, i := range g.Order {
+		jobs = append(jobs, job{dir: g.Nodes[i].Dir, node: i})
+	}
+	sum := &buildSummary{}
+	// cause holds, by node, the directory of the failed build that keeps
+	// it from being built ("" when nothing does).
+	cause := make([]string, len(g.Nodes))
+	var firstErr error
+	for k, j := range jobs {
+		if j.node >= 0 {
+			n := &g.Nodes[j.node]
+			for _, e := range n.Edges {
+				if !e.Broken && cause[e.To] != "" {
+					cause[j.node] = cause[e.To]
+					break
+				}
+			}
+			if c := cause[j.node]; c != "" {
+				sum.blocked = append(sum.blocked, [2]string{j.dir, c})
+				app.IO.Infof("%s: not built: it depends on %s, whose build failed", n.Pkgname, c)
+				if opts.json {
+					if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Packages: []build.Package{}, NotBuilt: c}); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if skipUpToDate && n.UpToDate {
+				why := fmt.Sprintf("up to date: %s %s is in %s", n.Pkgname, n.Version, filepath.Join(bo.Repodest, n.Repo, bo.Arch))
+				sum.upToDate = append(sum.upToDate, j.dir)
+				app.IO.Infof("%s: %s (--force builds it again)", n.Pkgname, why)
+				if opts.json {
+					if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Skipped: why, Packages: []build.Package{}}); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
+		p := j.dir
 		bo.Progress = newBuildProgress(app.IO, p)
 		res, err := build.Build(ctx, p, bo)
 		if err != nil {
 			var pe *build.PhaseError
 			errors.As(err, &pe)
 			err = buildHint(buildFailed(app, p, err))
+			r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
+			if res != nil {
+				r.Pkgname, r.Log = res.Pkgname, res.Log
+			}
+			if pe != nil {
+				r.Phase, r.Log = pe.Phase, pe.Log
+			}
 			if opts.json {
-				r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
-				if res != nil {
-					r.Pkgname, r.Log = res.Pkgname, res.Log
-				}
-				if pe != nil {
-					r.Phase, r.Log = pe.Phase, pe.Log
-				}
 				if jerr := writeJSONLine(app.IO.Out, r); jerr != nil {
 					return jerr
 				}
 			}
-			return err
+			sum.failed = append(sum.failed, [2]string{p, r.Phase})
+			if !opts.keepGoing || ctx.Err() != nil {
+				for _, rest := range jobs[k+1:] {
+					sum.stopped = append(sum.stopped, rest.dir)
+				}
+				sum.print(app)
+				return err
+			}
+			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			if j.node >= 0 {
+				cause[j.node] = p
+			}
+			continue
 		}
 		foreign = append(foreign, res.ForeignLibc...)
+		sum.built = append(sum.built, p)
 		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log, ForeignLibc: res.ForeignLibc}
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
@@ -299,7 +394,50 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 		}
 	}
+	if len(jobs) > 1 {
+		sum.print(app)
+	}
+	if firstErr != nil {
+		code := ExitFailure
+		var verify *verifyError
+		if errors.As(firstErr, &verify) {
+			code = ExitVerify
+		}
+		return &silentError{code: code}
+	}
 	return nil
+}
+
+// buildSummary is what happened to each recipe of a build of several.
+type buildSummary struct {
+	built, upToDate, stopped []string
+	// failed holds directory and phase; blocked the directory and that of
+	// the failed build it depends on.
+	failed, blocked [][2]string
+}
+
+// print writes the summary to stderr: a line per outcome that happened.
+func (s *buildSummary) print(app *App) {
+	w := app.IO.ErrOut
+	if len(s.built) > 0 {
+		fmt.Fprintf(w, "built: %s\n", strings.Join(s.built, " "))
+	}
+	if len(s.upToDate) > 0 {
+		fmt.Fprintf(w, "up to date, not built: %s\n", strings.Join(s.upToDate, " "))
+	}
+	for _, f := range s.failed {
+		if f[1] != "" {
+			fmt.Fprintf(w, "failed: %s (phase %s)\n", f[0], f[1])
+		} else {
+			fmt.Fprintf(w, "failed: %s\n", f[0])
+		}
+	}
+	for _, b := range s.blocked {
+		fmt.Fprintf(w, "not built: %s (depends on %s, which failed)\n", b[0], b[1])
+	}
+	if len(s.stopped) > 0 {
+		fmt.Fprintf(w, "not built: %s (stopped at the first failure; --keep-going goes on)\n", strings.Join(s.stopped, " "))
+	}
 }
 
 // pipelineOptions turns the flags and the configuration into the

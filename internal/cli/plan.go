@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -117,9 +118,12 @@ func runPlan(ctx context.Context, app *App, opts *planOptions) error {
 	if err != nil {
 		return err
 	}
-	g, failed, err := loadGraph(ctx, app, dirs, graphOptions{arch: arch, repo: opts.repo, repodest: firstNonEmpty(opts.repodest, cfg.Repodest)})
+	g, unread, err := loadGraph(ctx, dirs, graphOptions{arch: arch, repo: opts.repo, repodest: firstNonEmpty(opts.repodest, cfg.Repodest)})
 	if err != nil {
 		return err
+	}
+	for _, u := range unread {
+		fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", u.err)
 	}
 	if err := reportCycles(app, g, opts.strict); err != nil {
 		return err
@@ -137,7 +141,7 @@ func runPlan(ctx context.Context, app *App, opts *planOptions) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if failed {
+	if len(unread) > 0 {
 		return &silentError{code: ExitFailure}
 	}
 	return nil
@@ -184,16 +188,15 @@ type graphOptions struct {
 }
 
 // loadGraph reads the recipes in dirs concurrently and makes their graph,
-// with what REPODEST holds for their repositories. A recipe that cannot be
-// read is reported on stderr and left out; failed says there was one.
-func loadGraph(ctx context.Context, app *App, dirs []string, opts graphOptions) (g *graph.Graph, failed bool, err error) {
+// with what REPODEST holds for their repositories. The recipes that cannot
+// be read are left out of the graph and returned in unread; the graph
+// keeps a recipe that breaks one of abuild's rules (in unread too) when it
+// still says what it makes and needs.
+func loadGraph(ctx context.Context, dirs []string, opts graphOptions) (g *graph.Graph, unread []loadResult, err error) {
 	recipes := make([]graph.Recipe, 0, len(dirs))
 	err = eachRecipe(ctx, dirs, recipeLoader(apkbuild.Options{Arch: opts.arch}), func(res loadResult) error {
 		if res.err != nil {
-			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", res.err)
-			failed = true
-			// A recipe that breaks one of abuild's rules still says what
-			// it makes and needs.
+			unread = append(unread, loadResult{path: res.path, err: res.err})
 			if res.recipe == nil || res.recipe.Pkgname == "" {
 				return nil
 			}
@@ -210,7 +213,7 @@ func loadGraph(ctx context.Context, app *App, dirs []string, opts graphOptions) 
 		return nil
 	}, nil)
 	if err != nil {
-		return nil, failed, err
+		return nil, unread, err
 	}
 	built := map[string][]*index.Record{}
 	if opts.repodest != "" {
@@ -220,19 +223,21 @@ func loadGraph(ctx context.Context, app *App, dirs []string, opts graphOptions) 
 			}
 			recs, err := readBuilt(filepath.Join(opts.repodest, r.Repo, opts.arch, "APKINDEX.tar.gz"))
 			if err != nil {
-				return nil, failed, err
+				return nil, unread, err
 			}
 			built[r.Repo] = recs
 		}
 	}
-	return graph.New(recipes, graph.Options{Built: built}), failed, nil
+	return graph.New(recipes, graph.Options{Built: built}), unread, nil
 }
 
 // readBuilt returns the records of the index at path: none when there is
 // no index.
 func readBuilt(path string) ([]*index.Record, error) {
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	// A REPODEST that is not a directory holds nothing (and building says
+	// why it cannot publish there).
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil
 	}
 	if err != nil {
@@ -252,27 +257,34 @@ func readBuilt(path string) ([]*index.Record, error) {
 // directory of recipes, or an aports tree of repositories). Directories
 // whose names start with a dot are not looked into.
 func expandRecipes(paths []string) ([]string, error) {
-	var out []string
+	out, _, err := expandRecipeTree(paths)
+	return out, err
+}
+
+// expandRecipeTree is [expandRecipes], and says whether a path was a
+// directory of recipes.
+func expandRecipeTree(paths []string) (out []string, tree bool, err error) {
 	for _, p := range recipeDirs(paths) {
 		err := checkRecipe(p)
 		var nr *noRecipeError
-		if !errors.As(err, &nr) || nr.missing {
+		if !errors.As(err, &nr) || nr.missing || nr.path != p {
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			out = append(out, p)
 			continue
 		}
 		found, err := recipesBelow(p, 2)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no APKBUILD in it or in its subdirectories (give a recipe directory, or a directory of recipes)", p)
+			return nil, false, nr
 		}
 		out = append(out, found...)
+		tree = true
 	}
-	return out, nil
+	return out, tree, nil
 }
 
 // recipesBelow returns the recipe directories among the subdirectories of
