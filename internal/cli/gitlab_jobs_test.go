@@ -56,7 +56,8 @@ func TestGitLabJobs(t *testing.T) {
 
 // gitlabJobScript returns the shell script GitLab runs for job in the CI
 // file src: its before_script (or that of the job it extends) and script,
-// with !reference tags resolved, under "set -e" as a runner does.
+// with !reference tags resolved, under "set -e" as a runner does, after
+// exporting the job's own variables.
 func gitlabJobScript(src, job string) (string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -116,6 +117,13 @@ func gitlabJobScript(src, job string) (string, error) {
 		return "", fmt.Errorf("no job %s", job)
 	}
 	var script []string
+	// The job's own variables (the test sets those of the templates).
+	if vars := lookup(lookup(root, job), "variables"); vars != nil {
+		for i := 0; i+1 < len(vars.Content); i += 2 {
+			v := strings.ReplaceAll(vars.Content[i+1].Value, "'", `'\''`)
+			script = append(script, fmt.Sprintf("export %s='%s'", vars.Content[i].Value, v))
+		}
+	}
 	for _, k := range []string{"before_script", "script"} {
 		if n := key(job, k); n != nil {
 			l, err := lines(n)

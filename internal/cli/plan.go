@@ -25,6 +25,7 @@ type planOptions struct {
 	arch     string
 	json     bool
 	strict   bool
+	gitlab   bool
 }
 
 // planRecipeJSON is one line of `apkit plan --json`: one per recipe, in
@@ -73,11 +74,19 @@ A recipe is up to date when its packages (main package and subpackages)
 for the arch are all in REPODEST/<repo>/<arch>/ at its pkgver-pkgrel;
 apkit build skips it. --json prints, one line per recipe in build order,
 its packages, its dependencies with the item that made each, the cycles
-broken at it and whether it is up to date.`
+broken at it and whether it is up to date.
+
+--gitlab prints a GitLab CI child pipeline instead: one job per recipe,
+named "build <dir>", extending the .apkit-build-recipe template of apkit's
+GitLab CI templates, in a stage after its dependencies' with needs: on
+their jobs (artifacts passed along), then the template's check and upload
+jobs. Run it from the project's top directory with relative recipe paths;
+docs/repositories.md shows the parent job that triggers it.`
 
 const planExample = `  apkit plan main/
   apkit plan --json aports/main aports/community
-  apkit plan --strict main/a main/b`
+  apkit plan --strict main/a main/b
+  apkit plan --gitlab */*/ > apkit-pipeline.yml`
 
 func newPlanCmd(app *App) *cobra.Command {
 	opts := &planOptions{}
@@ -97,12 +106,16 @@ func newPlanCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.arch, "arch", "", "plan for this `arch` (CARCH; default: configured arch)")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object per recipe, in build order")
 	f.BoolVar(&opts.strict, "strict", false, "refuse to plan when the dependencies go round in a cycle")
+	f.BoolVar(&opts.gitlab, "gitlab", false, "print a GitLab CI child pipeline: one build job per recipe, needs: for its dependencies")
 	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
 	_ = cmd.RegisterFlagCompletionFunc("repodest", dirCompletion)
 	return cmd
 }
 
 func runPlan(ctx context.Context, app *App, opts *planOptions) error {
+	if opts.json && opts.gitlab {
+		return usageErrorf("--json and --gitlab cannot be used together")
+	}
 	if opts.repo != "" && !plainName(opts.repo) {
 		return usageErrorf("--repo: %q is not a plain name (letters, digits, and . _ - + not first)", opts.repo)
 	}
@@ -129,7 +142,15 @@ func runPlan(ctx context.Context, app *App, opts *planOptions) error {
 		return err
 	}
 	out := bufio.NewWriterSize(app.IO.Out, 64<<10)
+	if opts.gitlab {
+		if err := writeGitLabPipeline(out, g); err != nil {
+			return err
+		}
+	}
 	for _, i := range g.Order {
+		if opts.gitlab {
+			break
+		}
 		if opts.json {
 			if err := writeJSONLine(out, planJSON(g, i)); err != nil {
 				return err

@@ -399,3 +399,59 @@ func (h *intHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return x
 }
+
+// Needs returns, for every recipe, the recipes it must wait for: its
+// dependencies over edges that are not broken, less those that another of
+// them depends on already, directly or not (the transitive reduction). A
+// CI job per recipe that needs these gets everything below them through
+// their artifacts.
+func (g *Graph) Needs() [][]int {
+	words := (len(g.Nodes) + 63) / 64
+	// below[i] has bit j set when i depends on j, directly or not.
+	below := make([][]uint64, len(g.Nodes))
+	out := make([][]int, len(g.Nodes))
+	for _, i := range g.Order {
+		b := make([]uint64, words)
+		for _, e := range g.Nodes[i].Edges {
+			if e.Broken {
+				continue
+			}
+			b[e.To/64] |= 1 << (e.To % 64)
+			for w, v := range below[e.To] {
+				b[w] |= v
+			}
+		}
+		below[i] = b
+		for _, e := range g.Nodes[i].Edges {
+			if e.Broken {
+				continue
+			}
+			redundant := false
+			for _, f := range g.Nodes[i].Edges {
+				if !f.Broken && f.To != e.To && below[f.To][e.To/64]&(1<<(e.To%64)) != 0 {
+					redundant = true
+					break
+				}
+			}
+			if !redundant {
+				out[i] = append(out[i], e.To)
+			}
+		}
+	}
+	return out
+}
+
+// Depths returns, for every recipe, the length of the longest chain of
+// dependencies below it over edges that are not broken: 0 for a recipe
+// that depends on none of the set.
+func (g *Graph) Depths() []int {
+	d := make([]int, len(g.Nodes))
+	for _, i := range g.Order {
+		for _, e := range g.Nodes[i].Edges {
+			if !e.Broken && d[e.To]+1 > d[i] {
+				d[i] = d[e.To] + 1
+			}
+		}
+	}
+	return d
+}

@@ -269,3 +269,38 @@ func TestLongChain(t *testing.T) {
 		t.Fatalf("order of %d, %d cycles", len(g.Order), len(g.Cycles))
 	}
 }
+
+func TestNeedsAndDepths(t *testing.T) {
+	t.Parallel()
+	// A diamond with a shortcut: top needs left, right and base; left and
+	// right need base; tip needs top, and cyc, which needs top already.
+	g := graph.New([]graph.Recipe{
+		recipe(t, "base"),
+		recipe(t, "left", "depends=base"),
+		recipe(t, "right", "makedepends=base"),
+		recipe(t, "top", "depends=left right base"),
+		recipe(t, "cyc", "depends=top"),
+		recipe(t, "tip", "depends=cyc", "makedepends=top"),
+	}, graph.Options{})
+	needs := g.Needs()
+	depths := g.Depths()
+	got := map[string]string{}
+	for i, n := range g.Nodes {
+		var names []string
+		for _, j := range needs[i] {
+			names = append(names, g.Nodes[j].Pkgname)
+		}
+		got[n.Pkgname] = fmt.Sprintf("%d %v", depths[i], names)
+	}
+	want := map[string]string{
+		"base":  "0 []",
+		"left":  "1 [base]",
+		"right": "1 [base]",
+		"top":   "2 [left right]",
+		"cyc":   "3 [top]",
+		"tip":   "4 [cyc]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("needs (-want +got):\n%s", diff)
+	}
+}
