@@ -39,6 +39,9 @@ type buildOptions struct {
 	// force builds recipes that are up to date; keepGoing goes on after a
 	// failure with the recipes that do not depend on it.
 	force, keepGoing bool
+	// changedSince is a git revision: only the recipes changed since,
+	// and those that depend on them.
+	changedSince string
 	// pathPrepend are --path-prepend's directories (each may be a
 	// colon-separated list).
 	pathPrepend []string
@@ -86,7 +89,9 @@ built in dependency order, the order "apkit plan" prints. Of several, a
 recipe that is up to date (its packages all in REPODEST at its
 pkgver-pkgrel) is skipped and says so; --force (-f) builds it again. The
 first failure stops the build; with --keep-going, only the recipes that
-depend on the failed one are not built. A build of several ends with a
+depend on the failed one are not built. --changed-since REV builds only
+the recipes with a file changed since the git revision REV, and those that
+depend on them. A build of several ends with a
 summary on stderr: built, up to date, failed (with the phase), not built
 (and why); the exit status is 1 when anything failed.
 
@@ -173,6 +178,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.json, "json", false, "print JSON")
 	f.BoolVarP(&o.force, "force", "f", false, "build recipes whose packages are already in the repository at their version")
 	f.BoolVar(&o.keepGoing, "keep-going", false, "after a failure, go on with the recipes that do not depend on it")
+	f.StringVar(&o.changedSince, "changed-since", "", "only the recipes changed since the git `revision`, and those that depend on them")
 	// abuild's flags of the same meaning, for abuild's users' habits;
 	// docs/from-abuild.md documents them.
 	f.BoolVarP(&o.colorAlways, "abuild-color", "c", false, "colour output, as abuild -c (--color always)")
@@ -281,6 +287,12 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if err := reportCycles(app, g, false); err != nil {
 		return err
 	}
+	var sel []bool
+	if opts.changedSince != "" {
+		if sel, err = changedSince(ctx, g, opts.changedSince); err != nil {
+			return err
+		}
+	}
 	// Packages that link another C library than musl are named in one
 	// warning at the end, for all the recipes built.
 	var foreign []build.ForeignLibc
@@ -292,7 +304,7 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	// A recipe is skipped when up to date in a build of several: one
 	// recipe is built when asked for, as are a run of some phases, and
 	// --replace, which is a rebuild.
-	skipUpToDate := !opts.force && !opts.replace && len(phases) == len(build.AllPhases) && bo.Repodest != "" && (tree || len(dirs) > 1)
+	skipUpToDate := !opts.force && !opts.replace && len(phases) == len(build.AllPhases) && bo.Repodest != "" && (tree || len(dirs) > 1 || opts.changedSince != "")
 	type job struct {
 		dir  string
 		node int // -1 for a recipe that could not be read
@@ -304,7 +316,12 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		}
 	}
 	for _, i := range g.Order {
-		jobs = append(jobs, job{dir: g.Nodes[i].Dir, node: i})
+		if sel == nil || sel[i] {
+			jobs = append(jobs, job{dir: g.Nodes[i].Dir, node: i})
+		}
+	}
+	if sel != nil && len(jobs) == 0 {
+		app.IO.Infof("no recipe changed since %s: nothing to build", opts.changedSince)
 	}
 	sum := &buildSummary{}
 	// cause holds, by node, the directory of the failed build that keeps

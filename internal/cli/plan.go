@@ -2,11 +2,14 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -26,6 +29,9 @@ type planOptions struct {
 	json     bool
 	strict   bool
 	gitlab   bool
+	// changedSince is a git revision: only the recipes changed since,
+	// and those that depend on them.
+	changedSince string
 }
 
 // planRecipeJSON is one line of `apkit plan --json`: one per recipe, in
@@ -76,6 +82,10 @@ apkit build skips it. --json prints, one line per recipe in build order,
 its packages, its dependencies with the item that made each, the cycles
 broken at it and whether it is up to date.
 
+--changed-since REV plans only the recipes with a file changed since the
+git revision REV (committed or not, or new), and every recipe that depends
+on them, directly or not.
+
 --gitlab prints a GitLab CI child pipeline instead: one job per recipe,
 named "build <dir>", extending the .apkit-build-recipe template of apkit's
 GitLab CI templates, in a stage after its dependencies' with needs: on
@@ -86,7 +96,8 @@ docs/repositories.md shows the parent job that triggers it.`
 const planExample = `  apkit plan main/
   apkit plan --json aports/main aports/community
   apkit plan --strict main/a main/b
-  apkit plan --gitlab */*/ > apkit-pipeline.yml`
+  apkit plan --gitlab */*/ > apkit-pipeline.yml
+  apkit plan --changed-since origin/main main/`
 
 func newPlanCmd(app *App) *cobra.Command {
 	opts := &planOptions{}
@@ -106,6 +117,7 @@ func newPlanCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.arch, "arch", "", "plan for this `arch` (CARCH; default: configured arch)")
 	f.BoolVar(&opts.json, "json", false, "print one JSON object per recipe, in build order")
 	f.BoolVar(&opts.strict, "strict", false, "refuse to plan when the dependencies go round in a cycle")
+	f.StringVar(&opts.changedSince, "changed-since", "", "only the recipes changed since the git `revision`, and those that depend on them")
 	f.BoolVar(&opts.gitlab, "gitlab", false, "print a GitLab CI child pipeline: one build job per recipe, needs: for its dependencies")
 	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
 	_ = cmd.RegisterFlagCompletionFunc("repodest", dirCompletion)
@@ -141,15 +153,24 @@ func runPlan(ctx context.Context, app *App, opts *planOptions) error {
 	if err := reportCycles(app, g, opts.strict); err != nil {
 		return err
 	}
+	var sel []bool
+	if opts.changedSince != "" {
+		if sel, err = changedSince(ctx, g, opts.changedSince); err != nil {
+			return err
+		}
+	}
 	out := bufio.NewWriterSize(app.IO.Out, 64<<10)
 	if opts.gitlab {
-		if err := writeGitLabPipeline(out, g); err != nil {
+		if err := writeGitLabPipeline(out, g, sel); err != nil {
 			return err
 		}
 	}
 	for _, i := range g.Order {
 		if opts.gitlab {
 			break
+		}
+		if sel != nil && !sel[i] {
+			continue
 		}
 		if opts.json {
 			if err := writeJSONLine(out, planJSON(g, i)); err != nil {
@@ -337,4 +358,82 @@ func recipesBelow(dir string, depth int) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// changedSince returns, by node of g, whether the recipe changed since the
+// git revision rev (a file in its directory differs between rev and the
+// work tree, or is new and not ignored; build.log and the work directories
+// src, pkg and tmp do not count) or depends on one that did.
+func changedSince(ctx context.Context, g *graph.Graph, rev string) ([]bool, error) {
+	sel := make([]bool, len(g.Nodes))
+	if len(g.Nodes) == 0 {
+		return sel, nil
+	}
+	git := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", g.Nodes[0].Dir}, args...)...)
+		cmd.Env = append(os.Environ(), "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			if msg := strings.TrimSpace(stderr.String()); msg != "" {
+				return "", fmt.Errorf("--changed-since %s: git %s: %s", rev, args[0], msg)
+			}
+			return "", fmt.Errorf("--changed-since %s: git %s: %w", rev, args[0], err)
+		}
+		return string(out), nil
+	}
+	top, err := git("rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, err
+	}
+	top = strings.TrimRight(top, "\n")
+	// The recipes by directory relative to the top of the work tree.
+	byDir := map[string]int{}
+	for i, n := range g.Nodes {
+		abs, err := filepath.Abs(n.Dir)
+		if err != nil {
+			return nil, err
+		}
+		// The top is what git says: with symbolic links resolved.
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = r
+		}
+		rel, err := filepath.Rel(top, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, fmt.Errorf("--changed-since: recipe %s is not in the git work tree %s", n.Dir, top)
+		}
+		byDir[filepath.ToSlash(rel)] = i
+	}
+	// "--" ends the revisions: a rev that is no revision is an error, not
+	// a path.
+	diff, err := git("diff", "--name-only", "--no-renames", "-z", rev, "--")
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := git("ls-files", "--others", "--exclude-standard", "-z", "--full-name", ":/")
+	if err != nil {
+		return nil, err
+	}
+	var changed []int
+	for _, p := range strings.Split(diff+untracked, "\x00") {
+		for d := path.Dir(p); p != "" && d != "." && d != "/"; d = path.Dir(d) {
+			if i, ok := byDir[d]; ok {
+				// What a build leaves in the recipe directory is no change.
+				first, _, _ := strings.Cut(p[len(d)+1:], "/")
+				if first == "build.log" || first == "src" || first == "pkg" || first == "tmp" {
+					break
+				}
+				if !sel[i] {
+					sel[i] = true
+					changed = append(changed, i)
+				}
+				break
+			}
+		}
+	}
+	for _, i := range g.Dependents(changed...) {
+		sel[i] = true
+	}
+	return sel, nil
 }

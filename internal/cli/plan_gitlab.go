@@ -61,10 +61,16 @@ func gitlabDir(dir string) (string, error) {
 // job per recipe, extending gitlabRecipeTemplate, in a stage after those
 // of its dependencies, with needs: on the jobs of the recipes it depends
 // on (less those its other dependencies bring along in their artifacts);
-// then the template's check and upload jobs over every package.
-func writeGitLabPipeline(w io.Writer, g *graph.Graph) error {
+// then the template's check and upload jobs over every package. With sel
+// not nil, only the recipes it selects have jobs; it must hold every
+// recipe that depends on one it holds.
+func writeGitLabPipeline(w io.Writer, g *graph.Graph, sel []bool) error {
+	in := func(i int) bool { return sel == nil || sel[i] }
 	dirs := make([]string, len(g.Nodes))
 	for i, n := range g.Nodes {
+		if !in(i) {
+			continue
+		}
 		d, err := gitlabDir(n.Dir)
 		if err != nil {
 			return err
@@ -73,12 +79,30 @@ func writeGitLabPipeline(w io.Writer, g *graph.Graph) error {
 	}
 	needs := g.Needs()
 	depths := g.Depths()
+	// The stages are the levels that have jobs, in order.
+	used := map[int]bool{}
+	for i, d := range depths {
+		if in(i) {
+			used[d] = true
+		}
+	}
+	stage := map[int]int{}
 	stages := 0
-	for _, d := range depths {
-		stages = max(stages, d+1)
+	for d := 0; len(stage) < len(used); d++ {
+		if used[d] {
+			stages++
+			stage[d] = stages
+		}
 	}
 	q := strconv.Quote
 	var b strings.Builder
+	if stages == 0 {
+		// GitLab refuses a pipeline without jobs.
+		b.WriteString("# apkit plan --gitlab: no recipe to build.\nstages:\n  - build\n\n")
+		b.WriteString("\"nothing to build\":\n  extends: .apkit-base\n  stage: build\n  script:\n    - echo \"no recipe to build\"\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	b.WriteString("# A pipeline of one job per recipe, in dependency order, written by\n")
 	b.WriteString("# apkit plan --gitlab: run it as a child pipeline (trigger: include: artifact:).\n")
 	b.WriteString("stages:\n")
@@ -87,11 +111,21 @@ func writeGitLabPipeline(w io.Writer, g *graph.Graph) error {
 	}
 	b.WriteString("  - check\n  - upload\n")
 	for _, i := range g.Order {
+		if !in(i) {
+			continue
+		}
 		fmt.Fprintf(&b, "\n%s:\n", q(gitlabJobName(dirs[i])))
 		fmt.Fprintf(&b, "  extends: %s\n", gitlabRecipeTemplate)
-		fmt.Fprintf(&b, "  stage: build-%d\n", depths[i]+1)
+		fmt.Fprintf(&b, "  stage: build-%d\n", stage[depths[i]])
 		fmt.Fprintf(&b, "  variables:\n    APKIT_RECIPES: %s\n", q(dirs[i]+"/APKBUILD"))
-		switch n := needs[i]; {
+		// What is not built here comes from elsewhere.
+		var n []int
+		for _, j := range needs[i] {
+			if in(j) {
+				n = append(n, j)
+			}
+		}
+		switch {
 		case len(n) == 0:
 			b.WriteString("  needs: []\n")
 		case len(n) <= gitlabMaxNeeds:
