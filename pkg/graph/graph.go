@@ -92,9 +92,16 @@ type Node struct {
 type Cycle struct {
 	// Path holds the indices in [Graph.Nodes] of the recipes of the cycle
 	// in dependency order, the first again at the end: a depends on b,
-	// b on a is [a, b, a]. Its last step is the broken edge.
-	Path []int
+	// b on a is [a, b, a]. Its last step is the broken edge. Of a cycle
+	// longer than [MaxCyclePath], Path holds the first and last
+	// MaxCyclePath/2 recipes, and Elided counts those between.
+	Path   []int
+	Elided int
 }
+
+// MaxCyclePath bounds the length of a [Cycle]'s Path, so that the
+// cycles of a graph take memory in proportion to its edges.
+const MaxCyclePath = 64
 
 // Graph is the dependency graph of a set of recipes.
 type Graph struct {
@@ -137,14 +144,14 @@ func New(recipes []Recipe, opts Options) *Graph {
 	for i, r := range sorted {
 		g.Nodes[i].Recipe = r
 	}
-	providers := map[string][]provider{}
+	providers := make(map[string][]provider, 2*len(g.Nodes))
 	add := func(name string, p provider) {
 		providers[name] = append(providers[name], p)
 	}
 	// origin finds a recipe by repository and pkgname, for the records of
 	// REPODEST.
 	type repoName struct{ repo, name string }
-	origin := map[repoName]int{}
+	origin := make(map[repoName]int, len(g.Nodes))
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
 		for _, name := range n.Packages() {
@@ -201,7 +208,18 @@ func New(recipes []Recipe, opts Options) *Graph {
 // edges returns the dependencies of recipe i on the others.
 func edges(i int, r *Recipe, providers map[string][]provider) []Edge {
 	var out []Edge
-	seen := map[int]bool{i: true}
+	// A recipe has few edges: a scan finds one already made.
+	seen := func(to int) bool {
+		if to == i {
+			return true
+		}
+		for _, e := range out {
+			if e.To == to {
+				return true
+			}
+		}
+		return false
+	}
 	for _, list := range []struct {
 		field string
 		items []version.Dependency
@@ -211,10 +229,9 @@ func edges(i int, r *Recipe, providers map[string][]provider) []Edge {
 				continue
 			}
 			for _, to := range satisfying(d, providers[d.Name]) {
-				if seen[to] {
+				if seen(to) {
 					continue
 				}
-				seen[to] = true
 				out = append(out, Edge{To: to, Field: list.field, Dependency: d.String()})
 			}
 		}
@@ -254,6 +271,8 @@ func (g *Graph) breakCycles() {
 		done
 	)
 	state := make([]uint8, len(g.Nodes))
+	// pos holds, for a recipe on the path, its index in path.
+	pos := make([]int, len(g.Nodes))
 	var path []int
 	// An explicit stack: a chain of dependencies may be thousands long.
 	type frame struct{ node, next int }
@@ -264,6 +283,7 @@ func (g *Graph) breakCycles() {
 		stack := []frame{{node: root}}
 		state[root] = onPath
 		path = append(path[:0], root)
+		pos[root] = 0
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
 			n := &g.Nodes[f.node]
@@ -278,16 +298,29 @@ func (g *Graph) breakCycles() {
 			switch state[e.To] {
 			case onPath:
 				e.Broken = true
-				start := slices.Index(path, e.To)
-				cyc := append(slices.Clone(path[start:]), e.To)
-				g.Cycles = append(g.Cycles, Cycle{Path: cyc})
+				g.Cycles = append(g.Cycles, newCycle(path[pos[e.To]:], e.To))
 			case unseen:
 				state[e.To] = onPath
+				pos[e.To] = len(path)
 				path = append(path, e.To)
 				stack = append(stack, frame{node: e.To})
 			}
 		}
 	}
+}
+
+// newCycle returns the cycle through the recipes of path and back to
+// the first, to, with its Path bounded by MaxCyclePath.
+func newCycle(path []int, to int) Cycle {
+	full := len(path) + 1
+	if full <= MaxCyclePath {
+		return Cycle{Path: append(slices.Clone(path), to)}
+	}
+	half := MaxCyclePath / 2
+	p := make([]int, 0, MaxCyclePath)
+	p = append(p, path[:half]...)
+	p = append(p, path[len(path)-(half-1):]...)
+	return Cycle{Path: append(p, to), Elided: full - MaxCyclePath}
 }
 
 // order sets Order: a topological order over the edges that are not
@@ -368,9 +401,12 @@ func (g *Graph) Lookup(dir string) int {
 
 // CycleNames returns the cycle as "a -> b -> a", by pkgname.
 func (g *Graph) CycleNames(c Cycle) string {
-	names := make([]string, len(c.Path))
+	names := make([]string, 0, len(c.Path)+1)
 	for i, n := range c.Path {
-		names[i] = g.Nodes[n].Pkgname
+		if c.Elided > 0 && i == MaxCyclePath/2 {
+			names = append(names, fmt.Sprintf("(%d more)", c.Elided))
+		}
+		names = append(names, g.Nodes[n].Pkgname)
 	}
 	return strings.Join(names, " -> ")
 }
