@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +19,7 @@ import (
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/graph"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
 	"github.com/apkit-dev/apkit/pkg/source"
@@ -42,6 +46,8 @@ type buildOptions struct {
 	// changedSince is a git revision: only the recipes changed since,
 	// and those that depend on them.
 	changedSince string
+	// parallel is how many recipes may build at once.
+	parallel int
 	// pathPrepend are --path-prepend's directories (each may be a
 	// colon-separated list).
 	pathPrepend []string
@@ -91,7 +97,10 @@ pkgver-pkgrel) is skipped and says so; --force (-f) builds it again. The
 first failure stops the build; with --keep-going, only the recipes that
 depend on the failed one are not built. --changed-since REV builds only
 the recipes with a file changed since the git revision REV, and those that
-depend on them. A build of several ends with a
+depend on them. --parallel N builds up to N recipes at once when none
+depends on another, each in its own sandbox, sharing the --jobs budget
+(JOBS and MAKEFLAGS are divided among them); each line of their output
+starts with the recipe's name. A build of several ends with a
 summary on stderr: built, up to date, failed (with the phase), not built
 (and why); the exit status is 1 when anything failed.
 
@@ -123,7 +132,7 @@ has the table).`,
   apkit build --no-check --keep ./my-recipe
   apkit build --phases unpack,prepare ./my-recipe
   apkit build --json main/*/
-  apkit build --keep-going aports/main`,
+  apkit build --keep-going --parallel 2 aports/main`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
 			opts.repodestSet = cmd.Flags().Changed("repodest")
@@ -179,6 +188,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVarP(&o.force, "force", "f", false, "build recipes whose packages are already in the repository at their version")
 	f.BoolVar(&o.keepGoing, "keep-going", false, "after a failure, go on with the recipes that do not depend on it")
 	f.StringVar(&o.changedSince, "changed-since", "", "only the recipes changed since the git `revision`, and those that depend on them")
+	f.IntVar(&o.parallel, "parallel", 1, "build up to `n` recipes at once when none depends on another; they share the --jobs budget")
 	// abuild's flags of the same meaning, for abuild's users' habits;
 	// docs/from-abuild.md documents them.
 	f.BoolVarP(&o.colorAlways, "abuild-color", "c", false, "colour output, as abuild -c (--color always)")
@@ -208,6 +218,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	}
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
+	}
+	if opts.parallel < 1 {
+		return usageErrorf("--parallel: %d is not a positive number", opts.parallel)
 	}
 	// The repository is a directory under REPODEST and a name on the
 	// server: the same rule as apkit upload's --repo.
@@ -305,70 +318,155 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	// recipe is built when asked for, as are a run of some phases, and
 	// --replace, which is a rebuild.
 	skipUpToDate := !opts.force && !opts.replace && len(phases) == len(build.AllPhases) && bo.Repodest != "" && (tree || len(dirs) > 1 || opts.changedSince != "")
-	type job struct {
-		dir  string
-		node int // -1 for a recipe that could not be read
-	}
-	var jobs []job
+	var jobs []buildJob
 	for _, u := range unread {
 		if g.Lookup(u.path) < 0 {
-			jobs = append(jobs, job{dir: u.path, node: -1})
+			jobs = append(jobs, buildJob{dir: u.path, node: -1})
 		}
 	}
 	for _, i := range g.Order {
 		if sel == nil || sel[i] {
-			jobs = append(jobs, job{dir: g.Nodes[i].Dir, node: i})
+			jobs = append(jobs, buildJob{dir: g.Nodes[i].Dir, node: i})
 		}
 	}
 	if sel != nil && len(jobs) == 0 {
 		app.IO.Infof("no recipe changed since %s: nothing to build", opts.changedSince)
 	}
+	return buildJobs(ctx, app, opts, g, jobs, bo, skipUpToDate, &foreign)
+}
+
+// buildJob is one recipe of a build of several.
+type buildJob struct {
+	dir  string
+	node int // the recipe's node in the graph, -1 for one that could not be read
+}
+
+// buildJobs builds jobs, in their order (a dependency order), up to
+// opts.parallel at once: a recipe starts when the recipes it depends on
+// among jobs are done. Up-to-date recipes are skipped when skipUpToDate,
+// and after a failure, without --keep-going, nothing more starts; with
+// it, what depends on the failed recipe is not built.
+func buildJobs(ctx context.Context, app *App, opts *buildOptions, g *graph.Graph, jobs []buildJob, bo build.Options, skipUpToDate bool, foreign *[]build.ForeignLibc) error {
+	parallel := max(opts.parallel, 1)
+	if parallel > 1 && bo.Jobs > 0 {
+		// The builds share the JOBS budget.
+		per := max(bo.Jobs/parallel, 1)
+		if bo.Makeflags == "" || bo.Makeflags == fmt.Sprintf("-j%d", bo.Jobs) {
+			bo.Makeflags = fmt.Sprintf("-j%d", per)
+		}
+		bo.Jobs = per
+	}
 	sum := &buildSummary{}
 	// cause holds, by node, the directory of the failed build that keeps
-	// it from being built ("" when nothing does).
+	// it from being built ("" when nothing does); done marks the nodes
+	// whose turn is over; wanted those among jobs.
 	cause := make([]string, len(g.Nodes))
-	var firstErr error
-	for k, j := range jobs {
+	done := make([]bool, len(g.Nodes))
+	wanted := make([]bool, len(g.Nodes))
+	for _, j := range jobs {
 		if j.node >= 0 {
-			n := &g.Nodes[j.node]
-			for _, e := range n.Edges {
-				if !e.Broken && cause[e.To] != "" {
-					cause[j.node] = cause[e.To]
-					break
-				}
-			}
-			if c := cause[j.node]; c != "" {
-				sum.blocked = append(sum.blocked, [2]string{j.dir, c})
-				app.IO.Infof("%s: not built: it depends on %s, whose build failed", n.Pkgname, c)
-				if opts.json {
-					if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Packages: []build.Package{}, NotBuilt: c}); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if skipUpToDate && n.UpToDate {
-				why := fmt.Sprintf("up to date: %s %s is in %s", n.Pkgname, n.Version, filepath.Join(bo.Repodest, n.Repo, bo.Arch))
-				sum.upToDate = append(sum.upToDate, j.dir)
-				app.IO.Infof("%s: %s (--force builds it again)", n.Pkgname, why)
-				if opts.json {
-					if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Skipped: why, Packages: []build.Package{}}); err != nil {
-						return err
-					}
-				}
-				continue
+			wanted[j.node] = true
+		}
+	}
+	ready := func(j buildJob) bool {
+		if j.node < 0 {
+			return true
+		}
+		for _, e := range g.Nodes[j.node].Edges {
+			if !e.Broken && wanted[e.To] && !done[e.To] {
+				return false
 			}
 		}
-		p := j.dir
-		bo.Progress = newBuildProgress(app.IO, p)
-		res, err := build.Build(ctx, p, bo)
-		if err != nil {
+		return true
+	}
+	type outcome struct {
+		k   int
+		res *build.Result
+		err error
+	}
+	results := make(chan outcome)
+	started := make([]bool, len(jobs))
+	first, running := 0, 0
+	var firstErr, stopErr error
+	for {
+		// Start what can start, in order; skip what needs no build.
+		for k := first; k < len(jobs) && running < parallel && stopErr == nil; k++ {
+			j := jobs[k]
+			if started[k] || !ready(j) {
+				continue
+			}
+			started[k] = true
+			if k == first {
+				for first < len(jobs) && started[first] {
+					first++
+				}
+			}
+			if j.node >= 0 {
+				n := &g.Nodes[j.node]
+				for _, e := range n.Edges {
+					if !e.Broken && cause[e.To] != "" {
+						cause[j.node] = cause[e.To]
+						break
+					}
+				}
+				if c := cause[j.node]; c != "" {
+					done[j.node] = true
+					sum.blocked = append(sum.blocked, [2]string{j.dir, c})
+					app.IO.Infof("%s: not built: it depends on %s, whose build failed", n.Pkgname, c)
+					if opts.json {
+						if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Packages: []build.Package{}, NotBuilt: c}); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+				if skipUpToDate && n.UpToDate {
+					done[j.node] = true
+					why := fmt.Sprintf("up to date: %s %s is in %s", n.Pkgname, n.Version, filepath.Join(bo.Repodest, n.Repo, bo.Arch))
+					sum.upToDate = append(sum.upToDate, j.dir)
+					app.IO.Infof("%s: %s (--force builds it again)", n.Pkgname, why)
+					if opts.json {
+						if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Skipped: why, Packages: []build.Package{}}); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+			}
+			running++
+			jbo := bo
+			progress := newBuildProgress(app.IO, j.dir)
+			jbo.Progress = progress
+			var pw *prefixWriter
+			if parallel > 1 && jbo.Output != nil {
+				// The outputs of builds at once read apart by name.
+				pw = &prefixWriter{w: jbo.Output, prefix: progress.label + ": "}
+				jbo.Output = pw
+			}
+			go func(k int) {
+				res, err := build.Build(ctx, jobs[k].dir, jbo)
+				if pw != nil {
+					pw.Flush()
+				}
+				results <- outcome{k, res, err}
+			}(k)
+		}
+		if running == 0 {
+			break
+		}
+		o := <-results
+		running--
+		p, node := jobs[o.k].dir, jobs[o.k].node
+		if node >= 0 {
+			done[node] = true
+		}
+		if o.err != nil {
 			var pe *build.PhaseError
-			errors.As(err, &pe)
-			err = buildHint(buildFailed(app, p, err))
+			errors.As(o.err, &pe)
+			err := buildHint(buildFailed(app, p, o.err))
 			r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
-			if res != nil {
-				r.Pkgname, r.Log = res.Pkgname, res.Log
+			if o.res != nil {
+				r.Pkgname, r.Log = o.res.Pkgname, o.res.Log
 			}
 			if pe != nil {
 				r.Phase, r.Log = pe.Phase, pe.Log
@@ -379,23 +477,27 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 				}
 			}
 			sum.failed = append(sum.failed, [2]string{p, r.Phase})
+			if node >= 0 {
+				cause[node] = p
+			}
 			if !opts.keepGoing || ctx.Err() != nil {
-				for _, rest := range jobs[k+1:] {
-					sum.stopped = append(sum.stopped, rest.dir)
+				// The first failure is the error; builds still running
+				// end, and nothing more starts.
+				if stopErr == nil {
+					stopErr = err
+				} else {
+					fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", err)
 				}
-				sum.print(app)
-				return err
+				continue
 			}
 			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", err)
 			if firstErr == nil {
 				firstErr = err
 			}
-			if j.node >= 0 {
-				cause[j.node] = p
-			}
 			continue
 		}
-		foreign = append(foreign, res.ForeignLibc...)
+		res := o.res
+		*foreign = append(*foreign, res.ForeignLibc...)
 		sum.built = append(sum.built, p)
 		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log, ForeignLibc: res.ForeignLibc}
 		if r.Packages == nil {
@@ -411,6 +513,17 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 		}
 	}
+	if stopErr != nil {
+		for k, j := range jobs {
+			if !started[k] {
+				sum.stopped = append(sum.stopped, j.dir)
+			}
+		}
+		if len(jobs) > 1 {
+			sum.print(app)
+		}
+		return stopErr
+	}
 	if len(jobs) > 1 {
 		sum.print(app)
 	}
@@ -423,6 +536,46 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 		return &silentError{code: code}
 	}
 	return nil
+}
+
+// prefixWriter writes each line written to it to w, whole, after prefix.
+// It is safe for concurrent use.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	part   []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.part = append(p.part, b...)
+			break
+		}
+		line := make([]byte, 0, len(p.prefix)+len(p.part)+i+1)
+		line = append(append(append(line, p.prefix...), p.part...), b[:i+1]...)
+		p.part = p.part[:0]
+		if _, err := p.w.Write(line); err != nil {
+			return 0, err
+		}
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+// Flush writes an unfinished last line, ended.
+func (p *prefixWriter) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.part) > 0 {
+		_, _ = p.w.Write([]byte(p.prefix + string(p.part) + "\n"))
+		p.part = p.part[:0]
+	}
 }
 
 // buildSummary is what happened to each recipe of a build of several.
