@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
 	"github.com/apkit-dev/apkit/pkg/graph"
@@ -111,17 +112,21 @@ func newPlanCmd(app *App) *cobra.Command {
 			return runPlan(cmd.Context(), app, opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&opts.repodest, "repodest", "P", "", "`dir` that holds the local repositories, to tell what is up to date (default: repodest from config or abuild.conf)")
-	f.StringVar(&opts.repo, "repo", "", "repository `name` of every recipe (default: the name of each recipe directory's parent)")
-	f.StringVar(&opts.arch, "arch", "", "plan for this `arch` (CARCH; default: configured arch)")
-	f.BoolVar(&opts.json, "json", false, "print one JSON object per recipe, in build order")
-	f.BoolVar(&opts.strict, "strict", false, "refuse to plan when the dependencies go round in a cycle")
-	f.StringVar(&opts.changedSince, "changed-since", "", "only the recipes changed since the git `revision`, and those that depend on them")
-	f.BoolVar(&opts.gitlab, "gitlab", false, "print a GitLab CI child pipeline: one build job per recipe, needs: for its dependencies")
+	opts.addFlags(cmd.Flags())
 	_ = cmd.RegisterFlagCompletionFunc("arch", completeArch)
 	_ = cmd.RegisterFlagCompletionFunc("repodest", dirCompletion)
 	return cmd
+}
+
+// addFlags binds the plan flags to o.
+func (o *planOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.repodest, "repodest", "P", "", "`dir` that holds the local repositories, to tell what is up to date (default: repodest from config or abuild.conf)")
+	f.StringVar(&o.repo, "repo", "", "repository `name` of every recipe (default: the name of each recipe directory's parent)")
+	f.StringVar(&o.arch, "arch", "", "plan for this `arch` (CARCH; default: configured arch)")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per recipe, in build order")
+	f.BoolVar(&o.strict, "strict", false, "refuse to plan when the dependencies go round in a cycle")
+	f.StringVar(&o.changedSince, "changed-since", "", "only the recipes changed since the git `revision`, and those that depend on them")
+	f.BoolVar(&o.gitlab, "gitlab", false, "print a GitLab CI child pipeline: one build job per recipe, needs: for its dependencies")
 }
 
 func runPlan(ctx context.Context, app *App, opts *planOptions) error {
