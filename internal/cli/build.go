@@ -100,9 +100,10 @@ the recipes with a file changed since the git revision REV, and those that
 depend on them. --parallel N builds up to N recipes at once when none
 depends on another, each in its own sandbox, sharing the --jobs budget
 (JOBS and MAKEFLAGS are divided among them); each line of their output
-starts with the recipe's name. A build of several ends with a
-summary on stderr: built, up to date, failed (with the phase), not built
-(and why); the exit status is 1 when anything failed.
+starts with the recipe's name. A build of several ends with a summary on
+stderr: built, up to date, failed (with the phase), not built (and why);
+the exit status is 1 when anything failed. (A single recipe is always
+built, as are runs of some --phases and builds with --replace.)
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
@@ -124,7 +125,7 @@ A package whose file is already in the repository with different contents
 is given, which replaces it as abuild does; raising pkgrel is the way to
 publish a changed package to others.
 
-abuild's flags -P DIR, -d, -K, -c, -m and -r work as they do in abuild; for
+abuild's flags -P DIR, -d, -f, -K, -c, -m and -r work as they do in abuild; for
 its other flags and verbs apkit says what to use instead (docs/from-abuild.md
 has the table).`,
 		Example: `  apkit build
