@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -41,7 +42,7 @@ var abuildRows = []abuildRow{
 	{Abuild: "`abuild` (`all`) without `-r`", Apkit: "`apkit build`", Verbs: []string{"all"},
 		Notes: "apkit always handles dependencies; elsewhere it lists what is missing and stops unless `--no-deps`"},
 	{Abuild: "`abuild rootbld`", Apkit: "`apkit build`", Verbs: []string{"rootbld"},
-		Notes: "every build runs in a bubblewrap sandbox when the machine allows it; see [the sandbox](sandbox.md). `--rootfs DIR` builds against an Alpine root instead of the host's"},
+		Notes: "every build runs in a bubblewrap sandbox when the machine allows it; see [the sandbox](sandbox.md). `--alpine RELEASE` builds, as rootbld does, in an Alpine root of abuild, alpine-base, build-base and the recipe's dependencies that apkit installs from the mirror and caches (see [build roots](build-roots.md)); `--rootfs DIR` builds against an Alpine root of your own"},
 	{Abuild: "`abuild -A`", Apkit: "`apkit show --field carch`", Flags: []string{"A"},
 		Notes: "the arch the recipe builds for; `apkit config` shows the configured `arch`"},
 	{Abuild: "`abuild -c` / `-m`", Apkit: "`apkit build -c` / `-m`", Flags: []string{"c", "m"}, Accepted: true,
@@ -56,7 +57,7 @@ var abuildRows = []abuildRow{
 	{Abuild: "`abuild -F`", Apkit: nothingNeeded, Flags: []string{"F"},
 		Notes: "apkit does not refuse to run as root"},
 	{Abuild: "`abuild -i PKG`", Apkit: noEquivalent, Flags: []string{"i"},
-		Notes: "install the packages with `apk add` after the build"},
+		Notes: "install the packages after the build with `apk add`, or on any Linux with `apkit add --root DIR -X REPODEST/main PKG` (apk's flags and output)"},
 	{Abuild: "`abuild -k`", Apkit: nothingNeeded, Flags: []string{"k"},
 		Notes: "apkit never removes packages it built before; in apkit, `-k` is `--key FILE`, as in abuild-sign"},
 	{Abuild: "`abuild -K`", Apkit: "`apkit build -K` (`--keep`)", Flags: []string{"K"}, Accepted: true,
@@ -210,34 +211,13 @@ func suggestFlag(c *cobra.Command, name string) string {
 			best, bestDist = f.Name, -1
 			return
 		}
-		if d := editDistance(want, norm(f.Name)); d < bestDist && len(want) > 3 {
+		if d := config.EditDistance(want, norm(f.Name)); d < bestDist && len(want) > 3 {
 			best, bestDist = f.Name, d
 		}
 	}
 	c.Flags().VisitAll(visit)
 	c.InheritedFlags().VisitAll(visit)
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`)

@@ -3,6 +3,7 @@ package cli
 import (
 	"testing"
 
+	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 )
 
@@ -74,8 +75,8 @@ func TestEditDistance(t *testing.T) {
 		a, b string
 		want int
 	}{{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"color", "colour", 1}, {"phases", "phase", 1}} {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := config.EditDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -38,6 +38,7 @@ type buildOptions struct {
 	offline  bool
 	sandbox  string
 	rootfs   string
+	alpine   string
 	phases   string
 	json     bool
 	// force builds recipes that are up to date; keepGoing goes on after a
@@ -183,6 +184,7 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.offline, "offline", false, "use only the source cache, never the network")
 	f.StringVar(&o.sandbox, "sandbox", "auto", "isolation `mode`: auto, bwrap or none")
 	f.StringVar(&o.rootfs, "rootfs", "", "read-only build root `dir` for the sandbox, e.g. an Alpine minirootfs (default: /)")
+	f.StringVar(&o.alpine, "alpine", "", "build in an Alpine `release` root (edge, v3.22, ...) apkit installs from the mirror and caches (default: alpine from config)")
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
 	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
@@ -247,6 +249,18 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 		}
 		return err
+	}
+	alpine := firstNonEmpty(opts.alpine, cfg.Alpine)
+	if alpine != "" {
+		if !validAlpine(alpine) {
+			return usageErrorf("--alpine: %q is not an Alpine release (edge, v3.22, ...)", alpine)
+		}
+		if opts.rootfs != "" {
+			return usageErrorf("--alpine and --rootfs cannot be used together: --alpine makes the build root")
+		}
+		if mode == sandbox.ModeNone {
+			return usageErrorf("--alpine needs the bwrap sandbox, not --sandbox none")
+		}
 	}
 	runner, warning, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: opts.rootfs})
 	if err != nil {
@@ -333,7 +347,12 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if sel != nil && len(jobs) == 0 {
 		app.IO.Infof("no recipe changed since %s: nothing to build", opts.changedSince)
 	}
-	return buildJobs(ctx, app, opts, g, jobs, bo, skipUpToDate, &foreign)
+	// With --alpine, each build gets its own view of the cached root.
+	var setRoot func(dir string, bo *build.Options)
+	if alpine != "" {
+		setRoot = func(dir string, o *build.Options) { o.Root = alpineRoot(app, cfg, alpine, mode, dir, o) }
+	}
+	return buildJobs(ctx, app, opts, g, jobs, bo, skipUpToDate, setRoot, &foreign)
 }
 
 // buildJob is one recipe of a build of several.
@@ -347,7 +366,8 @@ type buildJob struct {
 // among jobs are done. Up-to-date recipes are skipped when skipUpToDate,
 // and after a failure, without --keep-going, nothing more starts; with
 // it, what depends on the failed recipe is not built.
-func buildJobs(ctx context.Context, app *App, opts *buildOptions, g *graph.Graph, jobs []buildJob, bo build.Options, skipUpToDate bool, foreign *[]build.ForeignLibc) error {
+// setRoot, when not nil, sets a build's root.
+func buildJobs(ctx context.Context, app *App, opts *buildOptions, g *graph.Graph, jobs []buildJob, bo build.Options, skipUpToDate bool, setRoot func(string, *build.Options), foreign *[]build.ForeignLibc) error {
 	parallel := max(opts.parallel, 1)
 	if parallel > 1 && bo.Jobs > 0 {
 		// The builds share the JOBS budget.
@@ -438,6 +458,9 @@ func buildJobs(ctx context.Context, app *App, opts *buildOptions, g *graph.Graph
 			jbo := bo
 			progress := newBuildProgress(app.IO, j.dir)
 			jbo.Progress = progress
+			if setRoot != nil {
+				setRoot(j.dir, &jbo)
+			}
 			var pw *prefixWriter
 			if parallel > 1 && jbo.Output != nil {
 				// The outputs of builds at once read apart by name.
@@ -700,9 +723,9 @@ func buildHint(err error) error {
 	case errors.Is(err, build.ErrNoRepodest):
 		return fmt.Errorf("%w: set --repodest", err)
 	case errors.Is(err, build.ErrMissingDeps):
-		return fmt.Errorf("%w; ways forward: install them on this host and pass --no-deps (-d), "+
-			"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), "+
-			"or build on Alpine; a build root that apkit installs from Alpine itself is planned", err)
+		return fmt.Errorf("%w; ways forward: build in an Alpine root apkit installs with them from Alpine's mirror with --alpine RELEASE (e.g. --alpine edge), "+
+			"install them on this host and pass --no-deps (-d), "+
+			"or build in an Alpine root that has them with --rootfs DIR", err)
 	case errors.Is(err, build.ErrNoChecksum), errors.Is(err, build.ErrStaleChecksums):
 		return fmt.Errorf("%w; %s", err, checksumFix)
 	}
@@ -730,7 +753,7 @@ func foreignLibcWarning(links []build.ForeignLibc) string {
 		parts = append(parts, fmt.Sprintf("%s link %s", strings.Join(pkgs[lib], ", "), lib))
 	}
 	return fmt.Sprintf("%s, a C library other than Alpine's musl: Alpine cannot install these packages (nothing there provides so:%s); "+
-		"build them on Alpine, or against an Alpine root with --rootfs DIR (a build root apkit installs from Alpine itself is planned)",
+		"build them with --alpine RELEASE (e.g. --alpine edge), in an Alpine root apkit installs from Alpine's mirror, or on Alpine",
 		strings.Join(parts, "; "), strings.Join(libs, ", so:"))
 }
 

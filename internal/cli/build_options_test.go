@@ -81,8 +81,8 @@ func TestBuildHint(t *testing.T) {
 		{"no key", fmt.Errorf("build x: %w", build.ErrNoKey), "build x: no signing key: create one with apkit keygen, or pass --key"},
 		{"no repodest", fmt.Errorf("build x: phase index failed: %w", build.ErrNoRepodest), "build x: phase index failed: no repository: set --repodest"},
 		{"missing deps", fmt.Errorf("build x: %w: gcc (no apk database here to install them from)", build.ErrMissingDeps),
-			"build x: missing build dependencies: gcc (no apk database here to install them from); ways forward: install them on this host and pass --no-deps (-d), " +
-				"build in an Alpine root that has them with --rootfs DIR (apk installs them there when it is on this host's PATH), or build on Alpine; a build root that apkit installs from Alpine itself is planned"},
+			"build x: missing build dependencies: gcc (no apk database here to install them from); ways forward: " +
+				"build in an Alpine root apkit installs with them from Alpine's mirror with --alpine RELEASE (e.g. --alpine edge), install them on this host and pass --no-deps (-d), or build in an Alpine root that has them with --rootfs DIR"},
 		{"no checksum", fmt.Errorf("build x: f.tar.gz: %w", build.ErrNoChecksum), "build x: f.tar.gz: no sha512sums entry; run apkit checksum to record the checksums of the recipe's sources, or apkit bump --pkgver VERSION to change pkgver and the checksums together"},
 		{"other", errors.New("build x: boom"), "build x: boom"},
 	}

@@ -32,6 +32,7 @@ type indexOptions struct {
 	keysDirs       []string
 	allowUntrusted bool
 	noWarnings     bool
+	verifyData     bool
 	json           bool
 	args           []string
 }
@@ -64,11 +65,17 @@ index. While it works on a directory's own index, apkit index holds the
 directory's lock, as apkit serve and apkit build do when they add packages.
 Without -o, files are indexed to standard output (unless it is a terminal).
 
-Every package read is verified: its structure, datahash, file checksums and
-its signature, by a key in a --keys-dir, the configured keys_dirs, apkit's
-own keys, /etc/apk/keys, or the public half of the signing key;
---allow-untrusted accepts packages signed by no trusted key. Dependencies that no indexed
-package provides are listed in a warning (--no-warnings to silence it).
+Every package read is checked as apk index checks it, up to the end of its
+control segment: its signature, by a key in a --keys-dir, the configured
+keys_dirs, apkit's own keys, /etc/apk/keys, or the public half of the
+signing key; the structure of its signature and control segments; its
+.PKGINFO, which must have a datahash line. The data segment (the files) is
+not read: apk checks it against datahash when it installs the package.
+--verify-data checks it too, as apkit verify does: datahash and every file's
+checksum, several packages at once; it reads and inflates every package
+whole, so it takes far longer. --allow-untrusted accepts packages signed by
+no trusted key. Dependencies that no indexed package provides are listed in
+a warning (--no-warnings to silence it).
 
 The index is signed with --key, else the configured signing_key (RSA over
 SHA-256; --sha1 for apk older than 2.7); --no-sign writes it unsigned. An
@@ -78,6 +85,7 @@ so readers never see half an index.`
 
 const indexExample = `  apkit index -o APKINDEX.tar.gz -d "main v3.21.0" *.apk
   apkit index --rewrite-arch x86_64 ~/packages/main/x86_64
+  apkit index --verify-data -o APKINDEX.tar.gz *.apk
   apkit index --no-sign --allow-untrusted -o - *.apk | tar -tzf -`
 
 func newIndexCmd(app *App) *cobra.Command {
@@ -103,8 +111,10 @@ func newIndexCmd(app *App) *cobra.Command {
 	f.StringVarP(&opts.old, "index", "x", "", "reuse the entries of the old index `file` for unchanged packages")
 	f.StringArrayVar(&opts.keysDirs, "keys-dir", nil, "also trust the public keys in `dir` (repeatable)")
 	f.BoolVar(&opts.allowUntrusted, "allow-untrusted", false, "accept packages that no trusted key signed")
+	f.BoolVar(&opts.verifyData, "verify-data", false, "also check each package's data segment against its datahash and file checksums")
 	f.BoolVar(&opts.noWarnings, "no-warnings", false, "do not warn about dependencies no indexed package provides")
 	f.BoolVar(&opts.json, "json", false, "print the result as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("rewrite-arch", completeArch)
 	return cmd
 }
 
@@ -195,6 +205,7 @@ func runIndex(ctx context.Context, app *App, opts *indexOptions) error {
 		RewriteArch:    opts.rewriteArch,
 		Keys:           kr,
 		AllowUntrusted: opts.allowUntrusted,
+		VerifyData:     opts.verifyData,
 		Progress:       indexProgress{app},
 	}
 	if old != "" {

@@ -201,6 +201,9 @@ func newRootCmd(app *App) *cobra.Command {
 		newChecksumCmd(app),
 		newBumpCmd(app),
 		newNewCmd(app),
+		newImageCmd(app),
+		newAddCmd(app),
+		newDelCmd(app),
 	)
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

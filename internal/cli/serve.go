@@ -53,7 +53,12 @@ with signing_key, atomically: readers never see a half-written index.
 The configuration is a YAML file (--config) with the keys of reposerve
 files (dir, tls.crt, tls.key, tls.redirect, tls.hsts, jwt.jwks, jwt.claims)
 and apkit's own (jwt.issuer, jwt.audience, signing_key, upload_keys,
-listen, max_upload_size, log_format, tls.acme.domains, tls.acme.cache).
+listen, dev, max_upload_size, upload_min_rate, request_timeout,
+log_format, tls.acme.domains, tls.acme.cache, tls.acme.email).
+request_timeout (default 1m) bounds reading a request, except the body of
+an upload whose token was accepted; that body must arrive at no less than
+upload_min_rate on average after its first 10 seconds (default 16k per
+second, "none" for no minimum).
 APKIT_<KEY> variables (APKIT_DIR, APKIT_JWT_JWKS, ...) and flags override it.
 
 Also served: /healthz, and Prometheus metrics at /metrics. SIGINT or

@@ -127,7 +127,11 @@ func runVerify(ctx context.Context, app *App, opts *verifyOptions) error {
 		default:
 			fmt.Fprintf(app.IO.Out, "%s: %s\n", f, r.Result)
 		}
-		if r.Signature != "" {
+		switch {
+		case r.Signature == "":
+		case r.KeyDir == "" && cfg != nil && cfg.SigningKey != "":
+			app.IO.Verbosef("%s: checked %s with the public half of the signing key, %s.pub", f, r.Signature, cfg.SigningKey)
+		default:
 			app.IO.Verbosef("%s: checked %s with the key in %s", f, r.Signature, r.KeyDir)
 		}
 	}

@@ -57,6 +57,14 @@ type Config struct {
 	Arch string
 	// LintSkip are the lint rules that apkit lint leaves out.
 	LintSkip []string
+	// CacheDir holds downloaded Alpine indexes and packages and cached
+	// build roots.
+	CacheDir string
+	// Alpine is the Alpine release builds run in ("edge", "v3.22"); ""
+	// means the host's root.
+	Alpine string
+	// AlpineMirror is the Alpine mirror build roots are installed from.
+	AlpineMirror string
 
 	// File is the config file that was read ("" when none).
 	File string
@@ -92,6 +100,9 @@ var Settings = []Setting{
 	{Key: "arch", Help: "Alpine architecture to build for (CARCH)"},
 	{Key: "lint_skip", Help: "lint rules to skip, comma-separated (also SKIP_<RULE>=1)"},
 	{Key: "path_prepend", Help: "directories put before PATH in the build sandbox, bound read-only"},
+	{Key: "cache_dir", Help: "cache of downloaded Alpine packages and build roots"},
+	{Key: "alpine", Help: "Alpine release to build in (edge, v3.22, ...); empty builds in the host's root"},
+	{Key: "alpine_mirror", Help: "Alpine mirror build roots are installed from"},
 }
 
 // Options say where to look. Zero values mean the usual places.
@@ -236,6 +247,9 @@ func Load(opts Options) (*Config, error) {
 	c.Srcdest = expandHome(raw["srcdest"], home)
 	c.DistfilesMirror = expandHome(raw["distfiles_mirror"], home)
 	c.Makeflags = raw["makeflags"]
+	c.CacheDir = expandHome(raw["cache_dir"], home)
+	c.Alpine = raw["alpine"]
+	c.AlpineMirror = expandHome(raw["alpine_mirror"], home)
 	c.Arch = raw["arch"]
 	if !apkbuild.KnownArch(c.Arch) {
 		from := string(c.Sources["arch"])
@@ -344,6 +358,13 @@ func defaultValue(key string, getenv func(string) string, home string) string {
 		return strconv.Itoa(numCPU())
 	case "keys_dirs":
 		return ""
+	case "cache_dir":
+		if x := getenv("XDG_CACHE_HOME"); x != "" {
+			return filepath.Join(x, "apkit")
+		}
+		return filepath.Join(home, ".cache", "apkit")
+	case "alpine_mirror":
+		return "https://dl-cdn.alpinelinux.org/alpine"
 	case "arch":
 		return apkbuild.HostArch()
 	}
@@ -396,6 +417,12 @@ func (c *Config) Value(key string) string {
 		return strings.Join(c.LintSkip, ",")
 	case "path_prepend":
 		return strings.Join(c.PathPrepend, string(filepath.ListSeparator))
+	case "cache_dir":
+		return c.CacheDir
+	case "alpine":
+		return c.Alpine
+	case "alpine_mirror":
+		return c.AlpineMirror
 	}
 	return ""
 }
@@ -438,7 +465,7 @@ func KnownKey(key string) bool {
 func SuggestKey(key string) string {
 	best, bestD := "", 3
 	try := func(k string) {
-		if d := editDistance(key, k); d < bestD {
+		if d := EditDistance(key, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -451,8 +478,9 @@ func SuggestKey(key string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, counted in
+// bytes; the suggestions for misspelt keys, flags and commands use it.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -1,7 +1,6 @@
 package apk
 
 import (
-	"cmp"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -107,6 +106,7 @@ type bitWriter struct {
 	n   uint
 }
 
+// put writes the nb low bits of v; nb is at most 32.
 func (w *bitWriter) put(v uint64, nb uint) {
 	w.acc |= v << w.n
 	w.n += nb
@@ -143,7 +143,9 @@ type deflater struct {
 	lit   [dfNumLit]uint32
 	dist  [dfNumDist]uint32
 	hlen  huffScratch
-	block int // start in buf of the raw bytes of the current block
+	// lenTab is the current block's code for each match length - 3.
+	lenTab [256]uint32
+	block  int // start in buf of the raw bytes of the current block
 }
 
 func newDeflater(p dfParams) *deflater {
@@ -166,11 +168,12 @@ func dfHash3(b []byte) uint32 {
 	return dfHash3v(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16)
 }
 
-// compress appends the deflate blocks for in (with dict before it) to
-// out. The last chunk ends with a final block; the others end with an
-// empty stored block, byte-aligned, so that chunks concatenate.
-func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
-	d.buf = append(append(d.buf[:0], dict...), in...)
+// compress appends to out the deflate blocks for window[start:], with
+// window[:start] as the dictionary before it. The last chunk ends with a
+// final block; the others end with an empty stored block, byte-aligned,
+// so that chunks concatenate.
+func (d *deflater) compress(out []byte, window []byte, start int, final bool) []byte {
+	d.buf = window
 	buf := d.buf
 	n := len(buf)
 	if d.prev == nil {
@@ -185,7 +188,6 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	d.syms = d.syms[:0]
 	clear(d.lit[:])
 	clear(d.dist[:])
-	start := len(dict)
 	d.block = start
 	// Positions from which a 3-byte (and a 4-byte) string can be hashed.
 	last := n - dfMinMatch
@@ -300,6 +302,7 @@ func (d *deflater) compress(out []byte, dict, in []byte, final bool) []byte {
 	} else {
 		d.bw.align()
 	}
+	d.buf = nil // the window is the caller's again
 	return d.bw.out
 }
 
@@ -340,10 +343,16 @@ func (d *deflater) longest(pos, cur, best int) (int, int) {
 		return best, bestPos
 	}
 	s8 := binary.LittleEndian.Uint64(scan)
-	sb := scan[best]
+	// A candidate can only beat best if it agrees with scan on the 4 bytes
+	// ending at scan[best] (on the first 3 while best is 2).
+	off, mask := 0, uint32(0xffffff)
+	if best >= 3 {
+		off, mask = best-3, 0xffffffff
+	}
+	tail := binary.LittleEndian.Uint32(scan[off:]) & mask
 	for cur > limit && chain > 0 {
 		m := buf[cur : cur+maxLen]
-		if m[best] == sb {
+		if binary.LittleEndian.Uint32(m[off:])&mask == tail {
 			var l int
 			if x := binary.LittleEndian.Uint64(m) ^ s8; x != 0 {
 				l = bits.TrailingZeros64(x) >> 3
@@ -355,7 +364,8 @@ func (d *deflater) longest(pos, cur, best int) (int, int) {
 				if l >= nice {
 					break
 				}
-				sb = scan[best]
+				off, mask = best-3, 0xffffffff
+				tail = binary.LittleEndian.Uint32(scan[off:])
 			}
 		}
 		next := int(prev[cur&dfWindowMask])
@@ -406,6 +416,7 @@ type huffScratch struct {
 	rle     []uint16 // code-length symbols, with their extra bits in the high byte
 	nodes   []hnode
 	order   []int
+	keys    []uint64
 	weights [dfNumLit]uint64
 	depth   [2 * dfNumLit]uint8
 }
@@ -593,18 +604,43 @@ func (d *deflater) flushBlock(end int, final bool) {
 // writeSymbols writes the pending symbols and the end of block.
 func (d *deflater) writeSymbols(litLen []uint8, litCode []uint16, distLen []uint8, distCodes []uint16) {
 	bw := &d.bw
+	// Each match length's code and extra bits, with their bit count in
+	// the top byte, looked up once per block rather than per match.
+	lt := &d.lenTab
+	for l := range lt {
+		lc := lengthCode[l]
+		nb := uint32(litLen[257+int(lc)])
+		lt[l] = (uint32(litCode[257+int(lc)]) | uint32(l+dfMinMatch-int(lengthBase[lc]))<<nb) | (nb+uint32(lengthExtra[lc]))<<24
+	}
+	// The bit accumulator lives in locals for the loop; each step adds at
+	// most 28 bits to fewer than 32 pending ones.
+	out, acc, n := bw.out, bw.acc, bw.n
 	for _, s := range d.syms {
 		if s&dfMatchFlag == 0 {
-			bw.put(uint64(litCode[s]), uint(litLen[s]))
-			continue
+			acc |= uint64(litCode[s]) << n
+			n += uint(litLen[s])
+		} else {
+			le := lt[s&dfLenMask]
+			acc |= uint64(le&0xffffff) << n
+			n += uint(le >> 24)
+			if n >= 32 {
+				out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+				acc >>= 32
+				n -= 32
+			}
+			dist := (s &^ dfMatchFlag) >> dfDistShift
+			dc := distCode(dist)
+			dl := uint(distLen[dc])
+			acc |= (uint64(distCodes[dc]) | uint64(dist+1-distBase[dc])<<dl) << n
+			n += dl + uint(distExtra[dc])
 		}
-		l := int(s & dfLenMask)
-		dist := (s &^ dfMatchFlag) >> dfDistShift
-		lc := lengthCode[l]
-		bw.put(uint64(litCode[257+int(lc)])|uint64(l+dfMinMatch-int(lengthBase[lc]))<<litLen[257+int(lc)], uint(litLen[257+int(lc)])+uint(lengthExtra[lc]))
-		dc := distCode(dist)
-		bw.put(uint64(distCodes[dc])|uint64(dist+1-distBase[dc])<<distLen[dc], uint(distLen[dc])+uint(distExtra[dc]))
+		if n >= 32 {
+			out = binary.LittleEndian.AppendUint32(out, uint32(acc))
+			acc >>= 32
+			n -= 32
+		}
 	}
+	bw.out, bw.acc, bw.n = out, acc, n
 	bw.put(uint64(litCode[dfEOB]), uint(litLen[dfEOB]))
 }
 
@@ -659,13 +695,17 @@ func buildLengths(freq []uint32, lengths []uint8, maxBits int, h *huffScratch) {
 		w[i] = uint64(f)
 	}
 	for {
+		// Sort by weight, then symbol: one key holds both.
 		order := h.order
-		slices.SortFunc(order, func(a, b int) int {
-			if w[a] != w[b] {
-				return cmp.Compare(w[a], w[b])
-			}
-			return cmp.Compare(a, b)
-		})
+		keys := h.keys[:0]
+		for _, sym := range order {
+			keys = append(keys, w[sym]<<9|uint64(sym))
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			order[i] = int(k & (1<<9 - 1))
+		}
+		h.keys = keys
 		nodes := h.nodes[:0]
 		for _, s := range order {
 			nodes = append(nodes, hnode{w: w[s], left: -1, right: -1, sym: int32(s)})

@@ -3,6 +3,7 @@ package apk
 import (
 	"bytes"
 	"compress/flate"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"math/rand"
@@ -57,7 +58,7 @@ func TestDeflateRoundTrip(t *testing.T) {
 		for _, p := range []dfParams{zlib9, {8, 16, 128, 128}, {4, 4, 16, 16}, {8, 32, 64, 40}, {32, 258, 258, 4096}} {
 			d := newDeflater(p)
 			// Whole, then in chunks primed with the 32 KiB before each.
-			got := inflate(t, d.compress(nil, nil, data, true))
+			got := inflate(t, d.compress(nil, data, 0, true))
 			if !bytes.Equal(got, data) {
 				t.Fatalf("%s %v: whole: round trip differs (%d vs %d bytes)", name, p, len(got), len(data))
 			}
@@ -65,7 +66,7 @@ func TestDeflateRoundTrip(t *testing.T) {
 			const chunk = 100_000
 			for lo := 0; lo < len(data) || lo == 0; lo += chunk {
 				hi := min(lo+chunk, len(data))
-				out = d.compress(out, data[max(0, lo-dfWindow):lo], data[lo:hi], hi == len(data))
+				out = d.compress(out, data[max(0, lo-dfWindow):hi], lo-max(0, lo-dfWindow), hi == len(data))
 				if hi == len(data) {
 					break
 				}
@@ -81,14 +82,14 @@ func TestDeflateRoundTrip(t *testing.T) {
 func TestDeflateBeatsStored(t *testing.T) {
 	t.Parallel()
 	text := bytes.Repeat([]byte("hello, hello, hello\n"), 1000)
-	out := newDeflater(zlib9).compress(nil, nil, text, true)
+	out := newDeflater(zlib9).compress(nil, text, 0, true)
 	if len(out) > 200 {
 		t.Errorf("%d bytes for %d of repetitive text", len(out), len(text))
 	}
 	rng := rand.New(rand.NewSource(2))
 	random := make([]byte, 100_000)
 	rng.Read(random)
-	out = newDeflater(zlib9).compress(nil, nil, random, true)
+	out = newDeflater(zlib9).compress(nil, random, 0, true)
 	if len(out) > len(random)+100 {
 		t.Errorf("random data grew to %d bytes", len(out))
 	}
@@ -138,7 +139,7 @@ func BenchmarkDeflateFile(b *testing.B) {
 						var out []byte
 						for i := range next {
 							lo, hi := i*chunkSize, min((i+1)*chunkSize, len(data))
-							out = d.compress(out[:0], data[max(0, lo-dfWindow):lo], data[lo:hi], hi == len(data))
+							out = d.compress(out[:0], data[max(0, lo-dfWindow):hi], lo-max(0, lo-dfWindow), hi == len(data))
 							sizes[i] = len(out)
 						}
 						done <- struct{}{}
@@ -155,5 +156,52 @@ func BenchmarkDeflateFile(b *testing.B) {
 				b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
 			}
 		})
+	}
+}
+
+// TestParallelGzip writes inputs around the chunk size in uneven pieces
+// through parallelGzip: the result inflates to the input as one gzip
+// member, and its bytes do not depend on the number of workers or on how
+// the input was cut.
+func TestParallelGzip(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewSource(2))
+	text := bytes.Repeat([]byte("parallel gzip members, one window buffer per chunk\n"), 3*chunkSize/50)
+	for _, size := range []int{0, 1, dictSize - 1, chunkSize, chunkSize + 1, 2*chunkSize + dictSize/2} {
+		data := text[:size]
+		var want []byte
+		for _, workers := range []int{1, 3} {
+			for _, piece := range []int{1 << 20, 4093} {
+				var out bytes.Buffer
+				z, err := newParallelGzip(&out, LevelDefault, &defaultParams, workers)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rest := data; len(rest) > 0; {
+					k := min(len(rest), piece+rng.Intn(7))
+					if _, err := z.Write(rest[:k]); err != nil {
+						t.Fatal(err)
+					}
+					rest = rest[k:]
+				}
+				if err := z.Close(); err != nil {
+					t.Fatal(err)
+				}
+				zr, err := gzip.NewReader(bytes.NewReader(out.Bytes()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				zr.Multistream(false)
+				got, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("size %d, %d workers: inflated %d bytes (%v), want %d", size, workers, len(got), err, size)
+				}
+				if want == nil {
+					want = out.Bytes()
+				} else if !bytes.Equal(out.Bytes(), want) {
+					t.Errorf("size %d: %d workers, pieces of %d: different bytes", size, workers, piece)
+				}
+			}
+		}
 	}
 }

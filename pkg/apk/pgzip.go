@@ -28,29 +28,35 @@ const dictSize = 32 << 10
 // concatenated; the last one ends with the final block. The CRC-32 and
 // length of the whole input go in the trailer. Memory use is bounded by
 // about 3 chunks per worker.
+//
+// Input is copied once, into a window buffer that holds the chunk's
+// dictionary followed by the chunk; the buffer itself goes to a worker,
+// and the next one starts with a copy of its last 32 KiB.
 type parallelGzip struct {
 	w       io.Writer
 	level   int
 	params  *dfParams // apkit's encoder with these settings, or klauspost at level
-	buf     []byte    // input not yet handed to a worker
-	prev    []byte    // the dictionary for the next chunk
+	buf     []byte    // the dictionary, then input not yet handed to a worker
+	dict    int       // length of the dictionary at the start of buf
 	crc     uint32
 	size    uint64
 	jobs    chan *gzJob
 	results chan *gzJob
 	done    chan error
 	failed  atomic.Pointer[error]
-	pool    sync.Pool
+	pool    sync.Pool // *gzJob
+	bufs    sync.Pool // *[]byte window buffers
 	err     error
 	closed  bool
 }
 
 type gzJob struct {
-	in, dict []byte
-	last     bool
-	out      bytes.Buffer
-	err      error
-	ready    chan struct{}
+	buf   *[]byte // the dictionary, then the chunk
+	start int     // where the chunk starts in buf
+	last  bool
+	out   bytes.Buffer
+	err   error
+	ready chan struct{}
 }
 
 // newParallelGzip starts a gzip member on w compressed by workers
@@ -68,11 +74,11 @@ func newParallelGzip(w io.Writer, level int, params *dfParams, workers int) (*pa
 		w:       w,
 		level:   level,
 		params:  params,
-		buf:     make([]byte, 0, chunkSize),
 		jobs:    make(chan *gzJob, workers),
 		results: make(chan *gzJob, 2*workers),
 		done:    make(chan error, 1),
 	}
+	z.buf = *z.window()
 	for range workers {
 		go z.work()
 	}
@@ -80,11 +86,21 @@ func newParallelGzip(w io.Writer, level int, params *dfParams, workers int) (*pa
 	return z, nil
 }
 
+// window returns an empty window buffer.
+func (z *parallelGzip) window() *[]byte {
+	if b, ok := z.bufs.Get().(*[]byte); ok {
+		*b = (*b)[:0]
+		return b
+	}
+	b := make([]byte, 0, dictSize+chunkSize)
+	return &b
+}
+
 func (z *parallelGzip) work() {
 	if z.params != nil {
 		d := newDeflater(*z.params)
 		for j := range z.jobs {
-			out := d.compress(j.out.AvailableBuffer(), j.dict, j.in, j.last)
+			out := d.compress(j.out.AvailableBuffer(), *j.buf, j.start, j.last)
 			j.out.Write(out)
 			close(j.ready)
 		}
@@ -92,13 +108,14 @@ func (z *parallelGzip) work() {
 	}
 	var fw *flate.Writer
 	for j := range z.jobs {
+		dict, in := (*j.buf)[:j.start], (*j.buf)[j.start:]
 		if fw == nil {
-			fw, j.err = flate.NewWriterDict(&j.out, z.level, j.dict)
+			fw, j.err = flate.NewWriterDict(&j.out, z.level, dict)
 		} else {
-			fw.ResetDict(&j.out, j.dict)
+			fw.ResetDict(&j.out, dict)
 		}
 		if j.err == nil {
-			_, j.err = fw.Write(j.in)
+			_, j.err = fw.Write(in)
 		}
 		if j.err == nil {
 			if j.last {
@@ -131,7 +148,8 @@ func (z *parallelGzip) collect() {
 }
 
 func (z *parallelGzip) release(j *gzJob) {
-	j.in, j.dict = j.in[:0], j.dict[:0]
+	z.bufs.Put(j.buf)
+	j.buf = nil
 	j.out.Reset()
 	z.pool.Put(j)
 }
@@ -147,32 +165,31 @@ func (z *parallelGzip) Write(p []byte) (int, error) {
 	z.crc = crc32.Update(z.crc, crc32.IEEETable, p)
 	z.size += uint64(n)
 	for len(p) > 0 {
-		if len(z.buf) == chunkSize {
+		if len(z.buf)-z.dict == chunkSize {
 			z.dispatch(false)
 		}
-		k := copy(z.buf[len(z.buf):chunkSize], p)
+		k := copy(z.buf[len(z.buf):z.dict+chunkSize], p)
 		z.buf = z.buf[:len(z.buf)+k]
 		p = p[k:]
 	}
 	return n, nil
 }
 
-// dispatch hands the buffered input to a worker.
+// dispatch hands the buffered input, with its dictionary, to a worker.
 func (z *parallelGzip) dispatch(last bool) {
 	j, _ := z.pool.Get().(*gzJob)
 	if j == nil {
 		j = &gzJob{}
 	}
-	j.in = append(j.in[:0], z.buf...)
-	j.dict = append(j.dict[:0], z.prev...)
+	full := z.buf
+	j.buf = &full
+	j.start = z.dict
 	j.last = last
 	// The next chunk's dictionary is the end of this one (and, for a
 	// short chunk, of the ones before).
-	z.prev = append(z.prev, z.buf...)
-	if len(z.prev) > dictSize {
-		z.prev = append(z.prev[:0], z.prev[len(z.prev)-dictSize:]...)
-	}
-	z.buf = z.buf[:0]
+	next := z.window()
+	*next = append(*next, full[max(0, len(full)-dictSize):]...)
+	z.buf, z.dict = *next, len(*next)
 	j.err = nil
 	j.ready = make(chan struct{})
 	z.results <- j

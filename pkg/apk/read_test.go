@@ -223,25 +223,28 @@ func TestVerifyTampered(t *testing.T) {
 		data []byte
 		want Problem
 		is   error
+		// ctl is the problem found with ControlOnly, which does not
+		// read the data segment.
+		ctl Problem
 	}{
-		{"intact", apache, OK, nil},
-		{"signature value flipped", join(rezip(t, am[0], func(b []byte) []byte { b[600] ^= 1; return b }), am[1], am[2]), BadSignature, sign.ErrBadSignature},
-		{"signature member byte flipped", join(flip(am[0], len(am[0])/2), am[1], am[2]), Malformed, ErrMalformed},
-		{"control member stored bytes changed", join(am[0], flip(am[1], mtimeByte), am[2]), BadSignature, sign.ErrBadSignature},
-		{"control member byte flipped", join(am[0], flip(am[1], len(am[1])/2), am[2]), Malformed, ErrMalformed},
-		{"data member stored bytes changed", join(am[0], am[1], flip(am[2], mtimeByte)), DataHashMismatch, ErrDataHashMismatch},
-		{"data member byte flipped", join(am[0], am[1], flip(am[2], len(am[2])/2)), Malformed, ErrMalformed},
-		{"data member swapped", join(am[0], am[1], bm[2]), DataHashMismatch, ErrDataHashMismatch},
+		{"intact", apache, OK, nil, OK},
+		{"signature value flipped", join(rezip(t, am[0], func(b []byte) []byte { b[600] ^= 1; return b }), am[1], am[2]), BadSignature, sign.ErrBadSignature, BadSignature},
+		{"signature member byte flipped", join(flip(am[0], len(am[0])/2), am[1], am[2]), Malformed, ErrMalformed, Malformed},
+		{"control member stored bytes changed", join(am[0], flip(am[1], mtimeByte), am[2]), BadSignature, sign.ErrBadSignature, BadSignature},
+		{"control member byte flipped", join(am[0], flip(am[1], len(am[1])/2), am[2]), Malformed, ErrMalformed, Malformed},
+		{"data member stored bytes changed", join(am[0], am[1], flip(am[2], mtimeByte)), DataHashMismatch, ErrDataHashMismatch, OK},
+		{"data member byte flipped", join(am[0], am[1], flip(am[2], len(am[2])/2)), Malformed, ErrMalformed, OK},
+		{"data member swapped", join(am[0], am[1], bm[2]), DataHashMismatch, ErrDataHashMismatch, OK},
 		{"PKGINFO edited", join(am[0], rezip(t, am[1], func(b []byte) []byte {
 			return bytes.Replace(b, []byte("depend = lynx"), []byte("depend = lynz"), 1)
-		}), am[2]), BadSignature, sign.ErrBadSignature},
-		{"unsigned", join(am[1], am[2]), Untrusted, sign.ErrUntrusted},
-		{"untrusted signature first", join(otherMember.Bytes(), am[0], am[1], am[2]), OK, nil},
-		{"truncated in data", apache[:len(apache)-10], Truncated, ErrTruncated},
-		{"truncated in control", apache[:len(am[0])+20], Truncated, ErrTruncated},
-		{"two data members", join(am[0], am[1], am[2], am[2]), Malformed, ErrMalformed},
-		{"trailing garbage", join(apache, []byte("junk after the end of it")), Malformed, ErrMalformed},
-		{"empty", nil, Truncated, ErrTruncated},
+		}), am[2]), BadSignature, sign.ErrBadSignature, BadSignature},
+		{"unsigned", join(am[1], am[2]), Untrusted, sign.ErrUntrusted, Untrusted},
+		{"untrusted signature first", join(otherMember.Bytes(), am[0], am[1], am[2]), OK, nil, OK},
+		{"truncated in data", apache[:len(apache)-10], Truncated, ErrTruncated, OK},
+		{"truncated in control", apache[:len(am[0])+20], Truncated, ErrTruncated, Truncated},
+		{"two data members", join(am[0], am[1], am[2], am[2]), Malformed, ErrMalformed, OK},
+		{"trailing garbage", join(apache, []byte("junk after the end of it")), Malformed, ErrMalformed, OK},
+		{"empty", nil, Truncated, ErrTruncated, Truncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,6 +255,10 @@ func TestVerifyTampered(t *testing.T) {
 			}
 			if tt.is != nil && !errors.Is(res.Err, tt.is) {
 				t.Errorf("error %v does not wrap %v", res.Err, tt.is)
+			}
+			res = Verify(bytes.NewReader(tt.data), kr, &VerifyOptions{ControlOnly: true})
+			if res.Problem != tt.ctl {
+				t.Errorf("control only: got %v (%v), want %v", res.Problem, res.Err, tt.ctl)
 			}
 		})
 	}

@@ -417,6 +417,12 @@ func TestVerifyLegacy(t *testing.T) {
 	if want := sha1.Sum(signed); res.Package.ControlSHA1 != want {
 		t.Error("the identity of a legacy package is not the SHA-1 of control and data")
 	}
+	// Its signature covers the data: a check of the control segment alone
+	// cannot verify it.
+	res = Verify(bytes.NewReader(pkg.Bytes()), testKeyring(t), &VerifyOptions{ControlOnly: true})
+	if res.Problem != Malformed || !errors.Is(res.Err, ErrNoDataHash) {
+		t.Errorf("control only: got %v %v, want %v wrapping ErrNoDataHash", res.Problem, res.Err, Malformed)
+	}
 	pkg.Bytes()[pkg.Len()-12] ^= 1 // the data's last deflate bytes
 	if res := Verify(bytes.NewReader(pkg.Bytes()), testKeyring(t), nil); res.Problem == OK {
 		t.Error("tampered legacy package verified")

@@ -190,6 +190,14 @@ type Options struct {
 	// RootFS is the build root the sandbox uses ("" means the host's /);
 	// it also decides where build dependencies are installed.
 	RootFS string
+	// Root, when set, makes the build root from the recipe's build
+	// dependencies before anything runs in the sandbox, as abuild rootbld
+	// does (apkit build --alpine): it receives the dependencies rootbld
+	// installs for the recipe (depends and makedepends, and checkdepends
+	// unless the check is skipped; never the recipe's own packages) and
+	// returns the root and the runner to use, which replace RootFS and
+	// Runner for this build.
+	Root func(ctx context.Context, need []string) (rootfs string, runner sandbox.Runner, err error)
 	// Hide lists host paths the sandbox must not show (for example the
 	// user's private keys); the signing key is always hidden.
 	Hide []string

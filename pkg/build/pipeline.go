@@ -76,6 +76,18 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	if err := b.loadKey(); err != nil {
 		return nil, err
 	}
+	if b.opts.Root != nil {
+		if err := b.step("root", "Preparing the build root", func() error {
+			root, runner, err := b.opts.Root(ctx, b.buildNeeds())
+			if err != nil {
+				return err
+			}
+			b.opts.RootFS, b.runner = root, runner
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if b.want[PhaseDeps] {
 		if err := b.step("deps", "Checking build dependencies", func() error { return b.deps(ctx) }); err != nil {
 			return nil, err
@@ -220,8 +232,59 @@ func removeAll(dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// deps checks the build dependencies (§6.2).
+// deps checks the build dependencies (§6.2): those the build root's apk
+// database provides are there; the others are installed, or missing.
 func (b *builder) deps(ctx context.Context) error {
+	var need []string
+	provided := b.installedNames()
+	for _, d := range b.buildNeeds() {
+		// A plain name is met by what is installed; a versioned one only
+		// in a root made for these very dependencies (Options.Root), and
+		// a conflict (!name) is always passed on.
+		met := !strings.HasPrefix(d, "!") && (d == depName(d) || b.opts.Root != nil) && provided[depName(d)]
+		if !met {
+			need = append(need, d)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if b.opts.NoDeps {
+		b.warnf("not installing build dependencies, as asked: %s", strings.Join(need, " "))
+		return nil
+	}
+	return b.installDeps(ctx, need)
+}
+
+// installedNames returns the names the build root's apk database holds:
+// each package's name and what it provides (nil without a database).
+func (b *builder) installedNames() map[string]bool {
+	root := b.opts.RootFS
+	if root == "" {
+		root = "/"
+	}
+	data, err := os.ReadFile(filepath.Join(root, "lib", "apk", "db", "installed"))
+	if err != nil {
+		return nil
+	}
+	recs, err := index.ParseText(data)
+	if err != nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, r := range recs {
+		names[r.Name] = true
+		for _, p := range r.Provides {
+			names[depName(p)] = true
+		}
+	}
+	return names
+}
+
+// buildNeeds returns the recipe's build dependencies as abuild computes
+// them: depends and makedepends, and checkdepends unless the check is
+// skipped, without the recipe's own packages.
+func (b *builder) buildNeeds() []string {
 	p := b.plan
 	own := map[string]bool{p.pkgname: true}
 	for _, s := range p.subpackages {
@@ -240,14 +303,7 @@ func (b *builder) deps(ctx context.Context) error {
 		seen[d] = true
 		need = append(need, d)
 	}
-	if len(need) == 0 {
-		return nil
-	}
-	if b.opts.NoDeps {
-		b.warnf("not installing build dependencies, as asked: %s", strings.Join(need, " "))
-		return nil
-	}
-	return b.installDeps(ctx, need)
+	return need
 }
 
 func depName(item string) string {

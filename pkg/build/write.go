@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
 )
@@ -75,7 +77,7 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 		}
 		path := filepath.Join(b.d.staging, dir, pb.info.FileName())
 		if err := writeFileSync(path, func(f *os.File) error {
-			_, err := apk.Write(f, &apk.Input{
+			p, err := apk.Write(f, &apk.Input{
 				Info:    *pb.info,
 				Scripts: scripts,
 				Dir:     pb.dir,
@@ -84,7 +86,10 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 				Owner:   b.ownerFunc(pb.dir),
 				TempDir: b.d.controldir,
 			})
-			return err
+			if err != nil {
+				return err
+			}
+			return checkIndexable(f, p)
 		}); err != nil {
 			return nil, fmt.Errorf("write %s: %w", pb.name, err)
 		}
@@ -96,6 +101,21 @@ func (b *builder) write(ctx context.Context, pkgs []*pkgBuild) ([]Package, error
 		return out, nil
 	}
 	return b.addToRepo(ctx, out)
+}
+
+// checkIndexable refuses a package whose index record apk could not
+// record (pkg/index's own check, on the record apk index would make of
+// it), so that a package the index phase would refuse is never written.
+// f is the package file, written up to its end.
+func checkIndexable(f *os.File, p *apk.Package) error {
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if _, err := index.FromPackage(p, size).AppendText(nil); err != nil {
+		return fmt.Errorf("index record: %w", err)
+	}
+	return nil
 }
 
 // staged lists the packages a previous package phase left in the staging

@@ -22,6 +22,13 @@
 // are written inside the root only (os.Root), under temporary names that
 // are renamed into place once the whole package verifies.
 //
+// [Solve] and [Commit] do what apk add and apk del do: Solve computes
+// with package resolve the plan that meets a [Request] (names to add, with
+// apk's constraints, an optional virtual package, names to delete) in a
+// root, and Commit makes its changes: installs, upgrades and downgrades in
+// place, removals (files, directories no package still owns, database
+// entries, deinstall scripts) and virtual packages.
+//
 // # Scripts and triggers
 //
 // Pre-install and post-install scripts and triggers run inside the root,

@@ -140,7 +140,7 @@ func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 		Dir: stage,
 		Key: testKey(t),
 	}
-	for _, name := range []string{".pre-install", ".post-install", ".trigger"} {
+	for _, name := range []string{".pre-install", ".post-install", ".pre-upgrade", ".post-upgrade", ".pre-deinstall", ".post-deinstall", ".trigger"} {
 		if s, ok := p.scripts[name]; ok {
 			in.Scripts = append(in.Scripts, apk.Script{Name: name, Mode: 0o755, Data: []byte(s)})
 		}

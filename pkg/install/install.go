@@ -80,6 +80,8 @@ type Result struct {
 	// Skipped are the plan's packages already installed with the same
 	// identity.
 	Skipped []string
+	// Removed are the packages removed by this call, in plan order.
+	Removed []*Installed
 	// Scripts are the scripts run ("<name>-<version>.post-install", ...).
 	Scripts []string
 }
@@ -94,11 +96,64 @@ type Result struct {
 // atomically after the files it lists are in place.
 //
 // Install takes apk's lock on the database for its duration. It refuses to
-// replace an installed package of the same name with a different one
-// (upgrades are not done yet). A failing script marks its package broken
+// replace an installed package of the same name with a different one, with
+// an error wrapping [ErrUnsupported]: [Commit] makes a solver's plan,
+// upgrades and removals included. A failing script marks its package broken
 // (f:s) as apk does, and Install returns an error after writing the
 // database. Install is safe for concurrent use on different roots.
 func Install(ctx context.Context, root string, plan []Package, opts *Options) (*Result, error) {
+	return run(ctx, root, opts, func(in *installer) ([]step, error) {
+		var steps []step
+		planned := map[string]*index.Record{}
+		for _, p := range plan {
+			if p.Record == nil {
+				return nil, errors.New("install: plan step without a record")
+			}
+			if prev, ok := planned[p.Record.Name]; ok {
+				if prev.Checksum == p.Record.Checksum {
+					continue
+				}
+				return nil, fmt.Errorf("install: plan has %s twice (%s and %s)", p.Record.Name, prev.Version, p.Record.Version)
+			}
+			planned[p.Record.Name] = p.Record
+			if old := in.db.Find(p.Record.Name); old != nil {
+				if old.Record.Checksum == p.Record.Checksum {
+					in.res.Skipped = append(in.res.Skipped, p.Record.Name)
+					continue
+				}
+				return nil, fmt.Errorf("install %s-%s: %s-%s is installed: upgrade %w", p.Record.Name, p.Record.Version, old.Record.Name, old.Record.Version, ErrUnsupported)
+			}
+			steps = append(steps, step{install: &Package{Record: p.Record, Repository: p.Repository}})
+		}
+		return steps, nil
+	}, func(db *Database) {
+		for _, w := range opts.World {
+			if !slices.Contains(db.World, w) {
+				db.World = append(db.World, w)
+			}
+		}
+		slices.Sort(db.World)
+	})
+}
+
+// step is one change a commit makes: install a package from a repository,
+// record a virtual package (no files), remove an installed package, or
+// record a new repository tag for one. An install step with replace set
+// upgrades (or downgrades) that package.
+type step struct {
+	install *Package
+	virtual *index.Record
+	tag     string
+	remove  *Installed
+	repin   *Installed
+	// replace is the installed package an install step replaces.
+	replace *Installed
+}
+
+// run opens and locks root's database, asks plan for the steps to take,
+// downloads what they install, makes the changes in order, runs triggers,
+// lets world update the world and writes the database.
+func run(ctx context.Context, root string, opts *Options, plan func(*installer) ([]step, error), world func(*Database)) (*Result, error) {
 	if opts == nil || opts.Arch == "" {
 		return nil, errors.New("install: no arch given")
 	}
@@ -110,10 +165,18 @@ func Install(ctx context.Context, root string, plan []Package, opts *Options) (*
 		return nil, fmt.Errorf("install: %w", err)
 	}
 	defer r.Close()
-	for _, d := range []string{"etc/apk/keys", "lib/apk/db", "lib/apk/exec", "var/cache/apk"} {
+	for _, d := range []string{"etc/apk/keys", "lib/apk/db", "lib/apk/exec", "var/cache/apk", "dev"} {
 		if err := r.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("install: %w", err)
 		}
+	}
+	// A world-writable /tmp, as apk makes it in a new root.
+	if err := r.Mkdir("tmp", 0o755); err == nil {
+		if err := r.Chmod("tmp", 0o1777|fs.ModeSticky); err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("install: %w", err)
 	}
 	unlock, err := lockDatabase(r)
 	if err != nil {
@@ -127,55 +190,62 @@ func Install(ctx context.Context, root string, plan []Package, opts *Options) (*
 	in := &installer{ctx: ctx, root: r, dir: root, opts: opts, db: db, res: &Result{}, euid: os.Geteuid()}
 	in.indexOwners()
 
+	steps, err := plan(in)
+	if err != nil {
+		return nil, err
+	}
 	var todo []Package
-	planned := map[string]*index.Record{}
-	for _, p := range plan {
-		if p.Record == nil {
-			return nil, errors.New("install: plan step without a record")
+	for _, s := range steps {
+		if s.install != nil {
+			todo = append(todo, *s.install)
 		}
-		if prev, ok := planned[p.Record.Name]; ok {
-			if prev.Checksum == p.Record.Checksum {
-				continue
-			}
-			return nil, fmt.Errorf("install: plan has %s twice (%s and %s)", p.Record.Name, prev.Version, p.Record.Version)
-		}
-		planned[p.Record.Name] = p.Record
-		if old := db.Find(p.Record.Name); old != nil {
-			if old.Record.Checksum == p.Record.Checksum {
-				in.res.Skipped = append(in.res.Skipped, p.Record.Name)
-				continue
-			}
-			return nil, fmt.Errorf("install %s-%s: %s-%s is installed: upgrade %w", p.Record.Name, p.Record.Version, old.Record.Name, old.Record.Version, ErrUnsupported)
-		}
-		todo = append(todo, p)
 	}
 	files, err := fetchPackages(ctx, todo, opts)
 	if err != nil {
 		return nil, err
 	}
 	var scriptErrs []error
-	for i, p := range todo {
+	fi := 0
+	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("install %s-%s: %w", p.Record.Name, p.Record.Version, err)
+			return nil, fmt.Errorf("install: %w", err)
 		}
-		ip, err := in.installOne(p, files[i])
-		if err != nil {
-			return nil, err
+		switch {
+		case s.install != nil:
+			ip, err := in.installOne(*s.install, files[fi], s.replace)
+			fi++
+			if err != nil {
+				return nil, err
+			}
+			ip.RepoTag = s.tag
+			if strings.Contains(ip.Broken, "s") {
+				scriptErrs = append(scriptErrs, in.lastScriptErr)
+			}
+			in.res.Installed = append(in.res.Installed, ip)
+		case s.virtual != nil:
+			if s.replace != nil {
+				in.dropPackage(s.replace, nil)
+			}
+			ip := &Installed{Record: s.virtual.Clone(), RepoTag: s.tag}
+			ip.Record.Extra = nil
+			in.db.Packages = append(in.db.Packages, ip)
+			in.res.Installed = append(in.res.Installed, ip)
+		case s.remove != nil:
+			if err := in.removeOne(s.remove); err != nil {
+				return nil, err
+			}
+			if strings.Contains(s.remove.Broken, "s") {
+				scriptErrs = append(scriptErrs, in.lastScriptErr)
+			}
+			in.res.Removed = append(in.res.Removed, s.remove)
+		case s.repin != nil:
+			s.repin.RepoTag = s.tag
 		}
-		if strings.Contains(ip.Broken, "s") {
-			scriptErrs = append(scriptErrs, in.lastScriptErr)
-		}
-		in.res.Installed = append(in.res.Installed, ip)
 	}
 	if err := in.runTriggers(); err != nil {
 		scriptErrs = append(scriptErrs, err)
 	}
-	for _, w := range opts.World {
-		if !slices.Contains(db.World, w) {
-			db.World = append(db.World, w)
-		}
-	}
-	slices.Sort(db.World)
+	world(db)
 	if err := writeDatabase(r, db, opts); err != nil {
 		return nil, err
 	}
@@ -264,7 +334,10 @@ type extracted struct {
 }
 
 // installOne installs one package from the file at file.
-func (in *installer) installOne(p Package, file string) (*Installed, error) {
+// When old is not nil, the package replaces it (an upgrade, downgrade or
+// reinstall): its upgrade scripts run instead of the install ones, and the
+// files of old the new package does not have are removed.
+func (in *installer) installOne(p Package, file string, old *Installed) (*Installed, error) {
 	rec := p.Record
 	pv := rec.Name + "-" + rec.Version
 	f, err := os.Open(file)
@@ -311,8 +384,11 @@ func (in *installer) installOne(p Package, file string) (*Installed, error) {
 	if slices.ContainsFunc(ip.Scripts, func(s apk.Script) bool { return s.Name == ".trigger" }) {
 		ip.Triggers = info.Triggers
 	}
-	args := []string{rec.Version}
-	in.runScript(ip, "pre-install", args)
+	args, pre, post := []string{rec.Version}, "pre-install", "post-install"
+	if old != nil {
+		args, pre, post = []string{rec.Version, old.Record.Version}, "pre-upgrade", "post-upgrade"
+	}
+	in.runScript(ip, pre, args)
 
 	// Then the data, under temporary names until it all verifies.
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -426,8 +502,15 @@ func (in *installer) installOne(p Package, file string) (*Installed, error) {
 		in.owners[e.final] = owner{rec.Name, rec.Origin}
 		in.touched[path.Dir(e.final)] = true
 	}
+	if old != nil {
+		keep := map[string]bool{}
+		for _, e := range done {
+			keep[e.final] = true
+		}
+		in.dropPackage(old, keep)
+	}
 	in.db.Packages = append(in.db.Packages, ip)
-	in.runScript(ip, "post-install", args)
+	in.runScript(ip, post, args)
 	return ip, nil
 }
 

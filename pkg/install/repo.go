@@ -47,6 +47,10 @@ type Fetch struct {
 	// Attempts is how many times a download is tried (0 means source's
 	// default).
 	Attempts int
+	// AllowUntrusted accepts an index that no trusted key signed (apk
+	// --allow-untrusted); an index whose signature does not verify is
+	// still refused.
+	AllowUntrusted bool
 }
 
 func (f *Fetch) sourceOptions() source.Options {
@@ -74,6 +78,10 @@ type Repository struct {
 	// Signer is the name of the key whose signature was checked ("" when
 	// the index was accepted unsigned).
 	Signer string
+	// Tag is the repository's tag without '@' ("testing" for a line
+	// "@testing URL" of /etc/apk/repositories); "" is untagged. See
+	// resolve.Repository.
+	Tag string
 }
 
 // IsRemote reports whether repository u is reached over http or https.
@@ -226,6 +234,9 @@ func OpenRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fe
 		}
 	}
 	ix, err := index.ReadVerified(bytes.NewReader(data), kr)
+	if err != nil && f.AllowUntrusted && errors.Is(err, sign.ErrUntrusted) && ix != nil {
+		err = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("repository %s: %s: %w", u, where, err)
 	}

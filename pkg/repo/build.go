@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,6 +51,14 @@ type IndexOptions struct {
 	// AllowUntrusted accepts packages signed by no trusted key (or not
 	// signed at all); their integrity is still checked.
 	AllowUntrusted bool
+	// VerifyData reads each package whole and checks its data segment
+	// against datahash and every file against its checksum record.
+	// Without it a package is read, as apk index reads it, only up to the
+	// end of its control segment: signature, structure, .PKGINFO and the
+	// presence of datahash are checked, and none of the data segment is
+	// inflated (apk checks it against datahash when it installs the
+	// package). Either way the packages are read several at once.
+	VerifyData bool
 	// Jobs is how many packages are read at once; 0 means GOMAXPROCS.
 	Jobs int
 	// Progress receives each package's outcome; nil means none.
@@ -74,12 +81,13 @@ type IndexResult struct {
 // name P-V.apk, same size, modified before opts.OldModTime: a file as
 // new as the index may have been replaced in the same clock tick), so that
 // adding one package to a large repository reads one package; every other
-// file is read and verified, several at once. Two files holding the same
+// file is read and verified, several at once (see
+// [IndexOptions].VerifyData for how much of it). Two files holding the same
 // package name and version are an error.
 func IndexFiles(ctx context.Context, files []string, opts IndexOptions) (*IndexResult, error) {
 	read := opts.read
 	if read == nil {
-		read = verifyingReader(opts.Keys, opts.AllowUntrusted)
+		read = verifyingReader(opts.Keys, opts.AllowUntrusted, opts.VerifyData)
 	}
 	progress := opts.Progress
 	if progress == nil {
@@ -194,11 +202,13 @@ func forEach(ctx context.Context, n, jobs int, fn func(ctx context.Context, i in
 }
 
 // verifyingReader returns a packageReader that reads each package with
-// pkg/apk and checks it as apk index does, and more: structure, signature
-// (against kr, unless allowUntrusted), datahash and every file's checksum.
-// Packages without datahash (made by abuild before 2.15 or by hand) are
-// refused: apk 3 refuses to index them.
-func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
+// pkg/apk and checks it: structure, signature (against kr, unless
+// allowUntrusted) and, when data is set, the data segment against datahash
+// and every file against its checksum; without data it stops at the end of
+// the control segment, as apk index does. Packages without datahash (made
+// by abuild before 2.15 or by hand) are refused: apk 3 refuses to index
+// them.
+func verifyingReader(kr *sign.Keyring, allowUntrusted, data bool) packageReader {
 	return func(ctx context.Context, path string) (*index.Record, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -214,7 +224,11 @@ func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
 		}
 		// apk.Verify reads through a buffer of its own. An index record
 		// needs no file list.
-		res := apk.Verify(f, kr, &apk.VerifyOptions{AllowUntrusted: allowUntrusted, Read: apk.ReadOptions{NoFileList: true}})
+		res := apk.Verify(f, kr, &apk.VerifyOptions{
+			AllowUntrusted: allowUntrusted,
+			ControlOnly:    !data,
+			Read:           apk.ReadOptions{NoFileList: true},
+		})
 		if res.Err != nil {
 			return nil, res.Err
 		}
@@ -222,12 +236,16 @@ func verifyingReader(kr *sign.Keyring, allowUntrusted bool) packageReader {
 		if p.Info.DataHash == "" {
 			return nil, ErrNoDataHash
 		}
-		if p.Size != st.Size() {
+		switch {
+		case data && p.Size != st.Size():
 			return nil, fmt.Errorf("%w: package ends at byte %d of %d", apk.ErrMalformed, p.Size, st.Size())
+		case !data && p.Size >= st.Size():
+			return nil, fmt.Errorf("%w: no data segment", apk.ErrMalformed)
 		}
 		return index.FromPackage(p, st.Size()), nil
 	}
 }
 
-// ErrNoDataHash is returned for a package whose .PKGINFO has no datahash.
-var ErrNoDataHash = errors.New("package has no datahash (made by an old abuild?)")
+// ErrNoDataHash is returned for a package whose .PKGINFO has no datahash;
+// it is [apk.ErrNoDataHash].
+var ErrNoDataHash = apk.ErrNoDataHash

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/alpinetest"
+	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sign"
@@ -127,4 +128,80 @@ func TestAddRealPackages(t *testing.T) {
 			t.Errorf("failed Add left %d files", len(ents))
 		}
 	})
+}
+
+// TestIndexFilesVerification indexes a real package whose data segment is
+// damaged: by default, as apk index, only the signature and the control
+// segment are checked, so it is indexed with the same record as the intact
+// one; with VerifyData it is refused. A damaged control segment is refused
+// either way.
+func TestIndexFilesVerification(t *testing.T) {
+	alpine := filepath.Join(alpinetest.Shared(t), "testdata/alpine")
+	kr, err := sign.LoadKeyring(filepath.Join(alpine, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(alpine, "test_alpine.apk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	badData := bytes.Clone(raw)
+	badData[len(badData)-100] ^= 0x40 // inside the data member
+	badControl := bytes.Clone(raw)
+	badControl[700] ^= 0x40 // inside the control member
+	p, err := apk.Read(bytes.NewReader(raw), &apk.ReadOptions{ControlOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := p.Control.Offset + p.Control.Length
+	files := map[string]string{
+		"intact":         write("intact.apk", raw),
+		"data":           write("data.apk", badData),
+		"truncated data": write("truncated.apk", raw[:end+100]),
+		"control":        write("control.apk", badControl),
+		"control only":   write("short.apk", raw[:end]),
+	}
+	ctx := context.Background()
+	tests := []struct {
+		file       string
+		verifyData bool
+		ok         bool
+	}{
+		{"intact", false, true},
+		{"intact", true, true},
+		{"data", false, true},
+		{"data", true, false},
+		{"truncated data", false, true},
+		{"truncated data", true, false},
+		{"control", false, false},
+		{"control", true, false},
+		{"control only", false, false},
+		{"control only", true, false},
+	}
+	for _, tt := range tests {
+		res, err := repo.IndexFiles(ctx, []string{files[tt.file]}, repo.IndexOptions{Keys: kr, VerifyData: tt.verifyData})
+		if (err == nil) != tt.ok {
+			t.Errorf("%s, VerifyData %v: error %v, want ok %v", tt.file, tt.verifyData, err, tt.ok)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		rec := res.Records[0]
+		size := int64(2874)
+		if tt.file == "truncated data" {
+			size = end + 100
+		}
+		if rec.Checksum != "Q1MMRN4Hsck311jEm7UhXLcpcMVyg=" || rec.Size != size || rec.InstalledSize != 16384 || rec.Name != "apache2-ctl" {
+			t.Errorf("%s, VerifyData %v: record C:%s S:%d I:%d P:%s", tt.file, tt.verifyData, rec.Checksum, rec.Size, rec.InstalledSize, rec.Name)
+		}
+	}
 }

@@ -67,6 +67,9 @@ type Options struct {
 	Keys *sign.Keyring
 	// AllowUntrusted accepts packages that no trusted key signed; their
 	// integrity (structure, datahash, file checksums) is still checked.
+	// Every package Add or Reindex reads is checked whole, data segment
+	// included: they are how packages, uploaded ones too, enter the
+	// repository.
 	AllowUntrusted bool
 	// Now gives the time written into the index's tar headers (set it to
 	// SOURCE_DATE_EPOCH for reproducible output); nil means time.Now.
@@ -126,7 +129,7 @@ func Open(dir string, opts Options) (*Repo, error) {
 	if opts.Key != nil {
 		kr = withKey(opts.Keys, opts.Key)
 	}
-	return &Repo{dir: abs, arch: arch, opts: opts, sem: make(chan struct{}, 1), read: verifyingReader(kr, opts.AllowUntrusted)}, nil
+	return &Repo{dir: abs, arch: arch, opts: opts, sem: make(chan struct{}, 1), read: verifyingReader(kr, opts.AllowUntrusted, true)}, nil
 }
 
 // withKey returns a keyring trusting the keys of kr and key's public half.

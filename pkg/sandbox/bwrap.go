@@ -75,6 +75,13 @@ func (b *Bwrap) Args(s *Spec) []string {
 		"--proc", "/proc",
 		"--tmpfs", "/tmp",
 	)
+	// A build root mounted read-only gets a fresh /var/tmp too, as abuild's
+	// rootbld gives its builds.
+	if b.RootFS != "" && !b.WritableRoot {
+		if fi, err := os.Stat(filepath.Join(b.RootFS, "var", "tmp")); err == nil && fi.IsDir() {
+			a = append(a, "--tmpfs", "/var/tmp")
+		}
+	}
 	if s.Net {
 		a = append(a, "--share-net")
 		if b.RootFS != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 )
 
 // ErrTrailingData is returned when a gzip member holds non-zero bytes after
@@ -30,7 +31,7 @@ type MemberReader struct {
 
 // NewMemberReader returns a MemberReader over r.
 func NewMemberReader(r io.Reader) *MemberReader {
-	return &MemberReader{src: hashingReader{r: r, buf: make([]byte, 64<<10)}}
+	return &MemberReader{src: hashingReader{r: r, buf: make([]byte, minBuffer)}}
 }
 
 // Next finishes the current member (reading what is left of it, which
@@ -51,6 +52,9 @@ func (m *MemberReader) Next(hashes ...crypto.Hash) (io.Reader, error) {
 	m.src.setHashes(hashes)
 	m.start = m.src.off
 	var err error
+	if m.zr == nil {
+		m.zr, _ = inflaters.Get().(*gzip.Reader)
+	}
 	if m.zr == nil {
 		m.zr, err = gzip.NewReader(&m.src)
 	} else {
@@ -89,15 +93,23 @@ func (m *MemberReader) close() {
 		m.active = false
 		m.src.flush()
 		m.end = m.src.off
+		// The decompressor (with its 32 KiB window) goes back to the pool
+		// between members, so a reader that stops after a member, as an
+		// index reads only the head of each package, holds none.
+		inflaters.Put(m.zr)
+		m.zr = nil
 	}
 }
+
+// inflaters holds idle gzip readers: each costs about 40 KiB to make.
+var inflaters sync.Pool
 
 // Finish reads what is left of the current member's content, so that its
 // digests and length are final. It returns whether any of those bytes was
 // not zero (after the end of a tar archive, only zero blocks are allowed:
 // see [ErrTrailingData]).
 func (m *MemberReader) Finish() (nonZero bool, err error) {
-	var buf [4096]byte
+	var buf [512]byte
 	for m.active {
 		n, err := m.zr.Read(buf[:])
 		for _, b := range buf[:n] {
@@ -143,6 +155,14 @@ func (m *MemberReader) Offset() int64 {
 	return m.src.off
 }
 
+// A MemberReader's buffer starts at minBuffer bytes, enough for the
+// signature and control segments of most packages, and doubles up to
+// maxBuffer while reads fill it.
+const (
+	minBuffer = 4 << 10
+	maxBuffer = 64 << 10
+)
+
 // hashingReader is a buffered io.ByteReader that hashes exactly the bytes
 // its caller consumes. gzip reads through it without wrapping it in its
 // own buffer, so member boundaries are exact.
@@ -179,6 +199,9 @@ func (h *hashingReader) fill() error {
 	h.flush()
 	if h.err != nil {
 		return h.err
+	}
+	if h.end == len(h.buf) && len(h.buf) < maxBuffer {
+		h.buf = make([]byte, 2*len(h.buf))
 	}
 	h.start, h.pos, h.end = 0, 0, 0
 	for h.end == 0 && h.err == nil {

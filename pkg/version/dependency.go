@@ -69,6 +69,17 @@ func opMask(op string) int {
 // operator characters that follows, and the rest is the version, which must
 // be valid (see [Valid]) unless the operator is "><" (a checksum).
 func ParseDependency(s string) (Dependency, error) {
+	return parseDependency(s, Valid)
+}
+
+// ReadDependency parses an item as apk 2.x reads one from an index, an
+// installed database or a world file: as [ParseDependency] does, but the
+// version may be one only apk 2 reads (see [ValidApk2]).
+func ReadDependency(s string) (Dependency, error) {
+	return parseDependency(s, ValidApk2)
+}
+
+func parseDependency(s string, valid func(string) bool) (Dependency, error) {
 	var d Dependency
 	rest := s
 	if strings.HasPrefix(rest, "!") {
@@ -89,7 +100,7 @@ func ParseDependency(s string) (Dependency, error) {
 		if d.Version == "" {
 			return Dependency{}, fmt.Errorf("%w %q: operator %q without a version", ErrDependency, s, d.Op)
 		}
-		if opMask(d.Op) != matchChecksum && !Valid(d.Version) {
+		if opMask(d.Op) != matchChecksum && !valid(d.Version) {
 			return Dependency{}, fmt.Errorf("%w %q: %q is not a valid version", ErrDependency, s, d.Version)
 		}
 	}
@@ -169,8 +180,8 @@ func (d Dependency) Satisfies(v string) bool {
 // versions equal as far as the shorter goes are equal. An invalid version
 // compares as anything.
 func compareMatch(a, b string, fuzzy bool) int {
-	ta, _, err1 := tokenize(a, true)
-	tb, _, err2 := tokenize(b, true)
+	ta, _, err1 := tokenize(a, true, true)
+	tb, _, err2 := tokenize(b, true, true)
 	if err1 != nil || err2 != nil {
 		return matchLess | matchEqual | matchGreater
 	}
@@ -181,4 +192,36 @@ func compareMatch(a, b string, fuzzy bool) int {
 		return matchGreater
 	}
 	return matchEqual
+}
+
+// IsChecksum reports whether the item pins a package identity rather than
+// a version: its operator is "><" (or "<>"), and its version is the
+// package's C: checksum, as apk writes for a package added from a file.
+func (d Dependency) IsChecksum() bool { return d.Op != "" && opMask(d.Op) == matchChecksum }
+
+// CanonicalOp returns the operator as apk prints it: "<", "<=", "=", "~",
+// ">=", ">" or "><" for the operators that mean those, "" for an item
+// without a version, and "?" for a run apk has no spelling for (such as
+// ">~" or "<>=").
+func (d Dependency) CanonicalOp() string {
+	if d.Op == "" {
+		return ""
+	}
+	switch opMask(d.Op) {
+	case matchLess:
+		return "<"
+	case matchLess | matchEqual:
+		return "<="
+	case matchEqual | matchFuzzy:
+		return "~"
+	case matchEqual:
+		return "="
+	case matchGreater | matchEqual:
+		return ">="
+	case matchGreater:
+		return ">"
+	case matchChecksum:
+		return "><"
+	}
+	return "?"
 }

@@ -62,7 +62,7 @@ type token struct {
 
 // Parse parses s with the strict grammar. It accepts the -rN revision.
 func Parse(s string) (Version, error) {
-	toks, rel, err := tokenize(s, true)
+	toks, rel, err := tokenize(s, true, false)
 	if err != nil {
 		return Version{}, err
 	}
@@ -71,13 +71,23 @@ func Parse(s string) (Version, error) {
 
 // Valid reports whether s is a valid version (with or without -rN).
 func Valid(s string) bool {
-	_, _, err := tokenize(s, true)
+	_, _, err := tokenize(s, true, false)
 	return err == nil
 }
 
 // ValidPkgver reports whether s is a valid pkgver: a version without -rN.
 func ValidPkgver(s string) bool {
-	_, _, err := tokenize(s, false)
+	_, _, err := tokenize(s, false, false)
+	return err == nil
+}
+
+// ValidApk2 reports whether apk-tools 2.x reads s as a version: the strict
+// grammar of [Valid], or apk 2's wider one, where a number may follow the
+// letter and a letter may follow that number again (6.8.0p2, 0.99f7).
+// Such versions are in real Alpine indexes made before abuild refused
+// them.
+func ValidApk2(s string) bool {
+	_, _, err := tokenize(s, true, true)
 	return err == nil
 }
 
@@ -104,8 +114,9 @@ func number(s string, i int) (val int64, zeros int, end int, ok bool) {
 	return val, zeros, j, true
 }
 
-// tokenize parses s strictly into comparison tokens.
-func tokenize(s string, allowRel bool) ([]token, int64, error) {
+// tokenize parses s into comparison tokens: strictly, or with lenient
+// with apk 2's grammar, which lets a number follow a letter.
+func tokenize(s string, allowRel, lenient bool) ([]token, int64, error) {
 	if s == "" {
 		return nil, -1, fmt.Errorf("%w: empty", ErrInvalid)
 	}
@@ -118,17 +129,29 @@ func tokenize(s string, allowRel bool) ([]token, int64, error) {
 		return nil, -1, invalid(s, 0, "must start with a digit")
 	}
 	toks = append(toks, token{kind: kindNumber, value: v})
-	for i < len(s) && s[i] == '.' {
-		n, z, j, ok := number(s, i+1)
-		if !ok {
-			return nil, -1, invalid(s, i+1, "expected a number after '.'")
+	for {
+		for i < len(s) && s[i] == '.' {
+			n, z, j, ok := number(s, i+1)
+			if !ok {
+				return nil, -1, invalid(s, i+1, "expected a number after '.'")
+			}
+			toks = append(toks, token{kind: kindNumber, value: n, zeros: z})
+			i = j
 		}
-		toks = append(toks, token{kind: kindNumber, value: n, zeros: z})
-		i = j
-	}
-	if i < len(s) && s[i] >= 'a' && s[i] <= 'z' {
-		toks = append(toks, token{kind: kindLetter, value: int64(s[i])})
-		i++
+		if i < len(s) && s[i] >= 'a' && s[i] <= 'z' {
+			toks = append(toks, token{kind: kindLetter, value: int64(s[i])})
+			i++
+			if lenient && i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				n, _, j, ok := number(s, i)
+				if !ok {
+					return nil, -1, invalid(s, i, "number too long")
+				}
+				toks = append(toks, token{kind: kindNumber, value: n})
+				i = j
+				continue
+			}
+		}
+		break
 	}
 	for i < len(s) && s[i] == '_' {
 		j := i + 1
@@ -237,14 +260,15 @@ func compareValues(a, b token, i int) int {
 }
 
 // Compare orders two version strings: -1 if a is older than b, 0 if equal,
-// +1 if newer. Invalid versions sort before valid ones and among themselves
+// +1 if newer. Versions only apk 2 reads (see [ValidApk2]) compare as apk
+// 2.14 compares them. Invalid versions sort before valid ones and among themselves
 // by byte order, so Compare is a total order usable with sort functions.
 func Compare(a, b string) int {
-	va, ea := Parse(a)
-	vb, eb := Parse(b)
+	ta, _, ea := tokenize(a, true, true)
+	tb, _, eb := tokenize(b, true, true)
 	switch {
 	case ea == nil && eb == nil:
-		return va.Compare(vb)
+		return compareTokens(ta, tb, false)
 	case ea != nil && eb != nil:
 		return strings.Compare(a, b)
 	case ea != nil:

@@ -276,3 +276,82 @@ func TestCheckPkginfo(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalOp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		item, op string
+		checksum bool
+	}{
+		{"a", "", false},
+		{"a<1", "<", false},
+		{"a=<1", "<=", false},
+		{"a=~1", "~", false},
+		{"a~1", "~", false},
+		{"a==1", "=", false},
+		{"a=>1", ">=", false},
+		{"a>1", ">", false},
+		{"a><Q1abc", "><", true},
+		{"a<>Q1abc", "><", true},
+		{"a>~1", "?", false},
+		{"a<>=1", "?", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.item, func(t *testing.T) {
+			d, err := ParseDependency(tt.item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.CanonicalOp(); got != tt.op {
+				t.Errorf("CanonicalOp() = %q, want %q", got, tt.op)
+			}
+			if got := d.IsChecksum(); got != tt.checksum {
+				t.Errorf("IsChecksum() = %v, want %v", got, tt.checksum)
+			}
+		})
+	}
+}
+
+// TestApk2Versions checks versions only apk 2 reads (a number after the
+// letter), against what apk-tools 2.14's `apk version -t` prints for them.
+func TestApk2Versions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"6.8.0p2", "6.8.0p10", -1},
+		{"6.8.0p", "6.8.0p2", -1},
+		{"0.99f7", "0.99g", -1},
+		{"0.99f7-r1", "0.99f7-r0", 1},
+		{"6.8.0p2", "6.8.0_p2", 1},
+		{"1a2.3", "1a2.4", -1},
+		{"1a2b", "1a2", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+"_"+tt.b, func(t *testing.T) {
+			if Valid(tt.a) && Valid(tt.b) {
+				t.Fatalf("both %q and %q are strictly valid: not an apk 2 case", tt.a, tt.b)
+			}
+			if !ValidApk2(tt.a) || !ValidApk2(tt.b) {
+				t.Fatalf("ValidApk2(%q), ValidApk2(%q) = false", tt.a, tt.b)
+			}
+			if got := Compare(tt.a, tt.b); got != tt.want {
+				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+			}
+			if got := Compare(tt.b, tt.a); got != -tt.want {
+				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, got, -tt.want)
+			}
+		})
+	}
+	d, err := ReadDependency("opensmtpd=6.8.0p2-r4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Satisfies("6.8.0p2-r4") || d.Satisfies("6.8.0p3-r0") {
+		t.Errorf("%v: Satisfies is wrong for apk 2 versions", d)
+	}
+	if _, err := ParseDependency("opensmtpd=6.8.0p2-r4"); err == nil {
+		t.Error("ParseDependency accepts a version only apk 2 reads")
+	}
+}

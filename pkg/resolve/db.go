@@ -1,0 +1,342 @@
+package resolve
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/version"
+)
+
+// Repository is one repository as apk loads it: the records of its index
+// for the target architecture, and its tag.
+type Repository struct {
+	// Tag is the repository's tag without the '@' ("testing" for a line
+	// "@testing https://..." of /etc/apk/repositories); "" means untagged.
+	// Packages of a tagged repository are only chosen for world items that
+	// name the tag (name@testing) and for their dependencies.
+	Tag string
+	// Records are the index's records, in file order.
+	Records []*index.Record
+}
+
+// Installed is one package of a root's installed database.
+type Installed struct {
+	// Record is the package's record, as /lib/apk/db/installed holds it.
+	Record *index.Record
+	// Tag is the tag the package was installed from (the database's s:
+	// field without '@'); "" means untagged.
+	Tag string
+}
+
+// Config says what a [DB] holds.
+type Config struct {
+	// Arch is the target architecture ("x86_64", "aarch64", ...). A record
+	// whose A: is neither Arch, "noarch" nor empty cannot be installed, as
+	// apk-tools 3 decides (apk 2.14 trusts the index it was pointed at).
+	// "" accepts every architecture.
+	Arch string
+	// Repositories are the repositories in the order apk would list them:
+	// a package found in several is taken from the first.
+	Repositories []Repository
+	// Installed are the packages already installed in the root.
+	Installed []Installed
+}
+
+// maxRepos is the most repositories a DB holds, as apk limits them.
+const maxRepos = 63
+
+// DB holds packages and names as apk's database does, ready for [DB.Solve].
+// A DB is not safe for concurrent use: Solve keeps its working state in the
+// DB (and clears it before returning).
+type DB struct {
+	arch    string
+	names   map[string]*name
+	order   []*name // in creation order
+	pkgs    []*pkg
+	byID    map[string]*pkg
+	tags    []string // tag names with '@'; tags[0] is the default ""
+	allowed []uint64 // allowed repositories of each tag
+	repos   int      // repository bits in use (bit 0 is apk's cache)
+	genid   int
+}
+
+// A name is a package name, a provided name (so:, cmd:, pc:, ...) or both.
+type name struct {
+	name       string
+	providers  []provider
+	rdepends   []*name
+	rinstallIf []*name
+	created    int
+	bucket     uint32 // in apk's name hash table
+	ss         nameState
+	flagsSet   bool // named on the command line (apk add's arguments)
+	state      int  // error reporter's marks
+}
+
+// A provider is a package providing a name, with the version it provides
+// it at ("" with virtual set for a provides item without a version).
+type provider struct {
+	pkg     *pkg
+	version string
+	virtual bool
+}
+
+// A pkg is one package: an index record, installed or not.
+type pkg struct {
+	rec           *index.Record
+	name          *name
+	version       string
+	depends       []dep
+	provides      []dep
+	installIf     []dep
+	priority      int64
+	installedSize int64
+	repos         uint64
+	installed     bool
+	installedTag  int
+	uninstallable bool
+	ss            pkgState
+	marked        bool
+	state         int
+	genid         int
+}
+
+// A dep is a dependency, provides or install_if item bound to its name.
+type dep struct {
+	name     *name
+	d        version.Dependency
+	any      bool
+	checksum bool
+	tag      int
+}
+
+// NewDB loads repositories and installed packages the way apk opens its
+// database. A package whose C: identity appears more than once is one
+// package available from each place it appears. An item of a D:, p: or i:
+// field that does not parse ends the field, as in apk.
+func NewDB(cfg Config) (*DB, error) {
+	if len(cfg.Repositories) > maxRepos-1 {
+		return nil, fmt.Errorf("resolve: %d repositories, at most %d", len(cfg.Repositories), maxRepos-1)
+	}
+	db := &DB{
+		arch:    cfg.Arch,
+		names:   map[string]*name{},
+		byID:    map[string]*pkg{},
+		tags:    []string{""},
+		allowed: []uint64{0},
+		repos:   1,
+	}
+	for i, in := range cfg.Installed {
+		if in.Record == nil {
+			return nil, fmt.Errorf("resolve: installed package %d: nil record", i)
+		}
+		p := db.addRecord(in.Record, 0)
+		p.installed = true
+		p.installedTag = db.tagID(in.Tag)
+	}
+	for _, r := range cfg.Repositories {
+		bit := uint64(1) << db.repos
+		db.repos++
+		for _, rec := range r.Records {
+			if rec != nil {
+				db.addRecord(rec, bit)
+			}
+		}
+		tag := db.tagID(r.Tag)
+		db.allowed[tag] |= bit
+	}
+	db.buildReverse()
+	return db, nil
+}
+
+// tagID returns the number of a repository tag, adding it if new.
+func (db *DB) tagID(tag string) int {
+	if tag == "" {
+		return 0
+	}
+	if !strings.HasPrefix(tag, "@") {
+		tag = "@" + tag
+	}
+	for i, t := range db.tags {
+		if t == tag {
+			return i
+		}
+	}
+	db.tags = append(db.tags, tag)
+	db.allowed = append(db.allowed, 0)
+	return len(db.tags) - 1
+}
+
+// getName returns the name s, creating it.
+func (db *DB) getName(s string) *name {
+	if n := db.names[s]; n != nil {
+		return n
+	}
+	n := &name{name: s, created: len(db.order), bucket: nameBucket(s)}
+	db.names[s] = n
+	db.order = append(db.order, n)
+	return n
+}
+
+// addRecord adds a package, or merges it into the one with its identity.
+// Names are created in the order apk creates them when it reads the
+// record's fields (P, then D, p and i items).
+func (db *DB) addRecord(rec *index.Record, repo uint64) *pkg {
+	p := &pkg{
+		rec:           rec,
+		name:          db.getName(rec.Name),
+		version:       rec.Version,
+		priority:      rec.ProviderPriority,
+		installedSize: rec.InstalledSize,
+		repos:         repo,
+	}
+	p.depends = db.deps(rec.Depends)
+	p.provides = db.deps(rec.Provides)
+	p.installIf = db.deps(rec.InstallIf)
+	if db.arch != "" && rec.Arch != "" && rec.Arch != "noarch" && rec.Arch != db.arch {
+		p.uninstallable = true
+	}
+	if rec.Checksum != "" {
+		if old := db.byID[rec.Checksum]; old != nil {
+			old.repos |= repo
+			return old
+		}
+		db.byID[rec.Checksum] = p
+	}
+	db.addPackage(p)
+	return p
+}
+
+// addPackage registers p as a provider of its name and provided names.
+func (db *DB) addPackage(p *pkg) {
+	db.pkgs = append(db.pkgs, p)
+	p.name.providers = append(p.name.providers, provider{pkg: p, version: p.version})
+	for _, d := range p.provides {
+		d.name.providers = append(d.name.providers, provider{pkg: p, version: d.d.Version, virtual: d.d.Op == ""})
+	}
+}
+
+// deps binds dependency items to names; an item that does not parse ends
+// the list, as apk stops reading the field there.
+func (db *DB) deps(items []string) []dep {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]dep, 0, len(items))
+	for _, s := range items {
+		d, err := db.parseDep(s)
+		if err != nil {
+			break
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// parseDep parses one item, name[@tag][op version], as apk does.
+func (db *DB) parseDep(s string) (dep, error) {
+	vd, err := version.ReadDependency(s)
+	if err != nil {
+		return dep{}, err
+	}
+	tag := 0
+	if i := strings.IndexByte(vd.Name, '@'); i >= 0 {
+		tag = db.tagID(vd.Name[i:])
+		vd.Name = vd.Name[:i]
+		if vd.Name == "" {
+			return dep{}, fmt.Errorf("%w %q: empty name", version.ErrDependency, s)
+		}
+	}
+	return dep{name: db.getName(vd.Name), d: vd, any: vd.Op == "", checksum: vd.IsChecksum(), tag: tag}, nil
+}
+
+// buildReverse fills every name's rdepends and rinstallIf the way apk
+// does when it opens its database: names are visited in the order of
+// apk's name hash table (buckets by hash, the newest name first in a
+// bucket), which decides the order in which apk later reconsiders names
+// and lists them in errors.
+func (db *DB) buildReverse() {
+	order := slices.Clone(db.order)
+	slices.SortFunc(order, func(a, b *name) int {
+		if a.bucket != b.bucket {
+			if a.bucket < b.bucket {
+				return -1
+			}
+			return 1
+		}
+		return b.created - a.created
+	})
+	seen := make([]uint8, len(db.order))
+	var touched []int
+	for _, n := range order {
+		for _, p := range n.providers {
+			for _, d := range p.pkg.depends {
+				if seen[d.name.created]&1 == 0 {
+					if seen[d.name.created] == 0 {
+						touched = append(touched, d.name.created)
+					}
+					seen[d.name.created] |= 1
+					d.name.rdepends = append(d.name.rdepends, n)
+				}
+			}
+			for _, d := range p.pkg.installIf {
+				if seen[d.name.created]&2 == 0 {
+					if seen[d.name.created] == 0 {
+						touched = append(touched, d.name.created)
+					}
+					seen[d.name.created] |= 2
+					d.name.rinstallIf = append(d.name.rinstallIf, n)
+				}
+			}
+		}
+		for _, i := range touched {
+			seen[i] = 0
+		}
+		touched = touched[:0]
+	}
+}
+
+// hashBuckets is the size of apk's name hash table.
+const hashBuckets = 20000
+
+// nameBucket returns the bucket of apk's name hash table that holds s:
+// 32-bit MurmurHash3 with apk's seed 5381.
+func nameBucket(s string) uint32 {
+	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	h := uint32(5381)
+	n := len(s) / 4
+	for i := 0; i < n; i++ {
+		k := uint32(s[i*4]) | uint32(s[i*4+1])<<8 | uint32(s[i*4+2])<<16 | uint32(s[i*4+3])<<24
+		k *= c1
+		k = bits.RotateLeft32(k, 15)
+		k *= c2
+		h ^= k
+		h = bits.RotateLeft32(h, 13)*5 + 0xe6546b64
+	}
+	var k uint32
+	tail := s[n*4:]
+	switch len(tail) {
+	case 3:
+		k ^= uint32(tail[2]) << 16
+		fallthrough
+	case 2:
+		k ^= uint32(tail[1]) << 8
+		fallthrough
+	case 1:
+		k ^= uint32(tail[0])
+		k *= c1
+		k = bits.RotateLeft32(k, 15)
+		k *= c2
+		h ^= k
+	}
+	h ^= uint32(len(s))
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h % hashBuckets
+}
