@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +19,7 @@ import (
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/build"
+	"github.com/apkit-dev/apkit/pkg/graph"
 	"github.com/apkit-dev/apkit/pkg/repo"
 	"github.com/apkit-dev/apkit/pkg/sandbox"
 	"github.com/apkit-dev/apkit/pkg/source"
@@ -37,6 +41,14 @@ type buildOptions struct {
 	alpine   string
 	phases   string
 	json     bool
+	// force builds recipes that are up to date; keepGoing goes on after a
+	// failure with the recipes that do not depend on it.
+	force, keepGoing bool
+	// changedSince is a git revision: only the recipes changed since,
+	// and those that depend on them.
+	changedSince string
+	// parallel is how many recipes may build at once.
+	parallel int
 	// pathPrepend are --path-prepend's directories (each may be a
 	// colon-separated list).
 	pathPrepend []string
@@ -55,10 +67,13 @@ type buildRecipeJSON struct {
 	Skipped  string          `json:"skipped,omitempty"`
 	Packages []build.Package `json:"packages"`
 	Log      string          `json:"log"`
-	// Error and Phase say why and where the recipe's build failed; the
-	// recipes after it were not built.
+	// Error and Phase say why and where the recipe's build failed;
+	// without --keep-going, the recipes after it were not built.
 	Error string `json:"error,omitempty"`
 	Phase string `json:"phase,omitempty"`
+	// NotBuilt names the recipe whose failed build kept this one, which
+	// depends on it, from being built (--keep-going).
+	NotBuilt string `json:"not_built,omitempty"`
 	// ForeignLibc lists packages linking a C library other than musl.
 	ForeignLibc []build.ForeignLibc `json:"foreign_libc,omitempty"`
 }
@@ -74,6 +89,22 @@ verify sources, unpack, prepare, build, check, package and split into
 subpackages, then strip, check and trace every package, write signed .apk
 files and add them to REPODEST/<repo>/<arch>/ with the index updated and
 signed.
+
+Several recipes, or a directory of recipes (every */APKBUILD below it, in
+aports' layout <repo>/<pkg>/APKBUILD or flat: "apkit build main/"), are
+built in dependency order, the order "apkit plan" prints. Of several, a
+recipe that is up to date (its packages all in REPODEST at its
+pkgver-pkgrel) is skipped and says so; --force (-f) builds it again. The
+first failure stops the build; with --keep-going, only the recipes that
+depend on the failed one are not built. --changed-since REV builds only
+the recipes with a file changed since the git revision REV, and those that
+depend on them. --parallel N builds up to N recipes at once when none
+depends on another, each in its own sandbox, sharing the --jobs budget
+(JOBS and MAKEFLAGS are divided among them); each line of their output
+starts with the recipe's name. A build of several ends with a summary on
+stderr: built, up to date, failed (with the phase), not built (and why);
+the exit status is 1 when anything failed. (A single recipe is always
+built, as are runs of some --phases and builds with --replace.)
 
 The recipe's functions run in a bubblewrap sandbox (--sandbox auto probes
 for it and falls back, with a warning, to a plain process): the build root is
@@ -95,14 +126,15 @@ A package whose file is already in the repository with different contents
 is given, which replaces it as abuild does; raising pkgrel is the way to
 publish a changed package to others.
 
-abuild's flags -P DIR, -d, -K, -c, -m and -r work as they do in abuild; for
+abuild's flags -P DIR, -d, -f, -K, -c, -m and -r work as they do in abuild; for
 its other flags and verbs apkit says what to use instead (docs/from-abuild.md
 has the table).`,
 		Example: `  apkit build
   apkit build examples/main/greet --repodest ./packages
   apkit build --no-check --keep ./my-recipe
   apkit build --phases unpack,prepare ./my-recipe
-  apkit build --json main/*/`,
+  apkit build --json main/*/
+  apkit build --keep-going --parallel 2 aports/main`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.paths = args
 			opts.repodestSet = cmd.Flags().Changed("repodest")
@@ -156,6 +188,10 @@ func (o *buildOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.phases, "phases", "", "run only these `phases` (comma-separated)")
 	f.StringArrayVar(&o.pathPrepend, "path-prepend", nil, "put `dir` before PATH in the sandbox and bind it read-only, e.g. /usr/local/go/bin (repeatable; default: path_prepend from config)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.BoolVarP(&o.force, "force", "f", false, "build recipes whose packages are already in the repository at their version")
+	f.BoolVar(&o.keepGoing, "keep-going", false, "after a failure, go on with the recipes that do not depend on it")
+	f.StringVar(&o.changedSince, "changed-since", "", "only the recipes changed since the git `revision`, and those that depend on them")
+	f.IntVar(&o.parallel, "parallel", 1, "build up to `n` recipes at once when none depends on another; they share the --jobs budget")
 	// abuild's flags of the same meaning, for abuild's users' habits;
 	// docs/from-abuild.md documents them.
 	f.BoolVarP(&o.colorAlways, "abuild-color", "c", false, "colour output, as abuild -c (--color always)")
@@ -186,6 +222,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if opts.jobs < 0 {
 		return usageErrorf("--jobs: %d is not a positive number", opts.jobs)
 	}
+	if opts.parallel < 1 {
+		return usageErrorf("--parallel: %d is not a positive number", opts.parallel)
+	}
 	// The repository is a directory under REPODEST and a name on the
 	// server: the same rule as apkit upload's --repo.
 	if opts.repo != "" && !plainName(opts.repo) {
@@ -200,18 +239,16 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if err != nil {
 		return err
 	}
-	paths := recipePaths(recipeDirs(opts.paths))
-	for _, p := range paths {
-		if err := checkRecipe(p); err != nil {
-			// abuild's verbs are phases here: "apkit build unpack".
-			var nr *noRecipeError
-			if errors.As(err, &nr) && nr.missing {
-				if _, perr := build.ParsePhases(p); perr == nil {
-					return fmt.Errorf("%w; to run abuild %s, use apkit build --phases %s", err, p, p)
-				}
+	dirs, tree, err := expandRecipeTree(recipePaths(opts.paths))
+	if err != nil {
+		// abuild's verbs are phases here: "apkit build unpack".
+		var nr *noRecipeError
+		if errors.As(err, &nr) && nr.missing {
+			if _, perr := build.ParsePhases(nr.path); perr == nil {
+				return fmt.Errorf("%w; to run abuild %s, use apkit build --phases %s", err, nr.path, nr.path)
 			}
-			return err
 		}
+		return err
 	}
 	alpine := firstNonEmpty(opts.alpine, cfg.Alpine)
 	if alpine != "" {
@@ -269,6 +306,21 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	if !app.IO.Quiet() {
 		bo.Output = app.IO.ErrOut
 	}
+	// The recipes in dependency order; recipes that cannot be read come
+	// first, for their builds to say what is wrong.
+	g, unread, err := loadGraph(ctx, dirs, graphOptions{arch: bo.Arch, repo: opts.repo, repodest: bo.Repodest})
+	if err != nil {
+		return err
+	}
+	if err := reportCycles(app, g, false); err != nil {
+		return err
+	}
+	var sel []bool
+	if opts.changedSince != "" {
+		if sel, err = changedSince(ctx, g, opts.changedSince); err != nil {
+			return err
+		}
+	}
 	// Packages that link another C library than musl are named in one
 	// warning at the end, for all the recipes built.
 	var foreign []build.ForeignLibc
@@ -277,31 +329,200 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			app.IO.Warnf("%s", w)
 		}
 	}()
-	for _, p := range paths {
-		bo.Progress = newBuildProgress(app.IO, p)
-		if alpine != "" {
-			bo.Root = alpineRoot(app, cfg, alpine, mode, p, &bo)
+	// A recipe is skipped when up to date in a build of several: one
+	// recipe is built when asked for, as are a run of some phases, and
+	// --replace, which is a rebuild.
+	skipUpToDate := !opts.force && !opts.replace && len(phases) == len(build.AllPhases) && bo.Repodest != "" && (tree || len(dirs) > 1 || opts.changedSince != "")
+	var jobs []buildJob
+	for _, u := range unread {
+		if g.Lookup(u.path) < 0 {
+			jobs = append(jobs, buildJob{dir: u.path, node: -1})
 		}
-		res, err := build.Build(ctx, p, bo)
-		if err != nil {
+	}
+	for _, i := range g.Order {
+		if sel == nil || sel[i] {
+			jobs = append(jobs, buildJob{dir: g.Nodes[i].Dir, node: i})
+		}
+	}
+	if sel != nil && len(jobs) == 0 {
+		app.IO.Infof("no recipe changed since %s: nothing to build", opts.changedSince)
+	}
+	// With --alpine, each build gets its own view of the cached root.
+	var setRoot func(dir string, bo *build.Options)
+	if alpine != "" {
+		setRoot = func(dir string, o *build.Options) { o.Root = alpineRoot(app, cfg, alpine, mode, dir, o) }
+	}
+	return buildJobs(ctx, app, opts, g, jobs, bo, skipUpToDate, setRoot, &foreign)
+}
+
+// buildJob is one recipe of a build of several.
+type buildJob struct {
+	dir  string
+	node int // the recipe's node in the graph, -1 for one that could not be read
+}
+
+// buildJobs builds jobs, in their order (a dependency order), up to
+// opts.parallel at once: a recipe starts when the recipes it depends on
+// among jobs are done. Up-to-date recipes are skipped when skipUpToDate,
+// and after a failure, without --keep-going, nothing more starts; with
+// it, what depends on the failed recipe is not built.
+// setRoot, when not nil, sets a build's root.
+func buildJobs(ctx context.Context, app *App, opts *buildOptions, g *graph.Graph, jobs []buildJob, bo build.Options, skipUpToDate bool, setRoot func(string, *build.Options), foreign *[]build.ForeignLibc) error {
+	parallel := max(opts.parallel, 1)
+	if parallel > 1 && bo.Jobs > 0 {
+		// The builds share the JOBS budget.
+		per := max(bo.Jobs/parallel, 1)
+		if bo.Makeflags == "" || bo.Makeflags == fmt.Sprintf("-j%d", bo.Jobs) {
+			bo.Makeflags = fmt.Sprintf("-j%d", per)
+		}
+		bo.Jobs = per
+	}
+	sum := &buildSummary{}
+	// cause holds, by node, the directory of the failed build that keeps
+	// it from being built ("" when nothing does); done marks the nodes
+	// whose turn is over; wanted those among jobs.
+	cause := make([]string, len(g.Nodes))
+	done := make([]bool, len(g.Nodes))
+	wanted := make([]bool, len(g.Nodes))
+	for _, j := range jobs {
+		if j.node >= 0 {
+			wanted[j.node] = true
+		}
+	}
+	ready := func(j buildJob) bool {
+		if j.node < 0 {
+			return true
+		}
+		for _, e := range g.Nodes[j.node].Edges {
+			if !e.Broken && wanted[e.To] && !done[e.To] {
+				return false
+			}
+		}
+		return true
+	}
+	type outcome struct {
+		k   int
+		res *build.Result
+		err error
+	}
+	results := make(chan outcome)
+	started := make([]bool, len(jobs))
+	first, running := 0, 0
+	var firstErr, stopErr error
+	for {
+		// Start what can start, in order; skip what needs no build.
+		for k := first; k < len(jobs) && running < parallel && stopErr == nil; k++ {
+			j := jobs[k]
+			if started[k] || !ready(j) {
+				continue
+			}
+			started[k] = true
+			if k == first {
+				for first < len(jobs) && started[first] {
+					first++
+				}
+			}
+			if j.node >= 0 {
+				n := &g.Nodes[j.node]
+				for _, e := range n.Edges {
+					if !e.Broken && cause[e.To] != "" {
+						cause[j.node] = cause[e.To]
+						break
+					}
+				}
+				if c := cause[j.node]; c != "" {
+					done[j.node] = true
+					sum.blocked = append(sum.blocked, [2]string{j.dir, c})
+					app.IO.Infof("%s: not built: it depends on %s, whose build failed", n.Pkgname, c)
+					if opts.json {
+						if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Packages: []build.Package{}, NotBuilt: c}); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+				if skipUpToDate && n.UpToDate {
+					done[j.node] = true
+					why := fmt.Sprintf("up to date: %s %s is in %s", n.Pkgname, n.Version, filepath.Join(bo.Repodest, n.Repo, bo.Arch))
+					sum.upToDate = append(sum.upToDate, j.dir)
+					app.IO.Infof("%s: %s (--force builds it again)", n.Pkgname, why)
+					if opts.json {
+						if err := writeJSONLine(app.IO.Out, buildRecipeJSON{Dir: j.dir, Pkgname: n.Pkgname, Skipped: why, Packages: []build.Package{}}); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+			}
+			running++
+			jbo := bo
+			progress := newBuildProgress(app.IO, j.dir)
+			jbo.Progress = progress
+			if setRoot != nil {
+				setRoot(j.dir, &jbo)
+			}
+			var pw *prefixWriter
+			if parallel > 1 && jbo.Output != nil {
+				// The outputs of builds at once read apart by name.
+				pw = &prefixWriter{w: jbo.Output, prefix: progress.label + ": "}
+				jbo.Output = pw
+			}
+			go func(k int) {
+				res, err := build.Build(ctx, jobs[k].dir, jbo)
+				if pw != nil {
+					pw.Flush()
+				}
+				results <- outcome{k, res, err}
+			}(k)
+		}
+		if running == 0 {
+			break
+		}
+		o := <-results
+		running--
+		p, node := jobs[o.k].dir, jobs[o.k].node
+		if node >= 0 {
+			done[node] = true
+		}
+		if o.err != nil {
 			var pe *build.PhaseError
-			errors.As(err, &pe)
-			err = buildHint(buildFailed(app, p, err))
+			errors.As(o.err, &pe)
+			err := buildHint(buildFailed(app, p, o.err))
+			r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
+			if o.res != nil {
+				r.Pkgname, r.Log = o.res.Pkgname, o.res.Log
+			}
+			if pe != nil {
+				r.Phase, r.Log = pe.Phase, pe.Log
+			}
 			if opts.json {
-				r := buildRecipeJSON{Dir: p, Packages: []build.Package{}, Error: err.Error()}
-				if res != nil {
-					r.Pkgname, r.Log = res.Pkgname, res.Log
-				}
-				if pe != nil {
-					r.Phase, r.Log = pe.Phase, pe.Log
-				}
 				if jerr := writeJSONLine(app.IO.Out, r); jerr != nil {
 					return jerr
 				}
 			}
-			return err
+			sum.failed = append(sum.failed, [2]string{p, r.Phase})
+			if node >= 0 {
+				cause[node] = p
+			}
+			if !opts.keepGoing || ctx.Err() != nil {
+				// The first failure is the error; builds still running
+				// end, and nothing more starts.
+				if stopErr == nil {
+					stopErr = err
+				} else {
+					fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", err)
+				}
+				continue
+			}
+			fmt.Fprintf(app.IO.ErrOut, "apkit: %v\n", err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
-		foreign = append(foreign, res.ForeignLibc...)
+		res := o.res
+		*foreign = append(*foreign, res.ForeignLibc...)
+		sum.built = append(sum.built, p)
 		r := buildRecipeJSON{Dir: p, Pkgname: res.Pkgname, Skipped: res.Skipped, Packages: res.Packages, Log: res.Log, ForeignLibc: res.ForeignLibc}
 		if r.Packages == nil {
 			r.Packages = []build.Package{}
@@ -316,7 +537,101 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 			}
 		}
 	}
+	if stopErr != nil {
+		for k, j := range jobs {
+			if !started[k] {
+				sum.stopped = append(sum.stopped, j.dir)
+			}
+		}
+		if len(jobs) > 1 {
+			sum.print(app)
+		}
+		return stopErr
+	}
+	if len(jobs) > 1 {
+		sum.print(app)
+	}
+	if firstErr != nil {
+		code := ExitFailure
+		var verify *verifyError
+		if errors.As(firstErr, &verify) {
+			code = ExitVerify
+		}
+		return &silentError{code: code}
+	}
 	return nil
+}
+
+// prefixWriter writes each line written to it to w, whole, after prefix.
+// It is safe for concurrent use.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	part   []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.part = append(p.part, b...)
+			break
+		}
+		line := make([]byte, 0, len(p.prefix)+len(p.part)+i+1)
+		line = append(append(append(line, p.prefix...), p.part...), b[:i+1]...)
+		p.part = p.part[:0]
+		if _, err := p.w.Write(line); err != nil {
+			return 0, err
+		}
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+// Flush writes an unfinished last line, ended.
+func (p *prefixWriter) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.part) > 0 {
+		_, _ = p.w.Write([]byte(p.prefix + string(p.part) + "\n"))
+		p.part = p.part[:0]
+	}
+}
+
+// buildSummary is what happened to each recipe of a build of several.
+type buildSummary struct {
+	built, upToDate, stopped []string
+	// failed holds directory and phase; blocked the directory and that of
+	// the failed build it depends on.
+	failed, blocked [][2]string
+}
+
+// print writes the summary to stderr: a line per outcome that happened.
+func (s *buildSummary) print(app *App) {
+	w := app.IO.ErrOut
+	if len(s.built) > 0 {
+		fmt.Fprintf(w, "built: %s\n", strings.Join(s.built, " "))
+	}
+	if len(s.upToDate) > 0 {
+		fmt.Fprintf(w, "up to date, not built: %s\n", strings.Join(s.upToDate, " "))
+	}
+	for _, f := range s.failed {
+		if f[1] != "" {
+			fmt.Fprintf(w, "failed: %s (phase %s)\n", f[0], f[1])
+		} else {
+			fmt.Fprintf(w, "failed: %s\n", f[0])
+		}
+	}
+	for _, b := range s.blocked {
+		fmt.Fprintf(w, "not built: %s (depends on %s, which failed)\n", b[0], b[1])
+	}
+	if len(s.stopped) > 0 {
+		fmt.Fprintf(w, "not built: %s (stopped at the first failure; --keep-going goes on)\n", strings.Join(s.stopped, " "))
+	}
 }
 
 // pipelineOptions turns the flags and the configuration into the

@@ -20,13 +20,15 @@ func TestBuildFlagsParse(t *testing.T) {
 		argv []string
 		want buildOptions
 	}{
-		{"defaults", []string{}, buildOptions{sandbox: "auto"}},
-		{"everything", []string{"--repodest", "/r", "--repo", "community", "--key", "/k.rsa", "--no-check", "--no-deps", "-K", "-j", "3", "--offline", "--sandbox", "bwrap", "--rootfs", "/root", "--phases", "unpack,prepare", "--json", "a", "b"},
-			buildOptions{paths: []string{"a", "b"}, repodest: "/r", repo: "community", key: "/k.rsa", noCheck: true, noDeps: true, keep: true, jobs: 3, offline: true, sandbox: "bwrap", rootfs: "/root", phases: "unpack,prepare", json: true}},
-		{"abuild's flags", []string{"-rdK", "-P", "/r", "-c", "-k", "/k.rsa", "a"},
-			buildOptions{paths: []string{"a"}, repodest: "/r", key: "/k.rsa", noDeps: true, keep: true, abuildR: true, colorAlways: true, sandbox: "auto"}},
-		{"abuild's -m", []string{"-m"}, buildOptions{colorNever: true, sandbox: "auto"}},
-		{"path-prepend", []string{"--path-prepend", "/a:/b", "--path-prepend", "/c"}, buildOptions{pathPrepend: []string{"/a:/b", "/c"}, sandbox: "auto"}},
+		{"defaults", []string{}, buildOptions{sandbox: "auto", parallel: 1}},
+		{"everything", []string{"--repodest", "/r", "--repo", "community", "--key", "/k.rsa", "--no-check", "--no-deps", "-K", "-j", "3", "--offline", "--sandbox", "bwrap", "--rootfs", "/root", "--phases", "unpack,prepare", "--json",
+			"--force", "--keep-going", "--changed-since", "origin/main", "--parallel", "4", "a", "b"},
+			buildOptions{paths: []string{"a", "b"}, repodest: "/r", repo: "community", key: "/k.rsa", noCheck: true, noDeps: true, keep: true, jobs: 3, offline: true, sandbox: "bwrap", rootfs: "/root", phases: "unpack,prepare", json: true,
+				force: true, keepGoing: true, changedSince: "origin/main", parallel: 4}},
+		{"abuild's flags", []string{"-rdfK", "-P", "/r", "-c", "-k", "/k.rsa", "a"},
+			buildOptions{paths: []string{"a"}, repodest: "/r", key: "/k.rsa", noDeps: true, force: true, keep: true, abuildR: true, colorAlways: true, sandbox: "auto", parallel: 1}},
+		{"abuild's -m", []string{"-m"}, buildOptions{colorNever: true, sandbox: "auto", parallel: 1}},
+		{"path-prepend", []string{"--path-prepend", "/a:/b", "--path-prepend", "/c"}, buildOptions{pathPrepend: []string{"/a:/b", "/c"}, sandbox: "auto", parallel: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

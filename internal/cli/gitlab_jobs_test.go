@@ -99,7 +99,7 @@ func TestGitLabJobs(t *testing.T) {
 // gitlabJobScript returns the shell script GitLab runs for job in the CI
 // files srcs, included together: its before_script (or that of the job it
 // extends) and script, with !reference tags resolved, under "set -e" as a
-// runner does.
+// runner does, after exporting the job's own variables.
 func gitlabJobScript(srcs []string, job string) (string, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	for _, src := range srcs {
@@ -165,6 +165,13 @@ func gitlabJobScript(srcs []string, job string) (string, error) {
 		return "", fmt.Errorf("no job %s", job)
 	}
 	var script []string
+	// The job's own variables (the test sets those of the templates).
+	if vars := lookup(lookup(root, job), "variables"); vars != nil {
+		for i := 0; i+1 < len(vars.Content); i += 2 {
+			v := strings.ReplaceAll(vars.Content[i+1].Value, "'", `'\''`)
+			script = append(script, fmt.Sprintf("export %s='%s'", vars.Content[i].Value, v))
+		}
+	}
 	for _, k := range []string{"before_script", "script"} {
 		if n := key(job, k); n != nil {
 			l, err := lines(n)

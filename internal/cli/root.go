@@ -184,6 +184,7 @@ func newRootCmd(app *App) *cobra.Command {
 	cmd.AddCommand(
 		newVersionCmd(app),
 		newBuildCmd(app),
+		newPlanCmd(app),
 		newCleanCmd(app),
 		newServeCmd(app),
 		newUploadCmd(app),

@@ -11,10 +11,23 @@ import (
 // such as fuzz targets whose seeds are optional; tests call [Shared].
 // Lookup is safe for concurrent use.
 func Lookup() string {
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
+	dir, err := os.Getwd()
 	if err != nil {
 		return ""
 	}
+	// The module root is the nearest directory with go.mod, however deep
+	// the test's package lies; the fixtures sit beside it.
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+	p := filepath.Join(filepath.Dir(dir), "shared")
 	if _, err := os.Stat(p); err != nil {
 		return ""
 	}
