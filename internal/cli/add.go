@@ -171,6 +171,7 @@ func runDel(ctx context.Context, app *App, opts *delOptions) error {
 // runAPK solves req in the root of opts and commits the plan unless
 // --simulate, printing apk's lines or JSON.
 func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request) error {
+	app.global.noPackager = true // add and del never name a packager
 	cfg, err := app.Config()
 	if err != nil {
 		return err
