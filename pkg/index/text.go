@@ -86,7 +86,11 @@ const (
 // records back. The strings of the records share memory with one copy of
 // data.
 func ParseText(data []byte) ([]*Record, error) {
-	text := string(data)
+	return parseText(string(data))
+}
+
+// parseText is ParseText over text, whose memory the records share.
+func parseText(text string) ([]*Record, error) {
 	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
 	var (
 		cur       *Record
