@@ -129,10 +129,21 @@ func NewDB(cfg Config) (*DB, error) {
 	if len(cfg.Repositories) > maxRepos-1 {
 		return nil, fmt.Errorf("resolve: %d repositories, at most %d", len(cfg.Repositories), maxRepos-1)
 	}
+	// Size the maps for what the records will add: a package's name and
+	// provided names make nearly all names.
+	records, provides := len(cfg.Installed), 0
+	for _, r := range cfg.Repositories {
+		records += len(r.Records)
+		for _, rec := range r.Records {
+			if rec != nil {
+				provides += len(rec.Provides)
+			}
+		}
+	}
 	db := &DB{
 		arch:    cfg.Arch,
-		names:   map[string]*name{},
-		byID:    map[string]*pkg{},
+		names:   make(map[string]*name, records+provides),
+		byID:    make(map[string]*pkg, records),
 		tags:    []string{""},
 		allowed: []uint64{0},
 		repos:   1,
