@@ -92,6 +92,9 @@ func ParseText(data []byte) ([]*Record, error) {
 // parseText is ParseText over text, whose memory the records share.
 func parseText(text string) ([]*Record, error) {
 	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
+	// The records themselves are allocated together: an empty line ends
+	// each, so there are at most cap(recs) of them.
+	block := make([]Record, 0, cap(recs))
 	var (
 		cur       *Record
 		startLine int
@@ -142,7 +145,12 @@ func parseText(text string) ([]*Record, error) {
 			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("line %q is not X:value", truncate(line))}
 		}
 		if cur == nil {
-			cur = &Record{}
+			if len(block) < cap(block) {
+				block = block[:len(block)+1]
+				cur = &block[len(block)-1]
+			} else {
+				cur = &Record{}
+			}
 			startLine = lineNo
 		}
 		n, err := cur.set(line[0], line[2:])
