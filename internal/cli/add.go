@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -168,9 +169,32 @@ func runDel(ctx context.Context, app *App, opts *delOptions) error {
 	return runAPK(ctx, app, &opts.apkOptions, install.Request{Del: opts.names})
 }
 
+// gcHeapBound is the heap size up to which reading indexes and solving
+// runs without garbage collection: several times what the largest Alpine
+// repositories need together.
+const gcHeapBound = 256 << 20
+
+// pauseGC stops garbage collection while indexes are read and solved,
+// unless GOGC or GOMEMLIMIT are set: nearly everything allocated then
+// stays live until the plan is made, so collecting it is wasted work.
+// Above gcHeapBound the collector runs as usual. The returned func
+// restores the settings before anything is installed.
+func pauseGC(app *App) (resume func()) {
+	if app.Getenv("GOGC") != "" || app.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	limit := debug.SetMemoryLimit(gcHeapBound)
+	percent := debug.SetGCPercent(-1)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
 // runAPK solves req in the root of opts and commits the plan unless
 // --simulate, printing apk's lines or JSON.
 func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request) error {
+	app.global.noPackager = true // add and del never name a packager
 	cfg, err := app.Config()
 	if err != nil {
 		return err
@@ -219,6 +243,7 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	if err != nil {
 		return err
 	}
+	resumeGC := pauseGC(app)
 	var repos []*install.Repository
 	for _, l := range lines {
 		r, err := install.OpenRepository(ctx, l.url, arch, kr, &fetch)
@@ -232,6 +257,7 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 		repos = append(repos, r)
 	}
 	plan, err := install.Solve(root, repos, arch, req)
+	resumeGC()
 	var uerr *resolve.UnsatisfiableError
 	if errors.As(err, &uerr) {
 		if opts.json {

@@ -47,6 +47,9 @@ type globalOptions struct {
 	verbose    bool
 	quiet      bool
 	color      string
+	// noPackager is set by verbs that never use the packager, so that
+	// loading the config spends no git process on finding it.
+	noPackager bool
 }
 
 // NewApp returns an App over the given streams, reading the process environment.
@@ -59,11 +62,15 @@ func NewApp(io *term.Streams) *App {
 	)
 	app.Config = func() (*config.Config, error) {
 		once.Do(func() {
-			cfg, err = config.Load(config.Options{
+			opts := config.Options{
 				File:       app.global.configFile,
 				Getenv:     app.Getenv,
 				AbuildConf: abuildConfReader,
-			})
+			}
+			if app.global.noPackager {
+				opts.GitConfig = func(string) string { return "" }
+			}
+			cfg, err = config.Load(opts)
 			if err == nil {
 				for _, k := range cfg.Unknown {
 					hint := ""

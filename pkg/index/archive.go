@@ -88,7 +88,7 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 	tr := tar.NewReader(lr)
 	ix := &Index{}
 	var (
-		text    []byte
+		text    string
 		hasText bool
 	)
 	for {
@@ -112,7 +112,7 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 			if hasText {
 				return nil, fmt.Errorf("read index: two %s entries", TextName)
 			}
-			text, err = readEntry(tr, h, int64(maxText))
+			text, err = readEntryString(tr, h, int64(maxText))
 			if err != nil {
 				return nil, fmt.Errorf("read index: %s: %w", h.Name, limitErr(lr, err))
 			}
@@ -129,7 +129,7 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 		return nil, ErrNoText
 	}
 	var err error
-	ix.Records, err = ParseText(text)
+	ix.Records, err = parseText(text)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
@@ -187,6 +187,24 @@ func readEntry(tr *tar.Reader, h *tar.Header, max int64) ([]byte, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	return buf.Bytes(), nil
+}
+
+// readEntryString is readEntry into a string, which the records' fields
+// then share: the text is read into memory once and never copied whole.
+func readEntryString(tr *tar.Reader, h *tar.Header, max int64) (string, error) {
+	if h.Size > max {
+		return "", fmt.Errorf("%w: %d bytes", ErrTooLarge, h.Size)
+	}
+	var b strings.Builder
+	b.Grow(int(min(h.Size, 16<<20)))
+	n, err := io.Copy(&b, tr)
+	if err != nil {
+		return "", err
+	}
+	if n != h.Size {
+		return "", io.ErrUnexpectedEOF
+	}
+	return b.String(), nil
 }
 
 // drainZeros reads r to its end and fails on a non-zero byte.

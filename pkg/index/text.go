@@ -86,8 +86,15 @@ const (
 // records back. The strings of the records share memory with one copy of
 // data.
 func ParseText(data []byte) ([]*Record, error) {
-	text := string(data)
+	return parseText(string(data))
+}
+
+// parseText is ParseText over text, whose memory the records share.
+func parseText(text string) ([]*Record, error) {
 	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
+	// The records themselves are allocated together: an empty line ends
+	// each, so there are at most cap(recs) of them.
+	block := make([]Record, 0, cap(recs))
 	var (
 		cur       *Record
 		startLine int
@@ -138,7 +145,12 @@ func ParseText(data []byte) ([]*Record, error) {
 			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("line %q is not X:value", truncate(line))}
 		}
 		if cur == nil {
-			cur = &Record{}
+			if len(block) < cap(block) {
+				block = block[:len(block)+1]
+				cur = &block[len(block)-1]
+			} else {
+				cur = &Record{}
+			}
 			startLine = lineNo
 		}
 		n, err := cur.set(line[0], line[2:])
@@ -252,6 +264,11 @@ func parseNumber(key byte, v string) (int64, error) {
 func appendItems(list []string, v string) []string {
 	for v != "" {
 		i := strings.IndexByte(v, ' ')
+		if i != 0 && cap(list) == 0 {
+			// One allocation for the field: at most a space-separated
+			// item per space, plus one.
+			list = make([]string, 0, strings.Count(v, " ")+1)
+		}
 		if i < 0 {
 			return append(list, v)
 		}
@@ -347,13 +364,15 @@ func (r *Record) id() string {
 // take more than MaxHeaderSize bytes, and names its longest field.
 func (r *Record) checkHeader() error {
 	n, longest, longLen := 0, byte(0), -1
-	field := func(key byte, v string) {
-		n += len("X:\n") + len(v)
-		if len(v) > longLen {
-			longest, longLen = key, len(v)
+	fieldLen := func(key byte, l int) {
+		n += len("X:\n") + l
+		if l > longLen {
+			longest, longLen = key, l
 		}
 	}
-	number := func(key byte, v int64) { field(key, strconv.FormatInt(v, 10)) }
+	field := func(key byte, v string) { fieldLen(key, len(v)) }
+	var digits [20]byte
+	number := func(key byte, v int64) { fieldLen(key, len(strconv.AppendInt(digits[:0], v, 10))) }
 	field('C', r.Checksum) // apk writes C: even when it is empty
 	field('P', r.Name)
 	field('V', r.Version)

@@ -61,7 +61,15 @@ type DB struct {
 	allowed []uint64 // allowed repositories of each tag
 	repos   int      // repository bits in use (bit 0 is apk's cache)
 	genid   int
+
+	// nameSlab and pkgSlab are the unused rest of the last block of
+	// names and packages allocated together: an index has thousands.
+	nameSlab []name
+	pkgSlab  []pkg
 }
+
+// slabSize is how many names or packages are allocated at a time.
+const slabSize = 256
 
 // A name is a package name, a provided name (so:, cmd:, pc:, ...) or both.
 type name struct {
@@ -121,10 +129,21 @@ func NewDB(cfg Config) (*DB, error) {
 	if len(cfg.Repositories) > maxRepos-1 {
 		return nil, fmt.Errorf("resolve: %d repositories, at most %d", len(cfg.Repositories), maxRepos-1)
 	}
+	// Size the maps for what the records will add: a package's name and
+	// provided names make nearly all names.
+	records, provides := len(cfg.Installed), 0
+	for _, r := range cfg.Repositories {
+		records += len(r.Records)
+		for _, rec := range r.Records {
+			if rec != nil {
+				provides += len(rec.Provides)
+			}
+		}
+	}
 	db := &DB{
 		arch:    cfg.Arch,
-		names:   map[string]*name{},
-		byID:    map[string]*pkg{},
+		names:   make(map[string]*name, records+provides),
+		byID:    make(map[string]*pkg, records),
 		tags:    []string{""},
 		allowed: []uint64{0},
 		repos:   1,
@@ -175,7 +194,12 @@ func (db *DB) getName(s string) *name {
 	if n := db.names[s]; n != nil {
 		return n
 	}
-	n := &name{name: s, created: len(db.order), bucket: nameBucket(s)}
+	if len(db.nameSlab) == 0 {
+		db.nameSlab = make([]name, slabSize)
+	}
+	n := &db.nameSlab[0]
+	db.nameSlab = db.nameSlab[1:]
+	*n = name{name: s, created: len(db.order), bucket: nameBucket(s)}
 	db.names[s] = n
 	db.order = append(db.order, n)
 	return n
@@ -185,7 +209,12 @@ func (db *DB) getName(s string) *name {
 // Names are created in the order apk creates them when it reads the
 // record's fields (P, then D, p and i items).
 func (db *DB) addRecord(rec *index.Record, repo uint64) *pkg {
-	p := &pkg{
+	if len(db.pkgSlab) == 0 {
+		db.pkgSlab = make([]pkg, slabSize)
+	}
+	p := &db.pkgSlab[0]
+	db.pkgSlab = db.pkgSlab[1:]
+	*p = pkg{
 		rec:           rec,
 		name:          db.getName(rec.Name),
 		version:       rec.Version,
@@ -269,34 +298,65 @@ func (db *DB) buildReverse() {
 		}
 		return b.created - a.created
 	})
+	// Two passes over the same edges: the first counts each name's
+	// reverse edges, so that the second appends into slices of one
+	// backing array, each already of its final size.
 	seen := make([]uint8, len(db.order))
 	var touched []int
-	for _, n := range order {
-		for _, p := range n.providers {
-			for _, d := range p.pkg.depends {
-				if seen[d.name.created]&1 == 0 {
-					if seen[d.name.created] == 0 {
-						touched = append(touched, d.name.created)
+	walk := func(add func(to, from *name, iif bool)) {
+		for _, n := range order {
+			for _, p := range n.providers {
+				for _, d := range p.pkg.depends {
+					if seen[d.name.created]&1 == 0 {
+						if seen[d.name.created] == 0 {
+							touched = append(touched, d.name.created)
+						}
+						seen[d.name.created] |= 1
+						add(d.name, n, false)
 					}
-					seen[d.name.created] |= 1
-					d.name.rdepends = append(d.name.rdepends, n)
+				}
+				for _, d := range p.pkg.installIf {
+					if seen[d.name.created]&2 == 0 {
+						if seen[d.name.created] == 0 {
+							touched = append(touched, d.name.created)
+						}
+						seen[d.name.created] |= 2
+						add(d.name, n, true)
+					}
 				}
 			}
-			for _, d := range p.pkg.installIf {
-				if seen[d.name.created]&2 == 0 {
-					if seen[d.name.created] == 0 {
-						touched = append(touched, d.name.created)
-					}
-					seen[d.name.created] |= 2
-					d.name.rinstallIf = append(d.name.rinstallIf, n)
-				}
+			for _, i := range touched {
+				seen[i] = 0
 			}
+			touched = touched[:0]
 		}
-		for _, i := range touched {
-			seen[i] = 0
-		}
-		touched = touched[:0]
 	}
+	counts := make([]int32, 2*len(db.order))
+	total := 0
+	walk(func(to, _ *name, iif bool) {
+		i := 2 * to.created
+		if iif {
+			i++
+		}
+		counts[i]++
+		total++
+	})
+	backing := make([]*name, total)
+	for _, n := range db.order {
+		if c := int(counts[2*n.created]); c > 0 {
+			n.rdepends, backing = backing[:0:c], backing[c:]
+		}
+		if c := int(counts[2*n.created+1]); c > 0 {
+			n.rinstallIf, backing = backing[:0:c], backing[c:]
+		}
+	}
+	walk(func(to, from *name, iif bool) {
+		if iif {
+			to.rinstallIf = append(to.rinstallIf, from)
+		} else {
+			to.rdepends = append(to.rdepends, from)
+		}
+	})
 }
 
 // hashBuckets is the size of apk's name hash table.

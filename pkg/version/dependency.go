@@ -180,8 +180,9 @@ func (d Dependency) Satisfies(v string) bool {
 // versions equal as far as the shorter goes are equal. An invalid version
 // compares as anything.
 func compareMatch(a, b string, fuzzy bool) int {
-	ta, _, err1 := tokenize(a, true, true)
-	tb, _, err2 := tokenize(b, true, true)
+	var bufA, bufB [tokenBuf]token
+	ta, _, err1 := appendTokens(bufA[:0], a, true, true)
+	tb, _, err2 := appendTokens(bufB[:0], b, true, true)
 	if err1 != nil || err2 != nil {
 		return matchLess | matchEqual | matchGreater
 	}

@@ -60,6 +60,10 @@ type token struct {
 	zeros int
 }
 
+// tokenBuf is the size of the stack arrays that checks and comparisons
+// tokenize into; longer versions spill to the heap.
+const tokenBuf = 16
+
 // Parse parses s with the strict grammar. It accepts the -rN revision.
 func Parse(s string) (Version, error) {
 	toks, rel, err := tokenize(s, true, false)
@@ -71,13 +75,15 @@ func Parse(s string) (Version, error) {
 
 // Valid reports whether s is a valid version (with or without -rN).
 func Valid(s string) bool {
-	_, _, err := tokenize(s, true, false)
+	var buf [tokenBuf]token
+	_, _, err := appendTokens(buf[:0], s, true, false)
 	return err == nil
 }
 
 // ValidPkgver reports whether s is a valid pkgver: a version without -rN.
 func ValidPkgver(s string) bool {
-	_, _, err := tokenize(s, false, false)
+	var buf [tokenBuf]token
+	_, _, err := appendTokens(buf[:0], s, false, false)
 	return err == nil
 }
 
@@ -87,7 +93,8 @@ func ValidPkgver(s string) bool {
 // Such versions are in real Alpine indexes made before abuild refused
 // them.
 func ValidApk2(s string) bool {
-	_, _, err := tokenize(s, true, true)
+	var buf [tokenBuf]token
+	_, _, err := appendTokens(buf[:0], s, true, true)
 	return err == nil
 }
 
@@ -117,10 +124,15 @@ func number(s string, i int) (val int64, zeros int, end int, ok bool) {
 // tokenize parses s into comparison tokens: strictly, or with lenient
 // with apk 2's grammar, which lets a number follow a letter.
 func tokenize(s string, allowRel, lenient bool) ([]token, int64, error) {
+	return appendTokens(make([]token, 0, 8), s, allowRel, lenient)
+}
+
+// appendTokens is tokenize appending to toks: callers that only check or
+// compare pass a stack array, so that no token is allocated.
+func appendTokens(toks []token, s string, allowRel, lenient bool) ([]token, int64, error) {
 	if s == "" {
 		return nil, -1, fmt.Errorf("%w: empty", ErrInvalid)
 	}
-	toks := make([]token, 0, 8)
 	v, _, i, ok := number(s, 0)
 	if !ok {
 		if i > maxDigits {
@@ -264,8 +276,9 @@ func compareValues(a, b token, i int) int {
 // 2.14 compares them. Invalid versions sort before valid ones and among themselves
 // by byte order, so Compare is a total order usable with sort functions.
 func Compare(a, b string) int {
-	ta, _, ea := tokenize(a, true, true)
-	tb, _, eb := tokenize(b, true, true)
+	var bufA, bufB [tokenBuf]token
+	ta, _, ea := appendTokens(bufA[:0], a, true, true)
+	tb, _, eb := appendTokens(bufB[:0], b, true, true)
 	switch {
 	case ea == nil && eb == nil:
 		return compareTokens(ta, tb, false)

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+// TestPauseGC checks that reading indexes runs without the collector and
+// that the settings come back before anything is installed, and that
+// GOGC or GOMEMLIMIT in the environment leave the collector alone.
+func TestPauseGC(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		percent int
+	}{
+		{name: "default", percent: -1},
+		{name: "GOGC", env: map[string]string{"GOGC": "100"}, percent: 100},
+		{name: "GOMEMLIMIT", env: map[string]string{"GOMEMLIMIT": "1GiB"}, percent: 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := debug.SetGCPercent(100)
+			defer debug.SetGCPercent(old)
+			limit := debug.SetMemoryLimit(-1)
+			app := &App{Getenv: func(k string) string { return tc.env[k] }}
+			resume := pauseGC(app)
+			if got := debug.SetGCPercent(-1); got != tc.percent {
+				t.Errorf("GC percent while paused = %d, want %d", got, tc.percent)
+			}
+			debug.SetGCPercent(tc.percent)
+			if tc.percent == -1 {
+				if got := debug.SetMemoryLimit(-1); got != gcHeapBound {
+					t.Errorf("memory limit while paused = %d, want %d", got, gcHeapBound)
+				}
+			}
+			resume()
+			if got := debug.SetGCPercent(100); got != 100 {
+				t.Errorf("GC percent after resume = %d, want 100", got)
+			}
+			if got := debug.SetMemoryLimit(-1); got != limit {
+				t.Errorf("memory limit after resume = %d, want %d", got, limit)
+			}
+		})
+	}
+}
