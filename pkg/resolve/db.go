@@ -80,8 +80,8 @@ type name struct {
 	created    int
 	bucket     uint32 // in apk's name hash table
 	ss         nameState
-	flagsSet   bool // named on the command line (apk add's arguments)
-	state      int  // error reporter's marks
+	flagsSet   bool   // named on the command line (apk add's arguments)
+	state      uint32 // error reporter's marks
 }
 
 // A provider is a package providing a name, with the version it provides
@@ -108,7 +108,7 @@ type pkg struct {
 	uninstallable bool
 	ss            pkgState
 	marked        bool
-	state         int
+	state         uint32
 	genid         int
 }
 

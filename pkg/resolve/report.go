@@ -194,7 +194,7 @@ func (r *reporter) analyzeMissing(n *name) {
 			n0 := pr.pkg.name
 			refs := n0.state & stateCountMask
 			switch {
-			case refs == len(n0.providers):
+			case int(refs) == len(n0.providers):
 				r.word(n0.name)
 				n0.state &^= stateCountMask
 			case refs > 0:
@@ -281,7 +281,7 @@ func isNameConcrete(p *pkg, n *name) bool {
 	return false
 }
 
-func (r *reporter) discoverName(n *name, pkgState int) {
+func (r *reporter) discoverName(n *name, pkgState uint32) {
 	for _, pr := range n.providers {
 		p := pr.pkg
 		st := pkgState
