@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,18 +78,19 @@ func Read(r io.Reader) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
-	return readTar(zr, true)
+	return readTar(zr, true, nil)
 }
 
 // readTar reads the decompressed tar of an index: signature entries (when
 // sigs is true; otherwise they are not expected), DESCRIPTION and APKINDEX,
-// then the rest of r, which must be zeros.
-func readTar(r io.Reader, sigs bool) (*Index, error) {
+// then the rest of r, which must be zeros. When each is not nil, it is
+// given the records as the text is parsed, a batch at a time.
+func readTar(r io.Reader, sigs bool, each func([]*Record)) (*Index, error) {
 	lr := &io.LimitedReader{R: r, N: maxStream + 1}
 	tr := tar.NewReader(lr)
 	ix := &Index{}
 	var (
-		text    string
+		textLen int
 		hasText bool
 	)
 	for {
@@ -112,7 +114,7 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 			if hasText {
 				return nil, fmt.Errorf("read index: two %s entries", TextName)
 			}
-			text, err = readEntryString(tr, h, int64(maxText))
+			textLen, err = readText(tr, h, int64(maxText), ix, each)
 			if err != nil {
 				return nil, fmt.Errorf("read index: %s: %w", h.Name, limitErr(lr, err))
 			}
@@ -128,14 +130,9 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 	if !hasText {
 		return nil, ErrNoText
 	}
-	var err error
-	ix.Records, err = parseText(text)
-	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
-	}
 	// What Read accepts, Write writes so that Read accepts it: the
 	// written text, which may be longer, must fit too.
-	if len(text)+maxGrowth*len(ix.Records) > maxText {
+	if textLen+maxGrowth*len(ix.Records) > maxText {
 		n, err := textSize(ix.Records)
 		if err != nil {
 			return nil, fmt.Errorf("read index: %w", err)
@@ -145,6 +142,71 @@ func readTar(r io.Reader, sigs bool) (*Index, error) {
 		}
 	}
 	return ix, nil
+}
+
+// textPiece is how much APKINDEX text is parsed at a time: a piece ends
+// with the last whole record read.
+const textPiece = 64 << 10
+
+// readText reads the APKINDEX entry h of at most max bytes and parses it,
+// a piece at a time, into ix.Records, passing each batch to each (when not
+// nil). It returns the text's length. The records of a piece share one
+// copy of its text.
+func readText(tr *tar.Reader, h *tar.Header, max int64, ix *Index, each func([]*Record)) (int, error) {
+	if h.Size > max {
+		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, h.Size)
+	}
+	var (
+		p    textParser
+		buf  = make([]byte, 0, min(h.Size, 2*textPiece))
+		read int64
+	)
+	parse := func(text string) error {
+		n := len(ix.Records)
+		var err error
+		if ix.Records, err = p.parse(ix.Records, text); err != nil {
+			return err
+		}
+		if each != nil && len(ix.Records) > n {
+			each(ix.Records[n:len(ix.Records):len(ix.Records)])
+		}
+		return nil
+	}
+	for read < h.Size {
+		if cap(buf)-len(buf) < textPiece/2 {
+			buf = slices.Grow(buf, textPiece)
+		}
+		n, err := tr.Read(buf[len(buf):min(int64(cap(buf)), int64(len(buf))+h.Size-read)])
+		buf = buf[:len(buf)+n]
+		read += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		if len(buf) < textPiece {
+			continue
+		}
+		// Parse up to the empty line that ends the last whole record,
+		// and keep the rest for the next piece.
+		cut := bytes.LastIndex(buf, []byte("\n\n"))
+		if cut < 0 {
+			continue
+		}
+		cut += 2
+		if err := parse(string(buf[:cut])); err != nil {
+			return 0, err
+		}
+		buf = buf[:copy(buf, buf[cut:])]
+	}
+	if read != h.Size {
+		return 0, io.ErrUnexpectedEOF
+	}
+	if err := parse(string(buf)); err != nil {
+		return 0, err
+	}
+	return int(h.Size), nil
 }
 
 // textSize returns the size of the APKINDEX text AppendText writes for
@@ -187,24 +249,6 @@ func readEntry(tr *tar.Reader, h *tar.Header, max int64) ([]byte, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	return buf.Bytes(), nil
-}
-
-// readEntryString is readEntry into a string, which the records' fields
-// then share: the text is read into memory once and never copied whole.
-func readEntryString(tr *tar.Reader, h *tar.Header, max int64) (string, error) {
-	if h.Size > max {
-		return "", fmt.Errorf("%w: %d bytes", ErrTooLarge, h.Size)
-	}
-	var b strings.Builder
-	b.Grow(int(min(h.Size, 16<<20)))
-	n, err := io.Copy(&b, tr)
-	if err != nil {
-		return "", err
-	}
-	if n != h.Size {
-		return "", io.ErrUnexpectedEOF
-	}
-	return b.String(), nil
 }
 
 // drainZeros reads r to its end and fails on a non-zero byte.

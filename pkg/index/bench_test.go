@@ -9,6 +9,7 @@ import (
 
 	"github.com/apkit-dev/apkit/pkg/alpinetest"
 	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 func loadReal(b *testing.B) ([]byte, *index.Index) {
@@ -51,6 +52,22 @@ func BenchmarkWrite(b *testing.B) {
 	_, ix := loadReal(b)
 	for b.Loop() {
 		if err := index.Write(io.Discard, ix); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadVerified reads the real index and checks its signature
+// against Alpine's keys, as apkit add does.
+func BenchmarkReadVerified(b *testing.B) {
+	raw, _ := loadReal(b)
+	kr, err := sign.LoadKeyring(filepath.Join(alpinetest.Shared(b), "testdata/alpine/keys"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := index.ReadVerified(bytes.NewReader(raw), kr); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -47,6 +47,18 @@ func WriteSigned(w io.Writer, ix *Index, key *sign.PrivateKey, alg sign.Algorith
 // trusted key, in which case the index is returned too, for callers that
 // allow that; or [sign.ErrBadSignature] when the signature does not verify.
 func ReadVerified(r io.Reader, kr *sign.Keyring) (*Index, error) {
+	return ReadVerifiedFunc(r, kr, nil)
+}
+
+// ReadVerifiedFunc is [ReadVerified] for a caller that works on the
+// records while the rest of the index is still being read: fn (when not
+// nil) is called with each batch of records, in the order of the text, as
+// soon as they are parsed. fn runs before the signature is checked, so
+// whatever it makes of the records must be thrown away when
+// ReadVerifiedFunc fails (or, for an index accepted although untrusted,
+// kept only as ReadVerified's result would be). The batches
+// together are the returned Index's Records.
+func ReadVerifiedFunc(r io.Reader, kr *sign.Keyring, fn func([]*Record)) (*Index, error) {
 	if kr == nil {
 		kr = &sign.Keyring{}
 	}
@@ -56,7 +68,7 @@ func ReadVerified(r io.Reader, kr *sign.Keyring) (*Index, error) {
 			return fmt.Errorf("read index: more than one signed member")
 		}
 		var err error
-		ix, err = readTar(member, false)
+		ix, err = readTar(member, false, fn)
 		return err
 	})
 	if verr != nil && !errors.Is(verr, sign.ErrUntrusted) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,20 +92,35 @@ func ParseText(data []byte) ([]*Record, error) {
 
 // parseText is ParseText over text, whose memory the records share.
 func parseText(text string) ([]*Record, error) {
-	recs := make([]*Record, 0, min(strings.Count(text, "\n\n")+1, MaxRecords))
+	var p textParser
+	return p.parse(nil, text)
+}
+
+// textParser parses APKINDEX text given in pieces that each end with a
+// whole record (or the text's end): line numbers and the limits run across
+// the pieces.
+type textParser struct {
+	lineNo int // lines read so far
+	items  int // list items read so far
+	nrecs  int // records read so far
+}
+
+// parse appends the records of text, the next piece, to recs.
+func (p *textParser) parse(recs []*Record, text string) ([]*Record, error) {
+	n := min(strings.Count(text, "\n\n")+1, MaxRecords)
+	recs = slices.Grow(recs, n)
 	// The records themselves are allocated together: an empty line ends
-	// each, so there are at most cap(recs) of them.
-	block := make([]Record, 0, cap(recs))
+	// each, so there are at most n of them.
+	block := make([]Record, 0, n)
 	var (
 		cur       *Record
 		startLine int
-		items     int
 	)
-	end := func(line int) error {
+	end := func() error {
 		if cur == nil {
 			return nil
 		}
-		if len(recs) >= MaxRecords {
+		if p.nrecs >= MaxRecords {
 			return &ParseError{Line: startLine, Msg: fmt.Sprintf("more than %d records", MaxRecords)}
 		}
 		if cur.Name == "" {
@@ -120,12 +136,13 @@ func parseText(text string) ([]*Record, error) {
 			return &ParseError{Line: startLine, Msg: err.Error(), Err: ErrHeaderTooLong}
 		}
 		recs = append(recs, cur)
+		p.nrecs++
 		cur = nil
 		return nil
 	}
-	lineNo := 0
 	for len(text) > 0 {
-		lineNo++
+		p.lineNo++
+		lineNo := p.lineNo
 		var line string
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
 			line, text = text[:i], text[i+1:]
@@ -133,7 +150,7 @@ func parseText(text string) ([]*Record, error) {
 			line, text = text, ""
 		}
 		if line == "" {
-			if err := end(lineNo); err != nil {
+			if err := end(); err != nil {
 				return nil, err
 			}
 			continue
@@ -157,11 +174,11 @@ func parseText(text string) ([]*Record, error) {
 		if err != nil {
 			return nil, &ParseError{Line: lineNo, Msg: err.Error()}
 		}
-		if items += n; items > MaxItems {
+		if p.items += n; p.items > MaxItems {
 			return nil, &ParseError{Line: lineNo, Msg: fmt.Sprintf("more than %d dependency items", MaxItems)}
 		}
 	}
-	if err := end(lineNo); err != nil {
+	if err := end(); err != nil {
 		return nil, err
 	}
 	return recs, nil

@@ -1,13 +1,14 @@
 package sign
 
 import (
-	"compress/gzip"
 	"crypto"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // ErrTrailingData is returned when a gzip member holds non-zero bytes after
