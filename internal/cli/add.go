@@ -244,19 +244,22 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 		return err
 	}
 	resumeGC := pauseGC(app)
-	var repos []*install.Repository
+	solver, err := install.NewSolver(root, arch)
+	if err != nil {
+		resumeGC()
+		return err
+	}
 	for _, l := range lines {
-		r, err := install.OpenRepository(ctx, l.url, arch, kr, &fetch)
-		if err != nil {
+		if _, err := solver.Open(ctx, l.url, l.tag, kr, &fetch); err != nil {
+			resumeGC()
 			if errors.Is(err, sign.ErrUntrusted) || errors.Is(err, sign.ErrBadSignature) {
 				return verifyFailed(err)
 			}
 			return err
 		}
-		r.Tag = l.tag
-		repos = append(repos, r)
 	}
-	plan, err := install.Solve(root, repos, arch, req)
+	repos := solver.Repositories()
+	plan, err := solver.Solve(req)
 	resumeGC()
 	var uerr *resolve.UnsatisfiableError
 	if errors.As(err, &uerr) {

@@ -52,17 +52,29 @@ func Solve(root string, repos []*Repository, arch string, req Request) (*resolve
 }
 
 func solve(db *Database, repos []*Repository, arch string, req Request) (*resolve.Plan, error) {
-	cfg := resolve.Config{Arch: arch}
+	cfg := resolve.Config{Arch: arch, Installed: installedOf(db)}
 	for _, r := range repos {
 		cfg.Repositories = append(cfg.Repositories, resolve.Repository{Tag: r.Tag, Records: r.Index.Records})
-	}
-	for _, p := range db.Packages {
-		cfg.Installed = append(cfg.Installed, resolve.Installed{Record: p.Record, Tag: p.RepoTag})
 	}
 	rdb, err := resolve.NewDB(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("solve: %w", err)
 	}
+	return solveWith(rdb, db, repos, req)
+}
+
+// installedOf returns the installed packages of db as the solver takes
+// them.
+func installedOf(db *Database) []resolve.Installed {
+	var in []resolve.Installed
+	for _, p := range db.Packages {
+		in = append(in, resolve.Installed{Record: p.Record, Tag: p.RepoTag})
+	}
+	return in
+}
+
+// solveWith solves req with rdb, made of db and repos.
+func solveWith(rdb *resolve.DB, db *Database, repos []*Repository, req Request) (*resolve.Plan, error) {
 	world := db.World
 	if len(req.Del) > 0 {
 		known := map[string]bool{}

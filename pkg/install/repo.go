@@ -203,6 +203,12 @@ func AlpineKeys(arch string) ([]KeyFile, error) {
 // the repository; it wraps sign.ErrUntrusted or sign.ErrBadSignature when
 // the signature is the problem.
 func OpenRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fetch) (*Repository, error) {
+	return openRepository(ctx, u, arch, kr, f, nil)
+}
+
+// openRepository is OpenRepository that passes the index's records to each
+// (when not nil) as they are read (see [index.ReadVerifiedFunc]).
+func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fetch, each func([]*index.Record)) (*Repository, error) {
 	if f == nil {
 		f = &Fetch{}
 	}
@@ -233,7 +239,7 @@ func OpenRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fe
 			return nil, fmt.Errorf("repository %s: %w", u, err)
 		}
 	}
-	ix, err := index.ReadVerified(bytes.NewReader(data), kr)
+	ix, err := index.ReadVerifiedFunc(bytes.NewReader(data), kr, each)
 	if err != nil && f.AllowUntrusted && errors.Is(err, sign.ErrUntrusted) && ix != nil {
 		err = nil
 	}

@@ -140,15 +140,48 @@ func NewDB(cfg Config) (*DB, error) {
 			}
 		}
 	}
+	b, err := newBuilder(cfg.Arch, cfg.Installed, records, records+provides)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range cfg.Repositories {
+		if err := b.Repository(r.Tag); err != nil {
+			return nil, err
+		}
+		b.Add(r.Records)
+	}
+	return b.DB(), nil
+}
+
+// A Builder makes a [DB] from records given a batch at a time, so that a
+// DB can be made while the indexes are still being read. It makes the DB
+// [NewDB] makes from the same records: installed packages first, then each
+// repository's records in order. A Builder is not safe for concurrent use.
+type Builder struct {
+	db      *DB
+	bit     uint64 // the current repository's bit; 0 before the first
+	tag     string // the current repository's tag
+	started bool
+}
+
+// NewBuilder starts a DB for arch (see [Config]) with the installed
+// packages.
+func NewBuilder(arch string, installed []Installed) (*Builder, error) {
+	return newBuilder(arch, installed, len(installed), len(installed))
+}
+
+// newBuilder is NewBuilder with room made for pkgs packages and names
+// names.
+func newBuilder(arch string, installed []Installed, pkgs, names int) (*Builder, error) {
 	db := &DB{
-		arch:    cfg.Arch,
-		names:   make(map[string]*name, records+provides),
-		byID:    make(map[string]*pkg, records),
+		arch:    arch,
+		names:   make(map[string]*name, names),
+		byID:    make(map[string]*pkg, pkgs),
 		tags:    []string{""},
 		allowed: []uint64{0},
 		repos:   1,
 	}
-	for i, in := range cfg.Installed {
+	for i, in := range installed {
 		if in.Record == nil {
 			return nil, fmt.Errorf("resolve: installed package %d: nil record", i)
 		}
@@ -156,19 +189,54 @@ func NewDB(cfg Config) (*DB, error) {
 		p.installed = true
 		p.installedTag = db.tagID(in.Tag)
 	}
-	for _, r := range cfg.Repositories {
-		bit := uint64(1) << db.repos
-		db.repos++
-		for _, rec := range r.Records {
-			if rec != nil {
-				db.addRecord(rec, bit)
-			}
-		}
-		tag := db.tagID(r.Tag)
-		db.allowed[tag] |= bit
+	return &Builder{db: db}, nil
+}
+
+// Repository starts the next repository, tagged tag (see [Repository]);
+// the records [Builder.Add] is given from now on are its.
+func (b *Builder) Repository(tag string) error {
+	if b.db.repos >= maxRepos {
+		return fmt.Errorf("resolve: more than %d repositories", maxRepos-1)
 	}
-	db.buildReverse()
-	return db, nil
+	b.endRepository()
+	b.bit = uint64(1) << b.db.repos
+	b.db.repos++
+	b.tag = tag
+	b.started = true
+	return nil
+}
+
+// endRepository makes the current repository's packages allowed for its
+// tag. apk numbers the tag after the names of the repository's records,
+// whose own tags come first.
+func (b *Builder) endRepository() {
+	if b.started {
+		tag := b.db.tagID(b.tag)
+		b.db.allowed[tag] |= b.bit
+		b.started = false
+	}
+}
+
+// Add adds records of the current repository, in index order; nil records
+// are skipped. Without a current repository it does nothing.
+func (b *Builder) Add(recs []*index.Record) {
+	if !b.started {
+		return
+	}
+	for _, rec := range recs {
+		if rec != nil {
+			b.db.addRecord(rec, b.bit)
+		}
+	}
+}
+
+// DB finishes the DB and returns it; the Builder must not be used after.
+func (b *Builder) DB() *DB {
+	b.endRepository()
+	b.db.buildReverse()
+	db := b.db
+	b.db = nil
+	return db
 }
 
 // tagID returns the number of a repository tag, adding it if new.
