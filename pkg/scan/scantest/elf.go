@@ -46,19 +46,27 @@ func ForArch(arch string) (ELF, bool) {
 	return ELF{}, false
 }
 
+// MuslArch returns musl's name for the Alpine architecture arch, the
+// <arch> of its C library libc.musl-<arch>.so.1 and its dynamic linker
+// ld-musl-<arch>.so.1: "i386" for x86, "armhf" for armv7, "powerpc64le"
+// for ppc64le, the Alpine name for the others.
+func MuslArch(arch string) string {
+	switch arch {
+	case "x86":
+		return "i386"
+	case "armv7", "armhf":
+		return "armhf"
+	case "ppc64le":
+		return "powerpc64le"
+	}
+	return arch
+}
+
 // MuslLibc returns the soname of musl's C library on the Alpine
 // architecture arch, "libc.musl-x86_64.so.1" for x86_64: the name Alpine's
 // musl package provides as so:libc.musl-<arch>.so.1.
 func MuslLibc(arch string) string {
-	switch arch {
-	case "x86":
-		arch = "i386"
-	case "armv7", "armhf":
-		arch = "armhf"
-	case "ppc64le":
-		arch = "powerpc64le"
-	}
-	return "libc.musl-" + arch + ".so.1"
+	return "libc.musl-" + MuslArch(arch) + ".so.1"
 }
 
 // Sizes of the ELF64 structures.
