@@ -41,9 +41,20 @@ func staticBusybox(t *testing.T) string {
 	return p
 }
 
+// busyboxFiles are the files of the test mirror's busybox package: the
+// static busybox and links for the applets a build uses.
+func busyboxFiles(busybox []byte) map[string]string {
+	files := map[string]string{"bin/busybox": string(busybox)}
+	for _, applet := range []string{"sh", "cat", "cp", "echo", "ln", "ls", "mkdir", "mv", "rm", "chmod", "install", "find", "sed", "grep", "touch", "env", "test", "true", "false", "id", "head", "tr", "sort", "stat", "readlink", "dirname", "basename", "printf", "tar", "gzip", "xargs", "uname"} {
+		files["bin/"+applet] = "->busybox"
+	}
+	return files
+}
+
 // mirrorPkg is a package of the test mirror.
 type mirrorPkg struct {
 	name     string
+	version  string // 1.0-r0 when empty
 	depends  []string
 	provides []string
 	files    map[string]string // path -> content; "->target" makes a symlink
@@ -69,16 +80,20 @@ func writeMirror(t *testing.T, dir, arch string, key *sign.PrivateKey, pkgs []mi
 				continue
 			}
 			mode := os.FileMode(0o644)
-			if strings.Contains(path, "bin/") {
+			if strings.Contains(path, "bin/") || strings.Contains(path, ".so") {
 				mode = 0o755
 			}
 			if err := os.WriteFile(full, []byte(content), mode); err != nil {
 				t.Fatal(err)
 			}
 		}
+		version := p.version
+		if version == "" {
+			version = "1.0-r0"
+		}
 		var buf bytes.Buffer
 		pk, err := apk.Write(&buf, &apk.Input{
-			Info: apk.PkgInfo{Name: p.name, Version: "1.0-r0", Arch: arch, License: "MIT", Description: "test " + p.name,
+			Info: apk.PkgInfo{Name: p.name, Version: version, Arch: arch, License: "MIT", Description: "test " + p.name,
 				BuildDate: 1700000000, Depends: p.depends, Provides: p.provides},
 			Dir: stage,
 			Key: key,
@@ -86,7 +101,7 @@ func writeMirror(t *testing.T, dir, arch string, key *sign.PrivateKey, pkgs []mi
 		if err != nil {
 			t.Fatalf("package %s: %v", p.name, err)
 		}
-		if err := os.WriteFile(filepath.Join(out, p.name+"-1.0-r0.apk"), buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, p.name+"-"+version+".apk"), buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		recs = append(recs, index.FromPackage(pk, int64(buf.Len())))
@@ -120,10 +135,7 @@ func TestBuildAlpine(t *testing.T) {
 	}
 	keys := filepath.Join(dir, "keys")
 	writeKeyFiles(t, key, filepath.Join(dir, "mirror-priv"), keys)
-	bbFiles := map[string]string{"bin/busybox": string(busybox)}
-	for _, applet := range []string{"sh", "cat", "cp", "echo", "ln", "ls", "mkdir", "mv", "rm", "chmod", "install", "find", "sed", "grep", "touch", "env", "test", "true", "false", "id", "head", "tr", "sort", "stat", "readlink", "dirname", "basename", "printf", "tar", "gzip", "xargs", "uname"} {
-		bbFiles["bin/"+applet] = "->busybox"
-	}
+	bbFiles := busyboxFiles(busybox)
 	mirror := filepath.Join(dir, "mirror")
 	writeMirror(t, filepath.Join(mirror, "v3.22", "main"), arch, key, []mirrorPkg{
 		{name: "busybox", files: bbFiles, provides: []string{"/bin/sh", "cmd:sh=1.0-r0"}},
