@@ -203,12 +203,13 @@ func AlpineKeys(arch string) ([]KeyFile, error) {
 // the repository; it wraps sign.ErrUntrusted or sign.ErrBadSignature when
 // the signature is the problem.
 func OpenRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fetch) (*Repository, error) {
-	return openRepository(ctx, u, arch, kr, f, nil)
+	return openRepository(ctx, u, arch, kr, f, nil, nil)
 }
 
 // openRepository is OpenRepository that passes the index's records to each
-// (when not nil) as they are read (see [index.ReadVerifiedFunc]).
-func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fetch, each func([]*index.Record)) (*Repository, error) {
+// (when not nil) as they are read (see [index.ReadVerifiedFunc]), after
+// telling grow (when not nil) about how many there will be.
+func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fetch, grow func(int), each func([]*index.Record)) (*Repository, error) {
 	if f == nil {
 		f = &Fetch{}
 	}
@@ -238,6 +239,10 @@ func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fe
 		if data, err = readBounded(where, maxIndexSize); err != nil {
 			return nil, fmt.Errorf("repository %s: %w", u, err)
 		}
+	}
+	if grow != nil {
+		// Alpine's indexes hold a record per 130 or so compressed bytes.
+		grow(len(data) / 128)
 	}
 	ix, err := index.ReadVerifiedFunc(bytes.NewReader(data), kr, each)
 	if err != nil && f.AllowUntrusted && errors.Is(err, sign.ErrUntrusted) && ix != nil {

@@ -64,7 +64,7 @@ func (s *Solver) Open(ctx context.Context, u, tag string, kr *sign.Keyring, f *F
 			s.b.Add(recs)
 		}
 	}()
-	r, err := openRepository(ctx, u, s.arch, kr, f, func(recs []*index.Record) { batches <- recs })
+	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) { s.b.Grow(n) }, func(recs []*index.Record) { batches <- recs })
 	close(batches)
 	<-done
 	if err != nil {

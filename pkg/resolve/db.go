@@ -192,6 +192,28 @@ func newBuilder(arch string, installed []Installed, pkgs, names int) (*Builder, 
 	return &Builder{db: db}, nil
 }
 
+// Grow makes room for about n more records, with the names they bring:
+// a hint, given before a repository's records, that saves the maps'
+// growing as they are added.
+func (b *Builder) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	db := b.db
+	// A package brings its own name and, with what it provides, about
+	// one and a half more.
+	names := make(map[string]*name, len(db.names)+n*5/2)
+	for k, v := range db.names {
+		names[k] = v
+	}
+	db.names = names
+	byID := make(map[string]*pkg, len(db.byID)+n)
+	for k, v := range db.byID {
+		byID[k] = v
+	}
+	db.byID = byID
+}
+
 // Repository starts the next repository, tagged tag (see [Repository]);
 // the records [Builder.Add] is given from now on are its.
 func (b *Builder) Repository(tag string) error {
