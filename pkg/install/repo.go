@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -213,8 +212,8 @@ func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fe
 	if f == nil {
 		f = &Fetch{}
 	}
-	var data []byte
 	where := fileURL(u, arch, indexName)
+	file := where
 	if IsRemote(u) {
 		if f.Cache == "" {
 			return nil, fmt.Errorf("repository %s: no cache directory for downloads", u)
@@ -231,25 +230,14 @@ func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fe
 		if err != nil {
 			return nil, fmt.Errorf("repository %s: %w", u, err)
 		}
-		if data, err = readBounded(res[0].Path, maxIndexSize); err != nil {
-			return nil, fmt.Errorf("repository %s: %w", u, err)
-		}
-	} else {
-		var err error
-		if data, err = readBounded(where, maxIndexSize); err != nil {
-			return nil, fmt.Errorf("repository %s: %w", u, err)
-		}
+		file = res[0].Path
 	}
-	if grow != nil {
-		// Alpine's indexes hold a record per 130 or so compressed bytes.
-		grow(len(data) / 128)
-	}
-	ix, err := index.ReadVerifiedFunc(bytes.NewReader(data), kr, each)
+	ix, err := readIndexFile(file, where, kr, grow, each)
 	if err != nil && f.AllowUntrusted && errors.Is(err, sign.ErrUntrusted) && ix != nil {
 		err = nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("repository %s: %s: %w", u, where, err)
+		return nil, fmt.Errorf("repository %s: %w", u, err)
 	}
 	r := &Repository{URL: u, Arch: arch, Index: ix}
 	for _, s := range ix.Signatures {
@@ -261,25 +249,32 @@ func openRepository(ctx context.Context, u, arch string, kr *sign.Keyring, f *Fe
 	return r, nil
 }
 
-// readBounded reads a whole file of at most max bytes.
-func readBounded(name string, max int64) ([]byte, error) {
-	f, err := os.Open(name)
+// readIndexFile reads and verifies the index in file, of at most
+// maxIndexSize bytes, as [index.ReadVerifiedFunc] does, telling grow
+// (when not nil) first about how many records to expect. Errors in the
+// index name it as where.
+func readIndexFile(file, where string, kr *sign.Keyring, grow func(int), each func([]*index.Record)) (*index.Index, error) {
+	fh, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	defer fh.Close()
+	fi, err := fh.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, max)
+	if fi.Size() > maxIndexSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxIndexSize)
 	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if grow != nil {
+		// Alpine's indexes hold a record per 130 or so compressed bytes.
+		grow(int(fi.Size() / 128))
 	}
-	return data, nil
+	ix, err := index.ReadVerifiedFunc(io.LimitReader(fh, maxIndexSize), kr, each)
+	if err != nil {
+		return ix, fmt.Errorf("%s: %w", where, err)
+	}
+	return ix, nil
 }
 
 // Package is one step of an install plan: an index record and the
