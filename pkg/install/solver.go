@@ -56,15 +56,17 @@ func (s *Solver) Open(ctx context.Context, u, tag string, kr *sign.Keyring, f *F
 		s.err = fmt.Errorf("solve: %w", err)
 		return nil, s.err
 	}
-	batches := make(chan []*index.Record, 64)
+	// The records' items are parsed as they are read; the builder binds
+	// them to names in a goroutine of its own.
+	batches := make(chan *resolve.Batch, 64)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for recs := range batches {
-			s.b.Add(recs)
+		for batch := range batches {
+			s.b.AddBatch(batch)
 		}
 	}()
-	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) { s.b.Grow(n) }, func(recs []*index.Record) { batches <- recs })
+	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) { s.b.Grow(n) }, func(recs []*index.Record) { batches <- resolve.Prepare(recs) })
 	close(batches)
 	<-done
 	if err != nil {

@@ -240,16 +240,49 @@ func (b *Builder) endRepository() {
 }
 
 // Add adds records of the current repository, in index order; nil records
-// are skipped. Without a current repository it does nothing.
+// are skipped. Without a current repository it does nothing. Add is
+// AddBatch(Prepare(recs)).
 func (b *Builder) Add(recs []*index.Record) {
-	if !b.started {
-		return
-	}
+	b.AddBatch(Prepare(recs))
+}
+
+// A Batch is records made ready for [Builder.AddBatch] by [Prepare].
+type Batch struct {
+	recs []prepared
+}
+
+// Prepare does the part of adding recs to a DB that needs no DB: parsing
+// their dependency items. It may run in another goroutine than the
+// Builder's, while the Builder adds earlier batches.
+func Prepare(recs []*index.Record) *Batch {
+	b := &Batch{recs: make([]prepared, 0, len(recs))}
+	n := 0
 	for _, rec := range recs {
 		if rec != nil {
-			b.db.addRecord(rec, b.bit)
+			n += len(rec.Depends) + len(rec.Provides) + len(rec.InstallIf)
 		}
 	}
+	buf := make([]dep, 0, n)
+	for _, rec := range recs {
+		if rec != nil {
+			b.recs = append(b.recs, prepared{})
+			buf = b.recs[len(b.recs)-1].prepare(rec, buf)
+		}
+	}
+	return b
+}
+
+// AddBatch adds a prepared batch of records of the current repository, in
+// index order. Without a current repository it does nothing. A batch is
+// added once.
+func (b *Builder) AddBatch(batch *Batch) {
+	if !b.started || batch == nil {
+		return
+	}
+	for i := range batch.recs {
+		b.db.addPrepared(&batch.recs[i], b.bit)
+	}
+	batch.recs = nil
 }
 
 // DB finishes the DB and returns it; the Builder must not be used after.
@@ -296,9 +329,17 @@ func (db *DB) getName(s string) *name {
 }
 
 // addRecord adds a package, or merges it into the one with its identity.
-// Names are created in the order apk creates them when it reads the
-// record's fields (P, then D, p and i items).
 func (db *DB) addRecord(rec *index.Record, repo uint64) *pkg {
+	var pr prepared
+	pr.prepare(rec, nil)
+	return db.addPrepared(&pr, repo)
+}
+
+// addPrepared adds a prepared record, or merges it into the package with
+// its identity. Names are created in the order apk creates them when it
+// reads the record's fields (P, then D, p and i items).
+func (db *DB) addPrepared(pr *prepared, repo uint64) *pkg {
+	rec := pr.rec
 	if len(db.pkgSlab) == 0 {
 		db.pkgSlab = make([]pkg, slabSize)
 	}
@@ -312,9 +353,9 @@ func (db *DB) addRecord(rec *index.Record, repo uint64) *pkg {
 		installedSize: rec.InstalledSize,
 		repos:         repo,
 	}
-	p.depends = db.deps(rec.Depends)
-	p.provides = db.deps(rec.Provides)
-	p.installIf = db.deps(rec.InstallIf)
+	p.depends = db.bind(pr.depends)
+	p.provides = db.bind(pr.provides)
+	p.installIf = db.bind(pr.installIf)
 	if db.arch != "" && rec.Arch != "" && rec.Arch != "noarch" && rec.Arch != db.arch {
 		p.uninstallable = true
 	}
@@ -338,21 +379,60 @@ func (db *DB) addPackage(p *pkg) {
 	}
 }
 
-// deps binds dependency items to names; an item that does not parse ends
-// the list, as apk stops reading the field there.
-func (db *DB) deps(items []string) []dep {
+// A prepared record is an index record with its D:, p: and i: items
+// parsed but not yet bound to names: the part of adding a record that
+// needs no DB.
+type prepared struct {
+	rec                           *index.Record
+	depends, provides, installIf []dep
+}
+
+// prepare parses rec's items, taking the deps from buf when it has room,
+// and returns what is left of buf.
+func (pr *prepared) prepare(rec *index.Record, buf []dep) []dep {
+	pr.rec = rec
+	pr.depends, buf = parseItems(rec.Depends, buf)
+	pr.provides, buf = parseItems(rec.Provides, buf)
+	pr.installIf, buf = parseItems(rec.InstallIf, buf)
+	return buf
+}
+
+// parseItems parses dependency items into deps whose names are not bound
+// yet (d.Name keeps any "@tag"); an item that does not parse ends the
+// list, as apk stops reading the field there.
+func parseItems(items []string, buf []dep) (out, rest []dep) {
 	if len(items) == 0 {
-		return nil
+		return nil, buf
 	}
-	out := make([]dep, 0, len(items))
+	if cap(buf)-len(buf) < len(items) {
+		buf = make([]dep, 0, len(items))
+	}
+	out = buf[len(buf):len(buf):len(buf)+len(items)]
 	for _, s := range items {
-		d, err := db.parseDep(s)
+		vd, err := version.ReadDependency(s)
 		if err != nil {
 			break
 		}
-		out = append(out, d)
+		out = append(out, dep{d: vd, any: vd.Op == "", checksum: vd.IsChecksum()})
 	}
-	return out
+	return out[:len(out):len(out)], buf[:len(buf)+len(out)]
+}
+
+// bind binds parsed items to their names and tags; an item whose name is
+// empty once its tag is cut off ends the list, as a parse error does.
+func (db *DB) bind(deps []dep) []dep {
+	for i := range deps {
+		d := &deps[i]
+		if j := strings.IndexByte(d.d.Name, '@'); j >= 0 {
+			if j == 0 {
+				return deps[:i:i]
+			}
+			d.tag = db.tagID(d.d.Name[j:])
+			d.d.Name = d.d.Name[:j]
+		}
+		d.name = db.getName(d.d.Name)
+	}
+	return deps
 }
 
 // parseDep parses one item, name[@tag][op version], as apk does.
