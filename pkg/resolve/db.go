@@ -383,7 +383,7 @@ func (db *DB) addPackage(p *pkg) {
 // parsed but not yet bound to names: the part of adding a record that
 // needs no DB.
 type prepared struct {
-	rec                           *index.Record
+	rec                          *index.Record
 	depends, provides, installIf []dep
 }
 
@@ -407,7 +407,7 @@ func parseItems(items []string, buf []dep) (out, rest []dep) {
 	if cap(buf)-len(buf) < len(items) {
 		buf = make([]dep, 0, len(items))
 	}
-	out = buf[len(buf):len(buf):len(buf)+len(items)]
+	out = buf[len(buf) : len(buf) : len(buf)+len(items)]
 	for _, s := range items {
 		vd, err := version.ReadDependency(s)
 		if err != nil {
