@@ -3,7 +3,6 @@ package resolve
 import (
 	"fmt"
 	"math/bits"
-	"slices"
 	"strings"
 
 	"github.com/apkit-dev/apkit/pkg/index"
@@ -458,16 +457,21 @@ func (db *DB) parseDep(s string) (dep, error) {
 // bucket), which decides the order in which apk later reconsiders names
 // and lists them in errors.
 func (db *DB) buildReverse() {
-	order := slices.Clone(db.order)
-	slices.SortFunc(order, func(a, b *name) int {
-		if a.bucket != b.bucket {
-			if a.bucket < b.bucket {
-				return -1
-			}
-			return 1
-		}
-		return b.created - a.created
-	})
+	// A counting sort by bucket; going through the names newest first
+	// puts the newest first in each bucket.
+	start := make([]int32, hashBuckets+1)
+	for _, n := range db.order {
+		start[n.bucket+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	order := make([]*name, len(db.order))
+	for i := len(db.order) - 1; i >= 0; i-- {
+		n := db.order[i]
+		order[start[n.bucket]] = n
+		start[n.bucket]++
+	}
 	// Two passes over the same edges: the first counts each name's
 	// reverse edges, so that the second appends into slices of one
 	// backing array, each already of its final size.
