@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/spf13/cobra"
@@ -140,11 +141,11 @@ func abuildVerbRow(verb string) *abuildRow {
 	return nil
 }
 
-var markdownLink = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+var markdownLink = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`) })
 
 // plainText turns a table cell into text for the terminal.
 func plainText(md string) string {
-	return strings.ReplaceAll(markdownLink.ReplaceAllString(md, "$1"), "`", "")
+	return strings.ReplaceAll(markdownLink().ReplaceAllString(md, "$1"), "`", "")
 }
 
 // hint says what apkit does about what, abuild's flag or verb as the user
@@ -220,12 +221,12 @@ func suggestFlag(c *cobra.Command, name string) string {
 	return best
 }
 
-var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`)
+var unknownCommand = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`) })
 
 // abuildVerbError gives cobra's unknown command error the apkit form of
 // an abuild verb ("apkit rootpkg"); other errors are returned as they are.
 func abuildVerbError(err error) error {
-	m := unknownCommand.FindStringSubmatch(err.Error())
+	m := unknownCommand().FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
 	}

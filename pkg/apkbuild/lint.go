@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apkit-dev/apkit/pkg/version"
 )
@@ -126,10 +127,12 @@ func SortFindings(fs []Finding) {
 }
 
 var (
-	digitsRe     = regexp.MustCompile(`^[0-9]+$`)
-	sourceNameRe = regexp.MustCompile(`^[A-Za-z0-9+@~._-]+$`)
-	maintainerRe = regexp.MustCompile(`^[^\s"'<>][^<>]* <[^\s<>@]+@[^\s<>@]+\.[^\s<>@.]+>$`)
-	actions      = []string{"pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-deinstall", "post-deinstall"}
+	digitsRe     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
+	sourceNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9+@~._-]+$`) })
+	maintainerRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[^\s"'<>][^<>]* <[^\s<>@]+@[^\s<>@]+\.[^\s<>@.]+>$`)
+	})
+	actions = []string{"pre-install", "post-install", "pre-upgrade", "post-upgrade", "pre-deinstall", "post-deinstall"}
 )
 
 // validate implements abuild's validate step.
@@ -151,7 +154,7 @@ func (l *linter) validate() {
 		l.add(SeverityError, 1, 1, "missing-package-function", "package() is not defined")
 	}
 	for _, name := range []string{"replaces_priority", "provider_priority"} {
-		if v[name] != "" && !digitsRe.MatchString(v[name]) {
+		if v[name] != "" && !digitsRe().MatchString(v[name]) {
 			l.atVar(SeverityError, name, "priority-not-number", "%s must be digits only, not %q", name, v[name])
 		}
 	}
@@ -295,7 +298,7 @@ func (l *linter) sources() {
 	r := l.r
 	names := map[string]bool{}
 	for _, s := range r.Sources {
-		if !sourceNameRe.MatchString(s.Name) {
+		if !sourceNameRe().MatchString(s.Name) {
 			l.add(SeverityError, s.Line, 1, "invalid-source-name", "source %s: file names may only use A-Z a-z 0-9 + @ ~ . _ -", s.Name)
 		}
 		if names[s.Name] {
@@ -391,7 +394,7 @@ func (l *linter) sources() {
 
 // ValidMaintainer reports whether s has the form a Maintainer comment must
 // have: "Name <user@example.org>".
-func ValidMaintainer(s string) bool { return maintainerRe.MatchString(s) }
+func ValidMaintainer(s string) bool { return maintainerRe().MatchString(s) }
 
 // maintainer checks the maintainer variable and comments.
 func (l *linter) maintainer() {
@@ -409,16 +412,16 @@ func (l *linter) maintainer() {
 	switch {
 	case r.Maintainer == "" && line == 0:
 		l.add(SeverityWarning, 1, 1, "no-maintainer", "no maintainer: add a '# Maintainer: Name <email>' comment")
-	case r.Maintainer != "" && !maintainerRe.MatchString(r.Maintainer):
+	case r.Maintainer != "" && !maintainerRe().MatchString(r.Maintainer):
 		l.add(SeverityError, line, 1, "maintainer-format", "maintainer %q must look like Name <user@example.org>", r.Maintainer)
 	}
 }
 
 var (
-	secfixVersionRe = regexp.MustCompile(`^#   [0-9][^ \t]*:$`)
+	secfixVersionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#   [0-9][^ \t]*:$`) })
 	// Like abuild, only the start of an ID is checked (GHSA IDs continue
 	// in lower case).
-	secfixIDRe = regexp.MustCompile(`^#  +- [A-Z0-9-]`)
+	secfixIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#  +- [A-Z0-9-]`) })
 )
 
 // secfixes checks the "# secfixes:" comment block.
@@ -438,7 +441,7 @@ func (l *linter) secfixes() {
 		if line == "#" {
 			continue
 		}
-		if strings.Contains(line, "\t") || !secfixVersionRe.MatchString(line) && !secfixIDRe.MatchString(line) {
+		if strings.Contains(line, "\t") || !secfixVersionRe().MatchString(line) && !secfixIDRe().MatchString(line) {
 			l.add(SeverityError, i+1, 1, "secfixes-format", "secfixes lines must be '#   <version>:' or '#     - <ID>', without tabs")
 		}
 	}
@@ -479,14 +482,16 @@ var knownVariables = func() map[string]bool {
 }()
 
 var (
-	assignRe       = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
-	funcKeywordRe  = regexp.MustCompile(`^\s*function\s+[A-Za-z_][A-Za-z0-9_]*`)
-	spaceBeforeRe  = regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\s+\(\)`)
-	spaceAfterRe   = regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\(\)(\{|\s{2,}\{)`)
-	newlineBraceRe = regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*\(\)\s*$`)
-	cdBuilddirRe   = regexp.MustCompile(`^\s*cd\s+("\$builddir"|\$builddir|"\$\{builddir\}"|\$\{builddir\})\s*$`)
-	cdRe           = regexp.MustCompile(`^\s*cd(\s|$)`)
-	pkgrelInVerRe  = regexp.MustCompile(`[-_]r[0-9]+`)
+	assignRe       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)=(.*)$`) })
+	funcKeywordRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*function\s+[A-Za-z_][A-Za-z0-9_]*`) })
+	spaceBeforeRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\s+\(\)`) })
+	spaceAfterRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\(\)(\{|\s{2,}\{)`) })
+	newlineBraceRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*\(\)\s*$`) })
+	cdBuilddirRe   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\s*cd\s+("\$builddir"|\$builddir|"\$\{builddir\}"|\$\{builddir\})\s*$`)
+	})
+	cdRe          = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*cd(\s|$)`) })
+	pkgrelInVerRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_]r[0-9]+`) })
 )
 
 // style implements the apkbuild-lint rules (spec §15).
@@ -526,19 +531,19 @@ func (l *linter) style() {
 		if strings.Contains(line, "|| return 1") {
 			warn(i, strings.Index(line, "|| return 1")+1, "unnecessary-return-1", "|| return 1 is not needed: functions run with set -e")
 		}
-		if funcKeywordRe.MatchString(line) {
+		if funcKeywordRe().MatchString(line) {
 			warn(i, 1, "function-keyword", "do not use the function keyword")
 		}
-		if spaceBeforeRe.MatchString(line) {
+		if spaceBeforeRe().MatchString(line) {
 			warn(i, 1, "space-before-function-parenthesis", "no space between the function name and ()")
 		}
-		if spaceAfterRe.MatchString(line) {
+		if spaceAfterRe().MatchString(line) {
 			warn(i, 1, "space-after-function-parenthesis", "exactly one space between () and {")
 		}
-		if newlineBraceRe.MatchString(line) && i+1 < len(l.lines) && strings.HasPrefix(strings.TrimSpace(l.lines[i+1]), "{") {
+		if newlineBraceRe().MatchString(line) && i+1 < len(l.lines) && strings.HasPrefix(strings.TrimSpace(l.lines[i+1]), "{") {
 			warn(i, 1, "newline-opening-brace", "put the opening brace on the line of the function name")
 		}
-		m := assignRe.FindStringSubmatch(line)
+		m := assignRe().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
@@ -563,7 +568,7 @@ func (l *linter) style() {
 	if strings.ToLower(r.Pkgname) != r.Pkgname {
 		l.atVar(SeverityWarning, "pkgname", "pkgname-has-uppercase", "pkgname %s has upper-case letters", r.Pkgname)
 	}
-	if pkgrelInVerRe.MatchString(r.Pkgver) {
+	if pkgrelInVerRe().MatchString(r.Pkgver) {
 		l.atVar(SeverityWarning, "pkgver", "pkgver-has-pkgrel", "pkgver %s holds a release: it belongs in pkgrel", r.Pkgver)
 	}
 	for _, name := range []string{"prepare", "build", "check", "package"} {
@@ -573,9 +578,9 @@ func (l *linter) style() {
 		}
 		var cds, builddirCds []int
 		for j, line := range strings.Split(fn.Source, "\n") {
-			if cdRe.MatchString(line) {
+			if cdRe().MatchString(line) {
 				cds = append(cds, j)
-				if cdBuilddirRe.MatchString(line) {
+				if cdBuilddirRe().MatchString(line) {
 					builddirCds = append(builddirCds, j)
 				}
 			}

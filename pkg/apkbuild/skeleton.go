@@ -10,6 +10,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // BuildSystem names how a project is built, for [Skeleton].
@@ -333,7 +334,7 @@ func GuessLicense(fsys fs.FS) (string, string) {
 	return "", ""
 }
 
-var descriptionRE = regexp.MustCompile(`^description\s*=\s*"([^"\\]*)"\s*$`)
+var descriptionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^description\s*=\s*"([^"\\]*)"\s*$`) })
 
 // GuessDescription returns the one-line description a Cargo.toml or
 // pyproject.toml at the top of a source tree gives, or "".
@@ -345,7 +346,7 @@ func GuessDescription(fsys fs.FS) string {
 		}
 		sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
 		for sc.Scan() {
-			if m := descriptionRE.FindStringSubmatch(strings.TrimSpace(sc.Text())); m != nil && m[1] != "" {
+			if m := descriptionRE().FindStringSubmatch(strings.TrimSpace(sc.Text())); m != nil && m[1] != "" {
 				f.Close()
 				return strings.TrimSuffix(strings.TrimSpace(m[1]), ".")
 			}
@@ -371,7 +372,9 @@ type NewSource struct {
 	Homepage string
 }
 
-var githubArchiveRE = regexp.MustCompile(`^/([^/]+)/([^/]+)/archive/(?:refs/tags/)?(.+)\.(tar\.gz|zip)$`)
+var githubArchiveRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^/([^/]+)/([^/]+)/archive/(?:refs/tags/)?(.+)\.(tar\.gz|zip)$`)
+})
 
 // archiveExts are the file name endings stripped to find NAME-VERSION.
 var archiveExts = []string{".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tar.lz", ".zip", ".tar"}
@@ -390,7 +393,7 @@ func ParseNewSource(arg string) (*NewSource, error) {
 		return &NewSource{Pkgname: strings.ToLower(name), Pkgver: ver}, nil
 	}
 	s := &NewSource{URL: arg, Homepage: u.Scheme + "://" + u.Host}
-	if m := githubArchiveRE.FindStringSubmatch(u.Path); m != nil && u.Host == "github.com" {
+	if m := githubArchiveRE().FindStringSubmatch(u.Path); m != nil && u.Host == "github.com" {
 		owner, repo, tag, ext := m[1], m[2], m[3], m[4]
 		s.Pkgname = strings.ToLower(repo)
 		s.Pkgver = strings.TrimLeftFunc(tag, func(r rune) bool { return r < '0' || r > '9' })

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/apkit-dev/apkit/pkg/scan"
@@ -64,7 +65,7 @@ func (c *treeCheck) nonEmpty(rel string) bool {
 	return len(ents) > 0
 }
 
-var manPage = regexp.MustCompile(`^usr/share/man/.*\.[0-8]$`)
+var manPage = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^usr/share/man/.*\.[0-8]$`) })
 
 // removeLibtoolArchives deletes *.la files unless the libtool option is set
 // (it runs before the tree is scanned).
@@ -172,7 +173,7 @@ func (c *treeCheck) run() {
 			if (strings.HasPrefix(rel, "etc/conf.d/") || strings.HasPrefix(rel, "etc/user/conf.d/")) && mode.Perm()&0o111 != 0 {
 				c.warnf("configuration file %s is executable", rel)
 			}
-			if manPage.MatchString(rel) {
+			if manPage().MatchString(rel) {
 				c.errorf("man page %s is not compressed", rel)
 			}
 			if strings.HasSuffix(rel, ".a") || isLuaBytecode(p) {

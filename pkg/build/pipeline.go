@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/apkbuild"
@@ -665,7 +666,7 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 		if err := regularFile(path); err != nil {
 			return nil, fmt.Errorf("install script: %w", err)
 		}
-		if data, err := os.ReadFile(path); err == nil && permCommand.Match(data) {
+		if data, err := os.ReadFile(path); err == nil && permCommand().Match(data) {
 			b.warnf("%s: install script %s changes ownership or permissions; do that in package()", name, f)
 		}
 		out = append(out, controlFile{Name: "." + action, Path: path})
@@ -684,7 +685,7 @@ func (b *builder) controlFiles(name string) ([]controlFile, error) {
 }
 
 // permCommand finds chown, chmod and chgrp commands in a script (§8).
-var permCommand = regexp.MustCompile(`(^|[\s;&|(])(chown|chmod|chgrp)\s`)
+var permCommand = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|[\s;&|(])(chown|chmod|chgrp)\s`) })
 
 // regularFile checks that path is a regular file of the recipe directory,
 // not a symlink that could pull a host file into a package.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -74,7 +75,7 @@ type SBOMOptions struct {
 	Distro string
 }
 
-var spdxIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+var spdxIDUnsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9.-]+`) })
 
 // WriteSBOM writes an SPDX 2.3 JSON document of the packages installed in
 // im's root: for each its name, version, origin and commit, license,
@@ -126,7 +127,7 @@ func WriteSBOM(w io.Writer, im *Image, opts *SBOMOptions) error {
 	if im.Database != nil {
 		for _, p := range im.Database.Packages {
 			r := p.Record
-			id := "SPDXRef-Package-" + spdxIDUnsafe.ReplaceAllString(r.Name+"-"+r.Version, "-")
+			id := "SPDXRef-Package-" + spdxIDUnsafe().ReplaceAllString(r.Name+"-"+r.Version, "-")
 			sp := spdxPackage{
 				Name:             r.Name,
 				SPDXID:           id,

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Package is one package of a build, as [Trace] sees it.
@@ -75,8 +76,8 @@ type Resolver struct {
 // ErrSonameVersion reports a shared object whose version is ambiguous.
 var ErrSonameVersion = errors.New("conflicting shared object versions")
 
-var soName = regexp.MustCompile(`(\.so|\.so\.[0-9].*|\.c32)$`)
-var soVersioned = regexp.MustCompile(`\.so\.([0-9].*)$`)
+var soName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\.so|\.so\.[0-9].*|\.c32)$`) })
+var soVersioned = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.so\.([0-9].*)$`) })
 
 // soProvides returns soname → version for p, scanning lib, usr/lib, the
 // ldpath and the given rpath directories.
@@ -114,13 +115,13 @@ func soProvides(p *Package, rpaths []string) (map[string]string, error) {
 		if name == "" {
 			name = base
 		}
-		if !soName.MatchString(name) || mask[name] {
+		if !soName().MatchString(name) || mask[name] {
 			continue
 		}
 		ver := "0"
-		if m := soVersioned.FindStringSubmatch(base); m != nil {
+		if m := soVersioned().FindStringSubmatch(base); m != nil {
 			ver = m[1]
-		} else if p.SoverNamecheck && strings.HasSuffix(base, ".so") && soVersioned.MatchString(name) {
+		} else if p.SoverNamecheck && strings.HasSuffix(base, ".so") && soVersioned().MatchString(name) {
 			continue
 		}
 		old, ok := out[name]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // FileSum is one line of an APKBUILD checksum block: a digest and the
@@ -24,7 +25,7 @@ type RewriteError struct {
 // Error returns "APKBUILD:<line>: <msg>".
 func (e *RewriteError) Error() string { return fmt.Sprintf("APKBUILD:%d: %s", e.Line, e.Msg) }
 
-var sumsAssign = regexp.MustCompile(`^sha[0-9]+sums=`)
+var sumsAssign = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha[0-9]+sums=`) })
 
 // span is a range of whole lines [start, end) as byte offsets.
 type span struct{ start, end int }
@@ -53,7 +54,7 @@ func sumsBlocks(src []byte) ([]span, error) {
 	off := 0
 	for i := 0; i < len(ls); i++ {
 		l := ls[i]
-		if !sumsAssign.Match(l) {
+		if !sumsAssign().Match(l) {
 			off += len(l)
 			continue
 		}
@@ -140,7 +141,7 @@ func RewriteChecksums(src []byte, sums []FileSum) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-var safeUnquoted = regexp.MustCompile(`^[A-Za-z0-9._+~@:/-]+$`)
+var safeUnquoted = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._+~@:/-]+$`) })
 
 // SetVariable returns src, the text of an APKBUILD, with the value of the
 // first assignment to name at column 1 replaced by value, keeping its
@@ -175,7 +176,7 @@ func SetVariable(src []byte, name, value string) ([]byte, error) {
 			if vend < 0 {
 				vend = len(rest)
 			}
-			if !safeUnquoted.MatchString(value) {
+			if !safeUnquoted().MatchString(value) {
 				quote = `"`
 			}
 		}
