@@ -56,18 +56,26 @@ func (s *Solver) Open(ctx context.Context, u, tag string, kr *sign.Keyring, f *F
 		s.err = fmt.Errorf("solve: %w", err)
 		return nil, s.err
 	}
-	// The records' items are parsed as they are read; the builder binds
-	// them to names in a goroutine of its own.
+	// Three stages, each a goroutine: this one reads and parses the
+	// index, the next parses the records' dependency items, the last binds
+	// them to names in the solver's database.
+	recs := make(chan []*index.Record, 64)
 	batches := make(chan *resolve.Batch, 64)
 	done := make(chan struct{})
+	go func() {
+		defer close(batches)
+		for r := range recs {
+			batches <- resolve.Prepare(r)
+		}
+	}()
 	go func() {
 		defer close(done)
 		for batch := range batches {
 			s.b.AddBatch(batch)
 		}
 	}()
-	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) { s.b.Grow(n) }, func(recs []*index.Record) { batches <- resolve.Prepare(recs) })
-	close(batches)
+	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) { s.b.Grow(n) }, func(r []*index.Record) { recs <- r })
+	close(recs)
 	<-done
 	if err != nil {
 		s.err = err
