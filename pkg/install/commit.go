@@ -30,6 +30,10 @@ type Request struct {
 	// Del are apk del's arguments: names whose items are taken out of the
 	// world. A package nothing else needs is then removed.
 	Del []string
+	// Rdepends is apk del's --rdepends: the installed packages that
+	// depend on those of Del are deleted too, recursively, and leave the
+	// world with the names they provide.
+	Rdepends bool
 	// Virtual is apk add's --virtual NAME[=VERSION]; "" means none.
 	Virtual string
 	// Now dates a virtual package without a version (zero: the current
@@ -75,7 +79,6 @@ func installedOf(db *Database) []resolve.Installed {
 
 // solveWith solves req with rdb, made of db and repos.
 func solveWith(rdb *resolve.DB, db *Database, repos []*Repository, req Request) (*resolve.Plan, error) {
-	world := db.World
 	if len(req.Del) > 0 {
 		known := map[string]bool{}
 		add := func(r *index.Record) {
@@ -104,14 +107,8 @@ func solveWith(rdb *resolve.DB, db *Database, repos []*Repository, req Request) 
 		if unknown != nil {
 			return nil, &NoSuchPackageError{Names: unknown}
 		}
-		world = nil
-		for _, w := range db.World {
-			if !slices.Contains(req.Del, itemName(w)) {
-				world = append(world, w)
-			}
-		}
 	}
-	return rdb.Solve(resolve.Request{World: world, Add: req.Add, Virtual: req.Virtual, Now: req.Now})
+	return rdb.Solve(resolve.Request{World: db.World, Del: req.Del, Rdepends: req.Rdepends, Add: req.Add, Virtual: req.Virtual, Now: req.Now})
 }
 
 // itemName returns the package name of a world item ("!name@tag>=1" gives

@@ -13,11 +13,21 @@ import (
 )
 
 // Request is what to solve for: the world apk would write after an
-// `apk add`.
+// `apk add` or an `apk del`.
 type Request struct {
 	// World holds the items of the root's world file
 	// (name[@tag][op version] or !name).
 	World []string
+	// Del holds the names given to `apk del`, taken out of World before
+	// Add is applied. The package installed under each name is marked for
+	// removal as apk marks it: should a name it provides still be needed,
+	// apk prefers another provider, and the name is decided before others.
+	// A name nothing knows is ignored here.
+	Del []string
+	// Rdepends is apk del's --rdepends: the installed packages that
+	// depend on a package of Del are deleted too, recursively, and the
+	// names each deleted package provides leave World as well.
+	Rdepends bool
 	// Add holds the items given to `apk add`: each replaces a World item
 	// of the same name, or, with Virtual, becomes a dependency of the
 	// virtual package. apk selects names given this way before others
@@ -200,6 +210,7 @@ func (db *DB) Solve(req Request) (*Plan, error) {
 		}
 		world = addDep(world, d)
 	}
+	world = db.del(world, req.Del, req.Rdepends)
 	var virt *pkg
 	var virtDep dep
 	if req.Virtual != "" {
@@ -285,6 +296,79 @@ func (db *DB) Solve(req Request) (*Plan, error) {
 		return plan, &UnsatisfiableError{Report: s.report(world)}
 	}
 	return plan, nil
+}
+
+// del takes the names of `apk del` out of world as apk del does, marking
+// each package it deletes for removal, and with rdepends deleting the
+// installed packages that depend on a deleted one too. It returns the
+// world left.
+func (db *DB) del(world []dep, names []string, rdepends bool) []dep {
+	if len(names) == 0 {
+		return world
+	}
+	drop := func(n *name) {
+		if i := slices.IndexFunc(world, func(d dep) bool { return d.name == n }); i >= 0 {
+			world = slices.Delete(world, i, i+1)
+		}
+	}
+	// One generation for the whole request: a package is looked at as a
+	// dependent once, as apk walks reverse dependencies with one genid.
+	db.genid++
+	gen := db.genid
+	var deletePkg func(p *pkg)
+	deletePkg = func(p *pkg) {
+		drop(p.name)
+		p.name.flagsSet = true
+		for _, pr := range p.name.providers {
+			pr.pkg.ss.removeHint = true
+		}
+		if !rdepends {
+			return
+		}
+		for i := range p.provides {
+			drop(p.provides[i].name)
+		}
+		visit := func(rdeps []*name) {
+			for _, n0 := range rdeps {
+				for _, pr := range n0.providers {
+					p0 := pr.pkg
+					if !p0.installed || p0.genid >= gen {
+						continue
+					}
+					p0.genid = gen
+					for i := range p0.depends {
+						if analyze(&p0.depends[i], p)&depSatisfies != 0 {
+							deletePkg(p0)
+							break
+						}
+					}
+				}
+			}
+		}
+		visit(p.name.rdepends)
+		for i := range p.provides {
+			visit(p.provides[i].name.rdepends)
+		}
+	}
+	for _, s := range names {
+		n := db.names[s]
+		if n == nil {
+			continue
+		}
+		var installed *pkg
+		for _, pr := range n.providers {
+			if pr.pkg.name == n && pr.pkg.installed {
+				installed = pr.pkg
+				break
+			}
+		}
+		if installed != nil {
+			deletePkg(installed)
+		} else {
+			drop(n)
+		}
+	}
+	return world
 }
 
 // addDep adds d to deps, replacing an item of the same name, as apk does
