@@ -297,12 +297,10 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 		return err
 	}
 	out := plan.Lines()
-	if kept := install.KeptByWorld(plan, req.Del); len(kept) > 0 && !opts.json {
-		fmt.Fprintln(app.IO.Out, "World updated, but the following packages are not removed due to:")
-		for _, k := range kept {
-			fmt.Fprintf(app.IO.Out, "  %s: %s\n", k.Name, strings.Join(k.By, " "))
+	if !opts.json {
+		for _, l := range plan.KeptLines() {
+			fmt.Fprintln(app.IO.Out, l)
 		}
-		fmt.Fprintln(app.IO.Out)
 	}
 	if opts.json {
 		for _, c := range plan.Changes {

@@ -124,7 +124,7 @@ func output(plan *Plan, err error) string {
 	case err != nil:
 		return "error: " + err.Error() + "\n"
 	}
-	return strings.Join(plan.Lines(), "\n") + "\n"
+	return strings.Join(append(plan.KeptLines(), plan.Lines()...), "\n") + "\n"
 }
 
 // readIndex reads a shared real index.

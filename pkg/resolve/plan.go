@@ -107,6 +107,10 @@ type Plan struct {
 	// Virtual is the record of the virtual package of
 	// [Request.Virtual], nil without one. It is in Changes too.
 	Virtual *index.Record
+	// Kept are the names of [Request.Del] the plan keeps installed, with
+	// the world items that keep them, sorted as apk sorts names; see
+	// [Plan.KeptLines].
+	Kept []Kept
 
 	installedBytes int64
 	installedCount int
@@ -295,80 +299,8 @@ func (db *DB) Solve(req Request) (*Plan, error) {
 	if s.errors > 0 {
 		return plan, &UnsatisfiableError{Report: s.report(world)}
 	}
+	plan.Kept = s.kept(world, req.Del)
 	return plan, nil
-}
-
-// del takes the names of `apk del` out of world as apk del does, marking
-// each package it deletes for removal, and with rdepends deleting the
-// installed packages that depend on a deleted one too. It returns the
-// world left.
-func (db *DB) del(world []dep, names []string, rdepends bool) []dep {
-	if len(names) == 0 {
-		return world
-	}
-	drop := func(n *name) {
-		if i := slices.IndexFunc(world, func(d dep) bool { return d.name == n }); i >= 0 {
-			world = slices.Delete(world, i, i+1)
-		}
-	}
-	// One generation for the whole request: a package is looked at as a
-	// dependent once, as apk walks reverse dependencies with one genid.
-	db.genid++
-	gen := db.genid
-	var deletePkg func(p *pkg)
-	deletePkg = func(p *pkg) {
-		drop(p.name)
-		p.name.flagsSet = true
-		for _, pr := range p.name.providers {
-			pr.pkg.ss.removeHint = true
-		}
-		if !rdepends {
-			return
-		}
-		for i := range p.provides {
-			drop(p.provides[i].name)
-		}
-		visit := func(rdeps []*name) {
-			for _, n0 := range rdeps {
-				for _, pr := range n0.providers {
-					p0 := pr.pkg
-					if !p0.installed || p0.genid >= gen {
-						continue
-					}
-					p0.genid = gen
-					for i := range p0.depends {
-						if analyze(&p0.depends[i], p)&depSatisfies != 0 {
-							deletePkg(p0)
-							break
-						}
-					}
-				}
-			}
-		}
-		visit(p.name.rdepends)
-		for i := range p.provides {
-			visit(p.provides[i].name.rdepends)
-		}
-	}
-	for _, s := range names {
-		n := db.names[s]
-		if n == nil {
-			continue
-		}
-		var installed *pkg
-		for _, pr := range n.providers {
-			if pr.pkg.name == n && pr.pkg.installed {
-				installed = pr.pkg
-				break
-			}
-		}
-		if installed != nil {
-			deletePkg(installed)
-		} else {
-			drop(n)
-		}
-	}
-	return world
 }
 
 // addDep adds d to deps, replacing an item of the same name, as apk does
