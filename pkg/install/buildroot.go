@@ -181,9 +181,15 @@ const (
 const rootsLock = ".lock"
 
 // lockCache takes the lock of the cache of roots in dir, waiting for it.
+// A shared lock on a cache this process may not write, which has no lock
+// file yet, is done without: a cache made read-only serves its roots as
+// before.
 func lockCache(dir string, how int) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, rootsLock), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, rootsLock), os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
+		if how&syscall.LOCK_SH != 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			return func() {}, nil
+		}
 		return nil, err
 	}
 	if err := flock(f, how); err != nil {
@@ -292,7 +298,15 @@ func PruneRoots(cache string, opts PruneOptions) (*Pruned, error) {
 			errs = append(errs, fmt.Errorf("prune roots: %w", err))
 			return "", false
 		}
-		if err := os.Rename(from, filepath.Join(dir, "root")); err != nil {
+		err = os.Rename(from, filepath.Join(dir, "root"))
+		if errors.Is(err, fs.ErrPermission) {
+			// Moving a directory to another parent rewrites its "..": a
+			// read-only root is made writable for it.
+			if os.Chmod(from, 0o755) == nil {
+				err = os.Rename(from, filepath.Join(dir, "root"))
+			}
+		}
+		if err != nil {
 			os.Remove(dir)
 			errs = append(errs, fmt.Errorf("prune roots: %w", err))
 			return "", false

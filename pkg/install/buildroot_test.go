@@ -225,3 +225,35 @@ func TestPruneRootsWhileBuilding(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEnsureRootReadOnlyCache takes a root from a cache the process may
+// not write: the lock that keeps pruning away is done without.
+func TestEnsureRootReadOnlyCache(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes into read-only directories")
+	}
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	buildRepo(t, repo, testKey(t),
+		testPkg{name: "tool", version: "1.0-r0", files: []entry{{path: "usr/bin/tool", mode: 0o755, content: "tool"}}})
+	r, err := install.OpenRepository(context.Background(), repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &install.CachedRoot{Cache: filepath.Join(tmp, "roots"), Repositories: []*install.Repository{r},
+		World: []string{"tool"}, Options: install.Options{Arch: arch, NoScripts: true}}
+	want, err := install.EnsureRoot(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(c.Cache, ".lock")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(c.Cache, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(c.Cache, 0o755) })
+	if got, err := install.EnsureRoot(context.Background(), c); err != nil || got != want {
+		t.Errorf("EnsureRoot from a read-only cache = %s, %v; want %s", got, err, want)
+	}
+}
