@@ -45,7 +45,8 @@ type addOptions struct {
 
 type delOptions struct {
 	apkOptions
-	names []string
+	rdepends bool
+	names    []string
 }
 
 // apkChangeJSON is one line of `apkit add --json` and `apkit del --json`:
@@ -119,7 +120,12 @@ const delLong = `Remove packages from a root, as apk del does: each name is take
 the root's world, and the packages nothing in the world needs any more are
 removed (their pre- and post-deinstall scripts run, their files and the
 directories no package still owns go, the database forgets them). A name
-still needed by another world item stays installed.
+still needed by another world item stays installed, and apk's note says
+which world items keep it.
+
+With -r (--rdepends) the installed packages that depend on a named package
+are deleted too, recursively: each leaves the world, with the names it
+provides, and is removed unless the rest of the world still needs it.
 
 The flags are apk's, as for apkit add.`
 
@@ -131,7 +137,8 @@ func newDelCmd(app *App) *cobra.Command {
 		Long:  delLong,
 		Example: `  apkit del --root /tmp/alpine curl
   apkit del --root rootfs .build-deps
-  apkit del --root rootfs --simulate hello`,
+  apkit del --root rootfs --simulate hello
+  apkit del --root rootfs -r libfoo`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.names = args
@@ -139,6 +146,7 @@ func newDelCmd(app *App) *cobra.Command {
 		},
 	}
 	addAPKFlags(cmd, &opts.apkOptions)
+	cmd.Flags().BoolVarP(&opts.rdepends, "rdepends", "r", false, "also delete the installed packages that depend on those named, recursively")
 	return cmd
 }
 
@@ -166,7 +174,7 @@ func runAdd(ctx context.Context, app *App, opts *addOptions) error {
 }
 
 func runDel(ctx context.Context, app *App, opts *delOptions) error {
-	return runAPK(ctx, app, &opts.apkOptions, install.Request{Del: opts.names})
+	return runAPK(ctx, app, &opts.apkOptions, install.Request{Del: opts.names, Rdepends: opts.rdepends})
 }
 
 // gcHeapBound is the heap size up to which reading indexes and solving
@@ -289,12 +297,10 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 		return err
 	}
 	out := plan.Lines()
-	if kept := install.KeptByWorld(plan, req.Del); len(kept) > 0 && !opts.json {
-		fmt.Fprintln(app.IO.Out, "World updated, but the following packages are not removed due to:")
-		for _, k := range kept {
-			fmt.Fprintf(app.IO.Out, "  %s: %s\n", k.Name, strings.Join(k.By, " "))
+	if !opts.json {
+		for _, l := range plan.KeptLines() {
+			fmt.Fprintln(app.IO.Out, l)
 		}
-		fmt.Fprintln(app.IO.Out)
 	}
 	if opts.json {
 		for _, c := range plan.Changes {

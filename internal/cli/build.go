@@ -350,7 +350,9 @@ func runBuild(ctx context.Context, app *App, opts *buildOptions) error {
 	// With --alpine, each build gets its own view of the cached root.
 	var setRoot func(dir string, bo *build.Options)
 	if alpine != "" {
-		setRoot = func(dir string, o *build.Options) { o.Root = alpineRoot(app, cfg, alpine, mode, dir, o) }
+		held := &heldRoots{}
+		defer held.release()
+		setRoot = func(dir string, o *build.Options) { o.Root = alpineRoot(app, cfg, alpine, mode, dir, o, held) }
 	}
 	return buildJobs(ctx, app, opts, g, jobs, bo, skipUpToDate, setRoot, &foreign)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apkit-dev/apkit/internal/config"
 	"github.com/apkit-dev/apkit/pkg/build"
@@ -36,8 +37,9 @@ func isDigits(s string) bool {
 // the recipe in dir: the recipe's build dependencies and abuild's build
 // environment installed from the mirror's release (and the local
 // repositories, as abuild rootbld adds them) into a root cached under the
-// cache directory, and a sandbox over it.
-func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode, dir string, bo *build.Options) func(context.Context, []string) (string, sandbox.Runner, error) {
+// cache directory, and a sandbox over it. The root is kept from pruning
+// (apkit clean --roots) until held is released.
+func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode, dir string, bo *build.Options, held *heldRoots) func(context.Context, []string) (string, sandbox.Runner, error) {
 	return func(ctx context.Context, need []string) (string, sandbox.Runner, error) {
 		repo := bo.Repo
 		if repo == "" {
@@ -85,7 +87,7 @@ func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode,
 		}
 		world := slices.Clone(install.BuildBase)
 		world = append(world, need...)
-		root, err := install.EnsureRoot(ctx, &install.CachedRoot{
+		root, done, err := install.UseRoot(ctx, &install.CachedRoot{
 			Cache:        filepath.Join(cfg.CacheDir, "roots"),
 			Name:         release + "-" + arch,
 			Repositories: repos,
@@ -101,6 +103,7 @@ func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode,
 		if err != nil {
 			return "", nil, fmt.Errorf("alpine %s: %w", release, err)
 		}
+		held.add(done)
 		fmt.Fprintf(progressOut(app, bo), ">>> Build root %s\n", root)
 		runner, _, err := sandbox.Select(ctx, sandbox.Options{Mode: mode, RootFS: root})
 		if err != nil {
@@ -108,6 +111,29 @@ func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode,
 		}
 		return root, runner, nil
 	}
+}
+
+// heldRoots are the cached roots the builds of one apkit build use, held
+// until they are all done. It is safe for concurrent use.
+type heldRoots struct {
+	mu   sync.Mutex
+	done []func()
+}
+
+func (h *heldRoots) add(done func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done = append(h.done, done)
+}
+
+// release lets go of every root held.
+func (h *heldRoots) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range h.done {
+		f()
+	}
+	h.done = nil
 }
 
 // progressOut is where the build's progress goes (nowhere with -q).

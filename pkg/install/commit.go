@@ -30,6 +30,10 @@ type Request struct {
 	// Del are apk del's arguments: names whose items are taken out of the
 	// world. A package nothing else needs is then removed.
 	Del []string
+	// Rdepends is apk del's --rdepends: the installed packages that
+	// depend on those of Del are deleted too, recursively, and leave the
+	// world with the names they provide.
+	Rdepends bool
 	// Virtual is apk add's --virtual NAME[=VERSION]; "" means none.
 	Virtual string
 	// Now dates a virtual package without a version (zero: the current
@@ -75,7 +79,6 @@ func installedOf(db *Database) []resolve.Installed {
 
 // solveWith solves req with rdb, made of db and repos.
 func solveWith(rdb *resolve.DB, db *Database, repos []*Repository, req Request) (*resolve.Plan, error) {
-	world := db.World
 	if len(req.Del) > 0 {
 		known := map[string]bool{}
 		add := func(r *index.Record) {
@@ -104,14 +107,8 @@ func solveWith(rdb *resolve.DB, db *Database, repos []*Repository, req Request) 
 		if unknown != nil {
 			return nil, &NoSuchPackageError{Names: unknown}
 		}
-		world = nil
-		for _, w := range db.World {
-			if !slices.Contains(req.Del, itemName(w)) {
-				world = append(world, w)
-			}
-		}
 	}
-	return rdb.Solve(resolve.Request{World: world, Add: req.Add, Virtual: req.Virtual, Now: req.Now})
+	return rdb.Solve(resolve.Request{World: db.World, Del: req.Del, Rdepends: req.Rdepends, Add: req.Add, Virtual: req.Virtual, Now: req.Now})
 }
 
 // itemName returns the package name of a world item ("!name@tag>=1" gives
@@ -251,84 +248,4 @@ func readDatabaseIfAny(root string) (*Database, error) {
 		return &Database{}, nil
 	}
 	return ReadDatabase(root)
-}
-
-// Kept is a name apk del was asked to remove that stays installed, with
-// why: the world items that still need it.
-type Kept struct {
-	// Name is the name given to apk del.
-	Name string
-	// By are the world items that need it, directly or through other
-	// packages, in the order apk prints them.
-	By []string
-}
-
-// KeptByWorld returns, for the names of del that plan keeps installed,
-// what still needs them, as apk del reports them after "World updated,
-// but the following packages are not removed due to:". Names are
-// returned sorted.
-func KeptByWorld(plan *resolve.Plan, del []string) []Kept {
-	inWorld := map[string]bool{}
-	for _, w := range plan.World {
-		inWorld[itemName(w)] = true
-	}
-	var kept []*index.Record
-	for _, c := range plan.Changes {
-		if c.New != nil {
-			kept = append(kept, c.New)
-		}
-	}
-	provides := func(r *index.Record, name string) bool {
-		if r.Name == name {
-			return true
-		}
-		for _, p := range r.Provides {
-			if itemName(p) == name {
-				return true
-			}
-		}
-		return false
-	}
-	names := slices.Clone(del)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	var out []Kept
-	for _, n := range names {
-		seen := map[*index.Record]bool{}
-		var by []string
-		var visit func(r *index.Record)
-		visit = func(r *index.Record) {
-			if seen[r] {
-				return
-			}
-			seen[r] = true
-			if inWorld[r.Name] {
-				by = append(by, r.Name)
-			}
-			for _, p := range r.Provides {
-				if pn := itemName(p); inWorld[pn] {
-					by = append(by, pn)
-				}
-			}
-			for _, q := range kept {
-				for _, d := range q.Depends {
-					if !strings.HasPrefix(d, "!") && (itemName(d) == r.Name || provides(r, itemName(d))) {
-						visit(q)
-						break
-					}
-				}
-			}
-		}
-		found := false
-		for _, r := range kept {
-			if provides(r, n) {
-				found = true
-				visit(r)
-			}
-		}
-		if found {
-			out = append(out, Kept{Name: n, By: by})
-		}
-	}
-	return out
 }

@@ -31,10 +31,10 @@ type apkRepo struct {
 	dir, tag string
 }
 
-// runApk runs `apk add --simulate args` in a fresh root with the given
-// repositories, installed database and world file, and returns what apk
-// printed: stdout, then stderr.
-func runApk(t *testing.T, arch string, repos []apkRepo, installed, world string, args []string) string {
+// runApk runs `apk APPLET --simulate args` (add, or del) in a fresh root
+// with the given repositories, installed database and world file, and
+// returns what apk printed: stdout, then stderr.
+func runApk(t *testing.T, arch string, repos []apkRepo, installed, world, applet string, args []string) string {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
@@ -71,11 +71,11 @@ func runApk(t *testing.T, arch string, repos []apkRepo, installed, world string,
 	}
 	stdout.Reset()
 	stderr.Reset()
-	cmd = exec.Command(*apkBin, append(append(common, "add", "--simulate"), args...)...)
+	cmd = exec.Command(*apkBin, append(append(common, applet, "--simulate"), args...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	var exitErr *exec.ExitError
 	if err := cmd.Run(); err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("apk add --simulate: %v", err)
+		t.Fatalf("apk %s --simulate: %v", applet, err)
 	}
 	return stdout.String() + stderr.String()
 }
@@ -98,6 +98,23 @@ func apkArgs(t *testing.T, args []string, world string) Request {
 	return req
 }
 
+// apkDelArgs turns `apk del` arguments into a Request.
+func apkDelArgs(t *testing.T, args []string, world string) Request {
+	t.Helper()
+	req := Request{World: strings.Fields(world)}
+	for _, a := range args {
+		switch {
+		case a == "-r" || a == "--rdepends":
+			req.Rdepends = true
+		case strings.HasPrefix(a, "-"):
+			t.Fatalf("unknown apk del option %q", a)
+		default:
+			req.Del = append(req.Del, a)
+		}
+	}
+	return req
+}
+
 // output renders a solve as apk prints it.
 func output(plan *Plan, err error) string {
 	var uerr *UnsatisfiableError
@@ -107,7 +124,7 @@ func output(plan *Plan, err error) string {
 	case err != nil:
 		return "error: " + err.Error() + "\n"
 	}
-	return strings.Join(plan.Lines(), "\n") + "\n"
+	return strings.Join(append(plan.KeptLines(), plan.Lines()...), "\n") + "\n"
 }
 
 // readIndex reads a shared real index.
@@ -169,7 +186,7 @@ func TestRealPlans(t *testing.T) {
 				f := &ar.Files[i]
 				args := strings.Fields(strings.TrimPrefix(f.Name, "add "))
 				if *update {
-					f.Data = []byte(runApk(t, ri.arch, []apkRepo{{dir: repo}}, "", "", args))
+					f.Data = []byte(runApk(t, ri.arch, []apkRepo{{dir: repo}}, "", "", "add", args))
 				}
 				got := output(db.Solve(apkArgs(t, args, "")))
 				if diff := cmp.Diff(string(f.Data), got); diff != "" {
@@ -188,12 +205,14 @@ func TestRealPlans(t *testing.T) {
 // A scenario is a synthetic case: small indexes, an installed database, a
 // world file and apk add's arguments, with what apk printed for them.
 //
-// Its txtar files: "args" (apk add's arguments on one line), "arch"
+// Its txtar files: "args" (apk add's arguments on one line) or "del"
+// (apk del's, for a scenario of apk del), "arch"
 // (default x86_64), "repo" or "repo@TAG" (index text, one file per
 // repository, in order), "installed" (the installed database's text),
 // "world" and "want". Records without a C: get one made from their
 // name and version.
 type scenario struct {
+	applet    string // add or del
 	args      []string
 	arch      string
 	repos     []scenarioRepo
@@ -219,12 +238,14 @@ func fillChecksums(recs []*index.Record) {
 
 func parseScenario(t *testing.T, ar *txtar.Archive) *scenario {
 	t.Helper()
-	sc := &scenario{arch: "x86_64"}
+	sc := &scenario{arch: "x86_64", applet: "add"}
 	for i := range ar.Files {
 		f := &ar.Files[i]
 		switch name := f.Name; {
 		case name == "args":
 			sc.args = strings.Fields(string(f.Data))
+		case name == "del":
+			sc.applet, sc.args = "del", strings.Fields(string(f.Data))
 		case name == "arch":
 			sc.arch = strings.TrimSpace(string(f.Data))
 		case name == "repo" || strings.HasPrefix(name, "repo@"):
@@ -312,7 +333,7 @@ func TestScenarios(t *testing.T) {
 					}
 					repos = append(repos, apkRepo{dir: rd, tag: r.tag})
 				}
-				sc.want.Data = []byte(runApk(t, sc.arch, repos, sc.instText, sc.world, sc.args))
+				sc.want.Data = []byte(runApk(t, sc.arch, repos, sc.instText, sc.world, sc.applet, sc.args))
 				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -321,9 +342,13 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := output(db.Solve(apkArgs(t, sc.args, sc.world)))
+			req := apkArgs
+			if sc.applet == "del" {
+				req = apkDelArgs
+			}
+			got := output(db.Solve(req(t, sc.args, sc.world)))
 			if diff := cmp.Diff(string(sc.want.Data), got); diff != "" {
-				t.Errorf("apk add %s (-apk +resolve):\n%s", strings.Join(sc.args, " "), diff)
+				t.Errorf("apk %s %s (-apk +resolve):\n%s", sc.applet, strings.Join(sc.args, " "), diff)
 			}
 		})
 	}
@@ -406,7 +431,7 @@ func TestRealUpgrade(t *testing.T) {
 		f := &ar.Files[i]
 		args := strings.Fields(strings.TrimPrefix(f.Name, "add"))
 		if *update {
-			f.Data = []byte(runApk(t, "aarch64", []apkRepo{{dir: repo}}, instText, world, args))
+			f.Data = []byte(runApk(t, "aarch64", []apkRepo{{dir: repo}}, instText, world, "add", args))
 		}
 		got := output(db.Solve(apkArgs(t, args, world)))
 		if diff := cmp.Diff(string(f.Data), got); diff != "" {

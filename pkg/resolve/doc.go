@@ -6,9 +6,12 @@
 //
 // [NewDB] loads index records ([index.Record]) as apk opens its database;
 // [DB.Solve] takes a [Request] (the world file's items, apk add's
-// arguments, an optional --virtual package) and returns a [Plan], or an
-// [*UnsatisfiableError] that explains, in apk's words, which name has no
-// provider or which packages conflict and what requires them.
+// arguments, an optional --virtual package, or apk del's names, with or
+// without --rdepends) and returns a [Plan], or an [*UnsatisfiableError]
+// that explains, in apk's words, which name has no provider or which
+// packages conflict and what requires them. For apk del, the plan also
+// says, as apk's note does, which world items keep a name installed
+// ([Plan.KeptLines]).
 //
 // The solver follows apk-tools 2.14 rule for rule: package names and
 // provided names (versioned or not; so:, cmd:, pc:, py3.x: and the like),

@@ -13,11 +13,21 @@ import (
 )
 
 // Request is what to solve for: the world apk would write after an
-// `apk add`.
+// `apk add` or an `apk del`.
 type Request struct {
 	// World holds the items of the root's world file
 	// (name[@tag][op version] or !name).
 	World []string
+	// Del holds the names given to `apk del`, taken out of World before
+	// Add is applied. The package installed under each name is marked for
+	// removal as apk marks it: should a name it provides still be needed,
+	// apk prefers another provider, and the name is decided before others.
+	// A name nothing knows is ignored here.
+	Del []string
+	// Rdepends is apk del's --rdepends: the installed packages that
+	// depend on a package of Del are deleted too, recursively, and the
+	// names each deleted package provides leave World as well.
+	Rdepends bool
 	// Add holds the items given to `apk add`: each replaces a World item
 	// of the same name, or, with Virtual, becomes a dependency of the
 	// virtual package. apk selects names given this way before others
@@ -97,6 +107,10 @@ type Plan struct {
 	// Virtual is the record of the virtual package of
 	// [Request.Virtual], nil without one. It is in Changes too.
 	Virtual *index.Record
+	// Kept are the names of [Request.Del] the plan keeps installed, with
+	// the world items that keep them, sorted as apk sorts names; see
+	// [Plan.KeptLines].
+	Kept []Kept
 
 	installedBytes int64
 	installedCount int
@@ -200,6 +214,7 @@ func (db *DB) Solve(req Request) (*Plan, error) {
 		}
 		world = addDep(world, d)
 	}
+	world = db.del(world, req.Del, req.Rdepends)
 	var virt *pkg
 	var virtDep dep
 	if req.Virtual != "" {
@@ -284,6 +299,7 @@ func (db *DB) Solve(req Request) (*Plan, error) {
 	if s.errors > 0 {
 		return plan, &UnsatisfiableError{Report: s.report(world)}
 	}
+	plan.Kept = s.kept(world, req.Del)
 	return plan, nil
 }
 

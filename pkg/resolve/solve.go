@@ -39,6 +39,8 @@ type pkgState struct {
 	tagOK, tagPreferred         bool
 	depsMerged, depsUsed        bool
 	inChangeset, error          bool
+	// removeHint marks a package apk del was asked to remove.
+	removeHint bool
 }
 
 // solver is the state of one solve.
@@ -510,6 +512,10 @@ func (s *solver) compareProviders(a, b provider) int {
 	pa, pb := a.pkg, b.pkg
 	if pa == nil || pb == nil {
 		return b2i(pa != nil) - b2i(pb != nil)
+	}
+	// Not one apk del removes.
+	if r := b2i(pb.ss.removeHint) - b2i(pa.ss.removeHint); r != 0 {
+		return r
 	}
 	// Without errors, then those in the last merging group.
 	if r := b2i(pa.ss.selectable) - b2i(pb.ss.selectable); r != 0 {
