@@ -307,7 +307,13 @@ type installer struct {
 	lastScriptErr error
 	// touched are the directories this call installed files into.
 	touched map[string]bool
+	// copyBuf is the buffer files are written through.
+	copyBuf []byte
 }
+
+// onlyWriter hides a writer's ReadFrom, so that io.CopyBuffer uses the
+// buffer it is given instead of allocating one per file.
+type onlyWriter struct{ io.Writer }
 
 func (in *installer) indexOwners() {
 	in.owners = map[string]owner{}
@@ -449,8 +455,14 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 		if err != nil {
 			return err
 		}
-		dr.Remove(tmpBase)
-		if err := in.create(ip, e, dr, tmpBase, tmp, content, tmps); err != nil {
+		err = in.create(ip, e, dr, tmpBase, tmp, content, tmps)
+		if errors.Is(err, fs.ErrExist) {
+			// Left by an install that did not finish: nothing has been
+			// read from content yet, since creating it failed.
+			dr.Remove(tmpBase)
+			err = in.create(ip, e, dr, tmpBase, tmp, content, tmps)
+		}
+		if err != nil {
 			return err
 		}
 		if e.Kind == apk.KindHardLink {
@@ -622,7 +634,10 @@ func (in *installer) create(ip *Installed, e *apk.File, dr *os.Root, base, tmp s
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(w, content)
+		if in.copyBuf == nil {
+			in.copyBuf = make([]byte, 64<<10)
+		}
+		_, err = io.CopyBuffer(onlyWriter{w}, content, in.copyBuf)
 		if err == nil && in.euid == 0 {
 			err = w.Chown(e.Uid, e.Gid)
 		}
