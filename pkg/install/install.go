@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -187,7 +188,7 @@ func run(ctx context.Context, root string, opts *Options, plan func(*installer) 
 	if err != nil {
 		return nil, err
 	}
-	in := &installer{ctx: ctx, root: r, dir: root, opts: opts, db: db, res: &Result{}, euid: os.Geteuid()}
+	in := &installer{ctx: ctx, root: r, dir: root, opts: opts, db: db, res: &Result{}, euid: os.Geteuid(), umask: processUmask()}
 	in.indexOwners()
 
 	steps, err := plan(in)
@@ -309,6 +310,44 @@ type installer struct {
 	touched map[string]bool
 	// copyBuf is the buffer files are written through.
 	copyBuf []byte
+	// umask is the process's file mode creation mask, -1 when unknown.
+	umask int
+}
+
+// processUmask returns the process's umask as /proc/self/status gives it
+// (Linux 4.7 and later), or -1. Reading it there, unlike umask(2), does not
+// change it for the rest of the process meanwhile.
+func processUmask() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return int(n)
+			}
+		}
+	}
+	return -1
+}
+
+// fdWriter writes to a file descriptor.
+type fdWriter int
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := unix.Write(int(w), p[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // onlyWriter hides a writer's ReadFrom, so that io.CopyBuffer uses the
@@ -410,7 +449,7 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 			}
 		}
 	}
-	subs := &subRoots{root: in.root, m: map[string]*os.Root{}}
+	subs := &subRoots{root: in.root, m: map[string]*os.Root{}, dirs: map[string]*os.File{}}
 	defer subs.close()
 	dirIndex := map[string]int{}
 	addDir := func(name string, acl ACL) *Dir {
@@ -455,12 +494,16 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 		if err != nil {
 			return err
 		}
-		err = in.create(ip, e, dr, tmpBase, tmp, content, tmps)
+		dfd, err := subs.fd(dir)
+		if err != nil {
+			return err
+		}
+		err = in.create(ip, e, dr, dfd, tmpBase, tmp, content, tmps)
 		if errors.Is(err, fs.ErrExist) {
 			// Left by an install that did not finish: nothing has been
 			// read from content yet, since creating it failed.
 			dr.Remove(tmpBase)
-			err = in.create(ip, e, dr, tmpBase, tmp, content, tmps)
+			err = in.create(ip, e, dr, dfd, tmpBase, tmp, content, tmps)
 		}
 		if err != nil {
 			return err
@@ -503,9 +546,12 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 		if dir == "." {
 			dir = ""
 		}
-		dr, err := subs.get(dir)
+		dfd, err := subs.fd(dir)
 		if err == nil {
-			err = dr.Rename(path.Base(e.tmp), path.Base(e.final))
+			// Both names are one path element in the same directory.
+			if rerr := unix.Renameat(dfd, path.Base(e.tmp), dfd, path.Base(e.final)); rerr != nil {
+				err = &os.LinkError{Op: "rename", Old: e.tmp, New: e.final, Err: rerr}
+			}
 		}
 		if err != nil {
 			cleanup()
@@ -600,6 +646,7 @@ func modeBits(m uint32) fs.FileMode {
 type subRoots struct {
 	root *os.Root
 	m    map[string]*os.Root
+	dirs map[string]*os.File
 }
 
 func (s *subRoots) get(dir string) (*os.Root, error) {
@@ -617,41 +664,83 @@ func (s *subRoots) get(dir string) (*os.Root, error) {
 	return r, nil
 }
 
+// fd returns a descriptor of dir, opened inside the root: files are made
+// in it by name, one path element that cannot lead out of it.
+func (s *subRoots) fd(dir string) (int, error) {
+	if f, ok := s.dirs[dir]; ok {
+		return int(f.Fd()), nil
+	}
+	name := dir
+	if name == "" {
+		name = "."
+	}
+	f, err := s.root.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return -1, err
+	}
+	s.dirs[dir] = f
+	return int(f.Fd()), nil
+}
+
 func (s *subRoots) close() {
 	for _, r := range s.m {
 		r.Close()
 	}
+	for _, f := range s.dirs {
+		f.Close()
+	}
 }
 
-// create makes a non-directory entry named base in dr, which is tmp
-// relative to the root.
-func (in *installer) create(ip *Installed, e *apk.File, dr *os.Root, base, tmp string, content io.Reader, tmps map[string]string) error {
+// create makes a non-directory entry named base in dr, whose descriptor is
+// dfd; the entry is tmp relative to the root.
+func (in *installer) create(ip *Installed, e *apk.File, dr *os.Root, dfd int, base, tmp string, content io.Reader, tmps map[string]string) error {
 	mode := fs.FileMode(e.Mode&0o777) | modeBits(e.Mode)
 	mt := time.Unix(e.ModTime, 0)
 	switch e.Kind {
 	case apk.KindRegular:
-		w, err := dr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		// Made by name in its directory's descriptor: base is one path
+		// element, and O_NOFOLLOW|O_EXCL make only a new file. The file is
+		// written through its bare descriptor, as its few system calls are
+		// most of an install's time. It is made with its final permissions
+		// when the umask lets it be; else (or with set-id or sticky bits,
+		// which chown clears) chmod sets them after chown.
+		perm, chmod := uint32(mode.Perm()), true
+		if in.umask >= 0 && mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) == 0 && perm&uint32(in.umask) == 0 {
+			chmod = false
+		} else {
+			perm = 0o600
+		}
+		fd, err := unix.Openat(dfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 		if err != nil {
-			return err
+			return &fs.PathError{Op: "open", Path: tmp, Err: err}
 		}
 		if in.copyBuf == nil {
 			in.copyBuf = make([]byte, 64<<10)
 		}
-		_, err = io.CopyBuffer(onlyWriter{w}, content, in.copyBuf)
+		op := "write"
+		_, err = io.CopyBuffer(fdWriter(fd), content, in.copyBuf)
 		if err == nil && in.euid == 0 {
-			err = w.Chown(e.Uid, e.Gid)
+			op, err = "chown", unix.Fchown(fd, e.Uid, e.Gid)
+		}
+		if err == nil && chmod {
+			op, err = "chmod", unix.Fchmod(fd, e.Mode&0o7777)
 		}
 		if err == nil {
-			err = w.Chmod(mode)
-		}
-		if err == nil {
-			err = setTimes(w, mt)
+			ts := []unix.Timespec{unix.NsecToTimespec(mt.UnixNano()), unix.NsecToTimespec(mt.UnixNano())}
+			op, err = "chtimes", unix.UtimesNanoAt(dfd, base, ts, unix.AT_SYMLINK_NOFOLLOW)
 		}
 		if err == nil && len(e.Xattrs) > 0 {
-			in.setXattrs(ip, w, e)
+			f := os.NewFile(uintptr(fd), tmp)
+			in.setXattrs(ip, f, e)
+			op, err = "close", f.Close()
+		} else if cerr := unix.Close(fd); err == nil {
+			op, err = "close", cerr
 		}
-		if cerr := w.Close(); err == nil {
-			err = cerr
+		if err != nil {
+			var errno syscall.Errno
+			if errors.As(err, &errno) {
+				err = &fs.PathError{Op: op, Path: tmp, Err: errno}
+			}
 		}
 		return err
 	case apk.KindSymlink:
@@ -687,13 +776,6 @@ func (in *installer) create(ip *Installed, e *apk.File, dr *os.Root, base, tmp s
 		return err
 	}
 	return dr.Chtimes(base, mt, mt)
-}
-
-// setTimes sets a file's access and modification times through its
-// descriptor.
-func setTimes(f *os.File, t time.Time) error {
-	tv := []unix.Timeval{unix.NsecToTimeval(t.UnixNano()), unix.NsecToTimeval(t.UnixNano())}
-	return unix.Futimes(int(f.Fd()), tv)
 }
 
 // mknod makes a FIFO or device node at tmp, after checking that no

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,5 +61,44 @@ func TestInstallOverStaleTemporaries(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(bin, ".apk.*")); len(m) > 0 {
 		t.Errorf("temporary files left: %v", m)
+	}
+}
+
+// Files get their packaged modes whether they can be made with them at
+// once (the umask allows it) or need a chmod after chown (set-id bits, or
+// bits the umask takes away).
+func TestInstallFileModes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo := filepath.Join(t.TempDir(), "repo")
+	modes := map[string]fs.FileMode{
+		"usr/bin/plain":   0o755,
+		"usr/bin/setuid":  fs.ModeSetuid | 0o755,
+		"usr/bin/setgid":  fs.ModeSetgid | 0o711,
+		"usr/bin/private": 0o600,
+		"usr/bin/shared":  0o666,
+		"usr/bin/odd":     0o407,
+	}
+	files := []entry{{path: "usr/"}, {path: "usr/bin/"}}
+	for p, m := range modes {
+		files = append(files, entry{path: p, mode: m, content: p + "\n"})
+	}
+	buildRepo(t, repo, testKey(t), testPkg{name: "modes", version: "1.0-r0", files: files})
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	if _, err := install.Install(ctx, root, planOf(t, r, "modes"), &install.Options{Arch: arch, NoScripts: true}); err != nil {
+		t.Fatal(err)
+	}
+	for p, m := range modes {
+		fi, err := os.Lstat(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != m {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), m)
+		}
 	}
 }
