@@ -350,9 +350,6 @@ func (w fdWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// onlyWriter hides a writer's ReadFrom, so that io.CopyBuffer uses the
-// buffer it is given instead of allocating one per file.
-type onlyWriter struct{ io.Writer }
 
 func (in *installer) indexOwners() {
 	in.owners = map[string]owner{}
