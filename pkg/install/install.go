@@ -350,7 +350,6 @@ func (w fdWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-
 func (in *installer) indexOwners() {
 	in.owners = map[string]owner{}
 	in.touched = map[string]bool{}
