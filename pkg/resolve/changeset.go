@@ -89,11 +89,11 @@ func (s *solver) checkByReverseIif(p *pkg, fn func(*name)) {
 	if p == nil {
 		return
 	}
-	for _, n := range p.name.rinstallIf {
+	for _, n := range p.name.riif() {
 		fn(n)
 	}
 	for i := range p.provides {
-		for _, n := range p.provides[i].name.rinstallIf {
+		for _, n := range p.provides[i].name.riif() {
 			fn(n)
 		}
 	}
@@ -279,9 +279,9 @@ func (s *solver) forEachReverseDep(p *pkg, match int, installed, marked bool, fn
 			}
 		}
 	}
-	visit(p.name.rdepends)
+	visit(p.name.rdeps())
 	for i := range p.provides {
-		visit(p.provides[i].name.rdepends)
+		visit(p.provides[i].name.rdeps())
 	}
 }
 

@@ -1,8 +1,10 @@
 package resolve
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/apkit-dev/apkit/pkg/index"
@@ -72,15 +74,21 @@ const slabSize = 256
 
 // A name is a package name, a provided name (so:, cmd:, pc:, ...) or both.
 type name struct {
-	name       string
-	providers  []provider
-	rdepends   []*name
-	rinstallIf []*name
-	created    int
-	bucket     uint32 // in apk's name hash table
-	ss         nameState
-	flagsSet   bool   // named on the command line (apk add's arguments)
-	state      uint32 // error reporter's marks
+	name      string
+	providers []provider
+	// revDeps and revIif are the packages that depend on the name and
+	// those installed if it; rdepends and rinstallIf, the names those
+	// packages provide, are made from them when first asked for (see
+	// [name.rdeps]), as most names never are.
+	revDeps, revIif []*pkg
+	revDone         bool
+	rdepends        []*name
+	rinstallIf      []*name
+	created         int
+	bucket          uint32 // in apk's name hash table
+	ss              nameState
+	flagsSet        bool   // named on the command line (apk add's arguments)
+	state           uint32 // error reporter's marks
 }
 
 // A provider is a package providing a name, with the version it provides
@@ -451,86 +459,86 @@ func (db *DB) parseDep(s string) (dep, error) {
 	return dep{name: db.getName(vd.Name), d: vd, any: vd.Op == "", checksum: vd.IsChecksum(), tag: tag}, nil
 }
 
-// buildReverse fills every name's rdepends and rinstallIf the way apk
-// does when it opens its database: names are visited in the order of
-// apk's name hash table (buckets by hash, the newest name first in a
-// bucket), which decides the order in which apk later reconsiders names
-// and lists them in errors.
+// buildReverse fills every name's revDeps and revIif: the packages that
+// depend on it, and those installed if it.
 func (db *DB) buildReverse() {
-	// A counting sort by bucket; going through the names newest first
-	// puts the newest first in each bucket.
-	start := make([]int32, hashBuckets+1)
-	for _, n := range db.order {
-		start[n.bucket+1]++
-	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	order := make([]*name, len(db.order))
-	for i := len(db.order) - 1; i >= 0; i-- {
-		n := db.order[i]
-		order[start[n.bucket]] = n
-		start[n.bucket]++
-	}
-	// Two passes over the same edges: the first counts each name's
-	// reverse edges, so that the second appends into slices of one
-	// backing array, each already of its final size.
-	seen := make([]uint8, len(db.order))
-	var touched []int
-	walk := func(add func(to, from *name, iif bool)) {
-		for _, n := range order {
-			for _, p := range n.providers {
-				for _, d := range p.pkg.depends {
-					if seen[d.name.created]&1 == 0 {
-						if seen[d.name.created] == 0 {
-							touched = append(touched, d.name.created)
-						}
-						seen[d.name.created] |= 1
-						add(d.name, n, false)
-					}
-				}
-				for _, d := range p.pkg.installIf {
-					if seen[d.name.created]&2 == 0 {
-						if seen[d.name.created] == 0 {
-							touched = append(touched, d.name.created)
-						}
-						seen[d.name.created] |= 2
-						add(d.name, n, true)
-					}
-				}
-			}
-			for _, i := range touched {
-				seen[i] = 0
-			}
-			touched = touched[:0]
-		}
-	}
+	// Two passes over the same items: the first counts, so that the
+	// second appends into slices of one backing array.
 	counts := make([]int32, 2*len(db.order))
 	total := 0
-	walk(func(to, _ *name, iif bool) {
-		i := 2 * to.created
-		if iif {
-			i++
+	for _, p := range db.pkgs {
+		for _, d := range p.depends {
+			counts[2*d.name.created]++
 		}
-		counts[i]++
-		total++
-	})
-	backing := make([]*name, total)
+		for _, d := range p.installIf {
+			counts[2*d.name.created+1]++
+		}
+		total += len(p.depends) + len(p.installIf)
+	}
+	backing := make([]*pkg, total)
 	for _, n := range db.order {
 		if c := int(counts[2*n.created]); c > 0 {
-			n.rdepends, backing = backing[:0:c], backing[c:]
+			n.revDeps, backing = backing[:0:c], backing[c:]
 		}
 		if c := int(counts[2*n.created+1]); c > 0 {
-			n.rinstallIf, backing = backing[:0:c], backing[c:]
+			n.revIif, backing = backing[:0:c], backing[c:]
 		}
 	}
-	walk(func(to, from *name, iif bool) {
-		if iif {
-			to.rinstallIf = append(to.rinstallIf, from)
-		} else {
-			to.rdepends = append(to.rdepends, from)
+	for _, p := range db.pkgs {
+		for _, d := range p.depends {
+			d.name.revDeps = append(d.name.revDeps, p)
 		}
+		for _, d := range p.installIf {
+			d.name.revIif = append(d.name.revIif, p)
+		}
+	}
+}
+
+// rdeps returns the names whose providers depend on n, and riif those
+// whose providers are installed if n, each name once, in the order apk
+// lists them after opening its database: the order of its name hash table
+// (buckets by hash, the newest name first in a bucket), which decides the
+// order in which apk reconsiders names and lists them in errors.
+func (n *name) rdeps() []*name {
+	n.reverse()
+	return n.rdepends
+}
+
+func (n *name) riif() []*name {
+	n.reverse()
+	return n.rinstallIf
+}
+
+// reverse makes n's rdepends and rinstallIf from its revDeps and revIif.
+func (n *name) reverse() {
+	if n.revDone {
+		return
+	}
+	n.revDone = true
+	n.rdepends = providedBy(n.revDeps)
+	n.rinstallIf = providedBy(n.revIif)
+}
+
+// providedBy returns the names the packages provide (their own and their
+// provides), each once, in apk's hash table order.
+func providedBy(pkgs []*pkg) []*name {
+	if len(pkgs) == 0 {
+		return nil
+	}
+	var out []*name
+	for _, p := range pkgs {
+		out = append(out, p.name)
+		for i := range p.provides {
+			out = append(out, p.provides[i].name)
+		}
+	}
+	slices.SortFunc(out, func(a, b *name) int {
+		if a.bucket != b.bucket {
+			return cmp.Compare(a.bucket, b.bucket)
+		}
+		return cmp.Compare(b.created, a.created)
 	})
+	return slices.Clip(slices.Compact(out))
 }
 
 // hashBuckets is the size of apk's name hash table.

@@ -52,9 +52,9 @@ func (db *DB) del(world []dep, names []string, rdepends bool) []dep {
 				}
 			}
 		}
-		visit(p.name.rdepends)
+		visit(p.name.rdeps())
 		for i := range p.provides {
-			visit(p.provides[i].name.rdepends)
+			visit(p.provides[i].name.rdeps())
 		}
 	}
 	for _, s := range names {
@@ -152,9 +152,9 @@ func (s *solver) kept(world []dep, del []string) []Kept {
 					}
 				}
 			}
-			rdeps(p.name.rdepends)
+			rdeps(p.name.rdeps())
 			for i := range p.provides {
-				rdeps(p.provides[i].name.rdepends)
+				rdeps(p.provides[i].name.rdeps())
 			}
 			for i := range p.installIf {
 				for _, pr := range p.installIf[i].name.providers {

@@ -327,9 +327,9 @@ func (db *DB) addTemporary(p *pkg) func() {
 	}
 	var rdeps []saved
 	for _, d := range p.depends {
-		if !slices.Contains(d.name.rdepends, n) {
-			rdeps = append(rdeps, saved{d.name, len(d.name.rdepends)})
-			d.name.rdepends = append(d.name.rdepends, n)
+		if !slices.Contains(d.name.rdeps(), n) {
+			rdeps = append(rdeps, saved{d.name, len(d.name.rdeps())})
+			d.name.rdepends = append(d.name.rdeps(), n)
 		}
 	}
 	n.providers = append(n.providers, provider{pkg: p, version: p.version})
@@ -338,7 +338,7 @@ func (db *DB) addTemporary(p *pkg) func() {
 		n.providers = n.providers[:nProv]
 		db.pkgs = db.pkgs[:len(db.pkgs)-1]
 		for _, r := range rdeps {
-			r.n.rdepends = r.n.rdepends[:r.length]
+			r.n.rdepends = r.n.rdeps()[:r.length]
 		}
 	}
 }

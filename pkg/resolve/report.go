@@ -214,7 +214,7 @@ func (r *reporter) analyzeMissing(n *name) {
 	}
 	r.s.db.genid++
 	gen := r.s.db.genid
-	for _, n0 := range n.rdepends {
+	for _, n0 := range n.rdeps() {
 		for _, pr := range n0.providers {
 			p0 := pr.pkg
 			if !p0.marked || p0.genid == gen {
@@ -245,7 +245,7 @@ func (r *reporter) analyzeDeps(deps []dep) {
 }
 
 func (r *reporter) discoverReverseIif(n *name) {
-	for _, n0 := range n.rinstallIf {
+	for _, n0 := range n.riif() {
 		for _, pr := range n0.providers {
 			p := pr.pkg
 			if !p.marked || len(p.installIf) == 0 {

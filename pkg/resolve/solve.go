@@ -183,7 +183,7 @@ func (s *solver) queueUnresolved(n *name) {
 }
 
 func (s *solver) reevaluateReverseDeps(n *name) {
-	for _, n0 := range n.rdepends {
+	for _, n0 := range n.rdeps() {
 		if !n0.ss.seen {
 			continue
 		}
@@ -193,7 +193,7 @@ func (s *solver) reevaluateReverseDeps(n *name) {
 }
 
 func (s *solver) reevaluateReverseIif(n *name) {
-	for _, n0 := range n.rinstallIf {
+	for _, n0 := range n.riif() {
 		if !n0.ss.seen || n0.ss.noIif {
 			continue
 		}
@@ -262,7 +262,7 @@ func (s *solver) discover(n *name) {
 	}
 	for _, pr := range n.providers {
 		p := pr.pkg
-		for _, n0 := range p.name.rinstallIf {
+		for _, n0 := range p.name.riif() {
 			s.discover(n0)
 		}
 		for _, d := range p.provides {
@@ -270,7 +270,7 @@ func (s *solver) discover(n *name) {
 				continue
 			}
 			s.discover(d.name)
-			for _, n0 := range d.name.rinstallIf {
+			for _, n0 := range d.name.riif() {
 				s.discover(n0)
 			}
 		}
@@ -489,7 +489,7 @@ func (s *solver) reconsider(n *name) {
 	}
 
 	n.ss.reverseDepsDone = true
-	for _, n0 := range n.rdepends {
+	for _, n0 := range n.rdeps() {
 		if n0.ss.seen && !n0.ss.locked {
 			n.ss.reverseDepsDone = false
 			break
