@@ -2,6 +2,9 @@ package install_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,11 +17,9 @@ import (
 	"github.com/apkit-dev/apkit/pkg/install"
 )
 
-// benchRepo serves 25 packages of 40 files each over http.
-func benchRepo(b *testing.B) (url string, names []string, repo string) {
-	b.Helper()
-	repo = b.TempDir()
-	var pkgs []testPkg
+// benchPackages are the 25 packages of 40 files each that the install
+// benchmarks install.
+func benchPackages() (pkgs []testPkg, names []string) {
 	for i := range 25 {
 		p := testPkg{name: fmt.Sprintf("pkg%02d", i), version: "1.0-r0",
 			files: []entry{{path: "usr/"}, {path: "usr/share/"}, {path: fmt.Sprintf("usr/share/pkg%02d/", i)}}}
@@ -29,10 +30,43 @@ func benchRepo(b *testing.B) (url string, names []string, repo string) {
 		pkgs = append(pkgs, p)
 		names = append(names, p.name)
 	}
+	return pkgs, names
+}
+
+// benchRepo serves the benchmark packages over http.
+func benchRepo(b *testing.B) (url string, names []string, repo string) {
+	b.Helper()
+	repo = b.TempDir()
+	pkgs, names := benchPackages()
 	buildRepo(b, repo, testKey(b), pkgs...)
 	srv := httptest.NewServer(http.FileServer(http.Dir(repo)))
 	b.Cleanup(srv.Close)
 	return srv.URL, names, repo
+}
+
+var benchRepoDir = flag.String("bench-repo", "", "write the install benchmark's repository (and its public key, in keys/) to `dir`, for bench/add-install.sh")
+
+// TestWriteBenchRepo writes the benchmark repository where -bench-repo
+// says, so that a script can time apkit add against apk add on it.
+func TestWriteBenchRepo(t *testing.T) {
+	if *benchRepoDir == "" {
+		t.Skip("writes a benchmark repository only when -bench-repo DIR is given")
+	}
+	pkgs, _ := benchPackages()
+	buildRepo(t, *benchRepoDir, testKey(t), pkgs...)
+	k := testKey(t)
+	pub, err := x509.MarshalPKIXPublicKey(&k.Key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(*benchRepoDir, "keys")
+	if err := os.MkdirAll(keys, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+	if err := os.WriteFile(filepath.Join(keys, k.Name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // BenchmarkInstall25 installs 25 packages from a warm cache into a fresh
