@@ -80,15 +80,15 @@ type name struct {
 	// those installed if it; rdepends and rinstallIf, the names those
 	// packages provide, are made from them when first asked for (see
 	// [name.rdeps]), as most names never are.
-	revDeps, revIif []*pkg
-	revDone         bool
-	rdepends        []*name
-	rinstallIf      []*name
-	created         int
-	bucket          uint32 // in apk's name hash table
-	ss              nameState
-	flagsSet        bool   // named on the command line (apk add's arguments)
-	state           uint32 // error reporter's marks
+	revDeps, revIif     []*pkg
+	revDone, revIifDone bool
+	rdepends            []*name
+	rinstallIf          []*name
+	created             int
+	bucket              uint32 // in apk's name hash table
+	ss                  nameState
+	flagsSet            bool   // named on the command line (apk add's arguments)
+	state               uint32 // error reporter's marks
 }
 
 // A provider is a package providing a name, with the version it provides
@@ -500,23 +500,19 @@ func (db *DB) buildReverse() {
 // (buckets by hash, the newest name first in a bucket), which decides the
 // order in which apk reconsiders names and lists them in errors.
 func (n *name) rdeps() []*name {
-	n.reverse()
+	if !n.revDone {
+		n.revDone = true
+		n.rdepends = providedBy(n.revDeps)
+	}
 	return n.rdepends
 }
 
 func (n *name) riif() []*name {
-	n.reverse()
-	return n.rinstallIf
-}
-
-// reverse makes n's rdepends and rinstallIf from its revDeps and revIif.
-func (n *name) reverse() {
-	if n.revDone {
-		return
+	if !n.revIifDone {
+		n.revIifDone = true
+		n.rinstallIf = providedBy(n.revIif)
 	}
-	n.revDone = true
-	n.rdepends = providedBy(n.revDeps)
-	n.rinstallIf = providedBy(n.revIif)
+	return n.rinstallIf
 }
 
 // providedBy returns the names the packages provide (their own and their
