@@ -35,27 +35,7 @@ func (db *DB) del(world []dep, names []string, rdepends bool) []dep {
 		for i := range p.provides {
 			drop(p.provides[i].name)
 		}
-		visit := func(rdeps []*name) {
-			for _, n0 := range rdeps {
-				for _, pr := range n0.providers {
-					p0 := pr.pkg
-					if !p0.installed || p0.genid >= gen {
-						continue
-					}
-					p0.genid = gen
-					for i := range p0.depends {
-						if analyze(&p0.depends[i], p)&depSatisfies != 0 {
-							deletePkg(p0)
-							break
-						}
-					}
-				}
-			}
-		}
-		visit(p.name.rdeps())
-		for i := range p.provides {
-			visit(p.provides[i].name.rdeps())
-		}
+		eachDependent(p, gen, func(p0 *pkg) bool { return p0.installed }, deletePkg)
 	}
 	for _, s := range names {
 		n := db.names[s]
@@ -135,27 +115,7 @@ func (s *solver) kept(world []dep, del []string) []Kept {
 					k.By = append(k.By, p.provides[i].name.name)
 				}
 			}
-			rdeps := func(rnames []*name) {
-				for _, n0 := range rnames {
-					for _, pr := range n0.providers {
-						p0 := pr.pkg
-						if !marked[p0] || p0.genid >= gen {
-							continue
-						}
-						p0.genid = gen
-						for i := range p0.depends {
-							if analyze(&p0.depends[i], p)&depSatisfies != 0 {
-								visit(p0)
-								break
-							}
-						}
-					}
-				}
-			}
-			rdeps(p.name.rdeps())
-			for i := range p.provides {
-				rdeps(p.provides[i].name.rdeps())
-			}
+			eachDependent(p, gen, func(p0 *pkg) bool { return marked[p0] }, visit)
 			for i := range p.installIf {
 				for _, pr := range p.installIf[i].name.providers {
 					if !marked[pr.pkg] || pr.pkg.genid >= gen {
@@ -194,4 +154,32 @@ func (p *Plan) KeptLines() []string {
 	}
 	lines := strings.Split(strings.TrimSuffix(r.b.String(), "\n"), "\n")
 	return append(lines, "")
+}
+
+// eachDependent calls fn for each package that ok accepts and that has a
+// dependency p satisfies, found through the reverse dependencies of p's
+// name and provided names as apk walks them: each package once per gen
+// (the DB's genid of the walk).
+func eachDependent(p *pkg, gen int, ok func(*pkg) bool, fn func(*pkg)) {
+	visit := func(rdeps []*name) {
+		for _, n0 := range rdeps {
+			for _, pr := range n0.providers {
+				p0 := pr.pkg
+				if !ok(p0) || p0.genid >= gen {
+					continue
+				}
+				p0.genid = gen
+				for i := range p0.depends {
+					if analyze(&p0.depends[i], p)&depSatisfies != 0 {
+						fn(p0)
+						break
+					}
+				}
+			}
+		}
+	}
+	visit(p.name.rdeps())
+	for i := range p.provides {
+		visit(p.provides[i].name.rdeps())
+	}
 }
