@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 
 	"github.com/apkit-dev/apkit/internal/term"
 	"github.com/apkit-dev/apkit/pkg/repo"
@@ -148,9 +147,7 @@ func MarkdownDocs() (map[string][]byte, error) {
 	for _, c := range visibleCommands(docsRoot()) {
 		var b bytes.Buffer
 		b.WriteString(genDocsHeader)
-		if err := doc.GenMarkdownCustom(c, &b, func(s string) string { return s }); err != nil {
-			return nil, fmt.Errorf("markdown for %s: %w", c.CommandPath(), err)
-		}
+		writeMarkdown(&b, c)
 		pages[pageName(c)+".md"] = b.Bytes()
 	}
 	return pages, nil
@@ -172,10 +169,7 @@ func ManPages(date time.Time) (map[string][]byte, error) {
 	pages := map[string][]byte{}
 	for _, c := range visibleCommands(docsRoot()) {
 		var b bytes.Buffer
-		h := &doc.GenManHeader{Title: strings.ToUpper(strings.ReplaceAll(c.CommandPath(), " ", "-")), Section: "1", Date: &date, Source: "apkit " + buildVersion().Version, Manual: "apkit manual"}
-		if err := doc.GenMan(c, h, &b); err != nil {
-			return nil, fmt.Errorf("man page for %s: %w", c.CommandPath(), err)
-		}
+		writeMan(&b, c, date, "apkit "+buildVersion().Version, "apkit manual")
 		pages[strings.ReplaceAll(c.CommandPath(), " ", "-")+".1"] = b.Bytes()
 	}
 	return pages, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -125,6 +126,21 @@ func TestManPages(t *testing.T) {
 		}
 		if bytes.Contains(p, []byte("spf13/cobra")) {
 			t.Errorf("%s names the generator instead of apkit", name)
+		}
+		// Every option of the Markdown page is described, and no line of
+		// text could be taken for a roff request.
+		mdName := strings.ReplaceAll(strings.TrimSuffix(name, ".1"), "-", "_") + ".md"
+		for _, f := range regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([\w-]+)`).FindAllSubmatch(md[mdName], -1) {
+			flag := `.TP` + "\n" + `\fB\-\-` + strings.ReplaceAll(string(f[1]), "-", `\-`) + `\fP`
+			short := `\fP, \fB\-\-` + strings.ReplaceAll(string(f[1]), "-", `\-`) + `\fP`
+			if !bytes.Contains(p, []byte(flag)) && !bytes.Contains(p, []byte(short)) {
+				t.Errorf("%s: option --%s is not described", name, f[1])
+			}
+		}
+		for i, line := range strings.Split(string(p), "\n") {
+			if strings.HasPrefix(line, ".") && !regexp.MustCompile(`^\.(nh|TH|SH|PP|TP|RS|RE|nf|fi)( |$)`).MatchString(line) {
+				t.Errorf("%s:%d: %q would be read as a roff request", name, i+1, line)
+			}
 		}
 	}
 }
