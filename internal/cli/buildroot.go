@@ -76,21 +76,25 @@ func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode,
 		if fetch.Client, err = app.HTTPClient(); err != nil {
 			return "", nil, err
 		}
-		var repos []*install.Repository
+		// The solver's database is made while the indexes are read.
+		solver, err := install.NewSolver("", arch)
+		if err != nil {
+			return "", nil, err
+		}
 		for _, u := range urls {
 			fmt.Fprintf(progressOut(app, bo), ">>> Using repository %s\n", u)
-			r, err := install.OpenRepository(ctx, u, arch, kr, &fetch)
-			if err != nil {
+			if _, err := solver.Open(ctx, u, "", kr, &fetch); err != nil {
 				return "", nil, err
 			}
-			repos = append(repos, r)
 		}
+		repos := solver.Repositories()
 		world := slices.Clone(install.BuildBase)
 		world = append(world, need...)
 		root, done, err := install.UseRoot(ctx, &install.CachedRoot{
 			Cache:        filepath.Join(cfg.CacheDir, "roots"),
 			Name:         release + "-" + arch,
 			Repositories: repos,
+			Solver:       solver,
 			World:        world,
 			Options: install.Options{
 				Arch:         arch,

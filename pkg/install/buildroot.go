@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/apkit-dev/apkit/pkg/resolve"
 )
 
 // BuildBase are the packages abuild's rootbld installs in every build
@@ -35,6 +37,10 @@ type CachedRoot struct {
 	// Options install the root (Arch is required). Options.Repositories
 	// and Options.Keys are written into the root as usual.
 	Options Options
+	// Solver, when set, is the [Solver] the Repositories were opened with
+	// (made for no root, with no tags): the root's packages are solved
+	// with it, whose database was made while the indexes were read.
+	Solver *Solver
 }
 
 // EnsureRoot returns a root in c.Cache with c.World installed from
@@ -71,7 +77,12 @@ func UseRoot(ctx context.Context, c *CachedRoot) (root string, release func(), e
 	if c.Options.Arch == "" {
 		return "", nil, errors.New("build root: no arch given")
 	}
-	plan, err := solve(&Database{}, c.Repositories, c.Options.Arch, Request{Add: c.World})
+	var plan *resolve.Plan
+	if c.Solver != nil {
+		plan, err = c.Solver.Solve(Request{Add: c.World})
+	} else {
+		plan, err = solve(&Database{}, c.Repositories, c.Options.Arch, Request{Add: c.World})
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("build root: %w", err)
 	}

@@ -3,6 +3,7 @@ package install_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -93,5 +94,45 @@ func TestSolverFailedOpen(t *testing.T) {
 	}
 	if _, err := s.Solve(install.Request{Add: []string{"busybox"}}); !errors.Is(err, sign.ErrUntrusted) {
 		t.Errorf("solve after a failure: %v", err)
+	}
+}
+
+// A cached root solved with a Solver is the root solved without one: the
+// same packages, so the same key and directory.
+func TestEnsureRootWithSolver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	buildRepo(t, repo, testKey(t),
+		testPkg{name: "tool", version: "1.0-r0", depends: []string{"lib"}, files: []entry{{path: "usr/bin/tool", mode: 0o755, content: "tool"}}},
+		testPkg{name: "lib", version: "1.0-r0", files: []entry{{path: "usr/lib/lib.so", content: "lib"}}},
+	)
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(tmp, "roots")
+	opts := install.Options{Arch: arch, NoScripts: true}
+	want, err := install.EnsureRoot(ctx, &install.CachedRoot{Cache: cache, Repositories: []*install.Repository{r}, World: []string{"tool"}, Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := install.NewSolver("", arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, repo, "", testKeyring(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := install.EnsureRoot(ctx, &install.CachedRoot{Cache: cache, Repositories: s.Repositories(), Solver: s, World: []string{"tool"}, Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("root %s, want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(got, "usr/lib/lib.so")); err != nil {
+		t.Error(err)
 	}
 }
