@@ -169,16 +169,7 @@ func list(t *testing.T, dir string) []string {
 // take roots from it: a root a build holds is never removed under it, and
 // a root pruned away is made again.
 func TestPruneRootsWhileBuilding(t *testing.T) {
-	tmp := t.TempDir()
-	repo := filepath.Join(tmp, "repo")
-	buildRepo(t, repo, testKey(t),
-		testPkg{name: "tool", version: "1.0-r0", files: []entry{{path: "usr/bin/tool", mode: 0o755, content: "tool"}}})
-	r, err := install.OpenRepository(context.Background(), repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &install.CachedRoot{Cache: filepath.Join(tmp, "roots"), Repositories: []*install.Repository{r},
-		World: []string{"tool"}, Options: install.Options{Arch: arch, NoScripts: true}}
+	c := toolRoot(t)
 	const builds, rounds = 3, 15
 	var wg sync.WaitGroup
 	errs := make(chan error, builds*rounds)
@@ -232,16 +223,7 @@ func TestEnsureRootReadOnlyCache(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root writes into read-only directories")
 	}
-	tmp := t.TempDir()
-	repo := filepath.Join(tmp, "repo")
-	buildRepo(t, repo, testKey(t),
-		testPkg{name: "tool", version: "1.0-r0", files: []entry{{path: "usr/bin/tool", mode: 0o755, content: "tool"}}})
-	r, err := install.OpenRepository(context.Background(), repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &install.CachedRoot{Cache: filepath.Join(tmp, "roots"), Repositories: []*install.Repository{r},
-		World: []string{"tool"}, Options: install.Options{Arch: arch, NoScripts: true}}
+	c := toolRoot(t)
 	want, err := install.EnsureRoot(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
@@ -256,4 +238,20 @@ func TestEnsureRootReadOnlyCache(t *testing.T) {
 	if got, err := install.EnsureRoot(context.Background(), c); err != nil || got != want {
 		t.Errorf("EnsureRoot from a read-only cache = %s, %v; want %s", got, err, want)
 	}
+}
+
+// toolRoot returns a cached root, in a new cache, of one package "tool"
+// from a repository of its own.
+func toolRoot(t *testing.T) *install.CachedRoot {
+	t.Helper()
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	buildRepo(t, repo, testKey(t),
+		testPkg{name: "tool", version: "1.0-r0", files: []entry{{path: "usr/bin/tool", mode: 0o755, content: "tool"}}})
+	r, err := install.OpenRepository(context.Background(), repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &install.CachedRoot{Cache: filepath.Join(tmp, "roots"), Repositories: []*install.Repository{r},
+		World: []string{"tool"}, Options: install.Options{Arch: arch, NoScripts: true}}
 }
