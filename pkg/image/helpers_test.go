@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/apk/apktest"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/install"
 	"github.com/apkit-dev/apkit/pkg/sign"
@@ -49,58 +50,14 @@ func writePackage(t testing.TB, dir string, key *sign.PrivateKey, p pkg) *index.
 	t.Helper()
 	stage := t.TempDir()
 	owners := map[string]apk.Owner{}
+	var files []apktest.File
 	for _, e := range p.files {
-		full := filepath.Join(stage, filepath.FromSlash(strings.TrimSuffix(e.path, "/")))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		if e.owner != nil {
 			owners[strings.TrimSuffix(e.path, "/")] = *e.owner
 		}
-		switch {
-		case strings.HasSuffix(e.path, "/"):
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		case strings.HasPrefix(e.content, "->"):
-			if err := os.Symlink(e.content[2:], full); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		case strings.HasPrefix(e.content, "=>"):
-			if err := os.Link(filepath.Join(stage, e.content[2:]), full); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		default:
-			if err := os.WriteFile(full, []byte(e.content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		mode := e.mode
-		if mode == 0 {
-			mode = 0o644
-			if strings.HasSuffix(e.path, "/") {
-				mode = 0o755
-			}
-		}
-		if err := os.Chmod(full, mode); err != nil {
-			t.Fatal(err)
-		}
+		files = append(files, apktest.File{Path: e.path, Mode: e.mode, Content: e.content})
 	}
-	for in, host := range p.host {
-		full := filepath.Join(stage, filepath.FromSlash(in))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apktest.Stage(t, stage, files, p.host)
 	in := &apk.Input{
 		Info: apk.PkgInfo{
 			Name:        p.name,

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/apk/apktest"
 	"github.com/apkit-dev/apkit/pkg/index"
 	"github.com/apkit-dev/apkit/pkg/install"
 	"github.com/apkit-dev/apkit/pkg/sign"
@@ -71,50 +71,11 @@ type testPkg struct {
 func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 	t.Helper()
 	stage := t.TempDir()
+	var files []apktest.File
 	for _, e := range p.files {
-		full := filepath.Join(stage, filepath.FromSlash(strings.TrimSuffix(e.path, "/")))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case strings.HasSuffix(e.path, "/"):
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		case strings.HasPrefix(e.content, "->"):
-			if err := os.Symlink(e.content[2:], full); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		default:
-			if err := os.WriteFile(full, []byte(e.content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		mode := e.mode
-		if mode == 0 {
-			mode = 0o644
-			if strings.HasSuffix(e.path, "/") {
-				mode = 0o755
-			}
-		}
-		if err := os.Chmod(full, mode); err != nil {
-			t.Fatal(err)
-		}
+		files = append(files, apktest.File{Path: e.path, Mode: e.mode, Content: e.content})
 	}
-	for in, host := range p.hostFiles {
-		full := filepath.Join(stage, filepath.FromSlash(in))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apktest.Stage(t, stage, files, p.hostFiles)
 	if p.prepare != nil {
 		p.prepare(stage)
 	}
