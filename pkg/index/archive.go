@@ -148,18 +148,22 @@ func readTar(r io.Reader, sigs bool, each func([]*Record)) (*Index, error) {
 // with the last whole record read.
 const textPiece = 64 << 10
 
-// readText reads the APKINDEX entry h of at most max bytes and parses it,
+// readText reads the APKINDEX entry h of at most limit bytes and parses it,
 // a piece at a time, into ix.Records, passing each batch to each (when not
 // nil). It returns the text's length. The records of a piece share one
 // copy of its text.
-func readText(tr *tar.Reader, h *tar.Header, max int64, ix *Index, each func([]*Record)) (int, error) {
-	if h.Size > max {
+func readText(tr *tar.Reader, h *tar.Header, limit int64, ix *Index, each func([]*Record)) (int, error) {
+	if h.Size > limit {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, h.Size)
 	}
 	var (
 		p    textParser
 		buf  = make([]byte, 0, min(h.Size, 2*textPiece))
 		read int64
+		// scanned is how much of buf is known to hold no empty line, so
+		// that a record longer than a piece is searched once, not once
+		// per read.
+		scanned int
 	)
 	parse := func(text string) error {
 		n := len(ix.Records)
@@ -190,15 +194,18 @@ func readText(tr *tar.Reader, h *tar.Header, max int64, ix *Index, each func([]*
 		}
 		// Parse up to the empty line that ends the last whole record,
 		// and keep the rest for the next piece.
-		cut := bytes.LastIndex(buf, []byte("\n\n"))
+		from := max(scanned-1, 0)
+		cut := bytes.LastIndex(buf[from:], []byte("\n\n"))
 		if cut < 0 {
+			scanned = len(buf)
 			continue
 		}
-		cut += 2
+		cut += from + 2
 		if err := parse(string(buf[:cut])); err != nil {
 			return 0, err
 		}
 		buf = buf[:copy(buf, buf[cut:])]
+		scanned = 0
 	}
 	if read != h.Size {
 		return 0, io.ErrUnexpectedEOF
