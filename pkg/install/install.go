@@ -345,6 +345,9 @@ func (w fdWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		if m == 0 {
+			return n, io.ErrShortWrite
+		}
 		n += m
 	}
 	return n, nil
