@@ -267,8 +267,9 @@ func readIndexFile(file, where string, kr *sign.Keyring, grow func(int), each fu
 		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxIndexSize)
 	}
 	if grow != nil {
-		// Alpine's indexes hold a record per 130 or so compressed bytes.
-		grow(int(fi.Size() / 128))
+		// Alpine's indexes hold a record per 130 or so compressed bytes;
+		// the hint is capped, as the file's size is the sender's to choose.
+		grow(int(min(fi.Size()/128, 1<<16)))
 	}
 	ix, err := index.ReadVerifiedFunc(io.LimitReader(fh, maxIndexSize), kr, each)
 	if err != nil {
