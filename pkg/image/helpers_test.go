@@ -80,18 +80,7 @@ func writePackage(t testing.TB, dir string, key *sign.PrivateKey, p pkg) *index.
 			return apk.RootOwner, nil
 		},
 	}
-	var buf bytes.Buffer
-	ap, err := apk.Write(&buf, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, p.name+"-"+p.version+".apk"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return index.FromPackage(ap, int64(buf.Len()))
+	return apktest.WritePackage(t, dir, in)
 }
 
 // installRoot writes pkgs into a signed repository and installs them, in
@@ -105,15 +94,7 @@ func installRoot(t testing.TB, world []string, pkgs ...pkg) string {
 	for _, p := range pkgs {
 		recs = append(recs, writePackage(t, dir, key, p))
 	}
-	sorted := append([]*index.Record(nil), recs...)
-	index.Sort(sorted)
-	var buf bytes.Buffer
-	if err := index.WriteSigned(&buf, &index.Index{Description: "test", Records: sorted}, key, sign.RSA); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "APKINDEX.tar.gz"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	apktest.WriteIndex(t, dir, key, recs)
 	kr := &sign.Keyring{}
 	kr.Add(key.Name, &key.Key.PublicKey)
 	ctx := context.Background()

@@ -1,7 +1,6 @@
 package install_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"sync"
@@ -106,18 +105,7 @@ func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 			in.Scripts = append(in.Scripts, apk.Script{Name: name, Mode: 0o755, Data: []byte(s)})
 		}
 	}
-	var buf bytes.Buffer
-	pkg, err := apk.Write(&buf, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, p.name+"-"+p.version+".apk"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return index.FromPackage(pkg, int64(buf.Len()))
+	return apktest.WritePackage(t, dir, in)
 }
 
 // buildRepo writes pkgs and a signed index into repo/<arch>.
@@ -128,21 +116,8 @@ func buildRepo(t testing.TB, repo string, key *sign.PrivateKey, pkgs ...testPkg)
 	for _, p := range pkgs {
 		recs = append(recs, buildPackage(t, dir, p))
 	}
-	writeIndex(t, dir, key, recs)
+	apktest.WriteIndex(t, dir, key, recs)
 	return recs
-}
-
-func writeIndex(t testing.TB, dir string, key *sign.PrivateKey, recs []*index.Record) {
-	t.Helper()
-	sorted := append([]*index.Record(nil), recs...)
-	index.Sort(sorted)
-	var buf bytes.Buffer
-	if err := index.WriteSigned(&buf, &index.Index{Description: "test", Records: sorted}, key, sign.RSA); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "APKINDEX.tar.gz"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // planOf opens repo and returns the plan for names, in order.

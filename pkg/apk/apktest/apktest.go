@@ -1,11 +1,18 @@
-// Package apktest lays out the trees that tests make packages from.
+// Package apktest lays out the trees that tests make packages from, and
+// writes the packages and signed indexes.
 package apktest
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/sign"
 )
 
 // A File is one entry of a test package's tree: Content for a regular
@@ -70,5 +77,37 @@ func Stage(t testing.TB, dir string, files []File, host map[string]string) {
 		if err := os.WriteFile(full, data, 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// WritePackage writes in as dir/NAME-VERSION.apk and returns its index
+// record.
+func WritePackage(t testing.TB, dir string, in *apk.Input) *index.Record {
+	t.Helper()
+	var buf bytes.Buffer
+	p, err := apk.Write(&buf, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, in.Info.Name+"-"+in.Info.Version+".apk"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return index.FromPackage(p, int64(buf.Len()))
+}
+
+// WriteIndex writes dir/APKINDEX.tar.gz of recs, sorted, signed with key.
+func WriteIndex(t testing.TB, dir string, key *sign.PrivateKey, recs []*index.Record) {
+	t.Helper()
+	sorted := slices.Clone(recs)
+	index.Sort(sorted)
+	var buf bytes.Buffer
+	if err := index.WriteSigned(&buf, &index.Index{Description: "test", Records: sorted}, key, sign.RSA); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "APKINDEX.tar.gz"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
