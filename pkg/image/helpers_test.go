@@ -58,21 +58,12 @@ func writePackage(t testing.TB, dir string, key *sign.PrivateKey, p pkg) *index.
 		files = append(files, apktest.File{Path: e.path, Mode: e.mode, Content: e.content})
 	}
 	apktest.Stage(t, stage, files, p.host)
+	info := apktest.Info(p.name, p.version, arch)
+	info.Commit = "0123456789abcdef0123456789abcdef01234567"
 	in := &apk.Input{
-		Info: apk.PkgInfo{
-			Name:        p.name,
-			Version:     p.version,
-			Description: "test package " + p.name,
-			URL:         "https://example.com/" + p.name,
-			BuildDate:   1700000000,
-			Packager:    "Test <test@example.com>",
-			Arch:        arch,
-			Origin:      p.name,
-			License:     "MIT",
-			Commit:      "0123456789abcdef0123456789abcdef01234567",
-		},
-		Dir: stage,
-		Key: key,
+		Info: info,
+		Dir:  stage,
+		Key:  key,
 		Owner: func(path string, uid, gid int) (apk.Owner, error) {
 			if o, ok := owners[path]; ok {
 				return o, nil

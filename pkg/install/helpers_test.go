@@ -83,22 +83,12 @@ func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 			t.Skipf("extended attributes not supported here: %v", err)
 		}
 	}
+	info := apktest.Info(p.name, p.version, arch)
+	info.Depends, info.Triggers = p.depends, p.triggers
 	in := &apk.Input{
-		Info: apk.PkgInfo{
-			Name:        p.name,
-			Version:     p.version,
-			Description: "test package " + p.name,
-			URL:         "https://example.com/" + p.name,
-			BuildDate:   1700000000,
-			Packager:    "Test <test@example.com>",
-			Arch:        arch,
-			Origin:      p.name,
-			License:     "MIT",
-			Depends:     p.depends,
-			Triggers:    p.triggers,
-		},
-		Dir: stage,
-		Key: testKey(t),
+		Info: info,
+		Dir:  stage,
+		Key:  testKey(t),
 	}
 	for _, name := range []string{".pre-install", ".post-install", ".pre-upgrade", ".post-upgrade", ".pre-deinstall", ".post-deinstall", ".trigger"} {
 		if s, ok := p.scripts[name]; ok {

@@ -111,3 +111,19 @@ func WriteIndex(t testing.TB, dir string, key *sign.PrivateKey, recs []*index.Re
 		t.Fatal(err)
 	}
 }
+
+// Info returns the .PKGINFO of a test package name-version for arch, with
+// the other fields a package needs filled in alike for every test.
+func Info(name, version, arch string) apk.PkgInfo {
+	return apk.PkgInfo{
+		Name:        name,
+		Version:     version,
+		Description: "test package " + name,
+		URL:         "https://example.com/" + name,
+		BuildDate:   1700000000,
+		Packager:    "Test <test@example.com>",
+		Arch:        arch,
+		Origin:      name,
+		License:     "MIT",
+	}
+}
