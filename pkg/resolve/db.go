@@ -420,7 +420,7 @@ func parseItems(items []string, buf []dep) (out, rest []dep) {
 		if err != nil {
 			break
 		}
-		out = append(out, dep{d: vd, any: vd.Op == "", checksum: vd.IsChecksum()})
+		out = append(out, newDep(vd))
 	}
 	return out[:len(out):len(out)], buf[:len(buf)+len(out)]
 }
@@ -442,21 +442,22 @@ func (db *DB) bind(deps []dep) []dep {
 	return deps
 }
 
+// newDep returns the dep of a parsed item, not yet bound to its name.
+func newDep(vd version.Dependency) dep {
+	return dep{d: vd, any: vd.Op == "", checksum: vd.IsChecksum()}
+}
+
 // parseDep parses one item, name[@tag][op version], as apk does.
 func (db *DB) parseDep(s string) (dep, error) {
 	vd, err := version.ReadDependency(s)
 	if err != nil {
 		return dep{}, err
 	}
-	tag := 0
-	if i := strings.IndexByte(vd.Name, '@'); i >= 0 {
-		tag = db.tagID(vd.Name[i:])
-		vd.Name = vd.Name[:i]
-		if vd.Name == "" {
-			return dep{}, fmt.Errorf("%w %q: empty name", version.ErrDependency, s)
-		}
+	d := []dep{newDep(vd)}
+	if len(db.bind(d)) == 0 {
+		return dep{}, fmt.Errorf("%w %q: empty name", version.ErrDependency, s)
 	}
-	return dep{name: db.getName(vd.Name), d: vd, any: vd.Op == "", checksum: vd.IsChecksum(), tag: tag}, nil
+	return d[0], nil
 }
 
 // buildReverse fills every name's revDeps and revIif: the packages that
