@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -251,15 +252,15 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	if err != nil {
 		return err
 	}
-	resumeGC := pauseGC(app)
+	// The collector runs again once the plan is made, or on any return.
+	resumeGC := sync.OnceFunc(pauseGC(app))
+	defer resumeGC()
 	solver, err := install.NewSolver(root, arch)
 	if err != nil {
-		resumeGC()
 		return err
 	}
 	for _, l := range lines {
 		if _, err := solver.Open(ctx, l.url, l.tag, kr, &fetch); err != nil {
-			resumeGC()
 			if errors.Is(err, sign.ErrUntrusted) || errors.Is(err, sign.ErrBadSignature) {
 				return verifyFailed(err)
 			}
