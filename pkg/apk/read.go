@@ -178,6 +178,13 @@ type ReadOptions struct {
 	// ControlOnly stops after the control segment: the data segment is
 	// neither read nor hashed (enough for an index entry).
 	ControlOnly bool
+	// Control, when set, is called once the control segment is read, with
+	// the package as far as it is known then (Info, Scripts, ControlSHA1
+	// and the segments before the data), before any of the data segment
+	// is read; an error it returns ends Read. Reading a package once, a
+	// caller can so check what the control segment says before the data
+	// is unpacked.
+	Control func(p *Package) error
 	// Data, when set, is called for each data entry with its content (for
 	// regular files; empty for others). What it leaves unread is read.
 	Data func(f *File, content io.Reader) error
@@ -226,6 +233,11 @@ func Read(r io.Reader, opts *ReadOptions) (*Package, error) {
 		}
 	}
 	p.Size = m.End()
+	if opts.Control != nil {
+		if err := opts.Control(p); err != nil {
+			return p, err
+		}
+	}
 	if opts.ControlOnly {
 		return p, nil
 	}

@@ -127,6 +127,32 @@ func TestReadRealPackages(t *testing.T) {
 				t.Errorf("control only: id %s, %d files", ctl.ID(), len(ctl.Files))
 			}
 
+			// Control is called once, with the control segment's facts,
+			// before the first data entry; its error ends the read.
+			var seen *Package
+			entries := 0
+			_, err = Read(bytes.NewReader(data), &ReadOptions{
+				Control: func(c *Package) error {
+					if seen != nil || entries != 0 {
+						t.Errorf("control: called again or after %d data entries", entries)
+					}
+					seen = c
+					return nil
+				},
+				Data: func(*File, io.Reader) error { entries++; return nil },
+			})
+			if err != nil || seen == nil || seen.ID() != tt.id || seen.Info.DataHash != tt.datahash || len(seen.Scripts) != len(tt.scripts) || entries != tt.files {
+				t.Errorf("control callback: %v, %+v, %d entries", err, seen, entries)
+			}
+			stop := errors.New("stop")
+			entries = 0
+			if _, err := Read(bytes.NewReader(data), &ReadOptions{
+				Control: func(*Package) error { return stop },
+				Data:    func(*File, io.Reader) error { entries++; return nil },
+			}); !errors.Is(err, stop) || entries != 0 {
+				t.Errorf("control error: %v after %d entries", err, entries)
+			}
+
 			lean, err := Read(bytes.NewReader(data), &ReadOptions{NoFileList: true})
 			if err != nil || len(lean.Files) != 0 || lean.ID() != tt.id || lean.DataSHA256 != p.DataSHA256 {
 				t.Errorf("no file list: %v, %d files", err, len(lean.Files))

@@ -207,6 +207,7 @@ func (in *installer) removeOne(ip *Installed) error {
 // those another package owns now; then its directories that no package
 // lists any more, when they are empty.
 func (in *installer) dropPackage(ip *Installed, keep map[string]bool) {
+	in.forgetDirs()
 	in.db.Packages = slices.DeleteFunc(in.db.Packages, func(p *Installed) bool { return p == ip })
 	for _, d := range ip.Dirs {
 		for _, f := range d.Files {

@@ -205,6 +205,13 @@ func run(ctx context.Context, root string, opts *Options, plan func(*installer) 
 	if err != nil {
 		return nil, err
 	}
+	recs := make([]*index.Record, len(todo))
+	for i, p := range todo {
+		recs[i] = p.Record
+	}
+	ra := startReadAhead(ctx, recs, files)
+	defer ra.close()
+	defer in.forgetDirs()
 	var scriptErrs []error
 	fi := 0
 	for _, s := range steps {
@@ -213,7 +220,7 @@ func run(ctx context.Context, root string, opts *Options, plan func(*installer) 
 		}
 		switch {
 		case s.install != nil:
-			ip, err := in.installOne(*s.install, files[fi], s.replace)
+			ip, err := in.installOne(*s.install, files[fi], ra, s.replace)
 			fi++
 			if err != nil {
 				return nil, err
@@ -312,6 +319,30 @@ type installer struct {
 	copyBuf []byte
 	// umask is the process's file mode creation mask, -1 when unknown.
 	umask int
+	// subs holds directories of the root open, from one package to the
+	// next, until anything but unpacking changes the tree (see
+	// [installer.forgetDirs]); nil when none are.
+	subs *subRoots
+}
+
+// dirs returns the directories of the root held open.
+func (in *installer) dirs() *subRoots {
+	if in.subs == nil {
+		in.subs = &subRoots{root: in.root, m: map[string]*os.Root{}, dirs: map[string]*os.File{}}
+	}
+	return in.subs
+}
+
+// forgetDirs closes the directories held open. It is called whenever
+// something else than unpacking may have changed the tree (a script ran,
+// a package's files and directories were removed), so that no directory
+// is reached through a descriptor of one that has since been removed or
+// replaced.
+func (in *installer) forgetDirs() {
+	if in.subs != nil {
+		in.subs.close()
+		in.subs = nil
+	}
 }
 
 // processUmask returns the process's umask as /proc/self/status gives it
@@ -381,46 +412,26 @@ type extracted struct {
 // When old is not nil, the package replaces it (an upgrade, downgrade or
 // reinstall): its upgrade scripts run instead of the install ones, and the
 // files of old the new package does not have are removed.
-func (in *installer) installOne(p Package, file string, old *Installed) (*Installed, error) {
+func (in *installer) installOne(p Package, file string, ra *readAhead, old *Installed) (*Installed, error) {
 	rec := p.Record
 	pv := rec.Name + "-" + rec.Version
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("install %s: %w", pv, err)
+	// The control segment first, checked against the index record: the
+	// metadata and the scripts.
+	m := ra.next(in.ctx)
+	if m.end {
+		if m.err == nil {
+			m.err = errors.New("package reader skipped a package")
+		}
+		return nil, m.err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, fmt.Errorf("install %s: %w", pv, err)
-	} else if rec.Size != 0 && fi.Size() != rec.Size {
-		return nil, fmt.Errorf("install %s: %s: %d bytes, index says %d: %w", pv, file, fi.Size(), rec.Size, ErrIdentityMismatch)
-	}
-	want, err := index.ParseIdentity(rec.Checksum)
-	if err != nil {
-		return nil, fmt.Errorf("install %s: index record: %w", pv, err)
-	}
-
-	// The control segment first: the identity, the metadata, the scripts.
-	ctl, err := apk.Read(f, &apk.ReadOptions{ControlOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("install %s: %s: %w", pv, file, err)
-	}
-	if !bytes.Equal(ctl.ControlSHA1[:], want) {
-		return nil, fmt.Errorf("install %s: %s: control checksum %s, index says %s: %w", pv, file, ctl.ID(), rec.Checksum, ErrIdentityMismatch)
-	}
-	info := ctl.Info
-	if info.Name != rec.Name || info.Version != rec.Version {
-		return nil, fmt.Errorf("install %s: %s: package is %s-%s: %w", pv, file, info.Name, info.Version, ErrIdentityMismatch)
-	}
-	if info.DataHash == "" {
-		return nil, fmt.Errorf("install %s: %s: no datahash in .PKGINFO: %w", pv, file, ErrDataMismatch)
-	}
+	info := m.ctl.Info
 	ip := &Installed{
 		Record:           rec.Clone(),
 		Replaces:         info.Replaces,
 		ReplacesPriority: int64(info.ReplacesPriority),
 	}
 	ip.Record.Extra = nil
-	for _, s := range ctl.Scripts {
+	for _, s := range m.ctl.Scripts {
 		if isScript(s.Name) {
 			ip.Scripts = append(ip.Scripts, s)
 		}
@@ -435,9 +446,6 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 	in.runScript(ip, pre, args)
 
 	// Then the data, under temporary names until it all verifies.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("install %s: %w", pv, err)
-	}
 	var done []extracted
 	tmps := map[string]string{} // final path -> temporary name, for hard links
 	sums := map[string]string{} // final path -> Z:, for hard links
@@ -448,8 +456,7 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 			}
 		}
 	}
-	subs := &subRoots{root: in.root, m: map[string]*os.Root{}, dirs: map[string]*os.File{}}
-	defer subs.close()
+	subs := in.dirs()
 	dirIndex := map[string]int{}
 	addDir := func(name string, acl ACL) *Dir {
 		if i, ok := dirIndex[name]; ok {
@@ -520,22 +527,25 @@ func (in *installer) installOne(p Package, file string, old *Installed) (*Instal
 		di.Files = append(di.Files, DBFile{Name: base, ACL: acl, Checksum: sum})
 		return nil
 	}
-	full, err := apk.Read(f, &apk.ReadOptions{Data: data, NoFileList: true})
-	if err != nil {
-		cleanup()
-		return nil, fmt.Errorf("install %s: %s: %w", pv, file, err)
-	}
-	if !bytes.Equal(full.ControlSHA1[:], want) {
-		cleanup()
-		return nil, fmt.Errorf("install %s: %s: control checksum changed while reading: %w", pv, file, ErrIdentityMismatch)
-	}
-	if got := hex.EncodeToString(full.DataSHA256[:]); got != info.DataHash {
-		cleanup()
-		return nil, fmt.Errorf("install %s: %s: data segment sha256 %s, datahash says %s: %w", pv, file, got, info.DataHash, ErrDataMismatch)
-	}
-	if len(full.Mismatches) > 0 {
-		cleanup()
-		return nil, fmt.Errorf("install %s: %s: %s: %w", pv, file, strings.Join(full.Mismatches, ", "), ErrDataMismatch)
+	for {
+		m := ra.next(in.ctx)
+		if m.end {
+			if m.err != nil {
+				cleanup()
+				return nil, m.err
+			}
+			break
+		}
+		var content io.Reader = m.stream
+		if m.stream == nil {
+			content = bytes.NewReader(m.content)
+		}
+		err := data(m.file, content)
+		ra.release(m)
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("install %s: %s: data segment: %s: %w", pv, file, m.file.Path, err)
+		}
 	}
 	for _, e := range done {
 		if e.dir {

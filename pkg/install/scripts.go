@@ -67,6 +67,8 @@ func (in *installer) runScript(ip *Installed, typ string, args []string) {
 		return
 	}
 	rel := path.Join(scriptDir, name)
+	// A script may change any part of the tree.
+	in.forgetDirs()
 	err := in.writeScript(rel, ip.Scripts[i].Data)
 	if err == nil {
 		in.logf("Executing %s", name)
@@ -116,6 +118,7 @@ func (in *installer) writeScript(rel string, data []byte) error {
 // directories this call installed files into. The matching directories are
 // the script's arguments.
 func (in *installer) runTriggers() error {
+	in.forgetDirs()
 	all := map[string]bool{}
 	for _, p := range in.db.Packages {
 		for _, d := range p.Dirs {

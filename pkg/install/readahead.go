@@ -1,0 +1,240 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/apkit-dev/apkit/pkg/apk"
+	"github.com/apkit-dev/apkit/pkg/index"
+)
+
+// Read-ahead bounds: a file of up to aheadFileSize bytes is read whole
+// into one of at most aheadBuffers buffers, so that no more than 4 MiB of
+// content is held ahead of the installer; a larger file is handed over as
+// its stream, and the reader waits until the installer has written it.
+const (
+	aheadFileSize = 64 << 10
+	aheadBuffers  = 64
+	aheadMessages = 256
+)
+
+// errStopped ends a read the installer no longer wants.
+var errStopped = errors.New("install stopped")
+
+// A readAhead reads the packages of an install in a goroutine of its own,
+// in plan order, while the installer unpacks them: a package's file is
+// decompressed, parsed and hashed while the files of the one before are
+// being written. Each package comes as a message with its control segment
+// (or an error), one message per data entry, and a last message with the
+// whole package's checks.
+//
+// Every check that needs only the package file is made here: its size and
+// control identity against the index record, its datahash and each file's
+// checksum. The installer acts on what it is told in order, so the root
+// sees exactly what the same install one package at a time would do.
+type readAhead struct {
+	msgs chan aheadMsg
+	free chan []byte // buffers the installer is done with
+	made int         // buffers allocated so far
+	stop chan struct{}
+	done chan struct{}
+}
+
+// aheadMsg is one message of a readAhead.
+type aheadMsg struct {
+	// ctl starts a package: its control segment, checked.
+	ctl *apk.Package
+	// file is a data entry; content is its content when read ahead
+	// (buf is then the buffer to give back), stream when not, and the
+	// reader waits on ack until the installer is done with it.
+	file    *apk.File
+	content []byte
+	buf     []byte
+	stream  io.Reader
+	ack     chan struct{}
+	// end ends a package, with err the reason it cannot be installed.
+	end bool
+	err error
+}
+
+// startReadAhead starts reading the packages recs, whose files are files,
+// in that order.
+func startReadAhead(ctx context.Context, recs []*index.Record, files []string) *readAhead {
+	ra := &readAhead{
+		msgs: make(chan aheadMsg, aheadMessages),
+		free: make(chan []byte, aheadBuffers),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(ra.done)
+		for i, rec := range recs {
+			if ctx.Err() != nil || !ra.readOne(rec, files[i]) {
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+// close stops the reader, if it still runs, and waits for it.
+func (ra *readAhead) close() {
+	select {
+	case <-ra.stop:
+	default:
+		close(ra.stop)
+	}
+	<-ra.done
+}
+
+// send passes m to the installer, unless it has stopped.
+func (ra *readAhead) send(m aheadMsg) error {
+	select {
+	case ra.msgs <- m:
+		return nil
+	case <-ra.stop:
+		return errStopped
+	}
+}
+
+// next returns the next message, or an error message once the reader has
+// ended with none left (it stopped early: the context was cancelled).
+func (ra *readAhead) next(ctx context.Context) aheadMsg {
+	select {
+	case m := <-ra.msgs:
+		return m
+	case <-ra.done:
+		select {
+		case m := <-ra.msgs:
+			return m
+		default:
+		}
+		err := ctx.Err()
+		if err == nil {
+			err = errors.New("package reader ended early")
+		}
+		return aheadMsg{end: true, err: err}
+	}
+}
+
+// release is called by the installer once it is done with the entry of m.
+func (ra *readAhead) release(m aheadMsg) {
+	if m.buf != nil {
+		ra.free <- m.buf
+	}
+	if m.ack != nil {
+		close(m.ack)
+	}
+}
+
+// buffer returns a free buffer, waiting for one when all are in use.
+func (ra *readAhead) buffer() ([]byte, error) {
+	select {
+	case b := <-ra.free:
+		return b, nil
+	default:
+	}
+	if ra.made < aheadBuffers {
+		ra.made++
+		return make([]byte, aheadFileSize), nil
+	}
+	select {
+	case b := <-ra.free:
+		return b, nil
+	case <-ra.stop:
+		return nil, errStopped
+	}
+}
+
+// readOne reads one package and reports whether the next should be read.
+func (ra *readAhead) readOne(rec *index.Record, file string) bool {
+	err := ra.read(rec, file)
+	if errors.Is(err, errStopped) {
+		return false
+	}
+	return ra.send(aheadMsg{end: true, err: err}) == nil && err == nil
+}
+
+func (ra *readAhead) read(rec *index.Record, file string) error {
+	pv := rec.Name + "-" + rec.Version
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("install %s: %w", pv, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("install %s: %w", pv, err)
+	} else if rec.Size != 0 && fi.Size() != rec.Size {
+		return fmt.Errorf("install %s: %s: %d bytes, index says %d: %w", pv, file, fi.Size(), rec.Size, ErrIdentityMismatch)
+	}
+	want, err := index.ParseIdentity(rec.Checksum)
+	if err != nil {
+		return fmt.Errorf("install %s: index record: %w", pv, err)
+	}
+	var info *apk.PkgInfo
+	control := func(ctl *apk.Package) error {
+		if !bytes.Equal(ctl.ControlSHA1[:], want) {
+			return fmt.Errorf("control checksum %s, index says %s: %w", ctl.ID(), rec.Checksum, ErrIdentityMismatch)
+		}
+		info = ctl.Info
+		if info.Name != rec.Name || info.Version != rec.Version {
+			return fmt.Errorf("package is %s-%s: %w", info.Name, info.Version, ErrIdentityMismatch)
+		}
+		if info.DataHash == "" {
+			return fmt.Errorf("no datahash in .PKGINFO: %w", ErrDataMismatch)
+		}
+		return ra.send(aheadMsg{ctl: ctl})
+	}
+	data := func(e *apk.File, content io.Reader) error {
+		switch {
+		case e.Kind != apk.KindRegular:
+			return ra.send(aheadMsg{file: e})
+		case e.Size <= aheadFileSize:
+			buf, err := ra.buffer()
+			if err != nil {
+				return err
+			}
+			n, err := io.ReadFull(content, buf[:e.Size])
+			if err != nil {
+				ra.free <- buf
+				return err
+			}
+			if err := ra.send(aheadMsg{file: e, content: buf[:n], buf: buf}); err != nil {
+				ra.free <- buf
+				return err
+			}
+			return nil
+		default:
+			ack := make(chan struct{})
+			if err := ra.send(aheadMsg{file: e, stream: content, ack: ack}); err != nil {
+				return err
+			}
+			select {
+			case <-ack:
+				return nil
+			case <-ra.stop:
+				return errStopped
+			}
+		}
+	}
+	full, err := apk.Read(f, &apk.ReadOptions{Control: control, Data: data, NoFileList: true})
+	if errors.Is(err, errStopped) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("install %s: %s: %w", pv, file, err)
+	}
+	if got := hex.EncodeToString(full.DataSHA256[:]); got != info.DataHash {
+		return fmt.Errorf("install %s: %s: data segment sha256 %s, datahash says %s: %w", pv, file, got, info.DataHash, ErrDataMismatch)
+	}
+	if len(full.Mismatches) > 0 {
+		return fmt.Errorf("install %s: %s: %s: %w", pv, file, strings.Join(full.Mismatches, ", "), ErrDataMismatch)
+	}
+	return nil
+}
