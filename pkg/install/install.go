@@ -608,29 +608,39 @@ func tmpTag(id, p string) string {
 	return hex.EncodeToString(s[:12])
 }
 
-// mkdir makes a package's directory, or fixes the mode of one that exists.
+// mkdir makes a package's directory, or fixes the mode of one that exists,
+// by name in its parent's descriptor: a package lists a directory after
+// its parent (apk.Read checks), so the parent is there.
 func (in *installer) mkdir(e *apk.File, acl ACL) error {
-	fi, err := in.root.Lstat(e.Path)
+	dir, base := path.Split(e.Path)
+	pfd, err := in.dirs().fd(strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	err = unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := in.root.MkdirAll(e.Path, 0o755); err != nil {
-			return err
+	case err == unix.ENOENT:
+		if err := unix.Mkdirat(pfd, base, 0o755); err != nil && err != unix.EEXIST {
+			return &fs.PathError{Op: "mkdir", Path: e.Path, Err: err}
 		}
 	case err != nil:
-		return err
-	case fi.Mode()&fs.ModeSymlink != 0:
+		return &fs.PathError{Op: "lstat", Path: e.Path, Err: err}
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 		// A link to a directory (merged /usr): apk leaves it be.
 		return nil
-	case !fi.IsDir():
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
 		return fmt.Errorf("%s: exists and is not a directory", e.Path)
 	}
 	if in.euid == 0 {
-		if err := in.root.Lchown(e.Path, acl.UID, acl.GID); err != nil {
-			return err
+		if err := unix.Fchownat(pfd, base, acl.UID, acl.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "chown", Path: e.Path, Err: err}
 		}
 	}
-	if err := in.root.Chmod(e.Path, fs.FileMode(acl.Mode&0o777)|modeBits(acl.Mode)); err != nil {
-		return err
+	// base is a directory, not a link that chmod would follow: nothing but
+	// this installer changes the tree meanwhile.
+	if err := unix.Fchmodat(pfd, base, acl.Mode&0o7777, 0); err != nil {
+		return &fs.PathError{Op: "chmod", Path: e.Path, Err: err}
 	}
 	return nil
 }

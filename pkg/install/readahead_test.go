@@ -130,3 +130,40 @@ func TestReadAheadStopsOnError(t *testing.T) {
 		t.Error("a package after the failed one was installed")
 	}
 }
+
+// A directory a package lists that is a symbolic link in the root (merged
+// /usr: /bin -> usr/bin) stays a link, and the package's files go where it
+// leads; one that is a file is an error naming it.
+func TestDirectoryThatIsALink(t *testing.T) {
+	t.Parallel()
+	layout := testPkg{name: "layout", version: "1-r0", files: []entry{
+		{path: "usr/"}, {path: "usr/bin/"}, {path: "bin", content: "->usr/bin"}, {path: "srv", content: "a file\n"}}}
+	lib := testPkg{name: "lib", version: "1-r0", files: []entry{
+		{path: "bin/", mode: 0o700}, {path: "bin/x", content: "x\n"}}}
+	bad := testPkg{name: "bad", version: "1-r0", files: []entry{{path: "srv/"}, {path: "srv/x", content: "x\n"}}}
+	repo := t.TempDir()
+	buildRepo(t, repo, testKey(t), layout, lib, bad)
+	ctx := context.Background()
+	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	opts := &install.Options{Arch: arch, NoScripts: true}
+	if _, err := install.Install(ctx, root, planOf(t, r, "layout", "lib"), opts); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(filepath.Join(root, "bin")); err != nil || l != "usr/bin" {
+		t.Errorf("bin -> %q, %v; want the link kept", l, err)
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "usr/bin/x")); err != nil || string(data) != "x\n" {
+		t.Errorf("usr/bin/x: %q, %v", data, err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "usr/bin")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("usr/bin through the link: %v, %v; want its mode kept", fi.Mode(), err)
+	}
+	_, err = install.Install(ctx, root, planOf(t, r, "bad"), opts)
+	if err == nil || !strings.Contains(err.Error(), "srv: exists and is not a directory") {
+		t.Errorf("err = %v, want srv named as not a directory", err)
+	}
+}
