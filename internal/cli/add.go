@@ -297,10 +297,13 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	if err != nil {
 		return err
 	}
+	// The plan's lines, a few hundred for a build root, are written at
+	// once, before anything is installed.
+	w := bufio.NewWriter(app.IO.Out)
 	out := plan.Lines()
 	if !opts.json {
 		for _, l := range plan.KeptLines() {
-			fmt.Fprintln(app.IO.Out, l)
+			fmt.Fprintln(w, l)
 		}
 	}
 	if opts.json {
@@ -310,14 +313,17 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 				continue
 			}
 			j.Simulated = opts.simulate
-			if err := writeJSONLine(app.IO.Out, j); err != nil {
+			if err := writeJSONLine(w, j); err != nil {
 				return err
 			}
 		}
 	} else {
 		for _, l := range out[:len(out)-1] {
-			fmt.Fprintln(app.IO.Out, l)
+			fmt.Fprintln(w, l)
 		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write plan: %w", err)
 	}
 	if !opts.simulate {
 		iopts := &install.Options{

@@ -522,21 +522,49 @@ func providedBy(pkgs []*pkg) []*name {
 	if len(pkgs) == 0 {
 		return nil
 	}
-	var out []*name
+	total := 0
+	for _, p := range pkgs {
+		total += 1 + len(p.provides)
+	}
+	out := make([]*name, 0, total)
 	for _, p := range pkgs {
 		out = append(out, p.name)
 		for i := range p.provides {
 			out = append(out, p.provides[i].name)
 		}
 	}
-	slices.SortFunc(out, func(a, b *name) int {
-		if a.bucket != b.bucket {
-			return cmp.Compare(a.bucket, b.bucket)
+	if len(out) >= 1<<packShift {
+		slices.SortFunc(out, func(a, b *name) int {
+			if a.bucket != b.bucket {
+				return cmp.Compare(a.bucket, b.bucket)
+			}
+			return cmp.Compare(b.created, a.created)
+		})
+		return slices.Clip(slices.Compact(out))
+	}
+	// Sorted as numbers, which is several times faster than comparing
+	// names: each key is the name's bucket, then its creation number
+	// inverted (the newest first), then its place in out.
+	keys := make([]uint64, len(out))
+	for i, n := range out {
+		keys[i] = (uint64(n.bucket)<<32|uint64(^uint32(n.created)))<<packShift | uint64(i)
+	}
+	slices.Sort(keys)
+	names := make([]*name, 0, len(out))
+	var last *name
+	for _, k := range keys {
+		if n := out[k&(1<<packShift-1)]; n != last {
+			names = append(names, n)
+			last = n
 		}
-		return cmp.Compare(b.created, a.created)
-	})
-	return slices.Clip(slices.Compact(out))
+	}
+	return slices.Clip(names)
 }
+
+// packShift is how many low bits of providedBy's sort keys hold a place:
+// the bucket (under 2^15) and the creation number (32 bits) fill the
+// rest.
+const packShift = 64 - 15 - 32
 
 // hashBuckets is the size of apk's name hash table.
 const hashBuckets = 20000
