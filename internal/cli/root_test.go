@@ -218,3 +218,25 @@ func TestLazyRun(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRunAddHelp compares a run of apkit add --help that builds only
+// add with one that builds the whole tree.
+func BenchmarkRunAddHelp(b *testing.B) {
+	args := []string{"add", "--help"}
+	for _, bb := range []struct {
+		name string
+		subs []subcommand
+	}{
+		{"whole tree", subcommands()},
+		{"lazy", commandsFor(subcommands(), args)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if code := run(context.Background(), term.Test().Streams, slices.Clone(args), bb.subs); code != ExitOK {
+					b.Fatalf("exit %d", code)
+				}
+			}
+		})
+	}
+}
