@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -145,8 +146,54 @@ Exit codes:
   3    verification or signature failure
   130  interrupted`
 
-// newRootCmd builds the command tree.
+// subcommand is one of apkit's top-level commands: its name and aliases,
+// which are known without building it, and its constructor.
+type subcommand struct {
+	name    string
+	aliases []string
+	new     func(*App) *cobra.Command
+	// tree is set for commands that read the whole command tree (the
+	// completion scripts, the command reference): running one of them
+	// builds every command.
+	tree bool
+}
+
+// subcommands returns apkit's top-level commands. It is the one list of
+// them: [newRootCmd] builds them all, [Run] only the one it runs.
+func subcommands() []subcommand {
+	return []subcommand{
+		{name: "version", new: newVersionCmd},
+		{name: "build", new: newBuildCmd},
+		{name: "plan", new: newPlanCmd},
+		{name: "clean", new: newCleanCmd},
+		{name: "serve", new: newServeCmd},
+		{name: "upload", new: newUploadCmd},
+		{name: "index", new: newIndexCmd},
+		{name: "completion", new: newCompletionCmd, tree: true},
+		{name: "gen-docs", new: newGenDocsCmd, tree: true},
+		{name: "show", new: newShowCmd},
+		{name: "lint", new: newLintCmd},
+		{name: "config", new: newConfigCmd},
+		{name: "keygen", new: newKeygenCmd},
+		{name: "sign", new: newSignCmd},
+		{name: "verify", new: newVerifyCmd},
+		{name: "fetch", new: newFetchCmd},
+		{name: "checksum", new: newChecksumCmd},
+		{name: "bump", new: newBumpCmd},
+		{name: "new", new: newNewCmd},
+		{name: "image", new: newImageCmd},
+		{name: "add", new: newAddCmd},
+		{name: "del", new: newDelCmd},
+	}
+}
+
+// newRootCmd builds the whole command tree.
 func newRootCmd(app *App) *cobra.Command {
+	return newRoot(app, subcommands())
+}
+
+// newRoot builds the root command with the subcommands subs.
+func newRoot(app *App, subs []subcommand) *cobra.Command {
 	g := &app.global
 	cmd := &cobra.Command{
 		Use:           "apkit",
@@ -181,6 +228,9 @@ func newRootCmd(app *App) *cobra.Command {
 	cmd.Flags().Bool("version", false, "print the version (as apkit version does)")
 	cmd.SetFlagErrorFunc(flagError)
 	cmd.SetHelpCommand(newHelpCmd())
+	// apkit has its own completion command; cobra must not add one to a
+	// root built with a single other command.
+	cmd.CompletionOptions.DisableDefaultCmd = true
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.configFile, "config", "", "config `file` (default $APKIT_CONFIG or ~/.config/apkit/config.yaml)")
 	pf.StringVarP(&g.chdir, "directory", "C", "", "change to `dir` before doing anything")
@@ -188,32 +238,92 @@ func newRootCmd(app *App) *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on success but results")
 	pf.StringVar(&g.color, "color", "auto", "`when` to colour output: auto, always or never (NO_COLOR and FORCE_COLOR are honoured)")
 
-	cmd.AddCommand(
-		newVersionCmd(app),
-		newBuildCmd(app),
-		newPlanCmd(app),
-		newCleanCmd(app),
-		newServeCmd(app),
-		newUploadCmd(app),
-		newIndexCmd(app),
-		newCompletionCmd(app),
-		newGenDocsCmd(app),
-		newShowCmd(app),
-		newLintCmd(app),
-		newConfigCmd(app),
-		newKeygenCmd(app),
-		newSignCmd(app),
-		newVerifyCmd(app),
-		newFetchCmd(app),
-		newChecksumCmd(app),
-		newBumpCmd(app),
-		newNewCmd(app),
-		newImageCmd(app),
-		newAddCmd(app),
-		newDelCmd(app),
-	)
+	for _, s := range subs {
+		c := s.new(app)
+		c.Aliases = s.aliases
+		cmd.AddCommand(c)
+	}
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// commandsFor returns those of the subcommands all that a run with args
+// needs: only the one args name, when cobra is sure to run it, and
+// otherwise all of them. The whole tree is needed by the root's help,
+// cobra's help and shell completion commands, the commands marked tree,
+// and cobra's errors for an unknown command, which suggest the names near
+// it.
+func commandsFor(all []subcommand, args []string) []subcommand {
+	word, ok := commandWord(args)
+	if !ok {
+		return all
+	}
+	for _, s := range all {
+		if s.name == word || slices.Contains(s.aliases, word) {
+			if s.tree {
+				return all
+			}
+			return []subcommand{s}
+		}
+	}
+	return all
+}
+
+// commandWord returns the word in args that names the subcommand to run:
+// the first argument that is neither a flag of the root nor the value of
+// one. cobra picks that word before any flag is parsed, by rules of its
+// own, and the flag parser then reads the flags; commandWord returns a word
+// only where both read args alike. It reports false when args run the root
+// command itself, and when they hold, before the word, "--", "-" or an empty
+// argument, -h or --help (not yet defined when cobra picks, so it takes the
+// next argument for their value), --version, a flag the root does not have,
+// or a group of short flags ending in -C whose value is the next argument
+// (cobra takes that argument for the word, the parser for -C's value).
+func commandWord(args []string) (string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "" || a == "-" || a == "--":
+			return "", false
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			switch name {
+			case "verbose", "quiet":
+			case "config", "directory", "color":
+				if !hasValue {
+					i++
+				}
+			default:
+				return "", false
+			}
+		case a == "-C":
+			i++
+		case strings.HasPrefix(a, "-"):
+			if !shortFlags(a[1:]) {
+				return "", false
+			}
+		default:
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// shortFlags reports whether s, the letters of one argument after its
+// dash, are the root's short flags, read alike by cobra and the flag
+// parser: -v and -q, then possibly -C with its value in the same argument
+// (-vCdir, -C=dir).
+func shortFlags(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case 'v', 'q':
+		case 'C':
+			return i+1 < len(s)
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Main runs apkit with the process's arguments and streams and returns the
@@ -225,9 +335,15 @@ func Main() int {
 }
 
 // Run runs apkit with args over the given streams and returns the exit code.
+// It builds only the command args run where it can (see [commandsFor]).
 func Run(ctx context.Context, io *term.Streams, args []string) int {
+	return run(ctx, io, args, commandsFor(subcommands(), args))
+}
+
+// run runs apkit with args on a root with the subcommands subs.
+func run(ctx context.Context, io *term.Streams, args []string, subs []subcommand) int {
 	app := NewApp(io)
-	root := newRootCmd(app)
+	root := newRoot(app, subs)
 	root.SetArgs(args)
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
