@@ -252,7 +252,10 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	if err != nil {
 		return err
 	}
-	// The collector runs again once the plan is made, or on any return.
+	// The collector runs again once the plan is made and is to be
+	// installed, or on any return: a simulation has next to nothing left
+	// to allocate, and starting a collection of all it read would cost
+	// more than the rest of its run.
 	resumeGC := sync.OnceFunc(pauseGC(app))
 	defer resumeGC()
 	solver, err := install.NewSolver(root, arch)
@@ -269,7 +272,9 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	}
 	repos := solver.Repositories()
 	plan, err := solver.Solve(req)
-	resumeGC()
+	if !opts.simulate {
+		resumeGC()
+	}
 	var uerr *resolve.UnsatisfiableError
 	if errors.As(err, &uerr) {
 		if opts.json {
