@@ -256,9 +256,11 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	// installed, or on any return: a simulation has next to nothing left
 	// to allocate, and starting a collection of all it read would cost
 	// more than the rest of its run.
-	reserveHugeHeap(solveHeap)
 	resumeGC := sync.OnceFunc(pauseGC(app))
 	defer resumeGC()
+	// With the collector paused, growing the heap does not start a
+	// collection of its own.
+	reserveHugeHeap(solveHeap)
 	solver, err := install.NewSolver(root, arch)
 	if err != nil {
 		return err
