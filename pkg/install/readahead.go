@@ -10,17 +10,19 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/apkit-dev/apkit/pkg/apk"
 	"github.com/apkit-dev/apkit/pkg/index"
 )
 
-// Read-ahead bounds: a file of up to aheadFileSize bytes is read whole
-// into one of at most aheadBuffers buffers, so that no more than 4 MiB of
-// content is held ahead of the installer; a larger file is handed over as
-// its stream, and the reader waits until the installer has written it.
+// Read-ahead bounds: a file of up to aheadFileSize bytes is read whole,
+// as long as no more than aheadBytes of content are held ahead of the
+// installer; a larger file is handed over as its stream, and the reader
+// waits until the installer has written it.
 const (
 	aheadFileSize = 64 << 10
-	aheadBuffers  = 64
+	aheadBytes    = 4 << 20
 	aheadMessages = 256
 )
 
@@ -40,22 +42,23 @@ var errStopped = errors.New("install stopped")
 // sees exactly what the same install one package at a time would do.
 type readAhead struct {
 	msgs chan aheadMsg
-	free chan []byte // buffers the installer is done with
-	made int         // buffers allocated so far
-	stop chan struct{}
-	done chan struct{}
+	// held bounds the bytes of content read ahead; stopped is done once
+	// the installer stops.
+	held    *semaphore.Weighted
+	stopped context.Context
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // aheadMsg is one message of a readAhead.
 type aheadMsg struct {
 	// ctl starts a package: its control segment, checked.
 	ctl *apk.Package
-	// file is a data entry; content is its content when read ahead
-	// (buf is then the buffer to give back), stream when not, and the
-	// reader waits on ack until the installer is done with it.
+	// file is a data entry; content is its content when read ahead,
+	// stream when not, and the reader then waits on ack until the
+	// installer is done with it.
 	file    *apk.File
 	content []byte
-	buf     []byte
 	stream  io.Reader
 	ack     chan struct{}
 	// end ends a package, with err the reason it cannot be installed.
@@ -68,10 +71,10 @@ type aheadMsg struct {
 func startReadAhead(ctx context.Context, recs []*index.Record, files []string) *readAhead {
 	ra := &readAhead{
 		msgs: make(chan aheadMsg, aheadMessages),
-		free: make(chan []byte, aheadBuffers),
-		stop: make(chan struct{}),
+		held: semaphore.NewWeighted(aheadBytes),
 		done: make(chan struct{}),
 	}
+	ra.stopped, ra.stop = context.WithCancel(context.Background())
 	go func() {
 		defer close(ra.done)
 		for i, rec := range recs {
@@ -85,11 +88,7 @@ func startReadAhead(ctx context.Context, recs []*index.Record, files []string) *
 
 // close stops the reader, if it still runs, and waits for it.
 func (ra *readAhead) close() {
-	select {
-	case <-ra.stop:
-	default:
-		close(ra.stop)
-	}
+	ra.stop()
 	<-ra.done
 }
 
@@ -98,7 +97,7 @@ func (ra *readAhead) send(m aheadMsg) error {
 	select {
 	case ra.msgs <- m:
 		return nil
-	case <-ra.stop:
+	case <-ra.stopped.Done():
 		return errStopped
 	}
 }
@@ -125,30 +124,11 @@ func (ra *readAhead) next(ctx context.Context) aheadMsg {
 
 // release is called by the installer once it is done with the entry of m.
 func (ra *readAhead) release(m aheadMsg) {
-	if m.buf != nil {
-		ra.free <- m.buf
+	if m.content != nil {
+		ra.held.Release(int64(len(m.content)))
 	}
 	if m.ack != nil {
 		close(m.ack)
-	}
-}
-
-// buffer returns a free buffer, waiting for one when all are in use.
-func (ra *readAhead) buffer() ([]byte, error) {
-	select {
-	case b := <-ra.free:
-		return b, nil
-	default:
-	}
-	if ra.made < aheadBuffers {
-		ra.made++
-		return make([]byte, aheadFileSize), nil
-	}
-	select {
-	case b := <-ra.free:
-		return b, nil
-	case <-ra.stop:
-		return nil, errStopped
 	}
 }
 
@@ -195,21 +175,21 @@ func (ra *readAhead) read(rec *index.Record, file string) error {
 		switch {
 		case e.Kind != apk.KindRegular:
 			return ra.send(aheadMsg{file: e})
+		case e.Size == 0:
+			return ra.send(aheadMsg{file: e, content: []byte{}})
 		case e.Size <= aheadFileSize:
-			buf, err := ra.buffer()
+			if ra.held.Acquire(ra.stopped, e.Size) != nil {
+				return errStopped
+			}
+			buf := make([]byte, e.Size)
+			_, err := io.ReadFull(content, buf)
+			if err == nil {
+				err = ra.send(aheadMsg{file: e, content: buf})
+			}
 			if err != nil {
-				return err
+				ra.held.Release(e.Size)
 			}
-			n, err := io.ReadFull(content, buf[:e.Size])
-			if err != nil {
-				ra.free <- buf
-				return err
-			}
-			if err := ra.send(aheadMsg{file: e, content: buf[:n], buf: buf}); err != nil {
-				ra.free <- buf
-				return err
-			}
-			return nil
+			return err
 		default:
 			ack := make(chan struct{})
 			if err := ra.send(aheadMsg{file: e, stream: content, ack: ack}); err != nil {
@@ -218,7 +198,7 @@ func (ra *readAhead) read(rec *index.Record, file string) error {
 			select {
 			case <-ack:
 				return nil
-			case <-ra.stop:
+			case <-ra.stopped.Done():
 				return errStopped
 			}
 		}
