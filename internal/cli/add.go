@@ -258,12 +258,16 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	// more than the rest of its run.
 	resumeGC := sync.OnceFunc(pauseGC(app))
 	defer resumeGC()
-	// With the collector paused, growing the heap does not start a
-	// collection of its own.
-	reserveHugeHeap(solveHeap)
 	solver, err := install.NewSolver(root, arch)
 	if err != nil {
 		return err
+	}
+	solver.BeforeIndex = func(records int) {
+		// With the collector paused, growing the heap does not start a
+		// collection of its own.
+		if records >= hugeHeapRecords {
+			reserveHugeHeap(min(records*heapPerRecord, maxHugeHeap))
+		}
 	}
 	for _, l := range lines {
 		if _, err := solver.Open(ctx, l.url, l.tag, kr, &fetch); err != nil {

@@ -8,10 +8,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// solveHeap is how much heap reading indexes and solving may touch in
-// huge pages (see reserveHugeHeap): about four times what Alpine's main
-// repository for one arch needs.
-const solveHeap = 64 << 20
+// The heap reading an index and solving touch is reserved in huge pages
+// (see reserveHugeHeap) for an index of hugeHeapRecords records or more:
+// heapPerRecord bytes for each, up to maxHugeHeap. Reading Alpine's index
+// of 5,000 packages and solving touch about 3 KiB per record. The
+// reservation costs a collection, about what the faults of 1,000 records
+// cost.
+const (
+	hugeHeapRecords = 1000
+	heapPerRecord   = 4 << 10
+	maxHugeHeap     = 128 << 20
+)
 
 // reserveHugeHeap makes the first n bytes the heap grows by next come in
 // huge pages wherever the kernel gives transparent huge pages on request

@@ -21,6 +21,11 @@ import (
 // [Solver.Open] fails, the Solver keeps that error: the records it had
 // taken cannot be taken back.
 type Solver struct {
+	// BeforeIndex, when set, is called before each index is read with
+	// the number of records it is expected to hold, estimated from its
+	// size, so that the caller can make room for them.
+	BeforeIndex func(records int)
+
 	arch  string
 	db    *Database
 	b     *resolve.Builder
@@ -74,7 +79,12 @@ func (s *Solver) Open(ctx context.Context, u, tag string, kr *sign.Keyring, f *F
 			s.b.AddBatch(batch)
 		}
 	}()
-	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) { s.b.Grow(n) }, func(r []*index.Record) { recs <- r })
+	r, err := openRepository(ctx, u, s.arch, kr, f, func(n int) {
+		if s.BeforeIndex != nil {
+			s.BeforeIndex(n)
+		}
+		s.b.Grow(n)
+	}, func(r []*index.Record) { recs <- r })
 	close(recs)
 	<-done
 	if err != nil {

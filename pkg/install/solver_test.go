@@ -48,9 +48,17 @@ func TestSolverMatchesSolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// BeforeIndex is told of each index before it is read, with about
+		// as many records as it holds (it is estimated from the size).
+		var told []int
+		s.BeforeIndex = func(n int) { told = append(told, n) }
 		for i, u := range []string{main, edge} {
 			if _, err := s.Open(ctx, u, repos[i].Tag, kr, f); err != nil {
 				t.Fatal(err)
+			}
+			have := len(repos[i].Index.Records)
+			if len(told) != i+1 || told[i] < have/2 || told[i] > have*2 {
+				t.Errorf("%s: told of %v records, the index has %d", u, told, have)
 			}
 		}
 		if len(s.Repositories()) != 2 || s.Repositories()[1].Tag != "edge" {
