@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/semaphore"
 
@@ -59,6 +61,7 @@ type aheadMsg struct {
 	// installer is done with it.
 	file    *apk.File
 	content []byte
+	buf     *[]byte // content's buffer, to recycle
 	stream  io.Reader
 	ack     chan struct{}
 	// end ends a package, with err the reason it cannot be installed.
@@ -126,9 +129,36 @@ func (ra *readAhead) next(ctx context.Context) aheadMsg {
 func (ra *readAhead) release(m aheadMsg) {
 	if m.content != nil {
 		ra.held.Release(int64(len(m.content)))
+		recycle(m.buf)
 	}
 	if m.ack != nil {
 		close(m.ack)
+	}
+}
+
+// Buffers of content read ahead are recycled by size (1 KiB, 2 KiB, ...
+// aheadFileSize), rather than left to the collector: fresh memory costs a
+// page fault per 4 KiB, more than the content costs to read.
+var contentPools [contentClasses]sync.Pool
+
+// contentClasses is the number of sizes: 1 KiB << 6 is aheadFileSize.
+const contentClasses = 7
+
+// contentBuffer returns a buffer of n bytes, at most aheadFileSize.
+func contentBuffer(n int) *[]byte {
+	c := bits.Len(uint(max(n-1, 0)) >> 10)
+	if p, _ := contentPools[c].Get().(*[]byte); p != nil {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n, 1<<10<<c)
+	return &b
+}
+
+// recycle gives a buffer from contentBuffer back.
+func recycle(p *[]byte) {
+	if p != nil {
+		contentPools[bits.Len(uint(cap(*p)-1)>>10)].Put(p)
 	}
 }
 
@@ -181,13 +211,14 @@ func (ra *readAhead) read(rec *index.Record, file string) error {
 			if ra.held.Acquire(ra.stopped, e.Size) != nil {
 				return errStopped
 			}
-			buf := make([]byte, e.Size)
-			_, err := io.ReadFull(content, buf)
+			buf := contentBuffer(int(e.Size))
+			_, err := io.ReadFull(content, *buf)
 			if err == nil {
-				err = ra.send(aheadMsg{file: e, content: buf})
+				err = ra.send(aheadMsg{file: e, content: *buf, buf: buf})
 			}
 			if err != nil {
 				ra.held.Release(e.Size)
+				recycle(buf)
 			}
 			return err
 		default:
