@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestPauseGC checks that reading indexes runs without the collector and
-// that the settings come back before anything is installed, and that
-// GOGC or GOMEMLIMIT in the environment leave the collector alone.
+// TestPauseGC checks that reading indexes runs without the collector, that
+// installing runs without it until the heap has grown by what bound
+// allows, that the settings come back on resume, and that GOGC or
+// GOMEMLIMIT in the environment leave the collector alone.
 func TestPauseGC(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -23,7 +24,7 @@ func TestPauseGC(t *testing.T) {
 			defer debug.SetGCPercent(old)
 			limit := debug.SetMemoryLimit(-1)
 			app := &App{Getenv: func(k string) string { return tc.env[k] }}
-			resume := pauseGC(app)
+			resume, bound := pauseGC(app)
 			if got := debug.SetGCPercent(-1); got != tc.percent {
 				t.Errorf("GC percent while paused = %d, want %d", got, tc.percent)
 			}
@@ -32,6 +33,19 @@ func TestPauseGC(t *testing.T) {
 				if got := debug.SetMemoryLimit(-1); got != gcHeapBound {
 					t.Errorf("memory limit while paused = %d, want %d", got, gcHeapBound)
 				}
+			}
+			// bound keeps the collector paused, with room to grow.
+			bound(64 << 20)
+			if got := debug.SetGCPercent(-1); got != tc.percent {
+				t.Errorf("GC percent once bound = %d, want %d", got, tc.percent)
+			}
+			debug.SetGCPercent(tc.percent)
+			if tc.percent == -1 {
+				got := debug.SetMemoryLimit(-1)
+				if got < 64<<20 || got >= gcHeapBound {
+					t.Errorf("memory limit once bound = %d, want 64 MiB more than in use", got)
+				}
+				debug.SetMemoryLimit(got)
 			}
 			resume()
 			if got := debug.SetGCPercent(100); got != 100 {
