@@ -189,6 +189,25 @@ const gcHeapBound = 256 << 20
 // packages a tenth of its time.
 const installGCRoom = 64 << 20
 
+// installHeap returns how much heap installing plan is reserved in huge
+// pages (see reserveHugeHeap), or 0 for an install too small to gain from
+// it: with the collector paused, unpacking leaves as garbage about the
+// installed size of the packages plus a little per file, each page of it
+// fresh.
+func installHeap(plan *resolve.Plan) int {
+	var size int64
+	for _, c := range plan.Changes {
+		switch c.Action() {
+		case resolve.Install, resolve.Upgrade, resolve.Downgrade, resolve.Replace:
+			size += max(c.New.InstalledSize, 0)
+		}
+	}
+	if size < 1<<20 {
+		return 0
+	}
+	return int(min(2*size+8<<20, installGCRoom))
+}
+
 // pauseGC stops garbage collection while indexes are read and solved,
 // unless GOGC or GOMEMLIMIT are set: nearly everything allocated then
 // stays live until the plan is made, so collecting it is wasted work.
@@ -354,6 +373,9 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 		return fmt.Errorf("write plan: %w", err)
 	}
 	if !opts.simulate {
+		if n := installHeap(plan); n > 0 {
+			reserveHugeHeap(n)
+		}
 		iopts := &install.Options{
 			Arch:      arch,
 			Fetch:     fetch,

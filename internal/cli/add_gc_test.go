@@ -3,6 +3,9 @@ package cli
 import (
 	"runtime/debug"
 	"testing"
+
+	"github.com/apkit-dev/apkit/pkg/index"
+	"github.com/apkit-dev/apkit/pkg/resolve"
 )
 
 // TestPauseGC checks that reading indexes runs without the collector, that
@@ -55,5 +58,30 @@ func TestPauseGC(t *testing.T) {
 				t.Errorf("memory limit after resume = %d, want %d", got, limit)
 			}
 		})
+	}
+}
+
+// An install is reserved huge pages by the installed size of what it
+// unpacks, up to installGCRoom; a small one, or one that only removes, is
+// not.
+func TestInstallHeap(t *testing.T) {
+	pkg := func(name string, size int64) *index.Record {
+		return &index.Record{Name: name, Version: "1-r0", InstalledSize: size}
+	}
+	for _, tc := range []struct {
+		name    string
+		changes []resolve.Change
+		want    int
+	}{
+		{"small", []resolve.Change{{New: pkg("a", 600<<10)}}, 0},
+		{"removal", []resolve.Change{{Old: pkg("a", 50<<20)}}, 0},
+		{"kept", func() []resolve.Change { a := pkg("a", 50<<20); return []resolve.Change{{Old: a, New: a}} }(), 0},
+		{"installs", []resolve.Change{{New: pkg("a", 3<<20)}, {New: pkg("b", 2<<20)}, {Old: pkg("c", 9<<20)}}, 18 << 20},
+		{"upgrade", []resolve.Change{{Old: &index.Record{Name: "a", Version: "0-r0"}, New: pkg("a", 4<<20)}}, 16 << 20},
+		{"large", []resolve.Change{{New: pkg("a", 1<<30)}}, installGCRoom},
+	} {
+		if got := installHeap(&resolve.Plan{Changes: tc.changes}); got != tc.want {
+			t.Errorf("%s: %d bytes, want %d", tc.name, got, tc.want)
+		}
 	}
 }
