@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"runtime"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +39,10 @@ const (
 // once: the runtime then makes the next objects in that memory, lowest
 // addresses first.
 func reserveHugeHeap(n int) {
+	if strconv.IntSize == 32 {
+		// One allocation this large would crowd a 32-bit address space.
+		n = min(n, 16<<20)
+	}
 	b := make([]byte, n)
 	adviseHuge(b)
 	runtime.KeepAlive(b)
