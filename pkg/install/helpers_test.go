@@ -1,6 +1,7 @@
 package install_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync"
@@ -96,6 +97,19 @@ func buildPackage(t testing.TB, dir string, p testPkg) *index.Record {
 		}
 	}
 	return apktest.WritePackage(t, dir, in)
+}
+
+// testRepo writes pkgs and an index signed by the test key into a new
+// repository, and opens it.
+func testRepo(t testing.TB, pkgs ...testPkg) (*install.Repository, []*index.Record) {
+	t.Helper()
+	repo := t.TempDir()
+	recs := buildRepo(t, repo, testKey(t), pkgs...)
+	r, err := install.OpenRepository(context.Background(), repo, arch, testKeyring(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, recs
 }
 
 // buildRepo writes pkgs and a signed index into repo/<arch>.

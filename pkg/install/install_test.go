@@ -49,13 +49,8 @@ var (
 
 func TestInstallLocal(t *testing.T) {
 	t.Parallel()
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), hello, libhello)
+	r, _ := testRepo(t, hello, libhello)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if r.Signer != testKey(t).Name {
 		t.Errorf("signer %q, want %q", r.Signer, testKey(t).Name)
 	}
@@ -64,7 +59,7 @@ func TestInstallLocal(t *testing.T) {
 	opts := &install.Options{
 		Arch:         arch,
 		World:        []string{"hello"},
-		Repositories: []string{repo},
+		Repositories: []string{r.URL},
 		Keys:         []install.KeyFile{{Name: testKey(t).Name, Data: []byte("public key\n")}},
 		NoScripts:    true,
 		Log:          func(m string) { logs = append(logs, m) },
@@ -166,7 +161,7 @@ func TestInstallLocal(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		install.ArchFile:                  "x86_64\n",
-		install.RepositoriesFile:          repo + "\n",
+		install.RepositoriesFile:          r.URL + "\n",
 		install.WorldFile:                 "hello\n",
 		"etc/apk/keys/" + testKey(t).Name: "public key\n",
 	} {
@@ -180,7 +175,7 @@ func TestInstallLocal(t *testing.T) {
 	other := r.Find("hello").Record.Clone()
 	other.Version = "1.1-r0"
 	other.Checksum = r.Find("libhello").Record.Checksum
-	if _, err := install.Install(ctx, t.TempDir(), []install.Package{*r.Find("hello"), {Record: other, Repository: repo}}, opts); err == nil || !strings.Contains(err.Error(), "hello twice") {
+	if _, err := install.Install(ctx, t.TempDir(), []install.Package{*r.Find("hello"), {Record: other, Repository: r.URL}}, opts); err == nil || !strings.Contains(err.Error(), "hello twice") {
 		t.Errorf("plan with two hellos: err = %v", err)
 	}
 	twice := t.TempDir()
@@ -206,19 +201,14 @@ func TestInstallLocal(t *testing.T) {
 // and leaves nothing claimed.
 func TestWrongChecksumRefused(t *testing.T) {
 	t.Parallel()
-	repo := t.TempDir()
-	recs := buildRepo(t, repo, testKey(t), hello, libhello)
+	r, recs := testRepo(t, hello, libhello)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	plan := planOf(t, r, "libhello", "hello")
 	bad := plan[1].Record.Clone()
 	bad.Checksum = recs[1].Checksum // libhello's identity on hello's record
 	plan[1].Record = bad
 	root := t.TempDir()
-	_, err = install.Install(ctx, root, plan, &install.Options{Arch: arch, NoScripts: true})
+	_, err := install.Install(ctx, root, plan, &install.Options{Arch: arch, NoScripts: true})
 	if !errors.Is(err, install.ErrIdentityMismatch) || !strings.Contains(err.Error(), "hello-1.0-r0") {
 		t.Fatalf("err = %v, want an identity mismatch naming hello-1.0-r0", err)
 	}
@@ -239,16 +229,11 @@ func TestWrongChecksumRefused(t *testing.T) {
 // files are not left behind.
 func TestCorruptDataRefused(t *testing.T) {
 	t.Parallel()
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), hello)
+	r, _ := testRepo(t, hello)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Replace the package by one with the same control segment but other
 	// data: rebuild with another file content, then splice.
-	good := filepath.Join(repo, arch, "hello-1.0-r0.apk")
+	good := filepath.Join(r.URL, arch, "hello-1.0-r0.apk")
 	other := hello
 	other.files = slices.Clone(hello.files)
 	other.files[2].content = "#!/bin/sh\necho HELLO\n"
@@ -386,13 +371,8 @@ func TestInstallHTTP(t *testing.T) {
 // that are not there.
 func TestInterruptedInstallKeepsDatabase(t *testing.T) {
 	t.Parallel()
-	repo := t.TempDir()
-	recs := buildRepo(t, repo, testKey(t), hello, libhello, testPkg{name: "extra", version: "1-r0", files: []entry{{path: "opt/"}, {path: "opt/extra", content: "e"}}})
+	r, recs := testRepo(t, hello, libhello, testPkg{name: "extra", version: "1-r0", files: []entry{{path: "opt/"}, {path: "opt/extra", content: "e"}}})
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
 	opts := &install.Options{Arch: arch, NoScripts: true}
 	if _, err := install.Install(ctx, root, planOf(t, r, "libhello"), opts); err != nil {
@@ -435,15 +415,10 @@ func TestInterruptedInstallKeepsDatabase(t *testing.T) {
 // A file another package owns is not overwritten.
 func TestConflictRefused(t *testing.T) {
 	t.Parallel()
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), libhello, testPkg{name: "thief", version: "1-r0", files: []entry{{path: "usr/"}, {path: "usr/lib/"}, {path: "usr/lib/libhello.so.2", content: "mine"}}})
+	r, _ := testRepo(t, libhello, testPkg{name: "thief", version: "1-r0", files: []entry{{path: "usr/"}, {path: "usr/lib/"}, {path: "usr/lib/libhello.so.2", content: "mine"}}})
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
-	_, err = install.Install(ctx, root, planOf(t, r, "libhello", "thief"), &install.Options{Arch: arch, NoScripts: true})
+	_, err := install.Install(ctx, root, planOf(t, r, "libhello", "thief"), &install.Options{Arch: arch, NoScripts: true})
 	if !errors.Is(err, install.ErrConflict) || !strings.Contains(err.Error(), "thief-1-r0") || !strings.Contains(err.Error(), "libhello") {
 		t.Fatalf("err = %v", err)
 	}

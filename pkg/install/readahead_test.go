@@ -31,13 +31,8 @@ func TestReadAheadSizes(t *testing.T) {
 		pkgs = append(pkgs, p)
 		names = append(names, p.name)
 	}
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), pkgs...)
+	r, _ := testRepo(t, pkgs...)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
 	if _, err := install.Install(ctx, root, planOf(t, r, names...), &install.Options{Arch: arch, NoScripts: true}); err != nil {
 		t.Fatal(err)
@@ -81,13 +76,8 @@ func TestReadAheadAfterScript(t *testing.T) {
 		scripts: map[string]string{".post-install": "#!/bin/sh\n"}}
 	second := testPkg{name: "second", version: "1-r0",
 		files: []entry{{path: "usr/"}, {path: "usr/share/"}, {path: "usr/share/data/"}, {path: "usr/share/data/second", content: "2\n"}}}
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), first, second)
+	r, _ := testRepo(t, first, second)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
 	runner := &swapDir{}
 	if _, err := install.Install(ctx, root, planOf(t, r, "first", "second"), &install.Options{Arch: arch, Scripts: runner}); err != nil {
@@ -114,15 +104,10 @@ func TestReadAheadStopsOnError(t *testing.T) {
 	}
 	thief := testPkg{name: "thief", version: "1-r0", files: []entry{{path: "usr/"}, {path: "usr/share/"},
 		{path: "usr/share/a", content: strings.Repeat("z", 200<<10)}}}
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), big("a"), thief, big("b"), big("c"))
+	r, _ := testRepo(t, big("a"), thief, big("b"), big("c"))
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
-	_, err = install.Install(ctx, root, planOf(t, r, "a", "thief", "b", "c"), &install.Options{Arch: arch, NoScripts: true})
+	_, err := install.Install(ctx, root, planOf(t, r, "a", "thief", "b", "c"), &install.Options{Arch: arch, NoScripts: true})
 	if !errors.Is(err, install.ErrConflict) || !strings.Contains(err.Error(), "thief-1-r0") {
 		t.Fatalf("err = %v, want a conflict naming thief-1-r0", err)
 	}
@@ -141,13 +126,8 @@ func TestDirectoryThatIsALink(t *testing.T) {
 	lib := testPkg{name: "lib", version: "1-r0", files: []entry{
 		{path: "bin/", mode: 0o700}, {path: "bin/x", content: "x\n"}}}
 	bad := testPkg{name: "bad", version: "1-r0", files: []entry{{path: "srv/"}, {path: "srv/x", content: "x\n"}}}
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), layout, lib, bad)
+	r, _ := testRepo(t, layout, lib, bad)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
 	opts := &install.Options{Arch: arch, NoScripts: true}
 	if _, err := install.Install(ctx, root, planOf(t, r, "layout", "lib"), opts); err != nil {
@@ -162,7 +142,7 @@ func TestDirectoryThatIsALink(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(root, "usr/bin")); err != nil || fi.Mode().Perm() != 0o755 {
 		t.Errorf("usr/bin through the link: %v, %v; want its mode kept", fi.Mode(), err)
 	}
-	_, err = install.Install(ctx, root, planOf(t, r, "bad"), opts)
+	_, err := install.Install(ctx, root, planOf(t, r, "bad"), opts)
 	if err == nil || !strings.Contains(err.Error(), "srv: exists and is not a directory") {
 		t.Errorf("err = %v, want srv named as not a directory", err)
 	}

@@ -55,13 +55,8 @@ func TestScriptsAndTriggers(t *testing.T) {
 		scripts:  map[string]string{".trigger": "#!/bin/sh\nbusybox echo \"trigger $*\" >> /trigger.log\n"}}
 	broken := testPkg{name: "broken", version: "1-r0", files: []entry{{path: "etc/"}, {path: "etc/broken", content: "b"}},
 		scripts: map[string]string{".post-install": "#!/bin/sh\nexit 3\n"}}
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), shell, greet, fc, broken)
+	r, _ := testRepo(t, shell, greet, fc, broken)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := t.TempDir()
 	var logs []string
 	opts := &install.Options{Arch: arch, Scripts: install.BwrapScripts{Path: bw.Path}, Log: func(m string) { logs = append(logs, m) }}
@@ -127,13 +122,8 @@ func TestNoScripts(t *testing.T) {
 	t.Parallel()
 	p := testPkg{name: "s", version: "1-r0", files: []entry{{path: "etc/"}, {path: "etc/s", content: "s"}},
 		scripts: map[string]string{".post-install": "#!/bin/sh\nexit 1\n"}}
-	repo := t.TempDir()
-	buildRepo(t, repo, testKey(t), p)
+	r, _ := testRepo(t, p)
 	ctx := context.Background()
-	r, err := install.OpenRepository(ctx, repo, arch, testKeyring(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs []string
 	res, err := install.Install(ctx, t.TempDir(), planOf(t, r, "s"), &install.Options{Arch: arch, NoScripts: true, Log: func(m string) { logs = append(logs, m) }})
 	if err != nil {
