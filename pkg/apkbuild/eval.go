@@ -320,17 +320,17 @@ func instrumentNode(node syntax.Node, p *parsed) *notAsh {
 
 // ticks caches the tick redirections of the usual weights; the
 // interpreter only reads them, so statements can share them.
-var ticks = func() (t [64]*syntax.Redirect) {
+var ticks = sync.OnceValue(func() (t [64]*syntax.Redirect) {
 	for w := range t {
 		t[w] = newTickRedirect(w - 1)
 	}
 	return t
-}()
+})
 
 // tickRedirect returns the redirection "2>tickPrefix+w".
 func tickRedirect(w int) *syntax.Redirect {
-	if w+1 >= 0 && w+1 < len(ticks) {
-		return ticks[w+1]
+	if t := ticks(); w+1 >= 0 && w+1 < len(t) {
+		return t[w+1]
 	}
 	return newTickRedirect(w)
 }
@@ -745,13 +745,13 @@ var evaluatorPool = sync.Pool{New: func() any {
 
 // setPWD is run first: like abuild, the file is read from its directory
 // (the runner's Dir is set directly, which costs no system call).
-var setPWD = func() *syntax.Stmt {
+var setPWD = sync.OnceValue(func() *syntax.Stmt {
 	f, err := newParser().Parse(strings.NewReader(`PWD=$startdir`), "")
 	if err != nil {
 		panic(err)
 	}
 	return f.Stmts[0]
-}()
+})
 
 // startEnviron is the environment a file starts with, all exported: a
 // map for lookups and the same pairs in a slice, which is cheaper to walk
@@ -818,7 +818,7 @@ func runGuarded(ctx context.Context, r *interp.Runner, enter bool, f *syntax.Fil
 	if enter {
 		// One run of setPWD followed by the file's statements.
 		stmts := make([]*syntax.Stmt, 0, len(f.Stmts)+1)
-		f = &syntax.File{Name: f.Name, Stmts: append(append(stmts, setPWD), f.Stmts...), Last: f.Last}
+		f = &syntax.File{Name: f.Name, Stmts: append(append(stmts, setPWD()), f.Stmts...), Last: f.Last}
 	}
 	return r.Run(ctx, f)
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apkit-dev/apkit/pkg/repo"
@@ -243,7 +244,9 @@ type listEntry struct {
 	ModTime time.Time `json:"mtime"`
 }
 
-var listTemplate = template.Must(template.New("list").Parse(`<!DOCTYPE html>
+// listTemplate is parsed on first use, not at every start of apkit.
+var listTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("list").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Index of {{.Path}}</title>
 <style>body{font-family:sans-serif;margin:2em}td{padding:0 1em 0 0}td.n{text-align:right}</style>
 </head><body><h1>Index of {{.Path}}</h1>
@@ -252,6 +255,7 @@ var listTemplate = template.Must(template.New("list").Parse(`<!DOCTYPE html>
 {{end}}{{range .Entries}}<tr><td><a href="{{.Href}}">{{.Label}}</a></td><td class="n">{{if not .Dir}}{{.Size}}{{end}}</td><td>{{.ModTime.UTC.Format "2006-01-02 15:04:05"}}</td></tr>
 {{end}}</table></body></html>
 `))
+})
 
 // list writes a directory listing: HTML for browsers, JSON when the client
 // asks for application/json.
@@ -299,7 +303,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, dir string, entrie
 	if r.Method == http.MethodHead {
 		return
 	}
-	if err := listTemplate.Execute(w, map[string]any{"Path": dir, "Entries": rows}); err != nil {
+	if err := listTemplate().Execute(w, map[string]any{"Path": dir, "Entries": rows}); err != nil {
 		s.log.Warn("directory listing", "error", err.Error())
 	}
 }
