@@ -297,13 +297,9 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	if err != nil {
 		return err
 	}
-	solver.BeforeIndex = func(records int) {
-		// With the collector paused, growing the heap does not start a
-		// collection of its own.
-		if records >= hugeHeapRecords {
-			reserveHugeHeap(min(records*heapPerRecord, maxHugeHeap))
-		}
-	}
+	// With the collector paused, growing the heap does not start a
+	// collection of its own.
+	solver.BeforeIndex = reserveForIndex
 	for _, l := range lines {
 		if _, err := solver.Open(ctx, l.url, l.tag, kr, &fetch); err != nil {
 			if errors.Is(err, sign.ErrUntrusted) || errors.Is(err, sign.ErrBadSignature) {

@@ -81,6 +81,7 @@ func alpineRoot(app *App, cfg *config.Config, release string, mode sandbox.Mode,
 		if err != nil {
 			return "", nil, err
 		}
+		solver.BeforeIndex = reserveForIndex
 		for _, u := range urls {
 			fmt.Fprintf(progressOut(app, bo), ">>> Using repository %s\n", u)
 			if _, err := solver.Open(ctx, u, "", kr, &fetch); err != nil {

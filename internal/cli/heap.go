@@ -21,6 +21,15 @@ const (
 	maxHugeHeap     = 128 << 20
 )
 
+// reserveForIndex is an install.Solver's BeforeIndex: it reserves huge
+// pages for the heap reading an index of records records takes, when it
+// is large.
+func reserveForIndex(records int) {
+	if records >= hugeHeapRecords {
+		reserveHugeHeap(min(records*heapPerRecord, maxHugeHeap))
+	}
+}
+
 // reserveHugeHeap makes the first n bytes the heap grows by next come in
 // huge pages wherever the kernel gives transparent huge pages on request
 // (transparent_hugepage/enabled set to "madvise", as most distributions
