@@ -171,6 +171,8 @@ func (ra *readAhead) readOne(rec *index.Record, file string) bool {
 	return ra.send(aheadMsg{end: true, err: err}) == nil && err == nil
 }
 
+// read reads the package rec from file, sending its control segment and
+// entries, and returns why it cannot be installed, if it cannot.
 func (ra *readAhead) read(rec *index.Record, file string) error {
 	pv := rec.Name + "-" + rec.Version
 	f, err := os.Open(file)
