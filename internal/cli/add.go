@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -183,11 +182,8 @@ func runDel(ctx context.Context, app *App, opts *delOptions) error {
 // repositories need together.
 const gcHeapBound = 256 << 20
 
-// installGCRoom is how much the heap may grow by while packages are
-// installed before the collector runs: what unpacking a package leaves is
-// garbage at once, and collecting it as it comes cost an install of 25
-// packages a tenth of its time.
-const installGCRoom = 64 << 20
+// maxInstallHeap bounds what installHeap reserves.
+const maxInstallHeap = 64 << 20
 
 // installHeap returns how much heap installing plan is reserved in huge
 // pages (see reserveHugeHeap), or 0 for an install too small to gain from
@@ -205,35 +201,26 @@ func installHeap(plan *resolve.Plan) int {
 	if size < 1<<20 {
 		return 0
 	}
-	return int(min(2*size+8<<20, installGCRoom))
+	return int(min(2*size+8<<20, maxInstallHeap))
 }
 
-// pauseGC stops garbage collection while indexes are read and solved,
-// unless GOGC or GOMEMLIMIT are set: nearly everything allocated then
-// stays live until the plan is made, so collecting it is wasted work.
-// Above gcHeapBound the collector runs as usual. The returned resume
-// restores the settings; bound keeps the collector paused but lets it run
-// once the memory in use grows by room from what it is when called.
-func pauseGC(app *App) (resume func(), bound func(room int64)) {
+// pauseGC stops garbage collection while indexes are read and solved and
+// packages installed, unless GOGC or GOMEMLIMIT are set: nearly everything
+// allocated while solving stays live until the plan is made, and what
+// unpacking a package leaves is garbage at once, whose collection as it
+// came cost an install of 25 packages a tenth of its time. Above
+// gcHeapBound the collector runs as usual. The returned func restores the
+// settings.
+func pauseGC(app *App) (resume func()) {
 	if app.Getenv("GOGC") != "" || app.Getenv("GOMEMLIMIT") != "" {
-		return func() {}, func(int64) {}
+		return func() {}
 	}
 	limit := debug.SetMemoryLimit(gcHeapBound)
 	percent := debug.SetGCPercent(-1)
-	resume = func() {
+	return func() {
 		debug.SetGCPercent(percent)
 		debug.SetMemoryLimit(limit)
 	}
-	bound = func(room int64) {
-		// What the memory limit is compared with: the runtime's memory
-		// less what it has given back. (ReadMemStats rather than
-		// runtime/metrics, whose package init alone costs half a
-		// millisecond of every start.)
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + room)
-	}
-	return resume, bound
 }
 
 // runAPK solves req in the root of opts and commits the plan unless
@@ -288,11 +275,8 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	if err != nil {
 		return err
 	}
-	// The collector stays paused until the command returns: while
-	// packages are installed, it runs only once the heap has grown by
-	// installGCRoom. A simulation has next to nothing left to allocate.
-	resume, boundGC := pauseGC(app)
-	defer resume()
+	// The collector stays paused until the command returns.
+	defer pauseGC(app)()
 	solver, err := install.NewSolver(root, arch)
 	if err != nil {
 		return err
@@ -310,9 +294,6 @@ func runAPK(ctx context.Context, app *App, opts *apkOptions, req install.Request
 	}
 	repos := solver.Repositories()
 	plan, err := solver.Solve(req)
-	if !opts.simulate {
-		boundGC(installGCRoom)
-	}
 	var uerr *resolve.UnsatisfiableError
 	if errors.As(err, &uerr) {
 		if opts.json {

@@ -8,10 +8,9 @@ import (
 	"github.com/apkit-dev/apkit/pkg/resolve"
 )
 
-// TestPauseGC checks that reading indexes runs without the collector, that
-// installing runs without it until the heap has grown by what bound
-// allows, that the settings come back on resume, and that GOGC or
-// GOMEMLIMIT in the environment leave the collector alone.
+// TestPauseGC checks that reading indexes and installing run without the
+// collector up to gcHeapBound, that the settings come back on resume, and
+// that GOGC or GOMEMLIMIT in the environment leave the collector alone.
 func TestPauseGC(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -27,7 +26,7 @@ func TestPauseGC(t *testing.T) {
 			defer debug.SetGCPercent(old)
 			limit := debug.SetMemoryLimit(-1)
 			app := &App{Getenv: func(k string) string { return tc.env[k] }}
-			resume, bound := pauseGC(app)
+			resume := pauseGC(app)
 			if got := debug.SetGCPercent(-1); got != tc.percent {
 				t.Errorf("GC percent while paused = %d, want %d", got, tc.percent)
 			}
@@ -36,19 +35,6 @@ func TestPauseGC(t *testing.T) {
 				if got := debug.SetMemoryLimit(-1); got != gcHeapBound {
 					t.Errorf("memory limit while paused = %d, want %d", got, gcHeapBound)
 				}
-			}
-			// bound keeps the collector paused, with room to grow.
-			bound(64 << 20)
-			if got := debug.SetGCPercent(-1); got != tc.percent {
-				t.Errorf("GC percent once bound = %d, want %d", got, tc.percent)
-			}
-			debug.SetGCPercent(tc.percent)
-			if tc.percent == -1 {
-				got := debug.SetMemoryLimit(-1)
-				if got < 64<<20 || got >= gcHeapBound {
-					t.Errorf("memory limit once bound = %d, want 64 MiB more than in use", got)
-				}
-				debug.SetMemoryLimit(got)
 			}
 			resume()
 			if got := debug.SetGCPercent(100); got != 100 {
@@ -62,7 +48,7 @@ func TestPauseGC(t *testing.T) {
 }
 
 // An install is reserved huge pages by the installed size of what it
-// unpacks, up to installGCRoom; a small one, or one that only removes, is
+// unpacks, up to maxInstallHeap; a small one, or one that only removes, is
 // not.
 func TestInstallHeap(t *testing.T) {
 	pkg := func(name string, size int64) *index.Record {
@@ -78,7 +64,7 @@ func TestInstallHeap(t *testing.T) {
 		{"kept", func() []resolve.Change { a := pkg("a", 50<<20); return []resolve.Change{{Old: a, New: a}} }(), 0},
 		{"installs", []resolve.Change{{New: pkg("a", 3<<20)}, {New: pkg("b", 2<<20)}, {Old: pkg("c", 9<<20)}}, 18 << 20},
 		{"upgrade", []resolve.Change{{Old: &index.Record{Name: "a", Version: "0-r0"}, New: pkg("a", 4<<20)}}, 16 << 20},
-		{"large", []resolve.Change{{New: pkg("a", 1<<30)}}, installGCRoom},
+		{"large", []resolve.Change{{New: pkg("a", 1<<30)}}, maxInstallHeap},
 	} {
 		if got := installHeap(&resolve.Plan{Changes: tc.changes}); got != tc.want {
 			t.Errorf("%s: %d bytes, want %d", tc.name, got, tc.want)
