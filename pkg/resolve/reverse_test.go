@@ -71,3 +71,24 @@ func nameList(ns []*name) []string {
 	}
 	return out
 }
+
+// A list of provided names too long to sort as packed numbers is sorted
+// by comparing names, into the same order.
+func TestProvidedByLongList(t *testing.T) {
+	t.Parallel()
+	db, err := NewDB(Config{Arch: "aarch64", Repositories: []Repository{{Records: readIndex(t, "alpine-317")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := providedBy(db.pkgs)
+	var long []*pkg
+	for n := 0; n < 1<<packShift; {
+		long = append(long, db.pkgs...)
+		for _, p := range db.pkgs {
+			n += 1 + len(p.provides)
+		}
+	}
+	if got := providedBy(long); !slices.Equal(got, want) {
+		t.Errorf("long list: %d names, want %d in the same order", len(got), len(want))
+	}
+}
